@@ -1,0 +1,74 @@
+package sweep
+
+import (
+	"strings"
+	"time"
+)
+
+// Source says how an import entered sweep.
+type Source string
+
+// The sources of an import.
+const (
+	SourceUpload   Source = "upload"   // an operator's CSV file
+	SourceAPI      Source = "api"      // a JSON list of ids over HTTP
+	SourceUpstream Source = "upstream" // a task enqueued by another service through package jobs
+	SourceSchedule Source = "schedule" // a cleanup policy's batch
+)
+
+// Policy says what a row error does to the rest of the file.
+type Policy string
+
+// The validation policies.
+const (
+	PolicyLine Policy = "line" // rows with errors are left out, valid rows go ahead
+	PolicyFile Policy = "file" // any error rejects the whole file
+)
+
+// ParsePolicy accepts "line" or "file" in any letter case; an empty string is the
+// default, PolicyLine.
+func ParsePolicy(s string) (Policy, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", string(PolicyLine):
+		return PolicyLine, nil
+	case string(PolicyFile):
+		return PolicyFile, nil
+	}
+	return "", Errorf(EINVALID, "policy must be %q or %q; found %q.", PolicyLine, PolicyFile, s)
+}
+
+// Import is one entry of the import history: a file or a list of ids on its way
+// through validation and deletion.
+type Import struct {
+	ID       int64
+	TenantID int64
+	Source   Source
+	Status   Status
+	Policy   Policy
+
+	FileName   string
+	FileSize   int64
+	FileSHA256 string
+
+	TotalRows   int64
+	ValidRows   int64
+	ErrorRows   int64
+	DeletedRows int64
+	SkippedRows int64
+
+	Error      string
+	CreatedBy  string
+	CreatedAt  time.Time
+	StartedAt  *time.Time
+	FinishedAt *time.Time
+}
+
+// RowError is one rejected row of a file: data for the operator, not a Go error.
+// Message says what to do, for example
+// `customerId must be a whole number such as 1042; found "12a"`.
+type RowError struct {
+	Line    int64  // physical line number in the file, counting from 1 for the header
+	Column  string // the column at fault, as named in the file's header
+	Value   string // the offending value, truncated and made safe
+	Message string
+}

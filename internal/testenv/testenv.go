@@ -1,0 +1,255 @@
+// Package testenv gives each test its own PostgreSQL database and Redis DB, so
+// tests run in parallel against the real services and leave nothing behind.
+//
+// A test whose service is unreachable is skipped with the reason, unless
+// SWEEP_TEST_REQUIRE_SERVICES=1 (CI sets it), where it fails.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	_ "github.com/lib/pq" // the postgres driver
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+	"github.com/sweephq/sweep/store"
+)
+
+// DefaultDatabaseURL and DefaultRedisURL are the services the README's scripts
+// bring up; SWEEP_TEST_DATABASE_URL and SWEEP_TEST_REDIS_URL override them.
+const (
+	DefaultDatabaseURL = "postgres://sweep:sweep@127.0.0.1:5432/sweep?sslmode=disable"
+	DefaultRedisURL    = "redis://127.0.0.1:6379/0"
+)
+
+func unavailable(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if os.Getenv("SWEEP_TEST_REQUIRE_SERVICES") == "1" {
+		t.Fatalf("%s (SWEEP_TEST_REQUIRE_SERVICES=1; run `make services` to start them)", msg)
+	}
+	t.Skipf("%s; run `make services` to start it, or set SWEEP_TEST_REQUIRE_SERVICES=1 to fail instead", msg)
+}
+
+func adminURL() string {
+	if u := os.Getenv("SWEEP_TEST_DATABASE_URL"); u != "" {
+		return u
+	}
+	return DefaultDatabaseURL
+}
+
+// withDatabase returns base with its database name replaced by name.
+func withDatabase(base, name string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		panic(fmt.Sprintf("testenv: bad database URL: %v", err))
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// DatabaseURL creates an empty, migrated database for this test and returns its
+// URL. The database is dropped when the test ends.
+func DatabaseURL(t testing.TB) string {
+	t.Helper()
+	return newDatabase(t, true)
+}
+
+// EmptyDatabaseURL is DatabaseURL without the migrations, for migration tests.
+func EmptyDatabaseURL(t testing.TB) string {
+	t.Helper()
+	return newDatabase(t, false)
+}
+
+// DB opens DatabaseURL(t) and closes it when the test ends.
+func DB(t testing.TB) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), DatabaseURL(t))
+	if err != nil {
+		t.Fatalf("open test database: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func newDatabase(t testing.TB, migrated bool) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	admin, err := sql.Open("postgres", adminURL())
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	defer admin.Close()
+	if err := admin.PingContext(ctx); err != nil {
+		unavailable(t, "PostgreSQL is not reachable at %s: %v", redact(adminURL()), err)
+	}
+	template := "template0"
+	if migrated {
+		template = ensureTemplate(t, ctx, admin)
+	}
+	name := "sweep_test_" + randomHex(6)
+	if _, err := admin.ExecContext(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, template)); err != nil {
+		t.Fatalf("testenv: create database: %v", err)
+	}
+	t.Cleanup(func() {
+		admin, err := sql.Open("postgres", adminURL())
+		if err != nil {
+			return
+		}
+		defer admin.Close()
+		if _, err := admin.Exec(fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name)); err != nil {
+			t.Errorf("testenv: drop database %s: %v", name, err)
+		}
+	})
+	return withDatabase(adminURL(), name)
+}
+
+// ensureTemplate makes (once per schema version, shared by every test process) a
+// migrated database to copy: CREATE DATABASE from a template is much faster than
+// running the migrations for each test.
+func ensureTemplate(t testing.TB, ctx context.Context, admin *sql.DB) string {
+	t.Helper()
+	name := "sweep_test_tmpl_" + schemaHash()
+	conn, err := admin.Conn(ctx)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	defer conn.Close()
+	// One process builds the template while the others wait for it.
+	const lockKey = 7_351_202_611
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", lockKey); err != nil {
+		t.Fatalf("testenv: lock: %v", err)
+	}
+	defer conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock($1)", lockKey)
+
+	var exists bool
+	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	if exists {
+		return name
+	}
+	building := name + "_new"
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", building)); err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE template0", building)); err != nil {
+		t.Fatalf("testenv: create template: %v", err)
+	}
+	db, err := sql.Open("postgres", withDatabase(adminURL(), building))
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	m, err := store.NewMigrator(db)
+	if err == nil {
+		_, err = m.Up(ctx)
+	}
+	db.Close()
+	if err != nil {
+		t.Fatalf("testenv: migrate template: %v", err)
+	}
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("ALTER DATABASE %s RENAME TO %s", building, name)); err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	return name
+}
+
+func schemaHash() string {
+	h := sha256.New()
+	err := fs.WalkDir(store.Migrations(), ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(store.Migrations(), path)
+		h.Write([]byte(path))
+		h.Write(b)
+		return err
+	})
+	if err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func redact(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return p.Redacted()
+}
+
+// RedisURL reserves a Redis DB number (1 to 15) for this test, empties it, and
+// returns its URL. The DB is emptied and released when the test ends.
+func RedisURL(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv("SWEEP_TEST_REDIS_URL")
+	if base == "" {
+		base = DefaultRedisURL
+	}
+	opt, err := redis.ParseURL(base)
+	if err != nil {
+		t.Fatalf("testenv: SWEEP_TEST_REDIS_URL: %v", err)
+	}
+	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	ctl := redis.NewClient(opt)
+	defer ctl.Close()
+	ctx := context.Background()
+	if err := ctl.Ping(ctx).Err(); err != nil {
+		unavailable(t, "Redis is not reachable at %s: %v", redact(base), err)
+	}
+	owner := randomHex(8)
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		for n := 1; n <= 15; n++ {
+			key := "sweep:test:redis-db:" + strconv.Itoa(n)
+			ok, err := ctl.SetNX(ctx, key, owner, 15*time.Minute).Result()
+			if err != nil {
+				t.Fatalf("testenv: reserve Redis DB: %v", err)
+			}
+			if !ok {
+				continue
+			}
+			dbOpt := *opt
+			dbOpt.DB = n
+			c := redis.NewClient(&dbOpt)
+			err = c.FlushDB(ctx).Err()
+			c.Close()
+			if err != nil {
+				t.Fatalf("testenv: flush Redis DB %d: %v", n, err)
+			}
+			t.Cleanup(func() {
+				c := redis.NewClient(&dbOpt)
+				c.FlushDB(context.Background())
+				c.Close()
+				ctl := redis.NewClient(opt)
+				ctl.Del(context.Background(), key)
+				ctl.Close()
+			})
+			u, _ := url.Parse(base)
+			u.Path = "/" + strconv.Itoa(n)
+			return u.String()
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("testenv: no free Redis DB (1-15) after 2 minutes")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

@@ -1,0 +1,73 @@
+package sweep
+
+import "slices"
+
+// Status is the state of an import. Every change of state goes through
+// CanTransition here and is applied in SQL with "WHERE status = $expected", so two
+// workers can never both move the same import.
+type Status string
+
+// The import states, in the order an import normally passes through them.
+const (
+	StatusUploaded            Status = "uploaded"
+	StatusValidating          Status = "validating"
+	StatusValidated           Status = "validated"
+	StatusQueued              Status = "queued"
+	StatusRunning             Status = "running"
+	StatusCompleted           Status = "completed"
+	StatusCompletedWithErrors Status = "completed_with_errors"
+	StatusRejected            Status = "rejected"
+	StatusCancelled           Status = "cancelled"
+	StatusFailed              Status = "failed"
+)
+
+// Statuses lists every state, for validation, metrics and documentation.
+var Statuses = []Status{
+	StatusUploaded, StatusValidating, StatusValidated, StatusQueued, StatusRunning,
+	StatusCompleted, StatusCompletedWithErrors, StatusRejected, StatusCancelled, StatusFailed,
+}
+
+// transitions is the whole state machine: from a state, the states it may move to.
+var transitions = map[Status][]Status{
+	StatusUploaded:   {StatusValidating, StatusCancelled},
+	StatusValidating: {StatusValidated, StatusRejected, StatusCancelled, StatusFailed},
+	StatusValidated:  {StatusQueued, StatusCancelled},
+	StatusRejected:   {StatusValidating},
+	StatusQueued:     {StatusRunning, StatusCancelled, StatusFailed},
+	StatusRunning:    {StatusCompleted, StatusCompletedWithErrors, StatusCancelled, StatusFailed},
+}
+
+// CanTransition reports whether an import in state from may move to state to.
+func CanTransition(from, to Status) bool {
+	return slices.Contains(transitions[from], to)
+}
+
+// Next returns the states reachable from s in one step.
+func (s Status) Next() []Status {
+	return slices.Clone(transitions[s])
+}
+
+// Valid reports whether s is one of the known states.
+func (s Status) Valid() bool {
+	return slices.Contains(Statuses, s)
+}
+
+// Terminal reports whether no further transition is possible from s.
+func (s Status) Terminal() bool {
+	return s.Valid() && len(transitions[s]) == 0
+}
+
+// Active reports whether a worker may be working on an import in state s, which is
+// when it must not be deleted.
+func (s Status) Active() bool {
+	return s == StatusQueued || s == StatusRunning
+}
+
+// Transition returns nil when from may move to to, and otherwise an ECONFLICT
+// error that names the current state, which the API answers with 409.
+func Transition(from, to Status) error {
+	if CanTransition(from, to) {
+		return nil
+	}
+	return Errorf(ECONFLICT, "The import is %s; it cannot become %s from that state.", from, to)
+}

@@ -1,0 +1,100 @@
+// Package store keeps sweep's state in PostgreSQL: the schema (embedded goose
+// migrations), tenants and tokens, demo data, and the import history.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"github.com/sweephq/sweep"
+)
+
+// DB is a connection pool to sweep's database.
+type DB struct {
+	db *sqlx.DB
+}
+
+// Open connects to the database at url and checks that it answers. It does not
+// migrate; see Migrate.
+func Open(ctx context.Context, url string) (*DB, error) {
+	db, err := sqlx.Open("postgres", url)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(8)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	return &DB{db: db}, nil
+}
+
+// Close closes every connection of the pool.
+func (db *DB) Close() error {
+	return db.db.Close()
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	return db.db.PingContext(ctx)
+}
+
+// SQL returns the underlying pool, for commands and tests that read the database
+// directly.
+func (db *DB) SQL() *sqlx.DB {
+	return db.db
+}
+
+// withTx runs fn in one transaction, committing when fn returns nil and rolling
+// back otherwise (a panic included).
+func (db *DB) withTx(ctx context.Context, fn func(tx *sqlx.Tx) error) (err error) {
+	tx, err := db.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// SQLSTATE codes the store reacts to.
+const (
+	sqlstateForeignKeyViolation = "23503"
+	sqlstateUniqueViolation     = "23505"
+)
+
+func isSQLState(err error, code string) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && string(pqErr.Code) == code
+}
+
+// notFound turns sql.ErrNoRows into an ENOTFOUND domain error naming what was
+// looked for; other errors pass through.
+func notFound(err error, format string, args ...any) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return sweep.Errorf(sweep.ENOTFOUND, format, args...)
+	}
+	return err
+}

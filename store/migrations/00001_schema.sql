@@ -1,0 +1,347 @@
+-- The whole sweep schema. Every tenant-owned table has tenant_id first in its
+-- primary key and in its foreign keys, and every query filters by tenant.
+
+-- +goose Up
+CREATE TABLE tenants (
+    id bigint PRIMARY KEY CHECK (id > 0),
+    name text NOT NULL DEFAULT '',
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE api_tokens (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tenant_id bigint NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    token_hash bytea NOT NULL UNIQUE CHECK (length(token_hash) = 32),
+    name text NOT NULL DEFAULT '',
+    scopes text[] NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    last_used_at timestamptz,
+    revoked_at timestamptz
+);
+CREATE INDEX api_tokens_tenant_idx ON api_tokens (tenant_id);
+
+CREATE TABLE customers (
+    tenant_id bigint NOT NULL REFERENCES tenants (id),
+    id bigint NOT NULL CHECK (id > 0),
+    first_name text NOT NULL,
+    last_name text NOT NULL,
+    birth_date date,
+    national_id text,
+    status text NOT NULL DEFAULT 'active',
+    source text NOT NULL DEFAULT '',
+    created_by_import_id bigint,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    last_activity_at timestamptz NOT NULL DEFAULT now(),
+    erasure_requested_at timestamptz,
+    PRIMARY KEY (tenant_id, id)
+);
+-- For the cleanup policies' menu: inactivity, origin and erasure requests.
+CREATE INDEX customers_activity_idx ON customers (tenant_id, last_activity_at);
+CREATE INDEX customers_erasure_idx ON customers (tenant_id) WHERE erasure_requested_at IS NOT NULL;
+
+CREATE TABLE customer_addresses (
+    tenant_id bigint NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    customer_id bigint NOT NULL,
+    kind text NOT NULL,
+    line1 text NOT NULL,
+    line2 text NOT NULL DEFAULT '',
+    city text NOT NULL,
+    region text NOT NULL,
+    postal_code text NOT NULL,
+    country text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, customer_id) REFERENCES customers (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX customer_addresses_customer_idx ON customer_addresses (tenant_id, customer_id);
+
+CREATE TABLE customer_phones (
+    tenant_id bigint NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    customer_id bigint NOT NULL,
+    kind text NOT NULL,
+    number text NOT NULL,
+    is_primary boolean NOT NULL DEFAULT false,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, customer_id) REFERENCES customers (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX customer_phones_customer_idx ON customer_phones (tenant_id, customer_id);
+
+CREATE TABLE customer_emails (
+    tenant_id bigint NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    customer_id bigint NOT NULL,
+    address text NOT NULL,
+    verified boolean NOT NULL DEFAULT false,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, customer_id) REFERENCES customers (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX customer_emails_customer_idx ON customer_emails (tenant_id, customer_id);
+
+CREATE TABLE customer_employers (
+    tenant_id bigint NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    customer_id bigint NOT NULL,
+    name text NOT NULL,
+    position text NOT NULL,
+    monthly_income_cents bigint NOT NULL,
+    started_on date,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, customer_id) REFERENCES customers (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX customer_employers_customer_idx ON customer_employers (tenant_id, customer_id);
+
+CREATE TABLE customer_references (
+    tenant_id bigint NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    customer_id bigint NOT NULL,
+    name text NOT NULL,
+    relationship text NOT NULL,
+    phone text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, customer_id) REFERENCES customers (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX customer_references_customer_idx ON customer_references (tenant_id, customer_id);
+
+CREATE TABLE customer_payment_accounts (
+    tenant_id bigint NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    customer_id bigint NOT NULL,
+    bank_name text NOT NULL,
+    account_last4 text NOT NULL,
+    routing_number text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, customer_id) REFERENCES customers (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX customer_payment_accounts_customer_idx ON customer_payment_accounts (tenant_id, customer_id);
+
+CREATE TABLE customer_notes (
+    tenant_id bigint NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    customer_id bigint NOT NULL,
+    author text NOT NULL,
+    body text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, customer_id) REFERENCES customers (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX customer_notes_customer_idx ON customer_notes (tenant_id, customer_id);
+
+CREATE TABLE customer_documents (
+    tenant_id bigint NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    customer_id bigint NOT NULL,
+    kind text NOT NULL,
+    file_name text NOT NULL,
+    size_bytes bigint NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, customer_id) REFERENCES customers (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX customer_documents_customer_idx ON customer_documents (tenant_id, customer_id);
+
+CREATE TABLE customer_custom_field_values (
+    tenant_id bigint NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    customer_id bigint NOT NULL,
+    field text NOT NULL,
+    value text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, customer_id) REFERENCES customers (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX customer_custom_field_values_customer_idx ON customer_custom_field_values (tenant_id, customer_id);
+
+CREATE TABLE customer_credit_scores (
+    tenant_id bigint NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    customer_id bigint NOT NULL,
+    bureau text NOT NULL,
+    score integer NOT NULL,
+    pulled_at timestamptz NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, customer_id) REFERENCES customers (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX customer_credit_scores_customer_idx ON customer_credit_scores (tenant_id, customer_id);
+
+CREATE TABLE customer_social_profiles (
+    tenant_id bigint NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    customer_id bigint NOT NULL,
+    network text NOT NULL,
+    handle text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, customer_id) REFERENCES customers (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX customer_social_profiles_customer_idx ON customer_social_profiles (tenant_id, customer_id);
+
+CREATE TABLE loans (
+    tenant_id bigint NOT NULL REFERENCES tenants (id),
+    id bigint NOT NULL CHECK (id > 0),
+    principal_cents bigint NOT NULL,
+    status text NOT NULL DEFAULT 'open',
+    opened_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, id)
+);
+
+-- The link that blocks a delete: a customer referenced here is never deleted. The
+-- foreign key has no CASCADE on purpose, so even a mistaken DELETE fails (23503)
+-- instead of silently detaching a loan.
+CREATE TABLE loan_customers (
+    tenant_id bigint NOT NULL,
+    loan_id bigint NOT NULL,
+    customer_id bigint NOT NULL,
+    role text NOT NULL DEFAULT 'borrower',
+    PRIMARY KEY (tenant_id, loan_id, customer_id),
+    FOREIGN KEY (tenant_id, loan_id) REFERENCES loans (tenant_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, customer_id) REFERENCES customers (tenant_id, id)
+);
+CREATE INDEX loan_customers_customer_idx ON loan_customers (tenant_id, customer_id);
+
+CREATE SEQUENCE imports_id_seq;
+
+-- The import history. Ids come from one sequence, so an id is unique across
+-- tenants and can name asynq tasks; every lookup still filters by tenant.
+CREATE TABLE imports (
+    tenant_id bigint NOT NULL REFERENCES tenants (id),
+    id bigint NOT NULL DEFAULT nextval('imports_id_seq'),
+    source text NOT NULL CHECK (source IN ('upload', 'api', 'upstream', 'schedule')),
+    status text NOT NULL DEFAULT 'uploaded' CHECK (status IN (
+        'uploaded', 'validating', 'validated', 'queued', 'running', 'completed',
+        'completed_with_errors', 'rejected', 'cancelled', 'failed')),
+    policy text NOT NULL DEFAULT 'line' CHECK (policy IN ('line', 'file')),
+    file_name text NOT NULL DEFAULT '',
+    file_size bigint NOT NULL DEFAULT 0,
+    file_sha256 text NOT NULL DEFAULT '',
+    auto_start boolean NOT NULL DEFAULT false,
+    run_at timestamptz,
+    parallelism integer NOT NULL DEFAULT 1 CHECK (parallelism BETWEEN 1 AND 64),
+    total_rows bigint NOT NULL DEFAULT 0,
+    valid_rows bigint NOT NULL DEFAULT 0,
+    error_rows bigint NOT NULL DEFAULT 0,
+    processed_rows bigint NOT NULL DEFAULT 0,
+    deleted_rows bigint NOT NULL DEFAULT 0,
+    skipped_rows bigint NOT NULL DEFAULT 0,
+    cursor_customer_id bigint NOT NULL DEFAULT 0,
+    rows_per_second double precision NOT NULL DEFAULT 0,
+    cancel_requested boolean NOT NULL DEFAULT false,
+    attempts integer NOT NULL DEFAULT 0,
+    error text NOT NULL DEFAULT '',
+    idempotency_key text,
+    created_by text NOT NULL DEFAULT '',
+    cleanup_policy_id bigint,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    validated_at timestamptz,
+    started_at timestamptz,
+    finished_at timestamptz,
+    PRIMARY KEY (tenant_id, id),
+    UNIQUE (tenant_id, idempotency_key)
+);
+ALTER SEQUENCE imports_id_seq OWNED BY imports.id;
+CREATE UNIQUE INDEX imports_id_idx ON imports (id);
+CREATE INDEX imports_history_idx ON imports (tenant_id, created_at DESC);
+-- The reconciler's scan: imports a worker should be holding.
+CREATE INDEX imports_active_idx ON imports (status) WHERE status IN ('validating', 'queued', 'running');
+
+-- The uploaded file in chunks of about 1 MiB, so neither upload nor validation
+-- holds a whole file in memory.
+CREATE TABLE import_files (
+    tenant_id bigint NOT NULL,
+    import_id bigint NOT NULL,
+    seq integer NOT NULL,
+    data bytea NOT NULL,
+    PRIMARY KEY (tenant_id, import_id, seq),
+    FOREIGN KEY (tenant_id, import_id) REFERENCES imports (tenant_id, id) ON DELETE CASCADE
+);
+
+-- Staging: one row per valid line of a file, and its outcome once run.
+CREATE TABLE import_rows (
+    tenant_id bigint NOT NULL,
+    import_id bigint NOT NULL,
+    line bigint NOT NULL,
+    customer_id bigint NOT NULL,
+    outcome text CHECK (outcome IN ('deleted', 'skipped_already_deleted', 'skipped_linked_to_loan')),
+    PRIMARY KEY (tenant_id, import_id, line),
+    FOREIGN KEY (tenant_id, import_id) REFERENCES imports (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX import_rows_customer_idx ON import_rows (tenant_id, import_id, customer_id);
+
+CREATE TABLE import_errors (
+    tenant_id bigint NOT NULL,
+    import_id bigint NOT NULL,
+    line bigint NOT NULL,
+    column_name text NOT NULL DEFAULT '',
+    value text NOT NULL DEFAULT '',
+    message text NOT NULL,
+    record text[] NOT NULL DEFAULT '{}',
+    PRIMARY KEY (tenant_id, import_id, line),
+    FOREIGN KEY (tenant_id, import_id) REFERENCES imports (tenant_id, id) ON DELETE CASCADE
+);
+
+-- One row per deleted customer. It holds ids and counts only, never a name,
+-- address or other personal field, and it outlives the import record (no foreign
+-- key to imports).
+CREATE TABLE deletion_audit (
+    tenant_id bigint NOT NULL REFERENCES tenants (id),
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    customer_id bigint NOT NULL,
+    import_id bigint,
+    api_token_id bigint,
+    source text NOT NULL,
+    related_rows jsonb NOT NULL DEFAULT '{}',
+    deleted_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX deletion_audit_customer_idx ON deletion_audit (tenant_id, customer_id);
+CREATE INDEX deletion_audit_import_idx ON deletion_audit (tenant_id, import_id) WHERE import_id IS NOT NULL;
+
+-- Recurring cleanup from a fixed menu of kinds; never free-form SQL.
+CREATE TABLE cleanup_policies (
+    tenant_id bigint NOT NULL REFERENCES tenants (id),
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    name text NOT NULL,
+    kind text NOT NULL CHECK (kind IN ('inactive', 'created_by', 'erasure_requested')),
+    params jsonb NOT NULL DEFAULT '{}',
+    cron_spec text NOT NULL,
+    max_batch integer NOT NULL DEFAULT 10000 CHECK (max_batch > 0),
+    enabled boolean NOT NULL DEFAULT true,
+    dry_run boolean NOT NULL DEFAULT false,
+    last_run_at timestamptz,
+    next_run_at timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX cleanup_policies_due_idx ON cleanup_policies (next_run_at) WHERE enabled;
+
+-- +goose Down
+DROP TABLE cleanup_policies;
+DROP TABLE deletion_audit;
+DROP TABLE import_errors;
+DROP TABLE import_rows;
+DROP TABLE import_files;
+DROP TABLE imports;
+DROP TABLE loan_customers;
+DROP TABLE loans;
+DROP TABLE customer_social_profiles;
+DROP TABLE customer_credit_scores;
+DROP TABLE customer_custom_field_values;
+DROP TABLE customer_documents;
+DROP TABLE customer_notes;
+DROP TABLE customer_payment_accounts;
+DROP TABLE customer_references;
+DROP TABLE customer_employers;
+DROP TABLE customer_emails;
+DROP TABLE customer_phones;
+DROP TABLE customer_addresses;DROP TABLE customers;
+DROP TABLE api_tokens;
+DROP TABLE tenants;

@@ -1,0 +1,91 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/lib/pq"
+	"github.com/sweephq/sweep"
+)
+
+// EnsureTenant creates tenant id when it does not exist yet.
+func (db *DB) EnsureTenant(ctx context.Context, id int64, name string) error {
+	if id <= 0 {
+		return sweep.Errorf(sweep.EINVALID, "tenant must be a positive instance id such as 5200243; found %d.", id)
+	}
+	_, err := db.db.ExecContext(ctx,
+		`INSERT INTO tenants (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, id, name)
+	if err != nil {
+		return fmt.Errorf("ensure tenant %d: %w", id, err)
+	}
+	return nil
+}
+
+// Principal is who a request acts for: the tenant and scopes fixed by its token.
+type Principal struct {
+	TokenID  int64
+	TenantID int64
+	Name     string
+	Scopes   []sweep.Scope
+}
+
+// CreateToken makes a new token for tenant with the given scopes and returns it.
+// The token itself is returned once and never stored; only its hash is.
+func (db *DB) CreateToken(ctx context.Context, tenant int64, name string, scopes []sweep.Scope) (token string, id int64, err error) {
+	if len(scopes) == 0 {
+		return "", 0, sweep.Errorf(sweep.EINVALID, "a token needs at least one scope.")
+	}
+	names := make([]string, len(scopes))
+	for i, s := range scopes {
+		names[i] = string(s)
+	}
+	token = sweep.NewToken()
+	err = db.db.QueryRowContext(ctx, `
+		INSERT INTO api_tokens (tenant_id, token_hash, name, scopes)
+		SELECT id, $2, $3, $4 FROM tenants WHERE id = $1
+		RETURNING id`,
+		tenant, sweep.HashToken(token), name, pq.Array(names)).Scan(&id)
+	if err != nil {
+		return "", 0, notFound(err, "tenant %d does not exist; create it first (sweep seed --tenant %d creates it).", tenant, tenant)
+	}
+	return token, id, nil
+}
+
+// Authenticate returns the principal of a bearer token, and EUNAUTHORIZED when
+// the token is unknown or revoked. It records when the token was last used.
+func (db *DB) Authenticate(ctx context.Context, token string) (Principal, error) {
+	var (
+		p      Principal
+		scopes []string
+	)
+	err := db.db.QueryRowContext(ctx, `
+		UPDATE api_tokens SET last_used_at = now()
+		WHERE token_hash = $1 AND revoked_at IS NULL
+		RETURNING id, tenant_id, name, scopes`,
+		sweep.HashToken(token)).Scan(&p.TokenID, &p.TenantID, &p.Name, pq.Array(&scopes))
+	if err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return Principal{}, sweep.Errorf(sweep.EUNAUTHORIZED, "The token is unknown or revoked; ask an administrator for a new one (sweep token create).")
+		}
+		return Principal{}, fmt.Errorf("authenticate: %w", err)
+	}
+	for _, s := range scopes {
+		p.Scopes = append(p.Scopes, sweep.Scope(s))
+	}
+	return p, nil
+}
+
+// RevokeToken revokes a token of tenant by its id.
+func (db *DB) RevokeToken(ctx context.Context, tenant, id int64) error {
+	res, err := db.db.ExecContext(ctx,
+		`UPDATE api_tokens SET revoked_at = now() WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL`, tenant, id)
+	if err != nil {
+		return fmt.Errorf("revoke token %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return sweep.Errorf(sweep.ENOTFOUND, "tenant %d has no active token %d.", tenant, id)
+	}
+	return nil
+}
