@@ -114,3 +114,12 @@ func versions(res []*goose.MigrationResult) []int64 {
 	}
 	return out
 }
+
+// Pending reports whether some embedded migration is not applied yet.
+func (m *Migrator) Pending(ctx context.Context) (bool, error) {
+	p, err := m.provider.HasPending(ctx)
+	if err != nil {
+		return false, fmt.Errorf("migration status: %w", err)
+	}
+	return p, nil
+}

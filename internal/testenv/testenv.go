@@ -74,12 +74,7 @@ func EmptyDatabaseURL(t testing.TB) string {
 // DB opens DatabaseURL(t) and closes it when the test ends.
 func DB(t testing.TB) *store.DB {
 	t.Helper()
-	db, err := store.Open(context.Background(), DatabaseURL(t))
-	if err != nil {
-		t.Fatalf("open test database: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return OpenDB(t, DatabaseURL(t))
 }
 
 func newDatabase(t testing.TB, migrated bool) string {
@@ -252,4 +247,15 @@ func RedisURL(t testing.TB) string {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// OpenDB opens the database at url and closes it when the test ends.
+func OpenDB(t testing.TB, url string) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), url)
+	if err != nil {
+		t.Fatalf("open test database: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }

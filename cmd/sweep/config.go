@@ -1,0 +1,124 @@
+package main
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Config is sweep's configuration, read once from SWEEP_* environment variables.
+// Every variable has a default that works with `make services` on one machine.
+type Config struct {
+	DatabaseURL     string        // SWEEP_DATABASE_URL
+	RedisURL        string        // SWEEP_REDIS_URL
+	HTTPAddr        string        // SWEEP_HTTP_ADDR
+	Concurrency     int           // SWEEP_CONCURRENCY: tasks a worker process runs at once
+	ChunkSize       int           // SWEEP_CHUNK_SIZE: customers deleted per transaction
+	MaxUploadBytes  int64         // SWEEP_MAX_UPLOAD_BYTES
+	MaxRows         int64         // SWEEP_MAX_ROWS: data rows allowed in one file
+	LogLevel        slog.Level    // SWEEP_LOG_LEVEL: debug, info, warn or error
+	LogFormat       string        // SWEEP_LOG_FORMAT: json or text
+	ShutdownTimeout time.Duration // SWEEP_SHUTDOWN_TIMEOUT: how long a stop waits for running work
+}
+
+// Defaults for the settings.
+const (
+	DefaultDatabaseURL = "postgres://sweep:sweep@127.0.0.1:5432/sweep?sslmode=disable"
+	DefaultRedisURL    = "redis://127.0.0.1:6379/0"
+	DefaultHTTPAddr    = ":8080"
+)
+
+// ConfigError names the variable at fault and says what a good value looks like.
+type ConfigError struct {
+	Var, Value, Want string
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("%s: %s; found %q", e.Var, e.Want, e.Value)
+}
+
+// LoadConfig reads the configuration through getenv (os.Getenv in production)
+// and returns every bad value at once, each error naming its variable.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	var errs []error
+	bad := func(name, value, want string) {
+		errs = append(errs, &ConfigError{Var: name, Value: value, Want: want})
+	}
+	intVar := func(name string, def, lo, hi int64) int64 {
+		s := strings.TrimSpace(getenv(name))
+		if s == "" {
+			return def
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < lo || n > hi {
+			bad(name, s, fmt.Sprintf("must be a whole number from %d to %d", lo, hi))
+			return def
+		}
+		return n
+	}
+
+	c := Config{
+		DatabaseURL: cmp.Or(strings.TrimSpace(getenv("SWEEP_DATABASE_URL")), DefaultDatabaseURL),
+		RedisURL:    cmp.Or(strings.TrimSpace(getenv("SWEEP_REDIS_URL")), DefaultRedisURL),
+		HTTPAddr:    cmp.Or(strings.TrimSpace(getenv("SWEEP_HTTP_ADDR")), DefaultHTTPAddr),
+	}
+	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+		bad("SWEEP_DATABASE_URL", redactURL(c.DatabaseURL), "must be a URL such as postgres://user:password@host:5432/sweep?sslmode=disable")
+	}
+	if _, err := redis.ParseURL(c.RedisURL); err != nil {
+		bad("SWEEP_REDIS_URL", redactURL(c.RedisURL), "must be a URL such as redis://host:6379/0 ("+err.Error()+")")
+	}
+	if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil || port == "" {
+		bad("SWEEP_HTTP_ADDR", c.HTTPAddr, "must be host:port or :port, such as :8080")
+	}
+	c.Concurrency = int(intVar("SWEEP_CONCURRENCY", 4, 1, 1000))
+	c.ChunkSize = int(intVar("SWEEP_CHUNK_SIZE", 1000, 1, 100_000))
+	c.MaxUploadBytes = intVar("SWEEP_MAX_UPLOAD_BYTES", 1<<30, 1, 1<<40)
+	c.MaxRows = intVar("SWEEP_MAX_ROWS", 20_000_000, 1, 1_000_000_000)
+
+	switch s := strings.ToLower(strings.TrimSpace(getenv("SWEEP_LOG_LEVEL"))); s {
+	case "", "info":
+		c.LogLevel = slog.LevelInfo
+	case "debug":
+		c.LogLevel = slog.LevelDebug
+	case "warn", "warning":
+		c.LogLevel = slog.LevelWarn
+	case "error":
+		c.LogLevel = slog.LevelError
+	default:
+		bad("SWEEP_LOG_LEVEL", s, "must be debug, info, warn or error")
+	}
+	switch s := strings.ToLower(strings.TrimSpace(getenv("SWEEP_LOG_FORMAT"))); s {
+	case "", "json", "text":
+		c.LogFormat = s
+	default:
+		bad("SWEEP_LOG_FORMAT", s, "must be json or text")
+	}
+	c.ShutdownTimeout = 30 * time.Second
+	if s := strings.TrimSpace(getenv("SWEEP_SHUTDOWN_TIMEOUT")); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			bad("SWEEP_SHUTDOWN_TIMEOUT", s, "must be a positive duration such as 30s or 2m")
+		} else {
+			c.ShutdownTimeout = d
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+// redactURL hides a password in a URL so it can be printed.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(an unparsable URL)"
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadConfigDefaults(t *testing.T) {
+	got, err := LoadConfig(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		DatabaseURL:     DefaultDatabaseURL,
+		RedisURL:        DefaultRedisURL,
+		HTTPAddr:        ":8080",
+		Concurrency:     4,
+		ChunkSize:       1000,
+		MaxUploadBytes:  1 << 30,
+		MaxRows:         20_000_000,
+		LogLevel:        slog.LevelInfo,
+		ShutdownTimeout: 30 * time.Second,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("defaults (-want +got):\n%s", diff)
+	}
+}
+
+func TestLoadConfigValues(t *testing.T) {
+	got, err := LoadConfig(env(map[string]string{
+		"SWEEP_DATABASE_URL":     "postgresql://u:p@db.internal:6432/sweep",
+		"SWEEP_REDIS_URL":        "rediss://cache.internal:6380/2",
+		"SWEEP_HTTP_ADDR":        "127.0.0.1:9000",
+		"SWEEP_CONCURRENCY":      "16",
+		"SWEEP_CHUNK_SIZE":       " 5000 ",
+		"SWEEP_MAX_UPLOAD_BYTES": "1048576",
+		"SWEEP_MAX_ROWS":         "1000",
+		"SWEEP_LOG_LEVEL":        "DEBUG",
+		"SWEEP_LOG_FORMAT":       "json",
+		"SWEEP_SHUTDOWN_TIMEOUT": "2m",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ChunkSize != 5000 || got.Concurrency != 16 || got.MaxUploadBytes != 1<<20 || got.MaxRows != 1000 ||
+		got.LogLevel != slog.LevelDebug || got.LogFormat != "json" || got.ShutdownTimeout != 2*time.Minute ||
+		got.HTTPAddr != "127.0.0.1:9000" {
+		t.Errorf("LoadConfig = %+v", got)
+	}
+}
+
+func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
+	tests := []struct {
+		name, value, want string
+	}{
+		{"SWEEP_CHUNK_SIZE", "abc", `SWEEP_CHUNK_SIZE: must be a whole number from 1 to 100000; found "abc"`},
+		{"SWEEP_CHUNK_SIZE", "0", `SWEEP_CHUNK_SIZE: must be a whole number from 1 to 100000; found "0"`},
+		{"SWEEP_CONCURRENCY", "-3", `SWEEP_CONCURRENCY: must be a whole number from 1 to 1000; found "-3"`},
+		{"SWEEP_MAX_UPLOAD_BYTES", "10MB", `SWEEP_MAX_UPLOAD_BYTES: must be a whole number`},
+		{"SWEEP_DATABASE_URL", "mysql://u:secret@h/db", `SWEEP_DATABASE_URL: must be a URL such as postgres://`},
+		{"SWEEP_REDIS_URL", "http://h:6379", `SWEEP_REDIS_URL: must be a URL such as redis://host:6379/0`},
+		{"SWEEP_HTTP_ADDR", "8080", `SWEEP_HTTP_ADDR: must be host:port or :port, such as :8080; found "8080"`},
+		{"SWEEP_LOG_LEVEL", "loud", `SWEEP_LOG_LEVEL: must be debug, info, warn or error; found "loud"`},
+		{"SWEEP_LOG_FORMAT", "xml", `SWEEP_LOG_FORMAT: must be json or text; found "xml"`},
+		{"SWEEP_SHUTDOWN_TIMEOUT", "30", `SWEEP_SHUTDOWN_TIMEOUT: must be a positive duration such as 30s or 2m; found "30"`},
+	}
+	for _, tt := range tests {
+		_, err := LoadConfig(env(map[string]string{tt.name: tt.value}))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s=%q: error = %v, want it to contain %q", tt.name, tt.value, err, tt.want)
+		}
+	}
+	// A password never appears in an error message.
+	_, err := LoadConfig(env(map[string]string{"SWEEP_DATABASE_URL": "mysql://u:secret@h/db"}))
+	if err == nil || strings.Contains(err.Error(), "secret") {
+		t.Errorf("error %v shows the password", err)
+	}
+	// Several bad values are all reported at once.
+	_, err = LoadConfig(env(map[string]string{"SWEEP_CHUNK_SIZE": "x", "SWEEP_LOG_LEVEL": "y"}))
+	if err == nil || !strings.Contains(err.Error(), "SWEEP_CHUNK_SIZE") || !strings.Contains(err.Error(), "SWEEP_LOG_LEVEL") {
+		t.Errorf("error = %v, want both variables named", err)
+	}
+}

@@ -1,0 +1,128 @@
+// Command sweep deletes customers, and everything that belongs to them, from a
+// multi-tenant lending platform's database: one through the HTTP API, or millions
+// through a CSV import. Run `sweep help` for its commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `sweep deletes customers and everything that belongs to them.
+
+Usage:
+  sweep serve [--roles api,worker,scheduler]   run the HTTP API, the worker and/or the scheduler
+  sweep migrate up|down|status                 apply, roll back (one step) or list the schema migrations
+  sweep seed --tenant T --customers N [--linked-fraction F] [--seed S]
+                                               load realistic fake customers for demos and benchmarks
+  sweep token create --tenant T --scopes S [--name NAME]
+                                               print a new API token (shown once; only its hash is stored)
+  sweep token revoke --tenant T --id ID        revoke a token
+  sweep version                                print the version
+
+Configuration comes from SWEEP_* environment variables; see the README.
+`
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		var u usageError
+		if errors.As(err, &u) {
+			fmt.Fprintf(os.Stderr, "sweep: %v\n\n%s", err, usage)
+			os.Exit(2)
+		}
+		fmt.Fprintf(os.Stderr, "sweep: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// usageError is a mistake in the command line; it is printed with the usage.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// run executes one command. It is main without the process: tests call it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError{"no command given"}
+	}
+	cmd, args := args[0], args[1:]
+	switch cmd {
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "version", "--version":
+		fmt.Fprintln(stdout, "sweep", version)
+		return nil
+	}
+	cfg, err := LoadConfig(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	log := newLogger(cfg, stderr)
+	switch cmd {
+	case "serve":
+		return runServe(ctx, cfg, log, args)
+	case "migrate":
+		return runMigrate(ctx, cfg, args, stdout)
+	case "seed":
+		return runSeed(ctx, cfg, args, stdout, stderr)
+	case "token":
+		return runToken(ctx, cfg, args, stdout)
+	}
+	return usageError{fmt.Sprintf("unknown command %q", cmd)}
+}
+
+// newLogger logs JSON unless stderr is a terminal (or SWEEP_LOG_FORMAT says).
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	format := cfg.LogFormat
+	if format == "" {
+		format = "json"
+		if isTerminal(w) {
+			format = "text"
+		}
+	}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// newFlags returns a flag set for a subcommand whose errors come back as usage errors.
+func newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return usageError{fmt.Sprintf("%s: %v", fs.Name(), err)}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
+	}
+	return nil
+}

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+	"github.com/sweephq/sweep/jobs"
+	"github.com/sweephq/sweep/store"
+	"github.com/sweephq/sweep/uploader"
+	"github.com/sweephq/sweep/worker"
+)
+
+// The roles a serve process can take, in any mix.
+const (
+	roleAPI       = "api"
+	roleWorker    = "worker"
+	roleScheduler = "scheduler"
+)
+
+var allRoles = []string{roleAPI, roleWorker, roleScheduler}
+
+func parseRoles(s string) ([]string, error) {
+	var roles []string
+	for r := range strings.SplitSeq(s, ",") {
+		r = strings.ToLower(strings.TrimSpace(r))
+		if r == "" {
+			continue
+		}
+		if !slices.Contains(allRoles, r) {
+			return nil, usageError{fmt.Sprintf("serve: unknown role %q; roles are %s", r, strings.Join(allRoles, ", "))}
+		}
+		if !slices.Contains(roles, r) {
+			roles = append(roles, r)
+		}
+	}
+	if len(roles) == 0 {
+		return nil, usageError{"serve: --roles needs at least one of " + strings.Join(allRoles, ", ")}
+	}
+	return roles, nil
+}
+
+// Main is a running `sweep serve`: the adapters it opened and the roles it runs.
+type Main struct {
+	cfg   Config
+	log   *slog.Logger
+	roles []string
+
+	db        *store.DB
+	rdb       redis.UniversalClient
+	http      *http.Server
+	listener  net.Listener
+	worker    *worker.Server
+	scheduler *worker.Scheduler
+	stopSched context.CancelFunc
+	schedDone sync.WaitGroup
+}
+
+func runServe(ctx context.Context, cfg Config, log *slog.Logger, args []string) error {
+	fs := newFlags("serve")
+	rolesFlag := fs.String("roles", strings.Join(allRoles, ","), "comma-separated roles: api, worker, scheduler")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	roles, err := parseRoles(*rolesFlag)
+	if err != nil {
+		return err
+	}
+	m := &Main{cfg: cfg, log: log, roles: roles}
+	if err := m.Open(ctx); err != nil {
+		m.Close()
+		return err
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	return m.Close()
+}
+
+// Open connects to PostgreSQL and Redis and starts the roles.
+func (m *Main) Open(ctx context.Context) error {
+	db, err := store.Open(ctx, m.cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("%w (is PostgreSQL running? `make services` starts it; SWEEP_DATABASE_URL=%s)", err, redactURL(m.cfg.DatabaseURL))
+	}
+	m.db = db
+	if err := m.checkSchema(ctx); err != nil {
+		return err
+	}
+	if m.rdb, err = jobs.OpenRedis(m.cfg.RedisURL); err != nil {
+		return err
+	}
+	if err := m.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("connect to Redis at %s: %w (is Redis running? `make services` starts it)", redactURL(m.cfg.RedisURL), err)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name:        "sweep_build_info",
+		Help:        "Always 1; its labels say which build and roles run.",
+		ConstLabels: prometheus.Labels{"version": version, "roles": strings.Join(m.roles, ",")},
+	}, func() float64 { return 1 }))
+
+	if slices.Contains(m.roles, roleWorker) {
+		m.worker = worker.NewServer(m.rdb, m.db, worker.Config{
+			Concurrency: m.cfg.Concurrency, ShutdownTimeout: m.cfg.ShutdownTimeout, Logger: m.log,
+		})
+		if err := m.worker.Start(); err != nil {
+			return err
+		}
+	}
+	if slices.Contains(m.roles, roleScheduler) {
+		m.scheduler = worker.NewScheduler(m.db, m.log)
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "sweep_scheduler_leader",
+			Help: "1 while this process holds the scheduler lease and runs periodic work.",
+		}, func() float64 {
+			if m.scheduler.IsLeader() {
+				return 1
+			}
+			return 0
+		}))
+		schedCtx, cancel := context.WithCancel(context.Background())
+		m.stopSched = cancel
+		m.schedDone.Add(1)
+		go func() {
+			defer m.schedDone.Done()
+			m.scheduler.Run(schedCtx)
+		}()
+	}
+	// The API starts last, so /readyz answers only once everything else is up.
+	if slices.Contains(m.roles, roleAPI) {
+		ln, err := net.Listen("tcp", m.cfg.HTTPAddr)
+		if err != nil {
+			return fmt.Errorf("listen on %s (SWEEP_HTTP_ADDR): %w", m.cfg.HTTPAddr, err)
+		}
+		m.listener = ln
+		m.http = &http.Server{
+			Handler:           uploader.NewServer(m.db, m.rdb, reg, m.log),
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+		}
+		go func() {
+			if err := m.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				m.log.Error("http server", "err", err)
+			}
+		}()
+		m.log.Info("http server listening", "addr", ln.Addr().String())
+	}
+	m.log.Info("sweep started", "roles", strings.Join(m.roles, ","), "version", version)
+	return nil
+}
+
+func (m *Main) checkSchema(ctx context.Context) error {
+	mig, err := store.NewMigrator(m.db.SQL().DB)
+	if err != nil {
+		return err
+	}
+	pending, err := mig.Pending(ctx)
+	if err != nil {
+		return err
+	}
+	if pending {
+		return errors.New("the database schema is older than this build: run `sweep migrate up` first")
+	}
+	return nil
+}
+
+// Close stops the roles in order: stop answering HTTP (in-flight requests
+// finish), stop taking tasks (running ones commit their chunk), stop the
+// scheduler, then close the connections.
+func (m *Main) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	if m.http != nil {
+		if err := m.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop http: %w", err))
+		}
+		m.log.Info("http server stopped")
+	}
+	if m.worker != nil {
+		m.worker.Shutdown()
+	}
+	if m.stopSched != nil {
+		m.stopSched()
+		m.schedDone.Wait()
+		m.log.Info("scheduler stopped")
+	}
+	if m.rdb != nil {
+		errs = append(errs, m.rdb.Close())
+	}
+	if m.db != nil {
+		errs = append(errs, m.db.Close())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,42 @@
+// Package jobs is sweep's task contract: the asynq task types, the queues they
+// run on, and how to reach the Redis that carries them.
+package jobs
+
+import (
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+)
+
+// Queues, from most to least urgent.
+const (
+	QueueCritical = "critical" // single deletes and cancellations
+	QueueDefault  = "default"  // imports
+	QueueLow      = "low"      // scheduled cleanup batches
+)
+
+// QueuePriorities are the weights asynq's weighted priority uses: out of ten
+// tasks taken while all queues are busy, about six are critical, three default
+// and one low, so no queue ever starves.
+var QueuePriorities = map[string]int{QueueCritical: 6, QueueDefault: 3, QueueLow: 1}
+
+// Task types.
+const (
+	TypeImportValidate  = "import:validate"
+	TypeImportRun       = "import:run"
+	TypeCustomersDelete = "customers:delete"
+	TypeCleanupRun      = "cleanup:run"
+)
+
+// OpenRedis returns a client for a redis:// or rediss:// URL. Maintenance
+// notifications (a Redis Enterprise feature) are off, so a plain Redis does not
+// fill the logs with warnings about them.
+func OpenRedis(url string) (redis.UniversalClient, error) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("redis URL: %w", err)
+	}
+	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	return redis.NewClient(opt), nil
+}

@@ -1,0 +1,111 @@
+// Package uploader is sweep's HTTP side: the JSON API, health and readiness
+// checks, and Prometheus metrics. It stores files and enqueues jobs; it never
+// deletes customers itself beyond the single-customer API.
+package uploader
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+	"github.com/sweephq/sweep/store"
+)
+
+// Server serves the HTTP API.
+type Server struct {
+	db      *store.DB
+	rdb     redis.UniversalClient
+	log     *slog.Logger
+	metrics *prometheus.Registry
+	mux     *http.ServeMux
+
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+// NewServer returns a Server over db and rdb that registers its metrics in reg
+// and serves every metric of reg on /metrics.
+func NewServer(db *store.DB, rdb redis.UniversalClient, reg *prometheus.Registry, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{db: db, rdb: rdb, log: log, metrics: reg, mux: http.NewServeMux()}
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sweep_http_requests_total",
+		Help: "HTTP requests answered, by route pattern and status code.",
+	}, []string{"route", "code"})
+	s.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "sweep_http_request_duration_seconds",
+		Help:    "Time to answer an HTTP request, by route pattern.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"route"})
+	reg.MustRegister(s.requests, s.duration)
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
+	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{Registry: s.metrics}))
+}
+
+// ServeHTTP serves a request and records its metrics.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	s.mux.ServeHTTP(rec, r)
+	route := r.Pattern
+	if route == "" {
+		route = "unmatched"
+	}
+	s.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
+	s.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// handleHealthz answers 200 while the process is alive; it checks nothing else,
+// so a database outage does not make an orchestrator restart every replica.
+func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// handleReadyz answers 200 when PostgreSQL and Redis both answer within two
+// seconds, and 503 naming the one that does not.
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	checks := map[string]string{"postgres": "ok", "redis": "ok"}
+	status := http.StatusOK
+	if err := s.db.Ping(ctx); err != nil {
+		checks["postgres"] = "unreachable"
+		status = http.StatusServiceUnavailable
+		s.log.Warn("readiness: postgres unreachable", "err", err)
+	}
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		checks["redis"] = "unreachable"
+		status = http.StatusServiceUnavailable
+		s.log.Warn("readiness: redis unreachable", "err", err)
+	}
+	body := map[string]any{"status": "ok", "checks": checks}
+	if status != http.StatusOK {
+		body["status"] = "unavailable"
+	}
+	writeJSON(w, status, body)
+}

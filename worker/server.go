@@ -1,0 +1,78 @@
+// Package worker runs sweep's background work: the asynq server that takes
+// tasks from Redis, and the scheduler that starts periodic work on one replica.
+package worker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+	"github.com/sweephq/sweep/jobs"
+	"github.com/sweephq/sweep/store"
+)
+
+// Config sets up a worker Server.
+type Config struct {
+	Concurrency     int           // tasks run at once
+	ShutdownTimeout time.Duration // how long a stop waits for running tasks to finish their chunk
+	Logger          *slog.Logger
+}
+
+// Server takes tasks from the queues of package jobs and runs their handlers.
+type Server struct {
+	srv *asynq.Server
+	mux *asynq.ServeMux
+	db  *store.DB
+	log *slog.Logger
+}
+
+// NewServer returns a Server that reads tasks through rdb and keeps state in db.
+func NewServer(rdb redis.UniversalClient, db *store.DB, cfg Config) *Server {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{mux: asynq.NewServeMux(), db: db, log: log}
+	s.srv = asynq.NewServerFromRedisClient(rdb, asynq.Config{
+		Concurrency:     cfg.Concurrency,
+		Queues:          jobs.QueuePriorities,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+		Logger:          asynqLogger{log.With("component", "asynq")},
+		LogLevel:        asynq.WarnLevel,
+		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
+			id, _ := asynq.GetTaskID(ctx)
+			retried, _ := asynq.GetRetryCount(ctx)
+			log.Error("task failed", "task_type", t.Type(), "task_id", id, "retry", retried, "err", err)
+		}),
+	})
+	return s
+}
+
+// Start begins taking tasks; it returns once the server runs.
+func (s *Server) Start() error {
+	if err := s.srv.Start(s.mux); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	s.log.Info("worker started", "queues", jobs.QueuePriorities)
+	return nil
+}
+
+// Shutdown stops taking new tasks and waits, up to the configured timeout, for
+// running ones: a deletion commits its current chunk and returns. Tasks still
+// running after that go back to their queue to be resumed elsewhere.
+func (s *Server) Shutdown() {
+	s.srv.Shutdown()
+	s.log.Info("worker stopped")
+}
+
+// asynqLogger sends asynq's own messages to slog.
+type asynqLogger struct{ l *slog.Logger }
+
+func (a asynqLogger) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...)) }
+func (a asynqLogger) Info(args ...any)  { a.l.Info(fmt.Sprint(args...)) }
+func (a asynqLogger) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...)) }
+func (a asynqLogger) Error(args ...any) { a.l.Error(fmt.Sprint(args...)) }
+func (a asynqLogger) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...)) }
