@@ -338,3 +338,12 @@ var (
 	networks      = []string{"facebook", "linkedin", "instagram", "x"}
 	loanStatuses  = []string{"open", "open", "open", "past_due", "paid_off"}
 )
+
+// CountCustomers returns how many customers tenant has.
+func (db *DB) CountCustomers(ctx context.Context, tenant int64) (int64, error) {
+	var n int64
+	if err := db.db.QueryRowContext(ctx, "SELECT count(*) FROM customers WHERE tenant_id = $1", tenant).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count customers of tenant %d: %w", tenant, err)
+	}
+	return n, nil
+}

@@ -33,7 +33,7 @@ func newServer(t *testing.T, redisURL string) *httptest.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rdb.Close() })
-	srv := httptest.NewServer(uploader.NewServer(testenv.DB(t), rdb, prometheus.NewRegistry(), nil))
+	srv := httptest.NewServer(uploader.NewServer(uploader.Options{DB: testenv.DB(t), Redis: rdb, Registry: prometheus.NewRegistry(), API: true}))
 	t.Cleanup(srv.Close)
 	return srv
 }

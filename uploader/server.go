@@ -16,8 +16,20 @@ import (
 	"github.com/sweephq/sweep/store"
 )
 
+// Options configures a Server.
+type Options struct {
+	DB       *store.DB
+	Redis    redis.UniversalClient
+	Registry *prometheus.Registry // its metrics are served on /metrics; the server adds its own
+	Logger   *slog.Logger
+	// API adds the /v1 routes and the web page. Without it the server answers
+	// only /healthz, /readyz and /metrics, which every sweep process exposes.
+	API bool
+}
+
 // Server serves the HTTP API.
 type Server struct {
+	api     bool
 	db      *store.DB
 	rdb     redis.UniversalClient
 	log     *slog.Logger
@@ -28,13 +40,17 @@ type Server struct {
 	duration *prometheus.HistogramVec
 }
 
-// NewServer returns a Server over db and rdb that registers its metrics in reg
-// and serves every metric of reg on /metrics.
-func NewServer(db *store.DB, rdb redis.UniversalClient, reg *prometheus.Registry, log *slog.Logger) *Server {
+// NewServer returns a Server with the given options.
+func NewServer(opt Options) *Server {
+	log := opt.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{db: db, rdb: rdb, log: log, metrics: reg, mux: http.NewServeMux()}
+	reg := opt.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	s := &Server{api: opt.API, db: opt.DB, rdb: opt.Redis, log: log, metrics: reg, mux: http.NewServeMux()}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "sweep_http_requests_total",
 		Help: "HTTP requests answered, by route pattern and status code.",

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/sweephq/sweep"
@@ -72,6 +74,7 @@ func runSeed(ctx context.Context, cfg Config, args []string, stdout, stderr io.W
 	linked := fs.Float64("linked-fraction", 0.1, "share of customers linked to a loan (0 to 1)")
 	seed := fs.Uint64("seed", 1, "random seed; the same seed gives the same data")
 	workers := fs.Int("workers", 2, "parallel COPY streams")
+	ifEmpty := fs.Bool("if-empty", false, "do nothing when the tenant already has customers")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -83,6 +86,16 @@ func runSeed(ctx context.Context, cfg Config, args []string, stdout, stderr io.W
 		return err
 	}
 	defer db.Close()
+	if *ifEmpty {
+		n, err := db.CountCustomers(ctx, *tenant)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			fmt.Fprintf(stdout, "tenant %d already has %d customers; not seeding (--if-empty)\n", *tenant, n)
+			return nil
+		}
+	}
 	opt := store.SeedOptions{Tenant: *tenant, Customers: *n, LinkedFraction: *linked, Seed: *seed, Workers: *workers}
 	if isTerminal(stderr) {
 		bar := progressbar.NewOptions(*n, progressbar.OptionSetWriter(stderr),
@@ -167,4 +180,28 @@ func describe(err error) string {
 		return err.Error()
 	}
 	return sweep.ErrorMessage(err)
+}
+
+func runProbe(ctx context.Context, args []string, stdout io.Writer) error {
+	url := "http://127.0.0.1:8080/readyz"
+	if len(args) > 0 {
+		url = args[0]
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return usageError{"probe: " + err.Error()}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("probe %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("probe %s: %s %s", url, resp.Status, strings.TrimSpace(string(body)))
+	}
+	fmt.Fprintf(stdout, "%s %s", resp.Status, body)
+	return nil
 }

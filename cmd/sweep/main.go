@@ -20,11 +20,13 @@ const usage = `sweep deletes customers and everything that belongs to them.
 Usage:
   sweep serve [--roles api,worker,scheduler]   run the HTTP API, the worker and/or the scheduler
   sweep migrate up|down|status                 apply, roll back (one step) or list the schema migrations
-  sweep seed --tenant T --customers N [--linked-fraction F] [--seed S]
+  sweep seed --tenant T --customers N [--linked-fraction F] [--seed S] [--if-empty]
                                                load realistic fake customers for demos and benchmarks
   sweep token create --tenant T --scopes S [--name NAME]
                                                print a new API token (shown once; only its hash is stored)
   sweep token revoke --tenant T --id ID        revoke a token
+  sweep probe [URL]                            exit 0 when URL (default http://127.0.0.1:8080/readyz) answers 200;
+                                               for container health checks, where there is no curl
   sweep version                                print the version
 
 Configuration comes from SWEEP_* environment variables; see the README.
@@ -66,6 +68,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "version", "--version":
 		fmt.Fprintln(stdout, "sweep", version)
 		return nil
+	case "probe":
+		return runProbe(ctx, args, stdout)
 	}
 	cfg, err := LoadConfig(getenv)
 	if err != nil {

@@ -59,7 +59,6 @@ type Main struct {
 	db        *store.DB
 	rdb       redis.UniversalClient
 	http      *http.Server
-	listener  net.Listener
 	worker    *worker.Server
 	scheduler *worker.Scheduler
 	stopSched context.CancelFunc
@@ -138,25 +137,26 @@ func (m *Main) Open(ctx context.Context) error {
 			m.scheduler.Run(schedCtx)
 		}()
 	}
-	// The API starts last, so /readyz answers only once everything else is up.
-	if slices.Contains(m.roles, roleAPI) {
-		ln, err := net.Listen("tcp", m.cfg.HTTPAddr)
-		if err != nil {
-			return fmt.Errorf("listen on %s (SWEEP_HTTP_ADDR): %w", m.cfg.HTTPAddr, err)
-		}
-		m.listener = ln
-		m.http = &http.Server{
-			Handler:           uploader.NewServer(m.db, m.rdb, reg, m.log),
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       2 * time.Minute,
-		}
-		go func() {
-			if err := m.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				m.log.Error("http server", "err", err)
-			}
-		}()
-		m.log.Info("http server listening", "addr", ln.Addr().String())
+	// Every process answers /healthz, /readyz and /metrics; the api role adds the
+	// API and the web page. HTTP starts last, so /readyz answers 200 only once
+	// everything else is up.
+	ln, err := net.Listen("tcp", m.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (SWEEP_HTTP_ADDR): %w", m.cfg.HTTPAddr, err)
 	}
+	m.http = &http.Server{
+		Handler: uploader.NewServer(uploader.Options{
+			DB: m.db, Redis: m.rdb, Registry: reg, Logger: m.log, API: slices.Contains(m.roles, roleAPI),
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	go func() {
+		if err := m.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.log.Error("http server", "err", err)
+		}
+	}()
+	m.log.Info("http server listening", "addr", ln.Addr().String())
 	m.log.Info("sweep started", "roles", strings.Join(m.roles, ","), "version", version)
 	return nil
 }
