@@ -233,6 +233,7 @@ CREATE TABLE imports (
     cursor_customer_id bigint NOT NULL DEFAULT 0,
     rows_per_second double precision NOT NULL DEFAULT 0,
     cancel_requested boolean NOT NULL DEFAULT false,
+    validations integer NOT NULL DEFAULT 0,
     attempts integer NOT NULL DEFAULT 0,
     error text NOT NULL DEFAULT '',
     idempotency_key text,
@@ -282,7 +283,6 @@ CREATE TABLE import_errors (
     column_name text NOT NULL DEFAULT '',
     value text NOT NULL DEFAULT '',
     message text NOT NULL,
-    record text[] NOT NULL DEFAULT '{}',
     PRIMARY KEY (tenant_id, import_id, line),
     FOREIGN KEY (tenant_id, import_id) REFERENCES imports (tenant_id, id) ON DELETE CASCADE
 );
