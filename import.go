@@ -40,27 +40,54 @@ func ParsePolicy(s string) (Policy, error) {
 // Import is one entry of the import history: a file or a list of ids on its way
 // through validation and deletion.
 type Import struct {
-	ID       int64
-	TenantID int64
-	Source   Source
-	Status   Status
-	Policy   Policy
+	ID          int64
+	TenantID    int64
+	Source      Source
+	Status      Status
+	Policy      Policy
+	FileName    string
+	FileSize    int64
+	FileSHA256  string
+	AutoStart   bool
+	RunAt       *time.Time
+	Parallelism int
 
-	FileName   string
-	FileSize   int64
-	FileSHA256 string
+	TotalRows     int64 // data rows in the file
+	ValidRows     int64 // rows that passed validation and will be worked
+	ErrorRows     int64 // rows rejected by validation
+	ProcessedRows int64 // valid rows worked so far
+	DeletedRows   int64
+	SkippedRows   int64
+	RowsPerSecond float64
 
-	TotalRows   int64
-	ValidRows   int64
-	ErrorRows   int64
-	DeletedRows int64
-	SkippedRows int64
+	Validations     int // validation rounds started
+	CancelRequested bool
+	Error           string // why the import was rejected or failed
+	CreatedBy       string // the token's name, never the token
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	ValidatedAt     *time.Time
+	StartedAt       *time.Time
+	FinishedAt      *time.Time
+}
 
-	Error      string
-	CreatedBy  string
-	CreatedAt  time.Time
-	StartedAt  *time.Time
-	FinishedAt *time.Time
+// Actions lists the steps an operator may take on the import in its current
+// state, for the API and the web page: validate, start, cancel, delete.
+func (imp *Import) Actions() []string {
+	var out []string
+	if CanTransition(imp.Status, StatusValidating) {
+		out = append(out, "validate")
+	}
+	if CanTransition(imp.Status, StatusQueued) {
+		out = append(out, "start")
+	}
+	if CanTransition(imp.Status, StatusCancelled) {
+		out = append(out, "cancel")
+	}
+	if !imp.Status.Active() {
+		out = append(out, "delete")
+	}
+	return out
 }
 
 // RowError is one rejected row of a file: data for the operator, not a Go error.

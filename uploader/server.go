@@ -10,9 +10,11 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
+	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/store"
 )
 
@@ -24,12 +26,21 @@ type Options struct {
 	Logger   *slog.Logger
 	// API adds the /v1 routes and the web page. Without it the server answers
 	// only /healthz, /readyz and /metrics, which every sweep process exposes.
-	API bool
+	API    bool
+	Limits Limits
+}
+
+// Limits bound what one upload may hold.
+type Limits struct {
+	MaxUploadBytes int64 // largest file
+	MaxRows        int64 // most data rows in a file
 }
 
 // Server serves the HTTP API.
 type Server struct {
 	api     bool
+	limits  Limits
+	queue   *asynq.Client
 	db      *store.DB
 	rdb     redis.UniversalClient
 	log     *slog.Logger
@@ -50,7 +61,16 @@ func NewServer(opt Options) *Server {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	s := &Server{api: opt.API, db: opt.DB, rdb: opt.Redis, log: log, metrics: reg, mux: http.NewServeMux()}
+	s := &Server{api: opt.API, limits: opt.Limits, db: opt.DB, rdb: opt.Redis, log: log, metrics: reg, mux: http.NewServeMux()}
+	if s.limits.MaxUploadBytes <= 0 {
+		s.limits.MaxUploadBytes = 1 << 30
+	}
+	if s.limits.MaxRows <= 0 {
+		s.limits.MaxRows = 20_000_000
+	}
+	if opt.Redis != nil {
+		s.queue = asynq.NewClientFromRedisClient(opt.Redis)
+	}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "sweep_http_requests_total",
 		Help: "HTTP requests answered, by route pattern and status code.",
@@ -69,6 +89,21 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
 	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{Registry: s.metrics}))
+	if !s.api {
+		return
+	}
+	read, write := sweep.ScopeImportsRead, sweep.ScopeImportsWrite
+	s.mux.HandleFunc("GET /v1/sample.csv", s.handleSample)
+	s.mux.HandleFunc("GET /v1/instructions", s.handleInstructions)
+	s.mux.HandleFunc("POST /v1/imports", s.requireScope(write, s.handleCreateImport))
+	s.mux.HandleFunc("GET /v1/imports", s.requireScope(read, s.handleListImports))
+	s.mux.HandleFunc("GET /v1/imports/{id}", s.requireScope(read, s.handleGetImport))
+	s.mux.HandleFunc("DELETE /v1/imports/{id}", s.requireScope(write, s.handleDeleteImport))
+	s.mux.HandleFunc("POST /v1/imports/{id}/validate", s.requireScope(write, s.handleValidateImport))
+	s.mux.HandleFunc("GET /v1/imports/{id}/errors", s.requireScope(read, s.handleImportErrors))
+	s.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, sweep.Errorf(sweep.ENOTFOUND, "There is no %s %s in the API; see the README for the routes.", r.Method, r.URL.Path))
+	})
 }
 
 // ServeHTTP serves a request and records its metrics.

@@ -17,6 +17,7 @@ import (
 // Config sets up a worker Server.
 type Config struct {
 	Concurrency     int           // tasks run at once
+	MaxRows         int64         // data rows allowed in one file; 0 means no limit
 	ShutdownTimeout time.Duration // how long a stop waits for running tasks to finish their chunk
 	Logger          *slog.Logger
 }
@@ -27,6 +28,7 @@ type Server struct {
 	mux *asynq.ServeMux
 	db  *store.DB
 	log *slog.Logger
+	cfg Config
 }
 
 // NewServer returns a Server that reads tasks through rdb and keeps state in db.
@@ -35,7 +37,8 @@ func NewServer(rdb redis.UniversalClient, db *store.DB, cfg Config) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{mux: asynq.NewServeMux(), db: db, log: log}
+	s := &Server{mux: asynq.NewServeMux(), db: db, log: log, cfg: cfg}
+	s.mux.HandleFunc(jobs.TypeImportValidate, s.handleImportValidate)
 	s.srv = asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency:     cfg.Concurrency,
 		Queues:          jobs.QueuePriorities,
@@ -50,6 +53,10 @@ func NewServer(rdb redis.UniversalClient, db *store.DB, cfg Config) *Server {
 	})
 	return s
 }
+
+// Handler returns the task handler the server runs, for running a task
+// directly (tests, tools).
+func (s *Server) Handler() asynq.Handler { return s.mux }
 
 // Start begins taking tasks; it returns once the server runs.
 func (s *Server) Start() error {

@@ -112,7 +112,7 @@ func (m *Main) Open(ctx context.Context) error {
 
 	if slices.Contains(m.roles, roleWorker) {
 		m.worker = worker.NewServer(m.rdb, m.db, worker.Config{
-			Concurrency: m.cfg.Concurrency, ShutdownTimeout: m.cfg.ShutdownTimeout, Logger: m.log,
+			Concurrency: m.cfg.Concurrency, MaxRows: m.cfg.MaxRows, ShutdownTimeout: m.cfg.ShutdownTimeout, Logger: m.log,
 		})
 		if err := m.worker.Start(); err != nil {
 			return err
@@ -147,6 +147,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.http = &http.Server{
 		Handler: uploader.NewServer(uploader.Options{
 			DB: m.db, Redis: m.rdb, Registry: reg, Logger: m.log, API: slices.Contains(m.roles, roleAPI),
+			Limits: uploader.Limits{MaxUploadBytes: m.cfg.MaxUploadBytes, MaxRows: m.cfg.MaxRows},
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,

@@ -1,0 +1,350 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"github.com/sweephq/sweep"
+)
+
+// FileChunkSize is the size of the pieces an uploaded file is stored in.
+const FileChunkSize = 1 << 20
+
+const importColumns = `id, tenant_id, source, status, policy, file_name, file_size, file_sha256,
+	auto_start, run_at, parallelism, total_rows, valid_rows, error_rows, processed_rows,
+	deleted_rows, skipped_rows, rows_per_second, validations, cancel_requested, error,
+	created_by, created_at, updated_at, validated_at, started_at, finished_at`
+
+type importRow struct {
+	ID              int64        `db:"id"`
+	TenantID        int64        `db:"tenant_id"`
+	Source          string       `db:"source"`
+	Status          string       `db:"status"`
+	Policy          string       `db:"policy"`
+	FileName        string       `db:"file_name"`
+	FileSize        int64        `db:"file_size"`
+	FileSHA256      string       `db:"file_sha256"`
+	AutoStart       bool         `db:"auto_start"`
+	RunAt           sql.NullTime `db:"run_at"`
+	Parallelism     int          `db:"parallelism"`
+	TotalRows       int64        `db:"total_rows"`
+	ValidRows       int64        `db:"valid_rows"`
+	ErrorRows       int64        `db:"error_rows"`
+	ProcessedRows   int64        `db:"processed_rows"`
+	DeletedRows     int64        `db:"deleted_rows"`
+	SkippedRows     int64        `db:"skipped_rows"`
+	RowsPerSecond   float64      `db:"rows_per_second"`
+	Validations     int          `db:"validations"`
+	CancelRequested bool         `db:"cancel_requested"`
+	Error           string       `db:"error"`
+	CreatedBy       string       `db:"created_by"`
+	CreatedAt       time.Time    `db:"created_at"`
+	UpdatedAt       time.Time    `db:"updated_at"`
+	ValidatedAt     sql.NullTime `db:"validated_at"`
+	StartedAt       sql.NullTime `db:"started_at"`
+	FinishedAt      sql.NullTime `db:"finished_at"`
+}
+
+func timePtr(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	v := t.Time
+	return &v
+}
+
+func (r importRow) toImport() sweep.Import {
+	return sweep.Import{
+		ID: r.ID, TenantID: r.TenantID, Source: sweep.Source(r.Source), Status: sweep.Status(r.Status),
+		Policy: sweep.Policy(r.Policy), FileName: r.FileName, FileSize: r.FileSize, FileSHA256: r.FileSHA256,
+		AutoStart: r.AutoStart, RunAt: timePtr(r.RunAt), Parallelism: r.Parallelism,
+		TotalRows: r.TotalRows, ValidRows: r.ValidRows, ErrorRows: r.ErrorRows, ProcessedRows: r.ProcessedRows,
+		DeletedRows: r.DeletedRows, SkippedRows: r.SkippedRows, RowsPerSecond: r.RowsPerSecond,
+		Validations: r.Validations, CancelRequested: r.CancelRequested, Error: r.Error, CreatedBy: r.CreatedBy,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ValidatedAt: timePtr(r.ValidatedAt),
+		StartedAt: timePtr(r.StartedAt), FinishedAt: timePtr(r.FinishedAt),
+	}
+}
+
+// NewImport describes an import to create.
+type NewImport struct {
+	TenantID       int64
+	Source         sweep.Source
+	Policy         sweep.Policy
+	FileName       string
+	AutoStart      bool
+	RunAt          *time.Time
+	IdempotencyKey string // optional; a repeated key returns the first import
+	CreatedBy      string
+}
+
+// CreateImport stores file, read in chunks of FileChunkSize so it is never
+// whole in memory, and creates its import in state uploaded with validation
+// round 1, all in one transaction: a failed upload leaves nothing behind. With
+// an idempotency key already used by this tenant it reads nothing and returns
+// the existing import with existed set.
+func (db *DB) CreateImport(ctx context.Context, n NewImport, file io.Reader) (imp sweep.Import, existed bool, err error) {
+	if n.IdempotencyKey != "" {
+		imp, err := db.importByKey(ctx, n.TenantID, n.IdempotencyKey)
+		if err == nil {
+			return imp, true, nil
+		} else if sweep.ErrorCode(err) != sweep.ENOTFOUND {
+			return sweep.Import{}, false, err
+		}
+	}
+	var key sql.NullString
+	if n.IdempotencyKey != "" {
+		key = sql.NullString{String: n.IdempotencyKey, Valid: true}
+	}
+	var id int64
+	err = db.withTx(ctx, func(tx *sqlx.Tx) error {
+		err := tx.QueryRowContext(ctx, `
+			INSERT INTO imports (tenant_id, source, policy, file_name, auto_start, run_at, idempotency_key, created_by, validations)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)
+			ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+			RETURNING id`,
+			n.TenantID, n.Source, n.Policy, n.FileName, n.AutoStart, n.RunAt, key, n.CreatedBy).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			existed = true // a concurrent request with the same key won
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("create import: %w", err)
+		}
+		h := sha256.New()
+		buf := make([]byte, FileChunkSize)
+		var size int64
+		for seq := 0; ; seq++ {
+			k, rerr := io.ReadFull(file, buf)
+			if k > 0 {
+				h.Write(buf[:k])
+				size += int64(k)
+				if _, err := tx.ExecContext(ctx, `INSERT INTO import_files (tenant_id, import_id, seq, data) VALUES ($1, $2, $3, $4)`,
+					n.TenantID, id, seq, buf[:k]); err != nil {
+					return fmt.Errorf("store file chunk %d: %w", seq, err)
+				}
+			}
+			if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
+				break
+			} else if rerr != nil {
+				return rerr
+			}
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE imports SET file_size = $3, file_sha256 = $4 WHERE tenant_id = $1 AND id = $2`,
+			n.TenantID, id, size, hex.EncodeToString(h.Sum(nil)))
+		return err
+	})
+	if err != nil {
+		return sweep.Import{}, false, err
+	}
+	if existed {
+		imp, err := db.importByKey(ctx, n.TenantID, n.IdempotencyKey)
+		return imp, true, err
+	}
+	imp, err = db.GetImport(ctx, n.TenantID, id)
+	return imp, false, err
+}
+
+func (db *DB) importByKey(ctx context.Context, tenant int64, key string) (sweep.Import, error) {
+	var r importRow
+	err := db.db.GetContext(ctx, &r, `SELECT `+importColumns+` FROM imports WHERE tenant_id = $1 AND idempotency_key = $2`, tenant, key)
+	if err != nil {
+		return sweep.Import{}, notFound(err, "no import with that idempotency key")
+	}
+	return r.toImport(), nil
+}
+
+// GetImport returns import id of tenant; another tenant's import is ENOTFOUND.
+func (db *DB) GetImport(ctx context.Context, tenant, id int64) (sweep.Import, error) {
+	var r importRow
+	err := db.db.GetContext(ctx, &r, `SELECT `+importColumns+` FROM imports WHERE tenant_id = $1 AND id = $2`, tenant, id)
+	if err != nil {
+		return sweep.Import{}, notFound(err, "Import %d was not found.", id)
+	}
+	return r.toImport(), nil
+}
+
+// ListImports returns up to limit imports of tenant, newest first, with ids
+// below before (0 for the newest).
+func (db *DB) ListImports(ctx context.Context, tenant, before int64, limit int) ([]sweep.Import, error) {
+	if before <= 0 {
+		before = 1<<63 - 1
+	}
+	var rows []importRow
+	err := db.db.SelectContext(ctx, &rows, `SELECT `+importColumns+` FROM imports
+		WHERE tenant_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, tenant, before, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list imports: %w", err)
+	}
+	out := make([]sweep.Import, len(rows))
+	for i, r := range rows {
+		out[i] = r.toImport()
+	}
+	return out, nil
+}
+
+// DeleteImport removes an import that is not queued or running, with its file,
+// rows and errors. The deletion audit stays.
+func (db *DB) DeleteImport(ctx context.Context, tenant, id int64) error {
+	res, err := db.db.ExecContext(ctx, `DELETE FROM imports WHERE tenant_id = $1 AND id = $2 AND status NOT IN ('queued', 'running')`, tenant, id)
+	if err != nil {
+		return fmt.Errorf("delete import %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return nil
+	}
+	imp, err := db.GetImport(ctx, tenant, id)
+	if err != nil {
+		return err
+	}
+	return sweep.Errorf(sweep.ECONFLICT, "Import %d is %s; cancel it first, or wait until it finishes, then delete it.", id, imp.Status)
+}
+
+// transition moves import id from one of the states in from to state to,
+// applying set (extra "col = value" assignments) in the same statement. When
+// the import is in no such state it returns ECONFLICT naming the current state.
+func (db *DB) transition(ctx context.Context, q sqlx.QueryerContext, tenant, id int64, from []sweep.Status, to sweep.Status, set string, args ...any) (sweep.Import, error) {
+	states := make([]string, 0, len(from))
+	for _, f := range from {
+		if sweep.CanTransition(f, to) || f == to {
+			states = append(states, string(f))
+		}
+	}
+	if set != "" {
+		set = ", " + set
+	}
+	var r importRow
+	err := sqlx.GetContext(ctx, q, &r, `UPDATE imports SET status = $3, updated_at = now()`+set+`
+		WHERE tenant_id = $1 AND id = $2 AND status = ANY($4) RETURNING `+importColumns,
+		append([]any{tenant, id, to, pq.Array(states)}, args...)...)
+	if err == nil {
+		return r.toImport(), nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return sweep.Import{}, fmt.Errorf("import %d to %s: %w", id, to, err)
+	}
+	cur, gerr := db.GetImport(ctx, tenant, id)
+	if gerr != nil {
+		return sweep.Import{}, gerr
+	}
+	return cur, sweep.Transition(cur.Status, to)
+}
+
+// RequestValidation starts a new validation round for an import that is
+// uploaded or rejected: it becomes validating with the round counter bumped, and
+// the caller enqueues the round's task.
+func (db *DB) RequestValidation(ctx context.Context, tenant, id int64) (sweep.Import, error) {
+	return db.transition(ctx, db.db, tenant, id, []sweep.Status{sweep.StatusUploaded, sweep.StatusRejected},
+		sweep.StatusValidating, "validations = validations + 1, error = ''")
+}
+
+// BeginValidating moves an uploaded import to validating when its task starts.
+// An import already validating (a re-delivered task) is returned as it is.
+func (db *DB) BeginValidating(ctx context.Context, tenant, id int64) (sweep.Import, error) {
+	return db.transition(ctx, db.db, tenant, id, []sweep.Status{sweep.StatusUploaded, sweep.StatusValidating}, sweep.StatusValidating, "")
+}
+
+// FileReader returns a reader over the stored file of an import, fetching one
+// chunk at a time.
+func (db *DB) FileReader(ctx context.Context, tenant, id int64) io.Reader {
+	return &fileReader{ctx: ctx, db: db, tenant: tenant, id: id}
+}
+
+type fileReader struct {
+	ctx        context.Context
+	db         *DB
+	tenant, id int64
+	seq        int
+	buf        []byte
+	eof        bool
+}
+
+func (f *fileReader) Read(p []byte) (int, error) {
+	for len(f.buf) == 0 {
+		if f.eof {
+			return 0, io.EOF
+		}
+		err := f.db.db.QueryRowContext(f.ctx, `SELECT data FROM import_files WHERE tenant_id = $1 AND import_id = $2 AND seq = $3`,
+			f.tenant, f.id, f.seq).Scan(&f.buf)
+		if errors.Is(err, sql.ErrNoRows) {
+			f.eof = true
+			continue
+		} else if err != nil {
+			return 0, fmt.Errorf("read file of import %d, chunk %d: %w", f.id, f.seq, err)
+		}
+		f.seq++
+	}
+	n := copy(p, f.buf)
+	f.buf = f.buf[n:]
+	return n, nil
+}
+
+// FailImport marks an import that a worker could not finish as failed, with a
+// reason for the operator.
+func (db *DB) FailImport(ctx context.Context, tenant, id int64, reason string) error {
+	_, err := db.transition(ctx, db.db, tenant, id,
+		[]sweep.Status{sweep.StatusValidating, sweep.StatusQueued, sweep.StatusRunning}, sweep.StatusFailed,
+		"error = $5, finished_at = now()", reason)
+	return err
+}
+
+// SetImportOptions changes the policy and start settings of an import that is
+// still uploaded (its validation not yet queued).
+func (db *DB) SetImportOptions(ctx context.Context, tenant, id int64, policy sweep.Policy, autoStart bool, runAt *time.Time) (sweep.Import, error) {
+	var r importRow
+	err := db.db.GetContext(ctx, &r, `UPDATE imports SET policy = $3, auto_start = $4, run_at = $5, updated_at = now()
+		WHERE tenant_id = $1 AND id = $2 AND status = 'uploaded' RETURNING `+importColumns,
+		tenant, id, policy, autoStart, runAt)
+	if err != nil {
+		return sweep.Import{}, notFound(err, "Import %d was not found or is no longer uploaded.", id)
+	}
+	return r.toImport(), nil
+}
+
+// ImportError is one stored row error.
+type ImportError struct {
+	Line    int64  `db:"line" json:"line"`
+	Column  string `db:"column_name" json:"column"`
+	Value   string `db:"value" json:"value"`
+	Message string `db:"message" json:"message"`
+}
+
+// ListImportErrors returns up to limit row errors of an import, by line, after
+// line afterLine.
+func (db *DB) ListImportErrors(ctx context.Context, tenant, id, afterLine int64, limit int) ([]ImportError, error) {
+	out := []ImportError{}
+	err := db.db.SelectContext(ctx, &out, `SELECT line, column_name, value, message FROM import_errors
+		WHERE tenant_id = $1 AND import_id = $2 AND line > $3 ORDER BY line LIMIT $4`, tenant, id, afterLine, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list errors of import %d: %w", id, err)
+	}
+	return out, nil
+}
+
+// EachImportError calls fn for every row error of an import in line order,
+// streaming them from the database.
+func (db *DB) EachImportError(ctx context.Context, tenant, id int64, fn func(ImportError) error) error {
+	rows, err := db.db.QueryxContext(ctx, `SELECT line, column_name, value, message FROM import_errors
+		WHERE tenant_id = $1 AND import_id = $2 ORDER BY line`, tenant, id)
+	if err != nil {
+		return fmt.Errorf("read errors of import %d: %w", id, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e ImportError
+		if err := rows.StructScan(&e); err != nil {
+			return err
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
