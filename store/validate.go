@@ -32,8 +32,8 @@ var ErrNotValidating = sweep.Errorf(sweep.ECONFLICT, "the import is no longer va
 
 // BeginValidation opens the staging of import id. It holds a per-import lock
 // until Finish or Abort, so two deliveries of one task never stage at once.
-func (db *DB) BeginValidation(ctx context.Context, tenant, id int64) (v *Validation, err error) {
-	v = &Validation{db: db, tenant: tenant, id: id}
+func (db *DB) BeginValidation(ctx context.Context, tenant, id int64) (_ *Validation, err error) {
+	v := &Validation{db: db, tenant: tenant, id: id}
 	defer func() {
 		if err != nil {
 			v.Abort()
