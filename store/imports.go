@@ -193,11 +193,23 @@ func (db *DB) ListImports(ctx context.Context, tenant, before int64, limit int) 
 // DeleteImport removes an import that is not queued or running, with its file,
 // rows and errors. The deletion audit stays.
 func (db *DB) DeleteImport(ctx context.Context, tenant, id int64) error {
-	res, err := db.db.ExecContext(ctx, `DELETE FROM imports WHERE tenant_id = $1 AND id = $2 AND status NOT IN ('queued', 'running')`, tenant, id)
+	var deleted int64
+	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM imports WHERE tenant_id = $1 AND id = $2 AND status NOT IN ('queued', 'running')`, tenant, id)
+		if err != nil {
+			return err
+		}
+		if deleted, _ = res.RowsAffected(); deleted == 0 {
+			return nil
+		}
+		// Files and blocks go by cascade; errors have no foreign key (see the schema).
+		_, err = tx.ExecContext(ctx, `DELETE FROM import_errors WHERE tenant_id = $1 AND import_id = $2`, tenant, id)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("delete import %d: %w", id, err)
 	}
-	if n, _ := res.RowsAffected(); n == 1 {
+	if deleted == 1 {
 		return nil
 	}
 	imp, err := db.GetImport(ctx, tenant, id)
@@ -251,35 +263,59 @@ func (db *DB) BeginValidating(ctx context.Context, tenant, id int64) (sweep.Impo
 	return db.transition(ctx, db.db, tenant, id, []sweep.Status{sweep.StatusUploaded, sweep.StatusValidating}, sweep.StatusValidating, "")
 }
 
-// FileReader returns a reader over the stored file of an import, fetching one
-// chunk at a time.
+// FileReader returns a reader over the stored file of an import. A goroutine
+// fetches the next chunk while the caller reads the current one, so at most
+// two chunks are in memory and parsing never waits on the database for long.
+// The reader stops fetching when ctx ends.
 func (db *DB) FileReader(ctx context.Context, tenant, id int64) io.Reader {
-	return &fileReader{ctx: ctx, db: db, tenant: tenant, id: id}
+	chunks := make(chan fileChunk, 1)
+	go func() {
+		defer close(chunks)
+		for seq := 0; ; seq++ {
+			var c fileChunk
+			err := db.db.QueryRowContext(ctx, `SELECT data FROM import_files WHERE tenant_id = $1 AND import_id = $2 AND seq = $3`,
+				tenant, id, seq).Scan(&c.data)
+			if errors.Is(err, sql.ErrNoRows) {
+				return
+			} else if err != nil {
+				c.err = fmt.Errorf("read file of import %d, chunk %d: %w", id, seq, err)
+			}
+			select {
+			case chunks <- c:
+			case <-ctx.Done():
+				return
+			}
+			if c.err != nil {
+				return
+			}
+		}
+	}()
+	return &fileReader{chunks: chunks, ctx: ctx}
+}
+
+type fileChunk struct {
+	data []byte
+	err  error
 }
 
 type fileReader struct {
-	ctx        context.Context
-	db         *DB
-	tenant, id int64
-	seq        int
-	buf        []byte
-	eof        bool
+	ctx    context.Context
+	chunks <-chan fileChunk
+	buf    []byte
 }
 
 func (f *fileReader) Read(p []byte) (int, error) {
 	for len(f.buf) == 0 {
-		if f.eof {
+		c, ok := <-f.chunks
+		if !ok {
+			if err := f.ctx.Err(); err != nil {
+				return 0, err
+			}
 			return 0, io.EOF
+		} else if c.err != nil {
+			return 0, c.err
 		}
-		err := f.db.db.QueryRowContext(f.ctx, `SELECT data FROM import_files WHERE tenant_id = $1 AND import_id = $2 AND seq = $3`,
-			f.tenant, f.id, f.seq).Scan(&f.buf)
-		if errors.Is(err, sql.ErrNoRows) {
-			f.eof = true
-			continue
-		} else if err != nil {
-			return 0, fmt.Errorf("read file of import %d, chunk %d: %w", f.id, f.seq, err)
-		}
-		f.seq++
+		f.buf = c.data
 	}
 	n := copy(p, f.buf)
 	f.buf = f.buf[n:]
@@ -311,6 +347,7 @@ func (db *DB) SetImportOptions(ctx context.Context, tenant, id int64, policy swe
 // ImportError is one stored row error.
 type ImportError struct {
 	Line    int64  `db:"line" json:"line"`
+	Code    string `db:"code" json:"code"`
 	Column  string `db:"column_name" json:"column"`
 	Value   string `db:"value" json:"value"`
 	Message string `db:"message" json:"message"`
@@ -320,7 +357,7 @@ type ImportError struct {
 // line afterLine.
 func (db *DB) ListImportErrors(ctx context.Context, tenant, id, afterLine int64, limit int) ([]ImportError, error) {
 	out := []ImportError{}
-	err := db.db.SelectContext(ctx, &out, `SELECT line, column_name, value, message FROM import_errors
+	err := db.db.SelectContext(ctx, &out, `SELECT line, code, column_name, value, message FROM import_errors
 		WHERE tenant_id = $1 AND import_id = $2 AND line > $3 ORDER BY line LIMIT $4`, tenant, id, afterLine, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list errors of import %d: %w", id, err)
@@ -331,7 +368,7 @@ func (db *DB) ListImportErrors(ctx context.Context, tenant, id, afterLine int64,
 // EachImportError calls fn for every row error of an import in line order,
 // streaming them from the database.
 func (db *DB) EachImportError(ctx context.Context, tenant, id int64, fn func(ImportError) error) error {
-	rows, err := db.db.QueryxContext(ctx, `SELECT line, column_name, value, message FROM import_errors
+	rows, err := db.db.QueryxContext(ctx, `SELECT line, code, column_name, value, message FROM import_errors
 		WHERE tenant_id = $1 AND import_id = $2 ORDER BY line`, tenant, id)
 	if err != nil {
 		return fmt.Errorf("read errors of import %d: %w", id, err)

@@ -3,86 +3,186 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 	"github.com/sweephq/sweep"
 )
 
-// Validation stages one validation round of an import: valid rows go to
-// import_rows and row errors to import_errors, each through its own COPY
-// stream (one connection can carry only one COPY at a time). Nothing is visible
-// as the import's result until Finish commits the status change, and a round
-// that dies half-way is redone from scratch: Begin clears what an earlier
-// attempt left.
+// Validation stages one validation round of an import. Parsed rows stream into
+// a temporary table (no WAL, no index), row errors into import_errors. At the
+// end one sorted query checks every id against the tenant's customers and loan
+// links, and the valid ids are written as blocks of import_blocks, sorted by
+// id, ready for the run.
+//
+// Three connections carry it, because one connection carries one COPY or one
+// result stream at a time: stage (the temporary table, the checks, and the
+// status change, under a per-import lock), errors, and blocks. Errors and
+// blocks commit just before the status change; a round that dies in between
+// left an import still validating, and the next delivery clears both and
+// redoes the round, so every delivery reaches the same rows and errors.
 type Validation struct {
 	db         *DB
 	tenant, id int64
-	rowsTx     *sqlx.Tx
-	errsTx     *sqlx.Tx
-	rows       *sql.Stmt
-	errs       *sql.Stmt
-	nErrs      int64
+	blockSize  int
+	stageTable string
+
+	stageTx *sqlx.Tx
+	errsTx  *sqlx.Tx
+	errs    *sql.Stmt
+	nErrs   int64
+
+	// Rows go to the stage in batches, inserted by a goroutine while the
+	// caller parses the next batch: parsing and inserting use both cores.
+	batch    stageBatch
+	batches  chan stageBatch
+	stageErr chan error
 }
+
+type stageBatch struct{ lines, ids []int64 }
+
+// stageBatchRows is how many rows one insert into the stage carries.
+const stageBatchRows = 16_384
 
 // ErrNotValidating means the import left the validating state (cancelled,
 // deleted, or finished by another delivery of the same task): there is nothing
 // left to do.
 var ErrNotValidating = sweep.Errorf(sweep.ECONFLICT, "the import is no longer validating")
 
-// BeginValidation opens the staging of import id. It holds a per-import lock
-// until Finish or Abort, so two deliveries of one task never stage at once.
-func (db *DB) BeginValidation(ctx context.Context, tenant, id int64) (_ *Validation, err error) {
-	v := &Validation{db: db, tenant: tenant, id: id}
+// Row error codes, for programs reading the errors.
+const (
+	CodeFormat    = "format"
+	CodeDuplicate = "duplicate"
+	CodeNotFound  = "not_found"
+	CodeLinked    = "linked_to_loan"
+)
+
+// BeginValidation opens the staging of import id, which will store its valid
+// ids in blocks of blockSize.
+func (db *DB) BeginValidation(ctx context.Context, tenant, id int64, blockSize int) (_ *Validation, err error) {
+	v := &Validation{db: db, tenant: tenant, id: id, blockSize: max(blockSize, 1)}
 	defer func() {
 		if err != nil {
 			v.Abort()
 		}
 	}()
-	if v.rowsTx, err = db.db.BeginTxx(ctx, nil); err != nil {
+	if v.stageTx, err = db.db.BeginTxx(ctx, nil); err != nil {
 		return nil, fmt.Errorf("begin validation: %w", err)
 	}
-	if _, err = v.rowsTx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('import:' || $1::text, 0))`, id); err != nil {
+	// Two deliveries of one task never stage at once: the second waits here,
+	// then finds the import validated and stops.
+	if _, err = v.stageTx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('import:' || $1::text, 0))`, id); err != nil {
 		return nil, fmt.Errorf("lock import %d: %w", id, err)
 	}
 	var status string
-	err = v.rowsTx.QueryRowContext(ctx, `SELECT status FROM imports WHERE tenant_id = $1 AND id = $2`, tenant, id).Scan(&status)
-	if err == sql.ErrNoRows || (err == nil && status != string(sweep.StatusValidating)) {
+	err = v.stageTx.QueryRowContext(ctx, `SELECT status FROM imports WHERE tenant_id = $1 AND id = $2`, tenant, id).Scan(&status)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && status != string(sweep.StatusValidating)) {
 		return nil, ErrNotValidating
 	} else if err != nil {
 		return nil, fmt.Errorf("validation of import %d: %w", id, err)
 	}
-	if _, err = v.rowsTx.ExecContext(ctx, `DELETE FROM import_rows WHERE tenant_id = $1 AND import_id = $2`, tenant, id); err != nil {
-		return nil, fmt.Errorf("clear rows of import %d: %w", id, err)
+	// Sorting a million ids wants more than the default 4 MB of work memory;
+	// JIT compilation costs more than it saves on these simple plans. The stage
+	// is an unlogged table rather than a temporary one because only regular
+	// tables can be scanned by parallel workers, which halves the checks on two
+	// cores; it is created and dropped inside this transaction, so a failed
+	// round leaves nothing behind.
+	v.stageTable = fmt.Sprintf("import_stage_%d", id)
+	for _, q := range []string{
+		`SET LOCAL work_mem = '256MB'`,
+		`SET LOCAL jit = off`,
+		`CREATE UNLOGGED TABLE ` + v.stageTable + ` (line bigint NOT NULL, customer_id bigint NOT NULL)`,
+	} {
+		if _, err = v.stageTx.ExecContext(ctx, q); err != nil {
+			return nil, fmt.Errorf("stage import %d: %w", id, err)
+		}
 	}
-	if v.rows, err = v.rowsTx.PrepareContext(ctx, `COPY import_rows (tenant_id, import_id, line, customer_id) FROM STDIN`); err != nil {
-		return nil, fmt.Errorf("stage rows of import %d: %w", id, err)
-	}
+	v.batches, v.stageErr = make(chan stageBatch, 1), make(chan error, 1)
+	go v.insertBatches(ctx)
 	if v.errsTx, err = db.db.BeginTxx(ctx, nil); err != nil {
 		return nil, fmt.Errorf("begin validation: %w", err)
 	}
 	if _, err = v.errsTx.ExecContext(ctx, `DELETE FROM import_errors WHERE tenant_id = $1 AND import_id = $2`, tenant, id); err != nil {
 		return nil, fmt.Errorf("clear errors of import %d: %w", id, err)
 	}
-	if v.errs, err = v.errsTx.PrepareContext(ctx, `COPY import_errors (tenant_id, import_id, line, column_name, value, message) FROM STDIN`); err != nil {
+	if v.errs, err = v.errsTx.PrepareContext(ctx, `COPY import_errors (tenant_id, import_id, line, code, column_name, value, message) FROM STDIN`); err != nil {
 		return nil, fmt.Errorf("stage errors of import %d: %w", id, err)
 	}
 	return v, nil
 }
 
-// AddRow stages a valid row.
+// AddRow stages a row that passed the format rules.
 func (v *Validation) AddRow(ctx context.Context, line, customerID int64) error {
-	if _, err := v.rows.ExecContext(ctx, v.tenant, v.id, line, customerID); err != nil {
-		return fmt.Errorf("stage row %d of import %d: %w", line, v.id, err)
+	if v.batch.ids == nil {
+		v.batch = stageBatch{make([]int64, 0, stageBatchRows), make([]int64, 0, stageBatchRows)}
 	}
-	return nil
+	v.batch.lines, v.batch.ids = append(v.batch.lines, line), append(v.batch.ids, customerID)
+	if len(v.batch.ids) < stageBatchRows {
+		return nil
+	}
+	return v.sendBatch(ctx)
 }
 
-// AddError stages a row error.
+func (v *Validation) sendBatch(ctx context.Context) error {
+	select {
+	case v.batches <- v.batch:
+		v.batch = stageBatch{}
+		return nil
+	case err := <-v.stageErr:
+		v.stageErr <- err
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// insertBatches inserts the batches it receives until the channel closes, then
+// reports the first error (or nil) on stageErr.
+func (v *Validation) insertBatches(ctx context.Context) {
+	var err error
+	for b := range v.batches {
+		if err != nil {
+			continue
+		}
+		_, err = v.stageTx.ExecContext(ctx, `INSERT INTO `+v.stageTable+` (line, customer_id) SELECT * FROM unnest($1::bigint[], $2::bigint[])`,
+			pq.Array(b.lines), pq.Array(b.ids))
+		if err != nil {
+			err = fmt.Errorf("stage rows of import %d: %w", v.id, err)
+			v.stageErr <- err
+			return
+		}
+	}
+	v.stageErr <- nil
+}
+
+// endStaging sends the last batch and waits for every insert to finish.
+func (v *Validation) endStaging(ctx context.Context) error {
+	if v.batches == nil {
+		return nil
+	}
+	var err error
+	if len(v.batch.ids) > 0 {
+		err = v.sendBatch(ctx)
+	}
+	close(v.batches)
+	v.batches = nil
+	if serr := <-v.stageErr; err == nil {
+		err = serr
+	}
+	return err
+}
+
+// AddError stages a row that broke the format rules.
 func (v *Validation) AddError(ctx context.Context, e *sweep.RowError) error {
+	return v.addError(ctx, CodeFormat, e.Line, e.Column, e.Value, e.Message)
+}
+
+func (v *Validation) addError(ctx context.Context, code string, line int64, column, value, msg string) error {
 	v.nErrs++
-	if _, err := v.errs.ExecContext(ctx, v.tenant, v.id, e.Line, e.Column, sweep.SafeValue(e.Value), e.Message); err != nil {
-		return fmt.Errorf("stage error on line %d of import %d: %w", e.Line, v.id, err)
+	if _, err := v.errs.ExecContext(ctx, v.tenant, v.id, line, code, column, sweep.SafeValue(value), msg); err != nil {
+		return fmt.Errorf("stage error on line %d of import %d: %w", line, v.id, err)
 	}
 	return nil
 }
@@ -90,83 +190,61 @@ func (v *Validation) AddError(ctx context.Context, e *sweep.RowError) error {
 // ValidationResult is what Finish decided.
 type ValidationResult struct {
 	Import                      sweep.Import
-	Duplicates, Missing, Linked int64 // row errors found by the set-based checks
+	Duplicates, Missing, Linked int64 // row errors found by the checks against the database
 }
 
-// The set-based checks. Each moves failing rows from import_rows to
-// import_errors in one statement, with a message that says what to do.
+// checkQuery returns every staged row, sorted by id then line, with its state
+// against the database (0 valid, 1 no such customer, 2 linked to a loan). Rows
+// come packed in arrays, one result row per range of ids (bucket), because a
+// million single rows cost more to send and scan than to check.
+const checkQuery = `
+	SELECT bucket, array_agg(customer_id), array_agg(line), array_agg(state)
+	FROM (
+		SELECT s.customer_id / $2 AS bucket, s.customer_id, s.line,
+			CASE WHEN c.id IS NULL THEN 1
+			     WHEN EXISTS (SELECT 1 FROM loan_customers l WHERE l.tenant_id = $1 AND l.customer_id = s.customer_id) THEN 2
+			     ELSE 0 END AS state
+		FROM %s s
+		LEFT JOIN customers c ON c.tenant_id = $1 AND c.id = s.customer_id
+		ORDER BY s.customer_id, s.line) sorted
+	GROUP BY bucket
+	ORDER BY bucket`
+
+// Row states from checkQuery.
 const (
-	checkDuplicates = `
-		WITH ranked AS (
-			SELECT line, min(line) OVER (PARTITION BY customer_id) AS first
-			FROM import_rows WHERE tenant_id = $1 AND import_id = $2),
-		moved AS (
-			DELETE FROM import_rows r USING ranked x
-			WHERE r.tenant_id = $1 AND r.import_id = $2 AND r.line = x.line AND x.line <> x.first
-			RETURNING r.line, r.customer_id, x.first)
-		INSERT INTO import_errors (tenant_id, import_id, line, column_name, value, message)
-		SELECT $1, $2, line, 'customerId', customer_id::text,
-			format('customerId %s already appears on line %s. Remove this repeated row.', customer_id, first)
-		FROM moved`
-	checkMissing = `
-		WITH moved AS (
-			DELETE FROM import_rows r
-			WHERE r.tenant_id = $1 AND r.import_id = $2
-			  AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.tenant_id = $1 AND c.id = r.customer_id)
-			RETURNING r.line, r.customer_id)
-		INSERT INTO import_errors (tenant_id, import_id, line, column_name, value, message)
-		SELECT $1, $2, line, 'customerId', customer_id::text,
-			format('No customer with id %s exists. Check the id; if the customer was already deleted, remove the row.', customer_id)
-		FROM moved`
-	checkLinked = `
-		WITH moved AS (
-			DELETE FROM import_rows r
-			WHERE r.tenant_id = $1 AND r.import_id = $2
-			  AND EXISTS (SELECT 1 FROM loan_customers l WHERE l.tenant_id = $1 AND l.customer_id = r.customer_id)
-			RETURNING r.line, r.customer_id)
-		INSERT INTO import_errors (tenant_id, import_id, line, column_name, value, message)
-		SELECT $1, $2, m.line, 'customerId', m.customer_id::text,
-			format('Customer %s is linked to loan %s, and loans are never deleted. Unlink the customer from the loan first, then validate this import again.',
-				m.customer_id, (SELECT min(l.loan_id) FROM loan_customers l WHERE l.tenant_id = $1 AND l.customer_id = m.customer_id))
-		FROM moved m`
+	stateValid    = 0
+	stateNotFound = 1
+	stateLinked   = 2
 )
 
+// rowsPerBucket is about how many rows one result row of checkQuery packs.
+const rowsPerBucket = 4096
+
 // Finish ends the round. fileError, when not empty, rejects the whole file with
-// that reason; otherwise the set-based checks run and the policy decides
-// between validated and rejected. totalRows is the count of data rows read.
+// that reason; otherwise the checks run and the policy decides between
+// validated and rejected. totalRows is the count of data rows read.
 func (v *Validation) Finish(ctx context.Context, policy sweep.Policy, totalRows int64, fileError string) (res ValidationResult, err error) {
 	defer v.Abort()
-	if _, err := v.errs.ExecContext(ctx); err != nil {
-		return res, fmt.Errorf("stage errors of import %d: %w", v.id, err)
+	if err := v.endStaging(ctx); err != nil {
+		return res, err
 	}
-	v.errs.Close()
-	if err := v.errsTx.Commit(); err != nil {
-		return res, fmt.Errorf("commit errors of import %d: %w", v.id, err)
-	}
-	v.errsTx = nil
-	if _, err := v.rows.ExecContext(ctx); err != nil {
-		return res, fmt.Errorf("stage rows of import %d: %w", v.id, err)
-	}
-	v.rows.Close()
 
-	tx := v.rowsTx
+	var blocksTx *sqlx.Tx
+	defer func() {
+		if blocksTx != nil {
+			blocksTx.Rollback()
+		}
+	}()
+	var valid int64
 	if fileError == "" {
-		for _, c := range []struct {
-			sql string
-			n   *int64
-		}{{checkDuplicates, &res.Duplicates}, {checkMissing, &res.Missing}, {checkLinked, &res.Linked}} {
-			r, err := tx.ExecContext(ctx, c.sql, v.tenant, v.id)
-			if err != nil {
-				return res, fmt.Errorf("check rows of import %d: %w", v.id, err)
-			}
-			*c.n, _ = r.RowsAffected()
+		if blocksTx, err = v.db.db.BeginTxx(ctx, nil); err != nil {
+			return res, fmt.Errorf("begin blocks of import %d: %w", v.id, err)
+		}
+		if valid, err = v.check(ctx, blocksTx, &res); err != nil {
+			return res, err
 		}
 	}
-	var valid int64
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM import_rows WHERE tenant_id = $1 AND import_id = $2`, v.tenant, v.id).Scan(&valid); err != nil {
-		return res, fmt.Errorf("count rows of import %d: %w", v.id, err)
-	}
-	errs := v.nErrs + res.Duplicates + res.Missing + res.Linked
+	errs := v.nErrs
 
 	to, reason := sweep.StatusValidated, ""
 	switch {
@@ -179,35 +257,200 @@ func (v *Validation) Finish(ctx context.Context, policy sweep.Policy, totalRows 
 		to, reason = sweep.StatusRejected, fmt.Sprintf(
 			"None of the %d rows can be deleted. Download the failed rows to see what to fix on each.", totalRows)
 	}
-	if to == sweep.StatusRejected {
-		// A rejected file is never run; its staged rows would only take space.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM import_rows WHERE tenant_id = $1 AND import_id = $2`, v.tenant, v.id); err != nil {
-			return res, fmt.Errorf("clear rows of import %d: %w", v.id, err)
+	if blocksTx != nil && to == sweep.StatusValidated {
+		// A rejected import keeps no blocks: it is never run.
+		if err := blocksTx.Commit(); err != nil {
+			return res, fmt.Errorf("commit blocks of import %d: %w", v.id, err)
 		}
+		blocksTx = nil
 	}
-	res.Import, err = v.db.transition(ctx, tx, v.tenant, v.id, []sweep.Status{sweep.StatusValidating}, to,
+	if _, err := v.errs.ExecContext(ctx); err != nil {
+		return res, fmt.Errorf("stage errors of import %d: %w", v.id, err)
+	}
+	v.errs.Close()
+	if err := v.errsTx.Commit(); err != nil {
+		return res, fmt.Errorf("commit errors of import %d: %w", v.id, err)
+	}
+	v.errsTx = nil
+
+	if _, err := v.stageTx.ExecContext(ctx, `DROP TABLE `+v.stageTable); err != nil {
+		return res, fmt.Errorf("drop stage of import %d: %w", v.id, err)
+	}
+	res.Import, err = v.db.transition(ctx, v.stageTx, v.tenant, v.id, []sweep.Status{sweep.StatusValidating}, to,
 		"total_rows = $5, valid_rows = $6, error_rows = $7, error = $8, validated_at = now()", totalRows, valid, errs, reason)
 	if sweep.ErrorCode(err) == sweep.ECONFLICT {
 		return res, ErrNotValidating
 	} else if err != nil {
 		return res, err
 	}
-	if err := tx.Commit(); err != nil {
+	if err := v.stageTx.Commit(); err != nil {
 		return res, fmt.Errorf("commit validation of import %d: %w", v.id, err)
 	}
-	v.rowsTx = nil
+	v.stageTx = nil
 	return res, nil
+}
+
+// check runs the checks against the database over the sorted stage, writes
+// the errors it finds, and packs the valid ids into blocks through tx. It
+// returns the number of valid ids.
+func (v *Validation) check(ctx context.Context, tx *sqlx.Tx, res *ValidationResult) (int64, error) {
+	if _, err := v.stageTx.ExecContext(ctx, `ANALYZE `+v.stageTable); err != nil {
+		return 0, fmt.Errorf("check import %d: %w", v.id, err)
+	}
+	var lo, hi, n int64
+	err := v.stageTx.QueryRowContext(ctx, `SELECT coalesce(min(customer_id), 0), coalesce(max(customer_id), 0), count(*) FROM `+v.stageTable).Scan(&lo, &hi, &n)
+	if err != nil {
+		return 0, fmt.Errorf("check import %d: %w", v.id, err)
+	}
+	// Buckets as wide in ids as rowsPerBucket rows would be if the ids were
+	// spread evenly; the width only shapes the packing, never the result.
+	width := int64(1)
+	if n > 0 {
+		width = max(1, (hi-lo)/max(1, n/rowsPerBucket))
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM import_blocks WHERE tenant_id = $1 AND import_id = $2`, v.tenant, v.id); err != nil {
+		return 0, fmt.Errorf("clear blocks of import %d: %w", v.id, err)
+	}
+	blocks, err := tx.PrepareContext(ctx, `COPY import_blocks (tenant_id, import_id, block, customer_ids, lines) FROM STDIN`)
+	if err != nil {
+		return 0, fmt.Errorf("write blocks of import %d: %w", v.id, err)
+	}
+	defer blocks.Close()
+	rows, err := v.stageTx.QueryContext(ctx, fmt.Sprintf(checkQuery, v.stageTable), v.tenant, width)
+	if err != nil {
+		return 0, fmt.Errorf("check import %d: %w", v.id, err)
+	}
+	defer rows.Close()
+
+	var (
+		valid      int64
+		block      int
+		ids, lines       = make([]int64, 0, v.blockSize), make([]int64, 0, v.blockSize)
+		prevID     int64 = -1
+		firstLine  int64
+	)
+	flush := func() error {
+		if len(ids) == 0 {
+			return nil
+		}
+		if _, err := blocks.ExecContext(ctx, v.tenant, v.id, block, pq.Array(ids), pq.Array(lines)); err != nil {
+			return fmt.Errorf("write block %d of import %d: %w", block, v.id, err)
+		}
+		block++
+		ids, lines = ids[:0], lines[:0]
+		return nil
+	}
+	for rows.Next() {
+		var (
+			bucket              int64
+			bids, blines, state int64List
+		)
+		if err := rows.Scan(&bucket, &bids, &blines, &state); err != nil {
+			return 0, err
+		}
+		for i, id := range bids {
+			line := blines[i]
+			var err error
+			switch {
+			case id == prevID:
+				res.Duplicates++
+				err = v.addError(ctx, CodeDuplicate, line, sweep.ColumnCustomerID, fmt.Sprint(id),
+					fmt.Sprintf("customerId %d already appears on line %d. Remove this repeated row.", id, firstLine))
+			case state[i] == stateNotFound:
+				res.Missing++
+				err = v.addError(ctx, CodeNotFound, line, sweep.ColumnCustomerID, fmt.Sprint(id),
+					fmt.Sprintf("No customer with id %d exists. Check the id; if the customer was already deleted, remove the row.", id))
+			case state[i] == stateLinked:
+				res.Linked++
+				err = v.addError(ctx, CodeLinked, line, sweep.ColumnCustomerID, fmt.Sprint(id),
+					fmt.Sprintf("Customer %d is linked to a loan, and loans are never deleted. Unlink the customer from the loan first, then validate this import again.", id))
+			default:
+				valid++
+				ids, lines = append(ids, id), append(lines, line)
+				if len(ids) == v.blockSize {
+					err = flush()
+				}
+			}
+			if err != nil {
+				return 0, err
+			}
+			if id != prevID {
+				prevID, firstLine = id, line
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("check import %d: %w", v.id, err)
+	}
+	if err := flush(); err != nil {
+		return 0, err
+	}
+	if _, err := blocks.ExecContext(ctx); err != nil {
+		return 0, fmt.Errorf("write blocks of import %d: %w", v.id, err)
+	}
+	return valid, nil
 }
 
 // Abort rolls back whatever the round has not committed. It is safe to call
 // more than once and after Finish.
 func (v *Validation) Abort() {
-	if v.errsTx != nil {
-		v.errsTx.Rollback()
-		v.errsTx = nil
+	if v.batches != nil {
+		close(v.batches)
+		v.batches = nil
+		<-v.stageErr
 	}
-	if v.rowsTx != nil {
-		v.rowsTx.Rollback()
-		v.rowsTx = nil
+	for _, tx := range []**sqlx.Tx{&v.errsTx, &v.stageTx} {
+		if *tx != nil {
+			(*tx).Rollback()
+			*tx = nil
+		}
 	}
+}
+
+// int64List scans a PostgreSQL bigint[] in text form. It does what
+// pq.Int64Array does for the arrays checkQuery returns (no NULLs, no nesting)
+// several times faster, which matters at a million elements per import.
+type int64List []int64
+
+// Scan implements sql.Scanner.
+func (l *int64List) Scan(src any) error {
+	b, ok := src.([]byte)
+	if !ok {
+		if s, isStr := src.(string); isStr {
+			b = []byte(s)
+		} else {
+			return fmt.Errorf("int64List: cannot scan %T", src)
+		}
+	}
+	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
+		return fmt.Errorf("int64List: not an array: %.20q", b)
+	}
+	out := (*l)[:0]
+	var n int64
+	neg, digits := false, 0
+	for _, c := range b[1:] {
+		switch {
+		case c >= '0' && c <= '9':
+			n = n*10 + int64(c-'0')
+			digits++
+		case c == '-' && digits == 0:
+			neg = true
+		case c == ',' || c == '}':
+			if digits == 0 {
+				if c == '}' && len(out) == 0 {
+					break
+				}
+				return fmt.Errorf("int64List: bad element in %.40q", b)
+			}
+			if neg {
+				n = -n
+			}
+			out = append(out, n)
+			n, neg, digits = 0, false, 0
+		default:
+			return fmt.Errorf("int64List: unexpected %q in %.40q", c, b)
+		}
+	}
+	*l = out
+	return nil
 }

@@ -170,7 +170,7 @@ func TestUploadValidateAndDownloadFailedRows(t *testing.T) {
 		"remove,0005,Ed,6,customerId 5 already appears on line 2. Remove this repeated row.\n" +
 		"remove,99999,Flo,8,\"No customer with id 99999 exists. Check the id; if the customer was already deleted, remove the row.\"\n" +
 		"remove,'=1+2,Gus,9,\"customerId must be a whole number such as 1042; found \"\"=1+2\"\".\"\n" +
-		"remove,7,Hal,10,\"Customer 7 is linked to loan 900, and loans are never deleted. Unlink the customer from the loan first, then validate this import again.\"\n"
+		"remove,7,Hal,10,\"Customer 7 is linked to a loan, and loans are never deleted. Unlink the customer from the loan first, then validate this import again.\"\n"
 	if diff := cmp.Diff(wantCSV, string(body)); diff != "" {
 		t.Errorf("failed rows CSV (-want +got):\n%s", diff)
 	}

@@ -18,6 +18,7 @@ import (
 type Config struct {
 	Concurrency     int           // tasks run at once
 	MaxRows         int64         // data rows allowed in one file; 0 means no limit
+	ChunkSize       int           // customers deleted per transaction; 0 means 1000
 	ShutdownTimeout time.Duration // how long a stop waits for running tasks to finish their chunk
 	Logger          *slog.Logger
 }
@@ -37,14 +38,21 @@ func NewServer(rdb redis.UniversalClient, db *store.DB, cfg Config) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
+	if cfg.ChunkSize <= 0 {
+		cfg.ChunkSize = 1000
+	}
 	s := &Server{mux: asynq.NewServeMux(), db: db, log: log, cfg: cfg}
 	s.mux.HandleFunc(jobs.TypeImportValidate, s.handleImportValidate)
 	s.srv = asynq.NewServerFromRedisClient(rdb, asynq.Config{
-		Concurrency:     cfg.Concurrency,
-		Queues:          jobs.QueuePriorities,
-		ShutdownTimeout: cfg.ShutdownTimeout,
-		Logger:          asynqLogger{log.With("component", "asynq")},
-		LogLevel:        asynq.WarnLevel,
+		Concurrency: cfg.Concurrency,
+		Queues:      jobs.QueuePriorities,
+		// An operator watching an upload should not wait a second for an idle
+		// worker to notice it; a poll of empty queues every 100 ms is cheap.
+		TaskCheckInterval:        100 * time.Millisecond,
+		DelayedTaskCheckInterval: time.Second,
+		ShutdownTimeout:          cfg.ShutdownTimeout,
+		Logger:                   asynqLogger{log.With("component", "asynq")},
+		LogLevel:                 asynq.WarnLevel,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
 			id, _ := asynq.GetTaskID(ctx)
 			retried, _ := asynq.GetRetryCount(ctx)

@@ -85,7 +85,8 @@ type staged struct {
 func (f *fixture) staged(t *testing.T, id int64) staged {
 	t.Helper()
 	var s staged
-	if err := f.db.SQL().Select(&s.Rows, `SELECT line || ':' || customer_id FROM import_rows WHERE tenant_id = $1 AND import_id = $2 ORDER BY line`, tenant, id); err != nil {
+	if err := f.db.SQL().Select(&s.Rows, `SELECT r.line || ':' || r.id FROM import_blocks b, unnest(b.lines, b.customer_ids) AS r(line, id)
+		WHERE b.tenant_id = $1 AND b.import_id = $2 ORDER BY r.line`, tenant, id); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.db.SQL().Select(&s.Errors, `SELECT line || ':' || column_name || ':' || message FROM import_errors WHERE tenant_id = $1 AND import_id = $2 ORDER BY line`, tenant, id); err != nil {
@@ -163,7 +164,7 @@ func TestValidateSetBasedChecks(t *testing.T) {
 		Rows: []string{"2:5", "3:6"},
 		Errors: []string{
 			"4:customerId:customerId 5 already appears on line 2. Remove this repeated row.",
-			"5:customerId:Customer 7 is linked to loan 900, and loans are never deleted. Unlink the customer from the loan first, then validate this import again.",
+			"5:customerId:Customer 7 is linked to a loan, and loans are never deleted. Unlink the customer from the loan first, then validate this import again.",
 			"6:customerId:No customer with id 100000 exists. Check the id; if the customer was already deleted, remove the row.",
 			"7:customerId:customerId 6 already appears on line 3. Remove this repeated row.",
 			`8:customerId:customerId must be a whole number such as 1042; found "abc".`,
@@ -266,5 +267,29 @@ func TestFileReaderStreamsChunks(t *testing.T) {
 	got, err := io.ReadAll(f.db.FileReader(context.Background(), tenant, imp.ID))
 	if err != nil || !bytes.Equal(got, b.Bytes()) {
 		t.Errorf("read back %d bytes (%v), want the %d bytes stored", len(got), err, b.Len())
+	}
+}
+
+// Valid ids are stored sorted, in blocks of the configured chunk size, each id
+// with the line it came from.
+func TestValidateWritesSortedBlocks(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 50, 0)
+	rdb, _ := jobs.OpenRedis(testenv.RedisURL(t))
+	defer rdb.Close()
+	f.srv = worker.NewServer(rdb, f.db, worker.Config{Concurrency: 1, ChunkSize: 2})
+	imp := f.validate(t, f.upload(t, csvOf("remove,9", "remove,3", "remove,12", "remove,1", "remove,3", "remove,5"), sweep.PolicyLine))
+	if imp.ValidRows != 5 || imp.ErrorRows != 1 {
+		t.Fatalf("valid %d errors %d, want 5 and 1", imp.ValidRows, imp.ErrorRows)
+	}
+	var got []string
+	err := f.db.SQL().Select(&got, `SELECT block || ':' || customer_ids::text || ':' || lines::text FROM import_blocks
+		WHERE tenant_id = $1 AND import_id = $2 ORDER BY block`, tenant, imp.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"0:{1,3}:{5,3}", "1:{5,9}:{7,2}", "2:{12}:{4}"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("blocks (-want +got):\n%s", diff)
 	}
 }

@@ -112,7 +112,7 @@ func (m *Main) Open(ctx context.Context) error {
 
 	if slices.Contains(m.roles, roleWorker) {
 		m.worker = worker.NewServer(m.rdb, m.db, worker.Config{
-			Concurrency: m.cfg.Concurrency, MaxRows: m.cfg.MaxRows, ShutdownTimeout: m.cfg.ShutdownTimeout, Logger: m.log,
+			Concurrency: m.cfg.Concurrency, MaxRows: m.cfg.MaxRows, ChunkSize: m.cfg.ChunkSize, ShutdownTimeout: m.cfg.ShutdownTimeout, Logger: m.log,
 		})
 		if err := m.worker.Start(); err != nil {
 			return err
