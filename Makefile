@@ -33,8 +33,9 @@ lint: ## go vet, gofmt and staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
-bench: services ## run the Go benchmarks
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+bench: services build ## measure speed and memory with sweep bench (a scratch database; several minutes)
+	./sweep migrate up
+	./sweep bench
 
 clean: ## remove the built binary and local service data
 	rm -rf sweep .data

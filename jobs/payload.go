@@ -19,6 +19,8 @@ type ImportPayload struct {
 	Version  int   `json:"version"`
 	TenantID int64 `json:"tenant_id"`
 	ImportID int64 `json:"import_id"`
+	// Part numbers the parallel run tasks of one import (0 for the first).
+	Part int `json:"part,omitempty"`
 }
 
 // Retention keeps finished tasks readable in Redis for a day, which also keeps
@@ -26,15 +28,16 @@ type ImportPayload struct {
 const Retention = 24 * time.Hour
 
 // NewImportValidateTask returns the task that validates an import. The task id
-// is derived from the import and its validation round, so enqueueing the same
-// round twice is a no-op while a re-validation gets a fresh task.
-func NewImportValidateTask(tenant, importID int64, round int) (*asynq.Task, error) {
+// is derived from the import and its validation round (and retry, a suffix the
+// reconciler adds when it replaces a lost task), so enqueueing the same round
+// twice is a no-op while a re-validation gets a fresh task.
+func NewImportValidateTask(tenant, importID int64, round int, retry ...string) (*asynq.Task, error) {
 	b, err := json.Marshal(ImportPayload{Version: PayloadVersion, TenantID: tenant, ImportID: importID})
 	if err != nil {
 		return nil, err
 	}
 	return asynq.NewTask(TypeImportValidate, b,
-		asynq.TaskID(fmt.Sprintf("%s:%d:%d", TypeImportValidate, importID, round)),
+		asynq.TaskID(ValidateTaskID(importID, round, retry...)),
 		asynq.Queue(QueueDefault),
 		asynq.MaxRetry(10),
 		asynq.Timeout(2*time.Hour),
@@ -56,4 +59,60 @@ func ParseImportPayload(b []byte) (ImportPayload, error) {
 		return p, sweep.Errorf(sweep.EINVALID, "import task payload needs a positive tenant_id and import_id; found %d and %d", p.TenantID, p.ImportID)
 	}
 	return p, nil
+}
+
+// NewImportRunTask returns a task that works on an import's deletion, named by
+// RunTaskID(importID, part, step) so a repeated enqueue is a no-op. at, when
+// not zero, delays the task until then.
+func NewImportRunTask(tenant, importID int64, part int, step string, at time.Time) (*asynq.Task, error) {
+	b, err := json.Marshal(ImportPayload{Version: PayloadVersion, TenantID: tenant, ImportID: importID, Part: part})
+	if err != nil {
+		return nil, err
+	}
+	opts := []asynq.Option{
+		asynq.TaskID(RunTaskID(importID, part, step)),
+		asynq.Queue(QueueDefault),
+		asynq.MaxRetry(10),
+		// A task runs one time slice, then hands over to its continuation.
+		asynq.Timeout(10 * time.Minute),
+		asynq.Retention(Retention),
+	}
+	if !at.IsZero() {
+		opts = append(opts, asynq.ProcessAt(at))
+	}
+	return asynq.NewTask(TypeImportRun, b, opts...), nil
+}
+
+// RunTaskID names a run task of an import: part is which of its parallel
+// tasks, step what makes it unique in that chain (start, the block after which
+// it continues, or a reconciliation time).
+func RunTaskID(importID int64, part int, step string) string {
+	return fmt.Sprintf("%s:%d:%d:%s", TypeImportRun, importID, part, step)
+}
+
+// ValidateTaskID names the validation task of an import's round.
+func ValidateTaskID(importID int64, round int, retry ...string) string {
+	id := fmt.Sprintf("%s:%d:%d", TypeImportValidate, importID, round)
+	for _, r := range retry {
+		id += ":" + r
+	}
+	return id
+}
+
+// StartTasks returns the first run tasks of an import: one per degree of
+// parallelism, delayed until runAt when that is in the future.
+func StartTasks(tenant, importID int64, parallelism int, runAt *time.Time) ([]*asynq.Task, error) {
+	var at time.Time
+	if runAt != nil && runAt.After(time.Now()) {
+		at = *runAt
+	}
+	tasks := make([]*asynq.Task, 0, max(parallelism, 1))
+	for part := range max(parallelism, 1) {
+		t, err := NewImportRunTask(tenant, importID, part, "start", at)
+		if err != nil {
+			return nil, err
+		}
+		tasks = append(tasks, t)
+	}
+	return tasks, nil
 }

@@ -358,8 +358,10 @@ func (s *Server) enqueueValidate(ctx context.Context, imp sweep.Import) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.queue.EnqueueContext(ctx, t)
-	if err == nil || errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
+	info, err := s.queue.EnqueueContext(ctx, t)
+	if err == nil {
+		return s.db.SetTaskID(ctx, imp.TenantID, imp.ID, info.ID)
+	} else if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
 		return nil
 	}
 	s.log.ErrorContext(ctx, "enqueue validation", "import_id", imp.ID, "tenant_id", imp.TenantID, "err", err)

@@ -19,6 +19,9 @@ type importJSON struct {
 	FileSHA256    string     `json:"file_sha256"`
 	AutoStart     bool       `json:"auto_start"`
 	RunAt         *time.Time `json:"run_at,omitempty"`
+	Parallelism   int        `json:"parallelism"`
+	CancelAsked   bool       `json:"cancel_requested,omitempty"`
+	RowsLeft      int64      `json:"rows_left"`
 	TotalRows     int64      `json:"total_rows"`
 	ValidRows     int64      `json:"valid_rows"`
 	ErrorRows     int64      `json:"error_rows"`
@@ -40,16 +43,18 @@ type importJSON struct {
 }
 
 type links struct {
-	Self   string `json:"self"`
-	Errors string `json:"errors"`
-	Failed string `json:"failed_rows_csv"`
+	Self    string `json:"self"`
+	Errors  string `json:"errors"`
+	Failed  string `json:"failed_rows_csv"`
+	Results string `json:"results_csv"`
 }
 
 func toJSON(imp sweep.Import) importJSON {
 	j := importJSON{
 		ID: imp.ID, Status: string(imp.Status), Source: string(imp.Source), Policy: string(imp.Policy),
 		FileName: imp.FileName, FileSize: imp.FileSize, FileSHA256: imp.FileSHA256,
-		AutoStart: imp.AutoStart, RunAt: imp.RunAt,
+		AutoStart: imp.AutoStart, RunAt: imp.RunAt, Parallelism: imp.Parallelism, CancelAsked: imp.CancelRequested,
+		RowsLeft:  imp.ValidRows - imp.ProcessedRows,
 		TotalRows: imp.TotalRows, ValidRows: imp.ValidRows, ErrorRows: imp.ErrorRows,
 		ProcessedRows: imp.ProcessedRows, DeletedRows: imp.DeletedRows, SkippedRows: imp.SkippedRows,
 		RowsPerSecond: math.Round(imp.RowsPerSecond), Error: imp.Error, CreatedBy: imp.CreatedBy,
@@ -64,6 +69,6 @@ func toJSON(imp sweep.Import) importJSON {
 		j.ETASeconds = &eta
 	}
 	self := fmt.Sprintf("/v1/imports/%d", imp.ID)
-	j.Links = links{Self: self, Errors: self + "/errors", Failed: self + "/errors?format=csv"}
+	j.Links = links{Self: self, Errors: self + "/errors", Failed: self + "/errors?format=csv", Results: self + "/results"}
 	return j
 }

@@ -101,6 +101,11 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("DELETE /v1/imports/{id}", s.requireScope(write, s.handleDeleteImport))
 	s.mux.HandleFunc("POST /v1/imports/{id}/validate", s.requireScope(write, s.handleValidateImport))
 	s.mux.HandleFunc("GET /v1/imports/{id}/errors", s.requireScope(read, s.handleImportErrors))
+	s.mux.HandleFunc("POST /v1/imports/{id}/start", s.requireScope(write, s.handleStartImport))
+	s.mux.HandleFunc("POST /v1/imports/{id}/cancel", s.requireScope(write, s.handleCancelImport))
+	s.mux.HandleFunc("GET /v1/imports/{id}/results", s.requireScope(read, s.handleImportResults))
+	s.mux.HandleFunc("DELETE /v1/customers/{id}", s.requireScope(sweep.ScopeCustomersDelete, s.handleDeleteCustomer))
+	s.mux.HandleFunc("DELETE "+odataPrefix, s.requireScope(sweep.ScopeCustomersDelete, s.handleODataDelete))
 	s.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, sweep.Errorf(sweep.ENOTFOUND, "There is no %s %s in the API; see the README for the routes.", r.Method, r.URL.Path))
 	})

@@ -6,9 +6,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/store"
@@ -16,20 +18,25 @@ import (
 
 // Config sets up a worker Server.
 type Config struct {
-	Concurrency     int           // tasks run at once
-	MaxRows         int64         // data rows allowed in one file; 0 means no limit
-	ChunkSize       int           // customers deleted per transaction; 0 means 1000
-	ShutdownTimeout time.Duration // how long a stop waits for running tasks to finish their chunk
+	Concurrency     int                  // tasks run at once
+	MaxRows         int64                // data rows allowed in one file; 0 means no limit
+	ChunkSize       int                  // customers deleted per transaction; 0 means 1000
+	TimeSlice       time.Duration        // how long a run task works before handing over; 0 means 5s
+	Registry        *prometheus.Registry // where the worker's metrics go; nil keeps them private
+	ShutdownTimeout time.Duration        // how long a stop waits for running tasks to finish their chunk
 	Logger          *slog.Logger
 }
 
 // Server takes tasks from the queues of package jobs and runs their handlers.
 type Server struct {
-	srv *asynq.Server
-	mux *asynq.ServeMux
-	db  *store.DB
-	log *slog.Logger
-	cfg Config
+	srv      *asynq.Server
+	mux      *asynq.ServeMux
+	client   *asynq.Client
+	db       *store.DB
+	log      *slog.Logger
+	cfg      Config
+	metrics  *metrics
+	stopping atomic.Bool
 }
 
 // NewServer returns a Server that reads tasks through rdb and keeps state in db.
@@ -41,8 +48,13 @@ func NewServer(rdb redis.UniversalClient, db *store.DB, cfg Config) *Server {
 	if cfg.ChunkSize <= 0 {
 		cfg.ChunkSize = 1000
 	}
-	s := &Server{mux: asynq.NewServeMux(), db: db, log: log, cfg: cfg}
+	if cfg.TimeSlice <= 0 {
+		cfg.TimeSlice = 5 * time.Second
+	}
+	s := &Server{mux: asynq.NewServeMux(), client: asynq.NewClientFromRedisClient(rdb), db: db, log: log, cfg: cfg,
+		metrics: newMetrics(cfg.Registry)}
 	s.mux.HandleFunc(jobs.TypeImportValidate, s.handleImportValidate)
+	s.mux.HandleFunc(jobs.TypeImportRun, s.handleImportRun)
 	s.srv = asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency: cfg.Concurrency,
 		Queues:      jobs.QueuePriorities,
@@ -79,9 +91,14 @@ func (s *Server) Start() error {
 // running ones: a deletion commits its current chunk and returns. Tasks still
 // running after that go back to their queue to be resumed elsewhere.
 func (s *Server) Shutdown() {
+	s.stopping.Store(true)
 	s.srv.Shutdown()
 	s.log.Info("worker stopped")
 }
+
+// isStopping reports whether Shutdown was called: run tasks then hand over
+// after the chunk in flight instead of finishing their slice.
+func (s *Server) isStopping() bool { return s.stopping.Load() }
 
 // asynqLogger sends asynq's own messages to slog.
 type asynqLogger struct{ l *slog.Logger }

@@ -33,7 +33,7 @@ func (s *Server) handleImportValidate(ctx context.Context, t *asynq.Task) error 
 		log.Info("nothing to validate", "reason", sweep.ErrorMessage(err))
 		return nil
 	default:
-		return s.retryOrFail(ctx, p, fmt.Errorf("validate import %d: %w", p.ImportID, err))
+		return s.retryOrFail(ctx, p, "Validation", fmt.Errorf("validate import %d: %w", p.ImportID, err))
 	}
 
 	v, err := s.db.BeginValidation(ctx, p.TenantID, p.ImportID, s.cfg.ChunkSize)
@@ -41,7 +41,7 @@ func (s *Server) handleImportValidate(ctx context.Context, t *asynq.Task) error 
 		log.Info("nothing to validate", "reason", "no longer validating")
 		return nil
 	} else if err != nil {
-		return s.retryOrFail(ctx, p, err)
+		return s.retryOrFail(ctx, p, "Validation", err)
 	}
 	defer v.Abort()
 
@@ -50,7 +50,7 @@ func (s *Server) handleImportValidate(ctx context.Context, t *asynq.Task) error 
 	if isFileError(err) {
 		fileErr = sweep.ErrorMessage(err)
 	} else if err != nil {
-		return s.retryOrFail(ctx, p, err)
+		return s.retryOrFail(ctx, p, "Validation", err)
 	}
 	for fr != nil && fileErr == "" {
 		rec, err := fr.Next()
@@ -60,7 +60,7 @@ func (s *Server) handleImportValidate(ctx context.Context, t *asynq.Task) error 
 			fileErr = sweep.ErrorMessage(err)
 			break
 		} else if err != nil {
-			return s.retryOrFail(ctx, p, err)
+			return s.retryOrFail(ctx, p, "Validation", err)
 		}
 		if rec.Err != nil {
 			err = v.AddError(ctx, rec.Err)
@@ -68,7 +68,7 @@ func (s *Server) handleImportValidate(ctx context.Context, t *asynq.Task) error 
 			err = v.AddRow(ctx, rec.Line, rec.CustomerID)
 		}
 		if err != nil {
-			return s.retryOrFail(ctx, p, err)
+			return s.retryOrFail(ctx, p, "Validation", err)
 		}
 	}
 	var total int64
@@ -81,7 +81,12 @@ func (s *Server) handleImportValidate(ctx context.Context, t *asynq.Task) error 
 		log.Info("validation discarded", "reason", "the import left the validating state meanwhile")
 		return nil
 	} else if err != nil {
-		return s.retryOrFail(ctx, p, err)
+		return s.retryOrFail(ctx, p, "Validation", err)
+	}
+	if imp := res.Import; imp.AutoStart && imp.Status == sweep.StatusValidated && imp.ErrorRows == 0 {
+		if err := s.autoStart(ctx, imp); err != nil {
+			log.Error("auto start", "err", err) // the import stays validated; an operator can start it
+		}
 	}
 	took := time.Since(start)
 	log.Info("import validated", "status", res.Import.Status, "total_rows", res.Import.TotalRows,
@@ -100,7 +105,7 @@ func isFileError(err error) bool {
 // retryOrFail returns err so asynq retries the task, except on the last
 // attempt, where it marks the import failed with the reason so it never stays
 // stuck in a working state.
-func (s *Server) retryOrFail(ctx context.Context, p jobs.ImportPayload, err error) error {
+func (s *Server) retryOrFail(ctx context.Context, p jobs.ImportPayload, phase string, err error) error {
 	retried, _ := asynq.GetRetryCount(ctx)
 	maxRetry, _ := asynq.GetMaxRetry(ctx)
 	if retried < maxRetry && ctx.Err() == nil {
@@ -109,9 +114,28 @@ func (s *Server) retryOrFail(ctx context.Context, p jobs.ImportPayload, err erro
 	if ctx.Err() != nil {
 		return err // shutting down: the task goes back to the queue
 	}
-	reason := fmt.Sprintf("Validation failed after %d attempts: %v. Validate the import again; if it keeps failing, contact support with import id %d.", retried+1, err, p.ImportID)
+	reason := fmt.Sprintf("%s failed after %d attempts: %v. If it keeps failing, contact support with import id %d.", phase, retried+1, err, p.ImportID)
 	if ferr := s.db.FailImport(context.WithoutCancel(ctx), p.TenantID, p.ImportID, reason); ferr != nil {
 		s.log.Error("mark import failed", "import_id", p.ImportID, "tenant_id", p.TenantID, "err", ferr)
 	}
 	return err
+}
+
+// autoStart queues an import that was uploaded with auto_start and validated
+// without a single row error.
+func (s *Server) autoStart(ctx context.Context, imp sweep.Import) error {
+	imp, err := s.db.StartImport(ctx, imp.TenantID, imp.ID, nil, 0)
+	if err != nil {
+		return err
+	}
+	tasks, err := jobs.StartTasks(imp.TenantID, imp.ID, imp.Parallelism, imp.RunAt)
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		if err := s.enqueue(ctx, jobs.ImportPayload{TenantID: imp.TenantID, ImportID: imp.ID}, t); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -27,6 +27,7 @@ type Config struct {
 	LogLevel        slog.Level    // SWEEP_LOG_LEVEL: debug, info, warn or error
 	LogFormat       string        // SWEEP_LOG_FORMAT: json or text
 	ShutdownTimeout time.Duration // SWEEP_SHUTDOWN_TIMEOUT: how long a stop waits for running work
+	TimeSlice       time.Duration // SWEEP_TIME_SLICE: how long a run task works before letting other imports in
 }
 
 // Defaults for the settings.
@@ -102,15 +103,20 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	default:
 		bad("SWEEP_LOG_FORMAT", s, "must be json or text")
 	}
-	c.ShutdownTimeout = 30 * time.Second
-	if s := strings.TrimSpace(getenv("SWEEP_SHUTDOWN_TIMEOUT")); s != "" {
+	durVar := func(name string, def time.Duration) time.Duration {
+		s := strings.TrimSpace(getenv(name))
+		if s == "" {
+			return def
+		}
 		d, err := time.ParseDuration(s)
 		if err != nil || d <= 0 {
-			bad("SWEEP_SHUTDOWN_TIMEOUT", s, "must be a positive duration such as 30s or 2m")
-		} else {
-			c.ShutdownTimeout = d
+			bad(name, s, "must be a positive duration such as 30s or 2m")
+			return def
 		}
+		return d
 	}
+	c.ShutdownTimeout = durVar("SWEEP_SHUTDOWN_TIMEOUT", 30*time.Second)
+	c.TimeSlice = durVar("SWEEP_TIME_SLICE", 5*time.Second)
 	return c, errors.Join(errs...)
 }
 

@@ -28,6 +28,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		MaxRows:         20_000_000,
 		LogLevel:        slog.LevelInfo,
 		ShutdownTimeout: 30 * time.Second,
+		TimeSlice:       5 * time.Second,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)

@@ -113,13 +113,14 @@ func (m *Main) Open(ctx context.Context) error {
 	if slices.Contains(m.roles, roleWorker) {
 		m.worker = worker.NewServer(m.rdb, m.db, worker.Config{
 			Concurrency: m.cfg.Concurrency, MaxRows: m.cfg.MaxRows, ChunkSize: m.cfg.ChunkSize, ShutdownTimeout: m.cfg.ShutdownTimeout, Logger: m.log,
+			TimeSlice: m.cfg.TimeSlice, Registry: reg,
 		})
 		if err := m.worker.Start(); err != nil {
 			return err
 		}
 	}
 	if slices.Contains(m.roles, roleScheduler) {
-		m.scheduler = worker.NewScheduler(m.db, m.log)
+		m.scheduler = worker.NewScheduler(m.db, m.log, worker.NewReconciler(m.db, m.rdb, m.log, reg).Periodic(30*time.Second))
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "sweep_scheduler_leader",
 			Help: "1 while this process holds the scheduler lease and runs periodic work.",

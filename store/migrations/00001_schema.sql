@@ -233,6 +233,7 @@ CREATE TABLE imports (
     cursor_customer_id bigint NOT NULL DEFAULT 0,
     rows_per_second double precision NOT NULL DEFAULT 0,
     cancel_requested boolean NOT NULL DEFAULT false,
+    task_id text NOT NULL DEFAULT '',
     validations integer NOT NULL DEFAULT 0,
     attempts integer NOT NULL DEFAULT 0,
     error text NOT NULL DEFAULT '',
@@ -283,6 +284,8 @@ CREATE TABLE import_blocks (
     FOREIGN KEY (tenant_id, import_id) REFERENCES imports (tenant_id, id) ON DELETE CASCADE,
     CHECK (cardinality(customer_ids) = cardinality(lines))
 );
+-- The run takes the next block not yet processed; this index shrinks as it goes.
+CREATE INDEX import_blocks_pending_idx ON import_blocks (tenant_id, import_id, block) WHERE processed_at IS NULL;
 -- A block's arrays are kilobytes of numbers that compress poorly; trying costs
 -- more than it saves.
 ALTER TABLE import_blocks ALTER COLUMN customer_ids SET STORAGE EXTERNAL;

@@ -1,0 +1,120 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/sweephq/sweep/jobs"
+	"github.com/sweephq/sweep/store"
+)
+
+// Reconciler finds imports whose state says a worker holds them but whose
+// task is gone from Redis (a flush, a failover, a restart without
+// persistence) and enqueues them again. PostgreSQL is the source of truth;
+// Redis only carries work.
+type Reconciler struct {
+	db         *store.DB
+	inspector  *asynq.Inspector
+	client     *asynq.Client
+	log        *slog.Logger
+	reenqueued prometheus.Counter
+	// Stale is how long an import may go unchanged before its task is looked
+	// for; a running import changes with every chunk.
+	Stale time.Duration
+}
+
+// NewReconciler returns a reconciler over db and the Redis of rdb.
+func NewReconciler(db *store.DB, rdb redis.UniversalClient, log *slog.Logger, reg *prometheus.Registry) *Reconciler {
+	if log == nil {
+		log = slog.Default()
+	}
+	r := &Reconciler{db: db, inspector: asynq.NewInspectorFromRedisClient(rdb), client: asynq.NewClientFromRedisClient(rdb),
+		log: log.With("component", "reconciler"), Stale: time.Minute,
+		reenqueued: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sweep_reconciler_reenqueued_total", Help: "Imports whose lost task the reconciler enqueued again.",
+		})}
+	if reg != nil {
+		reg.MustRegister(r.reenqueued)
+	}
+	return r
+}
+
+// Periodic returns the reconciler as a scheduler job run every interval.
+func (r *Reconciler) Periodic(every time.Duration) Periodic {
+	return Periodic{Name: "reconcile", Every: every, Run: r.Run}
+}
+
+// alive reports whether the task is still waiting or running in Redis.
+func (r *Reconciler) alive(taskID string) bool {
+	if taskID == "" {
+		return false
+	}
+	info, err := r.inspector.GetTaskInfo(jobs.QueueDefault, taskID)
+	if err != nil {
+		return false // not found, or the queue itself is gone
+	}
+	switch info.State {
+	case asynq.TaskStatePending, asynq.TaskStateActive, asynq.TaskStateScheduled, asynq.TaskStateRetry, asynq.TaskStateAggregating:
+		return true
+	}
+	return false
+}
+
+// Run checks every stale import once.
+func (r *Reconciler) Run(ctx context.Context) error {
+	stale, err := r.db.StaleImports(ctx, r.Stale)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, imp := range stale {
+		if err := r.reconcile(ctx, imp); err != nil {
+			errs = append(errs, fmt.Errorf("import %d: %w", imp.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (r *Reconciler) reconcile(ctx context.Context, imp store.StaleImport) error {
+	taskID := imp.TaskID
+	if imp.Status == "validating" {
+		taskID = jobs.ValidateTaskID(imp.ID, imp.Round)
+	}
+	if r.alive(taskID) || (imp.Status == "validating" && r.alive(imp.TaskID)) {
+		return r.db.TouchImport(ctx, imp.TenantID, imp.ID)
+	}
+	retry := fmt.Sprintf("r%d", time.Now().UnixNano())
+	var (
+		t   *asynq.Task
+		err error
+	)
+	if imp.Status == "validating" {
+		t, err = jobs.NewImportValidateTask(imp.TenantID, imp.ID, imp.Round, retry)
+	} else {
+		var at time.Time
+		if imp.RunAt != nil && imp.RunAt.After(time.Now()) {
+			at = *imp.RunAt
+		}
+		t, err = jobs.NewImportRunTask(imp.TenantID, imp.ID, 0, retry, at)
+	}
+	if err != nil {
+		return err
+	}
+	info, err := r.client.EnqueueContext(ctx, t)
+	if err != nil {
+		return err
+	}
+	r.reenqueued.Inc()
+	r.log.Warn("task of import was lost; enqueued it again", "import_id", imp.ID, "tenant_id", imp.TenantID,
+		"status", imp.Status, "task_id", info.ID)
+	if err := r.db.SetTaskID(ctx, imp.TenantID, imp.ID, info.ID); err != nil {
+		return err
+	}
+	return r.db.TouchImport(ctx, imp.TenantID, imp.ID)
+}

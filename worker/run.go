@@ -1,0 +1,97 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/jobs"
+)
+
+// handleImportRun deletes an import's blocks, one transaction each, for one
+// time slice; then it enqueues its continuation and returns, so other imports
+// waiting in the queue get a worker in between. Every chunk commits its
+// deletions, audit rows, outcomes and counters together, and blocks are taken
+// with SKIP LOCKED, so a task killed at any instant or delivered twice leaves
+// nothing half-done and nothing done twice.
+func (s *Server) handleImportRun(ctx context.Context, t *asynq.Task) error {
+	p, err := jobs.ParseImportPayload(t.Payload())
+	if err != nil {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	log := s.log.With("import_id", p.ImportID, "tenant_id", p.TenantID, "task_type", t.Type(), "part", p.Part)
+	imp, err := s.db.BeginRunning(ctx, p.TenantID, p.ImportID)
+	switch sweep.ErrorCode(err) {
+	case "":
+	case sweep.ENOTFOUND, sweep.ECONFLICT:
+		log.Info("nothing to run", "reason", sweep.ErrorMessage(err))
+		return nil
+	default:
+		return s.retryOrFail(ctx, p, "Deletion", err)
+	}
+	start := time.Now()
+	sliceEnd := start.Add(s.cfg.TimeSlice)
+	var rows, deleted int
+	for {
+		res, err := s.db.RunChunk(ctx, p.TenantID, p.ImportID, imp.Source)
+		if err != nil {
+			return s.retryOrFail(ctx, p, "Deletion", err)
+		}
+		rows += res.Rows
+		deleted += res.Deleted
+		switch {
+		case res.Stop:
+			log.Info("import stopped meanwhile", "rows", rows)
+			return nil
+		case res.CancelRequested:
+			imp, err := s.db.FinishCancel(ctx, p.TenantID, p.ImportID)
+			if err != nil && sweep.ErrorCode(err) != sweep.ECONFLICT {
+				return s.retryOrFail(ctx, p, "Deletion", err)
+			}
+			log.Info("import cancelled", "processed_rows", imp.ProcessedRows, "deleted_rows", imp.DeletedRows)
+			return nil
+		case res.Done:
+			imp, done, err := s.db.CompleteImport(ctx, p.TenantID, p.ImportID)
+			if err != nil {
+				return s.retryOrFail(ctx, p, "Deletion", err)
+			}
+			if done {
+				log.Info("import completed", "status", imp.Status, "deleted_rows", imp.DeletedRows,
+					"skipped_rows", imp.SkippedRows, "error_rows", imp.ErrorRows)
+			}
+			return nil
+		}
+		s.metrics.chunk(res)
+		// Between chunks: hand over when the slice is used up or the worker is
+		// stopping (the chunk in flight has committed).
+		stopping := s.isStopping()
+		if time.Now().After(sliceEnd) || stopping || ctx.Err() != nil {
+			next, err := jobs.NewImportRunTask(p.TenantID, p.ImportID, p.Part, fmt.Sprintf("after-%d", res.Block), time.Time{})
+			if err != nil {
+				return err
+			}
+			if err := s.enqueue(context.WithoutCancel(ctx), p, next); err != nil {
+				return err
+			}
+			log.Info("time slice used", "rows", rows, "deleted", deleted, "stopping", stopping,
+				"rows_per_second", int(float64(rows)/time.Since(start).Seconds()))
+			return nil
+		}
+	}
+}
+
+// enqueue puts a task for an import in the queue and records it as the
+// import's current task; a task that already exists is fine.
+func (s *Server) enqueue(ctx context.Context, p jobs.ImportPayload, t *asynq.Task) error {
+	info, err := s.client.EnqueueContext(ctx, t)
+	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && !errors.Is(err, asynq.ErrDuplicateTask) {
+		return fmt.Errorf("enqueue %s for import %d: %w", t.Type(), p.ImportID, err)
+	}
+	if info != nil {
+		return s.db.SetTaskID(ctx, p.TenantID, p.ImportID, info.ID)
+	}
+	return nil
+}
