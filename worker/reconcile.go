@@ -25,7 +25,9 @@ type Reconciler struct {
 	log        *slog.Logger
 	reenqueued prometheus.Counter
 	// Stale is how long an import may go unchanged before its task is looked
-	// for; a running import changes with every chunk.
+	// for. A running import changes with every chunk, so a running import
+	// unchanged that long has lost its worker even if Redis still lists the
+	// task as active (a worker killed with -9 holds its lease for a while).
 	Stale time.Duration
 }
 
@@ -82,11 +84,14 @@ func (r *Reconciler) Run(ctx context.Context) error {
 }
 
 func (r *Reconciler) reconcile(ctx context.Context, imp store.StaleImport) error {
-	taskID := imp.TaskID
-	if imp.Status == "validating" {
-		taskID = jobs.ValidateTaskID(imp.ID, imp.Round)
+	alive := false
+	switch imp.Status {
+	case "validating":
+		alive = r.alive(jobs.ValidateTaskID(imp.ID, imp.Round)) || r.alive(imp.TaskID)
+	case "queued":
+		alive = r.alive(imp.TaskID)
 	}
-	if r.alive(taskID) || (imp.Status == "validating" && r.alive(imp.TaskID)) {
+	if alive {
 		return r.db.TouchImport(ctx, imp.TenantID, imp.ID)
 	}
 	retry := fmt.Sprintf("r%d", time.Now().UnixNano())

@@ -28,6 +28,8 @@ type Config struct {
 	LogFormat       string        // SWEEP_LOG_FORMAT: json or text
 	ShutdownTimeout time.Duration // SWEEP_SHUTDOWN_TIMEOUT: how long a stop waits for running work
 	TimeSlice       time.Duration // SWEEP_TIME_SLICE: how long a run task works before letting other imports in
+	ReconcileEvery  time.Duration // SWEEP_RECONCILE_INTERVAL: how often the scheduler looks for lost tasks
+	ReconcileAfter  time.Duration // SWEEP_RECONCILE_AFTER: how long an import may go unchanged before its task counts as lost
 }
 
 // Defaults for the settings.
@@ -117,6 +119,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	c.ShutdownTimeout = durVar("SWEEP_SHUTDOWN_TIMEOUT", 30*time.Second)
 	c.TimeSlice = durVar("SWEEP_TIME_SLICE", 5*time.Second)
+	c.ReconcileEvery = durVar("SWEEP_RECONCILE_INTERVAL", 30*time.Second)
+	c.ReconcileAfter = durVar("SWEEP_RECONCILE_AFTER", time.Minute)
 	return c, errors.Join(errs...)
 }
 

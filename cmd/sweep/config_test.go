@@ -29,6 +29,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		LogLevel:        slog.LevelInfo,
 		ShutdownTimeout: 30 * time.Second,
 		TimeSlice:       5 * time.Second,
+		ReconcileEvery:  30 * time.Second,
+		ReconcileAfter:  time.Minute,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)

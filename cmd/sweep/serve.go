@@ -120,7 +120,9 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 	}
 	if slices.Contains(m.roles, roleScheduler) {
-		m.scheduler = worker.NewScheduler(m.db, m.log, worker.NewReconciler(m.db, m.rdb, m.log, reg).Periodic(30*time.Second))
+		rec := worker.NewReconciler(m.db, m.rdb, m.log, reg)
+		rec.Stale = m.cfg.ReconcileAfter
+		m.scheduler = worker.NewScheduler(m.db, m.log, rec.Periodic(m.cfg.ReconcileEvery))
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "sweep_scheduler_leader",
 			Help: "1 while this process holds the scheduler lease and runs periodic work.",
