@@ -1,0 +1,196 @@
+package worker_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/internal/testenv"
+	"github.com/sweephq/sweep/jobs"
+	"github.com/sweephq/sweep/worker"
+)
+
+// start queues a validated import; the tests then process its tasks directly.
+func (f *fixture) start(t *testing.T, imp sweep.Import) {
+	t.Helper()
+	started, err := f.db.StartImport(context.Background(), tenant, imp.ID, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if started.Status != sweep.StatusQueued {
+		t.Fatalf("started import is %s", started.Status)
+	}
+}
+
+func ids(from, to int) []string {
+	var out []string
+	for i := from; i <= to; i++ {
+		out = append(out, fmt.Sprintf("remove,%d", i))
+	}
+	return out
+}
+
+// The same run task delivered twice, even at the same time, deletes each
+// customer once and counts each row once.
+func TestRunDuplicateDelivery(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 3000, 0)
+	rdb, _ := jobs.OpenRedis(testenv.RedisURL(t))
+	defer rdb.Close()
+	f.srv = worker.NewServer(rdb, f.db, worker.Config{Concurrency: 1, ChunkSize: 100, TimeSlice: time.Hour})
+	imp := f.validate(t, f.upload(t, csvOf(ids(1, 2500)...), sweep.PolicyLine))
+	f.start(t, imp)
+	task, _ := jobs.NewImportRunTask(tenant, imp.ID, 0, "start", time.Time{})
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f.srv.Handler().ProcessTask(context.Background(), task); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	// And once more after the end.
+	if err := f.srv.Handler().ProcessTask(context.Background(), task); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := f.db.GetImport(context.Background(), tenant, imp.ID)
+	if got.Status != sweep.StatusCompleted || got.ProcessedRows != 2500 || got.DeletedRows != 2500 || got.SkippedRows != 0 {
+		t.Errorf("import %s processed %d deleted %d skipped %d; want completed 2500/2500/0", got.Status, got.ProcessedRows, got.DeletedRows, got.SkippedRows)
+	}
+	if n := f.count(t, `SELECT count(*) FROM deletion_audit WHERE tenant_id = $1`, tenant); n != 2500 {
+		t.Errorf("audit rows = %d, want 2500", n)
+	}
+	if n := f.count(t, `SELECT count(*) FROM customers WHERE tenant_id = $1`, tenant); n != 500 {
+		t.Errorf("customers left = %d, want 500", n)
+	}
+}
+
+// Cancelling a running import stops it after the chunk in flight; what was
+// deleted stays deleted and the import says how many rows were left.
+func TestCancelWhileRunning(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 3000, 0)
+	rdb, _ := jobs.OpenRedis(testenv.RedisURL(t))
+	defer rdb.Close()
+	f.srv = worker.NewServer(rdb, f.db, worker.Config{Concurrency: 1, ChunkSize: 10, TimeSlice: time.Hour})
+	imp := f.validate(t, f.upload(t, csvOf(ids(1, 3000)...), sweep.PolicyLine))
+	f.start(t, imp)
+	task, _ := jobs.NewImportRunTask(tenant, imp.ID, 0, "start", time.Time{})
+	done := make(chan error, 1)
+	go func() { done <- f.srv.Handler().ProcessTask(context.Background(), task) }()
+	for {
+		got, _ := f.db.GetImport(context.Background(), tenant, imp.ID)
+		if got.ProcessedRows >= 200 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := f.db.CancelImport(context.Background(), tenant, imp.ID, "ops"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	got, _ := f.db.GetImport(context.Background(), tenant, imp.ID)
+	left := got.ValidRows - got.ProcessedRows
+	if got.Status != sweep.StatusCancelled || left <= 0 || got.DeletedRows != got.ProcessedRows ||
+		!strings.Contains(got.Error, fmt.Sprintf("%d rows were left", left)) {
+		t.Fatalf("after cancel: %s, processed %d of %d, %q", got.Status, got.ProcessedRows, got.ValidRows, got.Error)
+	}
+	if n := f.count(t, `SELECT count(*) FROM customers WHERE tenant_id = $1`, tenant); n != 3000-got.DeletedRows {
+		t.Errorf("customers left = %d, want %d", n, 3000-got.DeletedRows)
+	}
+	// The task delivered again does nothing more.
+	f.srv.Handler().ProcessTask(context.Background(), task)
+	again, _ := f.db.GetImport(context.Background(), tenant, imp.ID)
+	if again.ProcessedRows != got.ProcessedRows {
+		t.Errorf("a cancelled import went on: %d rows, then %d", got.ProcessedRows, again.ProcessedRows)
+	}
+}
+
+// Redis flushed in the middle of an import: the reconciler finds the running
+// import without a task and enqueues it again; a real worker completes it.
+func TestReconcilerAfterRedisFlush(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 2000, 0)
+	redisURL := testenv.RedisURL(t)
+	rdb, _ := jobs.OpenRedis(redisURL)
+	defer rdb.Close()
+	imp := f.validate(t, f.upload(t, csvOf(ids(1, 2000)...), sweep.PolicyLine))
+	f.start(t, imp)
+	// A worker deletes part of the import, then "crashes"; Redis is flushed.
+	w := worker.NewServer(rdb, f.db, worker.Config{Concurrency: 1, ChunkSize: 10, TimeSlice: 50 * time.Millisecond})
+	task, _ := jobs.NewImportRunTask(tenant, imp.ID, 0, "start", time.Time{})
+	if err := w.Handler().ProcessTask(context.Background(), task); err != nil {
+		t.Fatal(err)
+	}
+	mid, _ := f.db.GetImport(context.Background(), tenant, imp.ID)
+	if mid.Status != sweep.StatusRunning || mid.ProcessedRows == 0 || mid.ProcessedRows == 2000 {
+		t.Fatalf("after one slice: %s with %d rows processed", mid.Status, mid.ProcessedRows)
+	}
+	if err := rdb.FlushDB(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	rec := worker.NewReconciler(f.db, rdb, nil, nil)
+	rec.Stale = 0
+	if err := rec.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Shutdown()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got, _ := f.db.GetImport(context.Background(), tenant, imp.ID)
+		if got.Status == sweep.StatusCompleted {
+			if got.DeletedRows != 2000 {
+				t.Errorf("deleted %d, want 2000", got.DeletedRows)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("import still %s with %d rows after the reconciler", got.Status, got.ProcessedRows)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := f.count(t, `SELECT count(*) FROM deletion_audit WHERE tenant_id = $1`, tenant); n != 2000 {
+		t.Errorf("audit rows = %d, want 2000", n)
+	}
+}
+
+// Two tenants with the same customer ids: an import of one never touches the
+// other's customers.
+func TestRunStaysInItsTenant(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 100, 0)
+	if _, err := f.db.Seed(context.Background(), storeSeed(tenant+1, 100)); err != nil {
+		t.Fatal(err)
+	}
+	rdb, _ := jobs.OpenRedis(testenv.RedisURL(t))
+	defer rdb.Close()
+	f.srv = worker.NewServer(rdb, f.db, worker.Config{Concurrency: 1})
+	imp := f.validate(t, f.upload(t, csvOf(ids(1, 100)...), sweep.PolicyLine))
+	f.start(t, imp)
+	task, _ := jobs.NewImportRunTask(tenant, imp.ID, 0, "start", time.Time{})
+	if err := f.srv.Handler().ProcessTask(context.Background(), task); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.count(t, `SELECT count(*) FROM customers WHERE tenant_id = $1`, tenant); n != 0 {
+		t.Errorf("tenant's customers left: %d, want 0", n)
+	}
+	if n := f.count(t, `SELECT count(*) FROM customers WHERE tenant_id = $1`, tenant+1); n != 100 {
+		t.Errorf("other tenant's customers: %d, want 100", n)
+	}
+	if n := f.count(t, `SELECT count(*) FROM customer_phones WHERE tenant_id = $1`, tenant+1); n != 200 {
+		t.Errorf("other tenant's phones: %d, want 200", n)
+	}
+}
