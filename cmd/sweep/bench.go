@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lib/pq"
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/store"
@@ -42,8 +43,10 @@ const benchTenant = 900_001
 
 func runBench(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
 	fs := newFlags("bench")
-	rows := fs.Int64("rows", 1_000_000, "rows in the validation file")
+	rows := fs.Int64("rows", 1_000_000, "rows in the validation file (0 skips the validation section)")
 	memRows := fs.Int64("memory-rows", 10_000_000, "rows of the second file whose worker memory is compared with the first (0 skips it)")
+	customers := fs.Int("customers", 1_000_000, "customers seeded (with related rows) for each deletion measure (0 skips the deletion section)")
+	apiSample := fs.Int("api-sample", 5_000, "customers deleted one by one through the API for measure (1)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -53,7 +56,20 @@ func runBench(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 	}
 	defer b.db.Close()
 	fmt.Fprintf(stdout, "sweep bench on %d CPUs (database %s, Redis %s)\n\n", runtime.NumCPU(), redactURL(b.dbURL), redactURL(b.rdbURL))
-	return b.validate(ctx, *rows, *memRows)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := b.startAPI(ctx); err != nil {
+		return err
+	}
+	if *rows > 0 {
+		if err := b.validate(ctx, *rows, *memRows); err != nil {
+			return err
+		}
+	}
+	if *customers > 0 {
+		return b.run(ctx, *customers, *apiSample)
+	}
+	return nil
 }
 
 // open makes the scratch database sweep_bench next to the configured one and
@@ -273,11 +289,6 @@ func (b *bench) validate(ctx context.Context, rows, memRows int64) error {
 	}
 	b.line(fmt.Sprintf("parse only, %s rows (reader, in memory)", commas(rows)), float64(rows)/time.Since(start).Seconds(), "rows/s", "target ≥ 1,000,000")
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if err := b.startAPI(ctx); err != nil {
-		return err
-	}
 	measure := func(tenant int64, data []byte, n int64) (float64, int64, error) {
 		w, err := b.startWorker()
 		if err != nil {
@@ -349,4 +360,142 @@ func commas(n int64) string {
 		return "-" + string(out)
 	}
 	return string(out)
+}
+
+// Tenants of the deletion section, each seeded with identical data.
+const (
+	benchRaw      = 910_001
+	benchImport   = 910_002
+	benchParallel = 910_003
+	benchAPI      = 910_004
+)
+
+// run measures deletion four ways on identical data and prints the ratios.
+func (b *bench) run(ctx context.Context, n, apiSample int) error {
+	fmt.Fprintf(b.out, "Deletion: %s customers with %d related rows each, 10%% linked to a loan (seeded identically per measure)\n",
+		commas(int64(n)), store.RelatedRowsPerCustomer)
+	for _, t := range []int64{benchRaw, benchImport, benchParallel} {
+		start := time.Now()
+		if _, err := b.db.Seed(ctx, store.SeedOptions{Tenant: t, Customers: n, LinkedFraction: 0.1, Seed: 2026}); err != nil {
+			return err
+		}
+		fmt.Fprintf(b.out, "  (seeded tenant %d in %s)\n", t, time.Since(start).Round(time.Second))
+	}
+	if _, err := b.db.Seed(ctx, store.SeedOptions{Tenant: benchAPI, Customers: apiSample, Seed: 2026}); err != nil {
+		return err
+	}
+	if _, err := b.db.SQL().ExecContext(ctx, `VACUUM ANALYZE`); err != nil {
+		return err
+	}
+
+	// (1) one API call per customer, as a script looping over the single delete would.
+	tok, _, err := b.db.CreateToken(ctx, benchAPI, "bench", sweep.Scopes)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	for id := 1; id <= apiSample; id++ {
+		req, _ := http.NewRequestWithContext(ctx, "DELETE", fmt.Sprintf("%s/v1/customers/%d", b.api, id), nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			return fmt.Errorf("DELETE customer %d: %s", id, resp.Status)
+		}
+	}
+	api := float64(apiSample) / time.Since(start).Seconds()
+	b.line(fmt.Sprintf("(1) single-customer API deletes, %s in a loop", commas(int64(apiSample))), api, "cust/s", "")
+
+	// (2) the raw reference: straight SQL, 1,000 sorted ids per statement, one connection.
+	var free []int64
+	if err := b.db.SQL().SelectContext(ctx, &free, `SELECT id FROM customers c WHERE tenant_id = $1 AND NOT EXISTS
+		(SELECT 1 FROM loan_customers l WHERE l.tenant_id = c.tenant_id AND l.customer_id = c.id) ORDER BY id`, benchRaw); err != nil {
+		return err
+	}
+	conn, err := b.db.SQL().Conn(ctx)
+	if err != nil {
+		return err
+	}
+	start = time.Now()
+	for i := 0; i < len(free); i += 1000 {
+		if _, err := conn.ExecContext(ctx, `DELETE FROM customers WHERE tenant_id = $1 AND id = ANY($2)`, benchRaw, pq.Array(free[i:min(i+1000, len(free))])); err != nil {
+			conn.Close()
+			return err
+		}
+	}
+	conn.Close()
+	raw := float64(len(free)) / time.Since(start).Seconds()
+	b.line("(2) raw SQL, 1,000 sorted ids per DELETE, one connection", raw, "cust/s", "the reference")
+
+	// (3) and (4): the whole import with a worker process, default settings, then parallelism 2.
+	file := benchFile(1, int64(n))
+	for _, c := range []struct {
+		tenant      int64
+		label       string
+		parallelism int
+	}{{benchImport, "(3) sweep import, default settings", 1}, {benchParallel, "(4) sweep import, parallelism 2", 2}} {
+		runRate, total, rss, err := b.importRun(ctx, c.tenant, file, c.parallelism)
+		if err != nil {
+			return err
+		}
+		note := fmt.Sprintf("%.0f%% of (2); %.1f× (1)", 100*runRate/raw, runRate/api)
+		if c.parallelism == 1 {
+			note += "; targets ≥ 90% and ≥ 10×"
+		} else {
+			note = fmt.Sprintf("%.2f× (2); target ≥ 1.6×", runRate/raw)
+		}
+		b.line(c.label+", run phase", runRate, "cust/s", note)
+		b.line(c.label+", upload → completed", total, "rows/s", "")
+		b.line(c.label+", worker peak RSS", float64(rss>>20), "MiB", "")
+	}
+	fmt.Fprintln(b.out)
+	return nil
+}
+
+// importRun uploads the file for tenant, validates and runs it with one worker
+// process and returns the deletion rate of the run phase (from the import's own
+// start and finish times), the rate of the whole, and the worker's peak memory.
+func (b *bench) importRun(ctx context.Context, tenant int64, file []byte, parallelism int) (float64, float64, int64, error) {
+	tok, _, err := b.db.CreateToken(ctx, tenant, "bench", sweep.Scopes)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	b.tokens[tenant] = tok
+	w, err := b.startWorker()
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer w.stop()
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	id, err := b.upload(ctx, tenant, file, "policy", "line")
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	if _, err := b.waitFor(ctx, tenant, id, sweep.StatusValidated); err != nil {
+		return 0, 0, 0, err
+	}
+	req, _ := http.NewRequestWithContext(ctx, "POST", fmt.Sprintf("%s/v1/imports/%d/start", b.api, id),
+		strings.NewReader(fmt.Sprintf(`{"parallelism": %d}`, parallelism)))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		return 0, 0, 0, fmt.Errorf("start import %d: %s", id, resp.Status)
+	}
+	imp, err := b.waitFor(ctx, tenant, id, sweep.StatusCompleted, sweep.StatusCompletedWithErrors)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	total := float64(imp.TotalRows) / time.Since(start).Seconds()
+	run := float64(imp.DeletedRows) / imp.FinishedAt.Sub(*imp.StartedAt).Seconds()
+	return run, total, w.peakRSS(), nil
 }
