@@ -63,9 +63,24 @@ var relatedKinds = func() string {
 
 // deleteQuery deletes the given customers of a tenant that no loan links,
 // with their related rows (ON DELETE CASCADE), and writes one audit row per
-// deleted customer holding ids and counts only. All parts see the same
-// snapshot, so the counts are of the rows the cascade removes.
-var deleteQuery = `
+// deleted customer holding ids only.
+const deleteQuery = `
+	WITH deleted AS (
+		DELETE FROM customers c
+		WHERE c.tenant_id = $1 AND c.id = ANY($2)
+		  AND NOT EXISTS (SELECT 1 FROM loan_customers l WHERE l.tenant_id = $1 AND l.customer_id = c.id)
+		RETURNING c.id),
+	audited AS (
+		INSERT INTO deletion_audit (tenant_id, customer_id, import_id, api_token_id, source)
+		SELECT $1, d.id, $3, $4, $5 FROM deleted d
+		RETURNING customer_id)
+	SELECT customer_id FROM audited`
+
+// deleteCountedQuery is deleteQuery with the audit rows also counting the
+// related rows removed, by kind. All parts see the same snapshot, so the
+// counts are of the rows the cascade removes. The counting reads every
+// related table once more, which costs about a quarter of the throughput.
+var deleteCountedQuery = `
 	WITH deleted AS (
 		DELETE FROM customers c
 		WHERE c.tenant_id = $1 AND c.id = ANY($2)
@@ -82,9 +97,14 @@ var deleteQuery = `
 		RETURNING customer_id)
 	SELECT customer_id FROM audited`
 
-// deleteCustomers runs deleteQuery in tx and returns the ids it deleted.
-func deleteCustomers(ctx context.Context, tx *sqlx.Tx, tenant int64, ids []int64, importID, tokenID sql.NullInt64, source string) (map[int64]bool, error) {
-	rows, err := tx.QueryContext(ctx, deleteQuery, tenant, pq.Array(ids), importID, tokenID, source)
+// deleteCustomers deletes customers in tx and returns the ids it deleted; with
+// counted, the audit rows count the related rows by kind.
+func deleteCustomers(ctx context.Context, tx *sqlx.Tx, tenant int64, ids []int64, importID, tokenID sql.NullInt64, source string, counted bool) (map[int64]bool, error) {
+	q := deleteQuery
+	if counted {
+		q = deleteCountedQuery
+	}
+	rows, err := tx.QueryContext(ctx, q, tenant, pq.Array(ids), importID, tokenID, source)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +152,7 @@ func (db *DB) RunChunk(ctx context.Context, tenant, id int64, source sweep.Sourc
 		} else if err != nil {
 			return err
 		}
-		deleted, err := deleteCustomers(ctx, tx, tenant, ids, sql.NullInt64{Int64: id, Valid: true}, sql.NullInt64{}, string(source))
+		deleted, err := deleteCustomers(ctx, tx, tenant, ids, sql.NullInt64{Int64: id, Valid: true}, sql.NullInt64{}, string(source), db.AuditRelatedCounts)
 		if err != nil {
 			return fmt.Errorf("delete block %d: %w", res.Block, err)
 		}
@@ -248,7 +268,8 @@ func (db *DB) DeleteCustomer(ctx context.Context, tenant, customer, tokenID int6
 		if loan.Valid {
 			return sweep.Errorf(sweep.ELINKED, "Customer %d is linked to loan %d, and loans are never deleted. Unlink the customer from the loan first, then delete the customer again.", customer, loan.Int64)
 		}
-		deleted, err := deleteCustomers(ctx, tx, tenant, []int64{customer}, sql.NullInt64{}, sql.NullInt64{Int64: tokenID, Valid: true}, string(sweep.SourceAPI))
+		// One customer: counting its related rows costs next to nothing.
+		deleted, err := deleteCustomers(ctx, tx, tenant, []int64{customer}, sql.NullInt64{}, sql.NullInt64{Int64: tokenID, Valid: true}, string(sweep.SourceAPI), true)
 		if isSQLState(err, sqlstateForeignKeyViolation) {
 			return sweep.Errorf(sweep.ELINKED, "Customer %d was linked to a loan a moment ago. Unlink the customer from the loan first, then delete the customer again.", customer)
 		} else if err != nil {

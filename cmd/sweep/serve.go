@@ -92,6 +92,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("%w (is PostgreSQL running? `make services` starts it; SWEEP_DATABASE_URL=%s)", err, redactURL(m.cfg.DatabaseURL))
 	}
 	m.db = db
+	m.db.AuditRelatedCounts = m.cfg.AuditCounts
 	if err := m.checkSchema(ctx); err != nil {
 		return err
 	}
