@@ -17,13 +17,16 @@ services: ## make PostgreSQL and Redis available (starts or installs them) and c
 build: ## build the sweep binary into ./sweep
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o sweep ./cmd/sweep
 
-demo: services build ## migrate, seed a demo tenant, print an API token and run sweep on :8080
+demo: services build ## migrate, seed a demo tenant, run sweep on :8080 and show one import end to end
 	./sweep migrate up
 	./sweep seed --tenant $(DEMO_TENANT) --customers $(DEMO_CUSTOMERS) --linked-fraction 0.1 --if-empty
-	@echo "API token for tenant $(DEMO_TENANT) (shown once):"
-	@./sweep token create --tenant $(DEMO_TENANT) --scopes imports:read,imports:write,customers:delete,admin --name demo
+	@mkdir -p .data && ./sweep token create --tenant $(DEMO_TENANT) --scopes imports:read,imports:write,customers:delete,admin --name demo > .data/demo-token
+	@echo "API token for tenant $(DEMO_TENANT) (also in .data/demo-token): $$(head -n 1 .data/demo-token)"
 	@echo "sweep is starting on http://localhost:8080 (Ctrl-C stops it); try: curl localhost:8080/readyz"
-	./sweep serve --roles api,worker,scheduler
+	@./sweep serve --roles api,worker,scheduler & pid=$$!; \
+	  trap 'kill $$pid 2>/dev/null; wait $$pid' INT TERM; \
+	  ./sweep demo --tenant $(DEMO_TENANT) --token $$(head -n 1 .data/demo-token) || true; \
+	  echo "sweep keeps running; Ctrl-C stops it"; wait $$pid
 
 test: services ## run the whole test suite against real PostgreSQL and Redis
 	$(GO) test -race -count=1 ./...

@@ -25,6 +25,7 @@ Usage:
   sweep token create --tenant T --scopes S [--name NAME]
                                                print a new API token (shown once; only its hash is stored)
   sweep token revoke --tenant T --id ID        revoke a token
+  sweep demo --tenant T --token TOKEN [--url U] upload, validate and run a generated file against a running sweep
   sweep bench [--rows N] [--memory-rows M]      measure validation speed and worker memory in a scratch database
   sweep probe [URL]                            exit 0 when URL (default http://127.0.0.1:8080/readyz) answers 200;
                                                for container health checks, where there is no curl
@@ -88,6 +89,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runToken(ctx, cfg, args, stdout)
 	case "bench":
 		return runBench(ctx, cfg, args, stdout)
+	case "demo":
+		return runDemo(ctx, cfg, args, stdout)
 	}
 	return usageError{fmt.Sprintf("unknown command %q", cmd)}
 }
