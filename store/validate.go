@@ -100,7 +100,7 @@ func (db *DB) BeginValidation(ctx context.Context, tenant, id int64, blockSize i
 		}
 	}
 	v.batches, v.stageErr = make(chan stageBatch, 1), make(chan error, 1)
-	go v.insertBatches(ctx)
+	go v.insertBatches(ctx, v.batches)
 	if v.errsTx, err = db.db.BeginTxx(ctx, nil); err != nil {
 		return nil, fmt.Errorf("begin validation: %w", err)
 	}
@@ -140,9 +140,9 @@ func (v *Validation) sendBatch(ctx context.Context) error {
 
 // insertBatches inserts the batches it receives until the channel closes, then
 // reports the first error (or nil) on stageErr.
-func (v *Validation) insertBatches(ctx context.Context) {
+func (v *Validation) insertBatches(ctx context.Context, batches <-chan stageBatch) {
 	var err error
-	for b := range v.batches {
+	for b := range batches {
 		if err != nil {
 			continue
 		}

@@ -274,9 +274,14 @@ func (s *Server) createFromJSON(r *http.Request, n store.NewImport) (imp sweep.I
 			n.Source = sweep.SourceAPI
 			n.FileName = "customer_ids.json"
 			pr, pw := io.Pipe()
-			go func() { pw.CloseWithError(idsToCSV(dec, pw, s.limits.MaxRows)) }()
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				pw.CloseWithError(idsToCSV(dec, pw, s.limits.MaxRows))
+			}()
 			imp, existed, err = s.storeFile(r.Context(), n, opts, pr)
 			pr.CloseWithError(io.ErrClosedPipe) // stops the writer when the store gave up early
+			<-done                              // the decoder is ours again
 			if err != nil {
 				return imp, false, err
 			}

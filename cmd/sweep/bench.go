@@ -384,7 +384,7 @@ func (b *bench) run(ctx context.Context, n, apiSample int) error {
 	if _, err := b.db.Seed(ctx, store.SeedOptions{Tenant: benchAPI, Customers: apiSample, Seed: 2026}); err != nil {
 		return err
 	}
-	if _, err := b.db.SQL().ExecContext(ctx, `ANALYZE`); err != nil {
+	if err := b.settle(ctx); err != nil {
 		return err
 	}
 
@@ -414,6 +414,9 @@ func (b *bench) run(ctx context.Context, n, apiSample int) error {
 	var free []int64
 	if err := b.db.SQL().SelectContext(ctx, &free, `SELECT id FROM customers c WHERE tenant_id = $1 AND NOT EXISTS
 		(SELECT 1 FROM loan_customers l WHERE l.tenant_id = c.tenant_id AND l.customer_id = c.id) ORDER BY id`, benchRaw); err != nil {
+		return err
+	}
+	if err := b.settle(ctx); err != nil {
 		return err
 	}
 	conn, err := b.db.SQL().Conn(ctx)
@@ -460,6 +463,9 @@ func (b *bench) run(ctx context.Context, n, apiSample int) error {
 // process and returns the deletion rate of the run phase (from the import's own
 // start and finish times), the rate of the whole, and the worker's peak memory.
 func (b *bench) importRun(ctx context.Context, tenant int64, file []byte, parallelism int) (float64, float64, int64, error) {
+	if err := b.settle(ctx); err != nil {
+		return 0, 0, 0, err
+	}
 	tok, _, err := b.db.CreateToken(ctx, tenant, "bench", sweep.Scopes)
 	if err != nil {
 		return 0, 0, 0, err
@@ -498,4 +504,15 @@ func (b *bench) importRun(ctx context.Context, tenant int64, file []byte, parall
 	total := float64(imp.TotalRows) / time.Since(start).Seconds()
 	run := float64(imp.DeletedRows) / imp.FinishedAt.Sub(*imp.StartedAt).Seconds()
 	return run, total, w.peakRSS(), nil
+}
+
+// settle vacuums the customer tables before a measure, so none pays for the
+// dead rows an earlier one left (autovacuum would otherwise run during it).
+func (b *bench) settle(ctx context.Context) error {
+	for _, t := range append([]string{"customers", "loan_customers", "deletion_audit"}, store.RelatedTables...) {
+		if _, err := b.db.SQL().ExecContext(ctx, "VACUUM (ANALYZE) "+t); err != nil {
+			return err
+		}
+	}
+	return nil
 }
