@@ -31,13 +31,13 @@ const Retention = 24 * time.Hour
 // is derived from the import and its validation round (and retry, a suffix the
 // reconciler adds when it replaces a lost task), so enqueueing the same round
 // twice is a no-op while a re-validation gets a fresh task.
-func NewImportValidateTask(tenant, importID int64, round int, retry ...string) (*asynq.Task, error) {
-	b, err := json.Marshal(ImportPayload{Version: PayloadVersion, TenantID: tenant, ImportID: importID})
+func NewImportValidateTask(imp sweep.Import, retry ...string) (*asynq.Task, error) {
+	b, err := json.Marshal(ImportPayload{Version: PayloadVersion, TenantID: imp.TenantID, ImportID: imp.ID})
 	if err != nil {
 		return nil, err
 	}
 	return asynq.NewTask(TypeImportValidate, b,
-		asynq.TaskID(ValidateTaskID(importID, round, retry...)),
+		asynq.TaskID(ValidateTaskID(imp, retry...)),
 		asynq.Queue(QueueDefault),
 		asynq.MaxRetry(10),
 		asynq.Timeout(2*time.Hour),
@@ -62,15 +62,15 @@ func ParseImportPayload(b []byte) (ImportPayload, error) {
 }
 
 // NewImportRunTask returns a task that works on an import's deletion, named by
-// RunTaskID(importID, part, step) so a repeated enqueue is a no-op. at, when
+// RunTaskID(imp, part, step) so a repeated enqueue is a no-op. at, when
 // not zero, delays the task until then.
-func NewImportRunTask(tenant, importID int64, part int, step string, at time.Time) (*asynq.Task, error) {
-	b, err := json.Marshal(ImportPayload{Version: PayloadVersion, TenantID: tenant, ImportID: importID, Part: part})
+func NewImportRunTask(imp sweep.Import, part int, step string, at time.Time) (*asynq.Task, error) {
+	b, err := json.Marshal(ImportPayload{Version: PayloadVersion, TenantID: imp.TenantID, ImportID: imp.ID, Part: part})
 	if err != nil {
 		return nil, err
 	}
 	opts := []asynq.Option{
-		asynq.TaskID(RunTaskID(importID, part, step)),
+		asynq.TaskID(RunTaskID(imp, part, step)),
 		asynq.Queue(QueueDefault),
 		asynq.MaxRetry(10),
 		// A task runs one time slice, then hands over to its continuation.
@@ -86,13 +86,20 @@ func NewImportRunTask(tenant, importID int64, part int, step string, at time.Tim
 // RunTaskID names a run task of an import: part is which of its parallel
 // tasks, step what makes it unique in that chain (start, the block after which
 // it continues, or a reconciliation time).
-func RunTaskID(importID int64, part int, step string) string {
-	return fmt.Sprintf("%s:%d:%d:%s", TypeImportRun, importID, part, step)
+func RunTaskID(imp sweep.Import, part int, step string) string {
+	return fmt.Sprintf("%s:%s:%d:%s", TypeImportRun, taskKey(imp), part, step)
+}
+
+// taskKey names an import in task ids: its id and creation time, so two
+// databases sharing a Redis (or a database restored from a backup) never
+// collide on a task id that Redis still retains.
+func taskKey(imp sweep.Import) string {
+	return fmt.Sprintf("%d-%d", imp.ID, imp.CreatedAt.UnixMicro())
 }
 
 // ValidateTaskID names the validation task of an import's round.
-func ValidateTaskID(importID int64, round int, retry ...string) string {
-	id := fmt.Sprintf("%s:%d:%d", TypeImportValidate, importID, round)
+func ValidateTaskID(imp sweep.Import, retry ...string) string {
+	id := fmt.Sprintf("%s:%s:%d", TypeImportValidate, taskKey(imp), imp.Validations)
 	for _, r := range retry {
 		id += ":" + r
 	}
@@ -100,15 +107,15 @@ func ValidateTaskID(importID int64, round int, retry ...string) string {
 }
 
 // StartTasks returns the first run tasks of an import: one per degree of
-// parallelism, delayed until runAt when that is in the future.
-func StartTasks(tenant, importID int64, parallelism int, runAt *time.Time) ([]*asynq.Task, error) {
+// parallelism, delayed until its run_at when that is in the future.
+func StartTasks(imp sweep.Import) ([]*asynq.Task, error) {
 	var at time.Time
-	if runAt != nil && runAt.After(time.Now()) {
-		at = *runAt
+	if imp.RunAt != nil && imp.RunAt.After(time.Now()) {
+		at = *imp.RunAt
 	}
-	tasks := make([]*asynq.Task, 0, max(parallelism, 1))
-	for part := range max(parallelism, 1) {
-		t, err := NewImportRunTask(tenant, importID, part, "start", at)
+	tasks := make([]*asynq.Task, 0, max(imp.Parallelism, 1))
+	for part := range max(imp.Parallelism, 1) {
+		t, err := NewImportRunTask(imp, part, "start", at)
 		if err != nil {
 			return nil, err
 		}

@@ -319,12 +319,13 @@ func (db *DB) EachOutcome(ctx context.Context, tenant, id int64, fn func(Outcome
 
 // StaleImport is an import a worker should be holding but may have lost.
 type StaleImport struct {
-	TenantID int64      `db:"tenant_id"`
-	ID       int64      `db:"id"`
-	Status   string     `db:"status"`
-	TaskID   string     `db:"task_id"`
-	RunAt    *time.Time `db:"run_at"`
-	Round    int        `db:"validations"`
+	TenantID  int64      `db:"tenant_id"`
+	ID        int64      `db:"id"`
+	Status    string     `db:"status"`
+	TaskID    string     `db:"task_id"`
+	RunAt     *time.Time `db:"run_at"`
+	Round     int        `db:"validations"`
+	CreatedAt time.Time  `db:"created_at"`
 }
 
 // StaleImports lists imports in a working state that have not changed for
@@ -332,7 +333,7 @@ type StaleImport struct {
 func (db *DB) StaleImports(ctx context.Context, olderThan time.Duration) ([]StaleImport, error) {
 	var out []StaleImport
 	err := db.db.SelectContext(ctx, &out, `
-		SELECT tenant_id, id, status, task_id, run_at, validations FROM imports
+		SELECT tenant_id, id, status, task_id, run_at, validations, created_at FROM imports
 		WHERE status IN ('validating', 'queued', 'running') AND updated_at < now() - $1 * interval '1 second'
 		ORDER BY id LIMIT 1000`, olderThan.Seconds())
 	return out, err

@@ -359,7 +359,7 @@ func idsToCSV(dec *json.Decoder, w io.Writer, maxRows int64) error {
 // enqueueValidate queues the validation round the import is in. Enqueueing a
 // round twice is a no-op (the task id is derived from import and round).
 func (s *Server) enqueueValidate(ctx context.Context, imp sweep.Import) error {
-	t, err := jobs.NewImportValidateTask(imp.TenantID, imp.ID, imp.Validations)
+	t, err := jobs.NewImportValidateTask(imp)
 	if err != nil {
 		return err
 	}

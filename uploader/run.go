@@ -55,7 +55,7 @@ func (s *Server) handleStartImport(w http.ResponseWriter, r *http.Request) {
 
 // enqueueRun queues the run tasks of a queued import.
 func (s *Server) enqueueRun(r *http.Request, imp sweep.Import) error {
-	tasks, err := jobs.StartTasks(imp.TenantID, imp.ID, imp.Parallelism, imp.RunAt)
+	tasks, err := jobs.StartTasks(imp)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/store"
 )
@@ -84,10 +85,11 @@ func (r *Reconciler) Run(ctx context.Context) error {
 }
 
 func (r *Reconciler) reconcile(ctx context.Context, imp store.StaleImport) error {
+	key := sweep.Import{ID: imp.ID, TenantID: imp.TenantID, CreatedAt: imp.CreatedAt, Validations: imp.Round}
 	alive := false
 	switch imp.Status {
 	case "validating":
-		alive = r.alive(jobs.ValidateTaskID(imp.ID, imp.Round)) || r.alive(imp.TaskID)
+		alive = r.alive(jobs.ValidateTaskID(key)) || r.alive(imp.TaskID)
 	case "queued":
 		alive = r.alive(imp.TaskID)
 	}
@@ -100,13 +102,13 @@ func (r *Reconciler) reconcile(ctx context.Context, imp store.StaleImport) error
 		err error
 	)
 	if imp.Status == "validating" {
-		t, err = jobs.NewImportValidateTask(imp.TenantID, imp.ID, imp.Round, retry)
+		t, err = jobs.NewImportValidateTask(key, retry)
 	} else {
 		var at time.Time
 		if imp.RunAt != nil && imp.RunAt.After(time.Now()) {
 			at = *imp.RunAt
 		}
-		t, err = jobs.NewImportRunTask(imp.TenantID, imp.ID, 0, retry, at)
+		t, err = jobs.NewImportRunTask(key, 0, retry, at)
 	}
 	if err != nil {
 		return err

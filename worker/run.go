@@ -69,7 +69,7 @@ func (s *Server) handleImportRun(ctx context.Context, t *asynq.Task) error {
 		// stopping (the chunk in flight has committed).
 		stopping := s.isStopping()
 		if time.Now().After(sliceEnd) || stopping || ctx.Err() != nil {
-			next, err := jobs.NewImportRunTask(p.TenantID, p.ImportID, p.Part, fmt.Sprintf("after-%d", res.Block), time.Time{})
+			next, err := jobs.NewImportRunTask(imp, p.Part, fmt.Sprintf("after-%d", res.Block), time.Time{})
 			if err != nil {
 				return err
 			}

@@ -44,7 +44,7 @@ func TestRunDuplicateDelivery(t *testing.T) {
 	f.srv = worker.NewServer(rdb, f.db, worker.Config{Concurrency: 1, ChunkSize: 100, TimeSlice: time.Hour})
 	imp := f.validate(t, f.upload(t, csvOf(ids(1, 2500)...), sweep.PolicyLine))
 	f.start(t, imp)
-	task, _ := jobs.NewImportRunTask(tenant, imp.ID, 0, "start", time.Time{})
+	task, _ := jobs.NewImportRunTask(imp, 0, "start", time.Time{})
 	var wg sync.WaitGroup
 	for range 2 {
 		wg.Add(1)
@@ -82,7 +82,7 @@ func TestCancelWhileRunning(t *testing.T) {
 	f.srv = worker.NewServer(rdb, f.db, worker.Config{Concurrency: 1, ChunkSize: 10, TimeSlice: time.Hour})
 	imp := f.validate(t, f.upload(t, csvOf(ids(1, 3000)...), sweep.PolicyLine))
 	f.start(t, imp)
-	task, _ := jobs.NewImportRunTask(tenant, imp.ID, 0, "start", time.Time{})
+	task, _ := jobs.NewImportRunTask(imp, 0, "start", time.Time{})
 	done := make(chan error, 1)
 	go func() { done <- f.srv.Handler().ProcessTask(context.Background(), task) }()
 	for {
@@ -127,7 +127,7 @@ func TestReconcilerAfterRedisFlush(t *testing.T) {
 	f.start(t, imp)
 	// A worker deletes part of the import, then "crashes"; Redis is flushed.
 	w := worker.NewServer(rdb, f.db, worker.Config{Concurrency: 1, ChunkSize: 10, TimeSlice: 50 * time.Millisecond})
-	task, _ := jobs.NewImportRunTask(tenant, imp.ID, 0, "start", time.Time{})
+	task, _ := jobs.NewImportRunTask(imp, 0, "start", time.Time{})
 	if err := w.Handler().ProcessTask(context.Background(), task); err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func TestRunStaysInItsTenant(t *testing.T) {
 	f.srv = worker.NewServer(rdb, f.db, worker.Config{Concurrency: 1})
 	imp := f.validate(t, f.upload(t, csvOf(ids(1, 100)...), sweep.PolicyLine))
 	f.start(t, imp)
-	task, _ := jobs.NewImportRunTask(tenant, imp.ID, 0, "start", time.Time{})
+	task, _ := jobs.NewImportRunTask(imp, 0, "start", time.Time{})
 	if err := f.srv.Handler().ProcessTask(context.Background(), task); err != nil {
 		t.Fatal(err)
 	}

@@ -128,7 +128,7 @@ func (s *Server) autoStart(ctx context.Context, imp sweep.Import) error {
 	if err != nil {
 		return err
 	}
-	tasks, err := jobs.StartTasks(imp.TenantID, imp.ID, imp.Parallelism, imp.RunAt)
+	tasks, err := jobs.StartTasks(imp)
 	if err != nil {
 		return err
 	}

@@ -54,7 +54,7 @@ func (f *fixture) upload(t *testing.T, data []byte, policy sweep.Policy) sweep.I
 
 func (f *fixture) validate(t *testing.T, imp sweep.Import) sweep.Import {
 	t.Helper()
-	task, err := jobs.NewImportValidateTask(tenant, imp.ID, imp.Validations)
+	task, err := jobs.NewImportValidateTask(imp)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +217,7 @@ func TestValidateRedeliveryIsIdempotent(t *testing.T) {
 
 	// Two deliveries at the same time.
 	imp := f.upload(t, data, sweep.PolicyLine)
-	task, _ := jobs.NewImportValidateTask(tenant, imp.ID, imp.Validations)
+	task, _ := jobs.NewImportValidateTask(imp)
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for i := range errs {
@@ -237,7 +237,7 @@ func TestValidateRefusesUnknownPayloadVersion(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 10, 0)
 	imp := f.upload(t, csvOf("remove,1"), sweep.PolicyLine)
-	task, _ := jobs.NewImportValidateTask(tenant, imp.ID, 1)
+	task, _ := jobs.NewImportValidateTask(imp)
 	bad := strings.Replace(string(task.Payload()), `"version":1`, `"version":7`, 1)
 	err := f.srv.Handler().ProcessTask(context.Background(), asynqTask(jobs.TypeImportValidate, bad))
 	if err == nil || !strings.Contains(err.Error(), "version 7 is not supported") {

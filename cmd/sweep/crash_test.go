@@ -121,7 +121,7 @@ func runImport(t *testing.T, bin string, db *store.DB, dbURL, redisURL string, f
 	if err != nil {
 		t.Fatal(err)
 	}
-	task, _ := jobs.NewImportValidateTask(crashTenant, imp.ID, imp.Validations)
+	task, _ := jobs.NewImportValidateTask(imp)
 	if _, err := client.Enqueue(task); err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func runImport(t *testing.T, bin string, db *store.DB, dbURL, redisURL string, f
 	if err != nil {
 		t.Fatal(err)
 	}
-	tasks, _ := jobs.StartTasks(crashTenant, imp.ID, started.Parallelism, nil)
+	tasks, _ := jobs.StartTasks(started)
 	for _, task := range tasks {
 		if _, err := client.Enqueue(task); err != nil {
 			t.Fatal(err)
