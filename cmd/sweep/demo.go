@@ -44,10 +44,10 @@ func runDemo(ctx context.Context, cfg Config, args []string, stdout io.Writer) e
 	}
 	var file bytes.Buffer
 	file.WriteString("action,customerId,note\n")
+	file.WriteString("delete,42,wrong action\nremove,12a,typo\nremove,1.23E+15,spreadsheet\n")
 	for _, id := range ids {
 		fmt.Fprintf(&file, "remove,%d,\n", id)
 	}
-	file.WriteString("delete,42,wrong action\nremove,12a,typo\nremove,1.23E+15,spreadsheet\n")
 
 	api := &apiClient{base: strings.TrimRight(*base, "/"), token: *token}
 	for range 100 { // wait for the server to answer
