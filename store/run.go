@@ -61,15 +61,19 @@ var relatedKinds = func() string {
 	return strings.Join(parts, " UNION ALL ")
 }()
 
-// deleteQuery deletes the given customers of a tenant that no loan links,
-// with their related rows (ON DELETE CASCADE), and writes one audit row per
-// deleted customer holding ids only.
-const deleteQuery = `
+// deletedCTE deletes the given customers of tenant $1 (ids $2) that no loan
+// links; related rows go by ON DELETE CASCADE.
+const deletedCTE = `
 	WITH deleted AS (
 		DELETE FROM customers c
 		WHERE c.tenant_id = $1 AND c.id = ANY($2)
 		  AND NOT EXISTS (SELECT 1 FROM loan_customers l WHERE l.tenant_id = $1 AND l.customer_id = c.id)
-		RETURNING c.id),
+		RETURNING c.id)`
+
+// deleteQuery deletes the given customers of a tenant that no loan links,
+// with their related rows (ON DELETE CASCADE), and writes one audit row per
+// deleted customer holding ids only.
+const deleteQuery = deletedCTE + `,
 	audited AS (
 		INSERT INTO deletion_audit (tenant_id, customer_id, import_id, api_token_id, source)
 		SELECT $1, d.id, $3, $4, $5 FROM deleted d
@@ -80,12 +84,7 @@ const deleteQuery = `
 // related rows removed, by kind. All parts see the same snapshot, so the
 // counts are of the rows the cascade removes. The counting reads every
 // related table once more, which costs about a quarter of the throughput.
-var deleteCountedQuery = `
-	WITH deleted AS (
-		DELETE FROM customers c
-		WHERE c.tenant_id = $1 AND c.id = ANY($2)
-		  AND NOT EXISTS (SELECT 1 FROM loan_customers l WHERE l.tenant_id = $1 AND l.customer_id = c.id)
-		RETURNING c.id),
+var deleteCountedQuery = deletedCTE + `,
 	related AS (
 		SELECT customer_id, jsonb_object_agg(kind, n) AS counts
 		FROM (SELECT customer_id, kind, count(*) AS n FROM (` + relatedKinds + `) r GROUP BY 1, 2) k

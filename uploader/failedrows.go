@@ -17,14 +17,8 @@ import (
 // file with their original columns plus line and error, ready to fix and
 // upload again.
 func (s *Server) handleImportErrors(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	imp, err := s.db.GetImport(r.Context(), principal(r).TenantID, id)
-	if err != nil {
-		s.writeError(w, r, err)
+	imp, ok := s.importFromPath(w, r)
+	if !ok {
 		return
 	}
 	if wantsCSV(r) {

@@ -381,18 +381,24 @@ func pathID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
-func (s *Server) handleGetImport(w http.ResponseWriter, r *http.Request) {
+// importFromPath loads the import named in the path for the caller's tenant,
+// answering the error itself when there is none.
+func (s *Server) importFromPath(w http.ResponseWriter, r *http.Request) (sweep.Import, bool) {
 	id, err := pathID(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
+	if err == nil {
+		var imp sweep.Import
+		if imp, err = s.db.GetImport(r.Context(), principal(r).TenantID, id); err == nil {
+			return imp, true
+		}
 	}
-	imp, err := s.db.GetImport(r.Context(), principal(r).TenantID, id)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
+	s.writeError(w, r, err)
+	return sweep.Import{}, false
+}
+
+func (s *Server) handleGetImport(w http.ResponseWriter, r *http.Request) {
+	if imp, ok := s.importFromPath(w, r); ok {
+		writeJSON(w, http.StatusOK, toJSON(imp))
 	}
-	writeJSON(w, http.StatusOK, toJSON(imp))
 }
 
 func queryInt(r *http.Request, name string, def, lo, hi int64) (int64, error) {

@@ -93,21 +93,15 @@ func (s *Server) handleCancelImport(w http.ResponseWriter, r *http.Request) {
 // outcome (deleted, skipped_already_deleted, skipped_linked_to_loan, pending,
 // error) and detail.
 func (s *Server) handleImportResults(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	imp, err := s.db.GetImport(r.Context(), principal(r).TenantID, id)
-	if err != nil {
-		s.writeError(w, r, err)
+	imp, ok := s.importFromPath(w, r)
+	if !ok {
 		return
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="import-%d-results.csv"`, imp.ID))
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"line", "customerId", "outcome", "detail"})
-	err = s.db.EachOutcome(r.Context(), imp.TenantID, imp.ID, func(o store.Outcome) error {
+	err := s.db.EachOutcome(r.Context(), imp.TenantID, imp.ID, func(o store.Outcome) error {
 		return writeEscaped(cw, []string{strconv.FormatInt(o.Line, 10), o.CustomerID, o.Outcome, o.Detail})
 	})
 	cw.Flush()

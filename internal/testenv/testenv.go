@@ -135,6 +135,21 @@ func ensureTemplate(t testing.TB, ctx context.Context, admin *sql.DB) string {
 	if exists {
 		return name
 	}
+	// Templates of older schemas are of no use any more.
+	var stale []string
+	rows, err := conn.QueryContext(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'sweep\_test\_tmpl\_%' AND datname <> $1`, name)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	for rows.Next() {
+		var d string
+		rows.Scan(&d)
+		stale = append(stale, d)
+	}
+	rows.Close()
+	for _, d := range stale {
+		conn.ExecContext(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", d))
+	}
 	building := name + "_new"
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", building)); err != nil {
 		t.Fatalf("testenv: %v", err)
