@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -77,7 +78,7 @@ func (db *DB) Seed(ctx context.Context, opt SeedOptions) (SeedResult, error) {
 	}
 	res := SeedResult{FirstID: firstID, LastID: firstID + int64(opt.Customers) - 1, Customers: opt.Customers}
 
-	workers := cmpOr(opt.Workers, 2)
+	workers := cmp.Or(max(opt.Workers, 0), 2)
 	batches := make(chan int, workers)
 	var (
 		done, linked atomic.Int64
@@ -123,13 +124,6 @@ func (db *DB) Seed(ctx context.Context, opt SeedOptions) (SeedResult, error) {
 	}
 	res.Duration = time.Since(start)
 	return res, nil
-}
-
-func cmpOr(v, def int) int {
-	if v > 0 {
-		return v
-	}
-	return def
 }
 
 // seedBatch writes n customers with ids from first, and one loan per linked

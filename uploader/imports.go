@@ -1,6 +1,7 @@
 package uploader
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -187,20 +188,12 @@ func (s *Server) applyLateOptions(ctx context.Context, imp sweep.Import, existed
 	if existed {
 		return imp, true, nil
 	}
-	policy := cmpOr(opts.policy, imp.Policy)
+	policy := cmp.Or(opts.policy, imp.Policy)
 	if policy == imp.Policy && opts.autoStart == imp.AutoStart && equalTime(opts.runAt, imp.RunAt) {
 		return imp, false, nil
 	}
 	imp, err := s.db.SetImportOptions(ctx, imp.TenantID, imp.ID, policy, opts.autoStart, opts.runAt)
 	return imp, false, err
-}
-
-func cmpOr[T comparable](a, b T) T {
-	var zero T
-	if a != zero {
-		return a
-	}
-	return b
 }
 
 func equalTime(a, b *time.Time) bool {
