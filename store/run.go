@@ -119,11 +119,26 @@ func deleteCustomers(ctx context.Context, tx *sqlx.Tx, tenant int64, ids []int64
 	return deleted, rows.Err()
 }
 
+// PartStart is the block where part of an import run split into parts
+// starts: part p of n begins p/n of the way through the blocks, so parallel
+// tasks work on id ranges far apart (their deletions, audit inserts and index
+// pages do not meet) until one runs out and helps with what is left.
+func (db *DB) PartStart(ctx context.Context, tenant, id int64, part, parts int) (int, error) {
+	if part <= 0 || parts <= 1 {
+		return 0, nil
+	}
+	var blocks int
+	err := db.db.GetContext(ctx, &blocks, `SELECT coalesce(max(block) + 1, 0) FROM import_blocks WHERE tenant_id = $1 AND import_id = $2`, tenant, id)
+	return blocks * min(part, parts) / parts, err
+}
+
 // RunChunk deletes the next block of an import in one transaction: the
 // customers still deletable, their audit rows, every id's outcome and the
-// import's counters commit together or not at all. Blocks are taken with SKIP
-// LOCKED, so parallel tasks of one import share the work without overlap.
-func (db *DB) RunChunk(ctx context.Context, tenant, id int64, source sweep.Source) (res ChunkResult, err error) {
+// import's counters commit together or not at all. The block is the first
+// unprocessed one from block from on (else the last unprocessed one before it), taken
+// with SKIP LOCKED, so parallel tasks of one import share the work without
+// overlap.
+func (db *DB) RunChunk(ctx context.Context, tenant, id int64, source sweep.Source, from int) (res ChunkResult, err error) {
 	err = db.withTx(ctx, func(tx *sqlx.Tx) error {
 		var status string
 		if err := tx.QueryRowContext(ctx, `SELECT status, cancel_requested FROM imports WHERE tenant_id = $1 AND id = $2`,
@@ -141,10 +156,18 @@ func (db *DB) RunChunk(ctx context.Context, tenant, id int64, source sweep.Sourc
 			return nil
 		}
 		var ids, lines int64List
-		err := tx.QueryRowContext(ctx, `
-			SELECT block, customer_ids, lines FROM import_blocks
-			WHERE tenant_id = $1 AND import_id = $2 AND processed_at IS NULL
-			ORDER BY block LIMIT 1 FOR UPDATE SKIP LOCKED`, tenant, id).Scan(&res.Block, &ids, &lines)
+		next := func(cond string) error {
+			return tx.QueryRowContext(ctx, `
+				SELECT block, customer_ids, lines FROM import_blocks
+				WHERE tenant_id = $1 AND import_id = $2 AND processed_at IS NULL AND `+cond+`
+				LIMIT 1 FOR UPDATE SKIP LOCKED`, tenant, id, from).Scan(&res.Block, &ids, &lines)
+		}
+		err := next("block >= $3 ORDER BY block")
+		if errors.Is(err, sql.ErrNoRows) && from > 0 {
+			// This part's range is done: help the part before it from the far
+			// end, so the two still work apart.
+			err = next("block < $3 ORDER BY block DESC")
+		}
 		if errors.Is(err, sql.ErrNoRows) {
 			res.Done = true
 			return nil

@@ -32,11 +32,15 @@ func (s *Server) handleImportRun(ctx context.Context, t *asynq.Task) error {
 	default:
 		return s.retryOrFail(ctx, p, "Deletion", err)
 	}
+	from, err := s.db.PartStart(ctx, p.TenantID, p.ImportID, p.Part, imp.Parallelism)
+	if err != nil {
+		return s.retryOrFail(ctx, p, "Deletion", err)
+	}
 	start := time.Now()
 	sliceEnd := start.Add(s.cfg.TimeSlice)
 	var rows, deleted int
 	for {
-		res, err := s.db.RunChunk(ctx, p.TenantID, p.ImportID, imp.Source)
+		res, err := s.db.RunChunk(ctx, p.TenantID, p.ImportID, imp.Source, from)
 		if err != nil {
 			return s.retryOrFail(ctx, p, "Deletion", err)
 		}

@@ -72,6 +72,52 @@ func TestRunDuplicateDelivery(t *testing.T) {
 	}
 }
 
+// An import run in three parts: each part starts on its own third of the
+// blocks, all three work at once, and every row is processed exactly once.
+func TestRunInParallelParts(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 3000, 0)
+	rdb, _ := jobs.OpenRedis(testenv.RedisURL(t))
+	defer rdb.Close()
+	f.srv = worker.NewServer(rdb, f.db, worker.Config{Concurrency: 1, ChunkSize: 100, TimeSlice: time.Hour})
+	imp := f.validate(t, f.upload(t, csvOf(ids(1, 3000)...), sweep.PolicyLine))
+	ctx := context.Background()
+	if _, err := f.db.StartImport(ctx, tenant, imp.ID, nil, 3); err != nil {
+		t.Fatal(err)
+	}
+	for part, want := range []int{0, 10, 20} {
+		if from, err := f.db.PartStart(ctx, tenant, imp.ID, part, 3); err != nil || from != want {
+			t.Errorf("part %d starts at block %d (%v), want %d", part, from, err, want)
+		}
+	}
+	imp, _ = f.db.GetImport(ctx, tenant, imp.ID)
+	tasks, err := jobs.StartTasks(imp)
+	if err != nil || len(tasks) != 3 {
+		t.Fatalf("start tasks: %d, %v", len(tasks), err)
+	}
+	var wg sync.WaitGroup
+	for _, task := range tasks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f.srv.Handler().ProcessTask(ctx, task); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	got, _ := f.db.GetImport(ctx, tenant, imp.ID)
+	if got.Status != sweep.StatusCompleted || got.ProcessedRows != 3000 || got.DeletedRows != 3000 {
+		t.Errorf("import %s processed %d deleted %d; want completed 3000/3000", got.Status, got.ProcessedRows, got.DeletedRows)
+	}
+	if n := f.count(t, `SELECT count(DISTINCT customer_id) FROM deletion_audit WHERE tenant_id = $1 AND import_id = $2`, tenant, imp.ID); n != 3000 {
+		t.Errorf("audited customers = %d, want 3000", n)
+	}
+	if n := f.count(t, `SELECT count(*) FROM customers WHERE tenant_id = $1`, tenant); n != 0 {
+		t.Errorf("customers left = %d, want 0", n)
+	}
+}
+
 // Cancelling a running import stops it after the chunk in flight; what was
 // deleted stays deleted and the import says how many rows were left.
 func TestCancelWhileRunning(t *testing.T) {
