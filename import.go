@@ -64,11 +64,24 @@ type Import struct {
 	CancelRequested bool
 	Error           string // why the import was rejected or failed
 	CreatedBy       string // the token's name, never the token
+	CleanupPolicyID int64  // the cleanup policy whose batch this is (0: none)
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 	ValidatedAt     *time.Time
 	StartedAt       *time.Time
 	FinishedAt      *time.Time
+}
+
+// StartsByItself reports whether a validated import goes on to run without an
+// operator: an upload that asked for auto_start and validated without a single
+// row error, or a request from a program (upstream, a cleanup batch that is
+// not a dry run), whose valid rows go ahead as policy line says and whose row
+// errors are reported.
+func (imp *Import) StartsByItself() bool {
+	if !imp.AutoStart || imp.Status != StatusValidated {
+		return false
+	}
+	return imp.ErrorRows == 0 || imp.Source == SourceUpstream || imp.Source == SourceSchedule
 }
 
 // Actions lists the steps an operator may take on the import in its current

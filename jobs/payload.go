@@ -38,7 +38,7 @@ func NewImportValidateTask(imp sweep.Import, retry ...string) (*asynq.Task, erro
 	}
 	return asynq.NewTask(TypeImportValidate, b,
 		asynq.TaskID(ValidateTaskID(imp, retry...)),
-		asynq.Queue(QueueDefault),
+		asynq.Queue(ImportQueue(imp)),
 		asynq.MaxRetry(10),
 		asynq.Timeout(2*time.Hour),
 		asynq.Retention(Retention),
@@ -71,7 +71,7 @@ func NewImportRunTask(imp sweep.Import, part int, step string, at time.Time) (*a
 	}
 	opts := []asynq.Option{
 		asynq.TaskID(RunTaskID(imp, part, step)),
-		asynq.Queue(QueueDefault),
+		asynq.Queue(ImportQueue(imp)),
 		asynq.MaxRetry(10),
 		// A task runs one time slice, then hands over to its continuation.
 		asynq.Timeout(10 * time.Minute),

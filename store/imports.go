@@ -21,36 +21,37 @@ const FileChunkSize = 1 << 20
 const importColumns = `id, tenant_id, source, status, policy, file_name, file_size, file_sha256,
 	auto_start, run_at, parallelism, total_rows, valid_rows, error_rows, processed_rows,
 	deleted_rows, skipped_rows, rows_per_second, validations, cancel_requested, error,
-	created_by, created_at, updated_at, validated_at, started_at, finished_at`
+	created_by, cleanup_policy_id, created_at, updated_at, validated_at, started_at, finished_at`
 
 type importRow struct {
-	ID              int64        `db:"id"`
-	TenantID        int64        `db:"tenant_id"`
-	Source          string       `db:"source"`
-	Status          string       `db:"status"`
-	Policy          string       `db:"policy"`
-	FileName        string       `db:"file_name"`
-	FileSize        int64        `db:"file_size"`
-	FileSHA256      string       `db:"file_sha256"`
-	AutoStart       bool         `db:"auto_start"`
-	RunAt           sql.NullTime `db:"run_at"`
-	Parallelism     int          `db:"parallelism"`
-	TotalRows       int64        `db:"total_rows"`
-	ValidRows       int64        `db:"valid_rows"`
-	ErrorRows       int64        `db:"error_rows"`
-	ProcessedRows   int64        `db:"processed_rows"`
-	DeletedRows     int64        `db:"deleted_rows"`
-	SkippedRows     int64        `db:"skipped_rows"`
-	RowsPerSecond   float64      `db:"rows_per_second"`
-	Validations     int          `db:"validations"`
-	CancelRequested bool         `db:"cancel_requested"`
-	Error           string       `db:"error"`
-	CreatedBy       string       `db:"created_by"`
-	CreatedAt       time.Time    `db:"created_at"`
-	UpdatedAt       time.Time    `db:"updated_at"`
-	ValidatedAt     sql.NullTime `db:"validated_at"`
-	StartedAt       sql.NullTime `db:"started_at"`
-	FinishedAt      sql.NullTime `db:"finished_at"`
+	ID              int64         `db:"id"`
+	TenantID        int64         `db:"tenant_id"`
+	Source          string        `db:"source"`
+	Status          string        `db:"status"`
+	Policy          string        `db:"policy"`
+	FileName        string        `db:"file_name"`
+	FileSize        int64         `db:"file_size"`
+	FileSHA256      string        `db:"file_sha256"`
+	AutoStart       bool          `db:"auto_start"`
+	RunAt           sql.NullTime  `db:"run_at"`
+	Parallelism     int           `db:"parallelism"`
+	TotalRows       int64         `db:"total_rows"`
+	ValidRows       int64         `db:"valid_rows"`
+	ErrorRows       int64         `db:"error_rows"`
+	ProcessedRows   int64         `db:"processed_rows"`
+	DeletedRows     int64         `db:"deleted_rows"`
+	SkippedRows     int64         `db:"skipped_rows"`
+	RowsPerSecond   float64       `db:"rows_per_second"`
+	Validations     int           `db:"validations"`
+	CancelRequested bool          `db:"cancel_requested"`
+	Error           string        `db:"error"`
+	CreatedBy       string        `db:"created_by"`
+	CleanupPolicyID sql.NullInt64 `db:"cleanup_policy_id"`
+	CreatedAt       time.Time     `db:"created_at"`
+	UpdatedAt       time.Time     `db:"updated_at"`
+	ValidatedAt     sql.NullTime  `db:"validated_at"`
+	StartedAt       sql.NullTime  `db:"started_at"`
+	FinishedAt      sql.NullTime  `db:"finished_at"`
 }
 
 func timePtr(t sql.NullTime) *time.Time {
@@ -70,7 +71,7 @@ func (r importRow) toImport() sweep.Import {
 		DeletedRows: r.DeletedRows, SkippedRows: r.SkippedRows, RowsPerSecond: r.RowsPerSecond,
 		Validations: r.Validations, CancelRequested: r.CancelRequested, Error: r.Error, CreatedBy: r.CreatedBy,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ValidatedAt: timePtr(r.ValidatedAt),
-		StartedAt: timePtr(r.StartedAt), FinishedAt: timePtr(r.FinishedAt),
+		StartedAt: timePtr(r.StartedAt), FinishedAt: timePtr(r.FinishedAt), CleanupPolicyID: r.CleanupPolicyID.Int64,
 	}
 }
 
@@ -84,6 +85,8 @@ type NewImport struct {
 	RunAt          *time.Time
 	IdempotencyKey string // optional; a repeated key returns the first import
 	CreatedBy      string
+	// CleanupPolicyID names the cleanup policy whose batch this is (0: none).
+	CleanupPolicyID int64
 }
 
 // CreateImport stores file, read in chunks of FileChunkSize so it is never
@@ -107,11 +110,11 @@ func (db *DB) CreateImport(ctx context.Context, n NewImport, file io.Reader) (im
 	var id int64
 	err = db.withTx(ctx, func(tx *sqlx.Tx) error {
 		err := tx.QueryRowContext(ctx, `
-			INSERT INTO imports (tenant_id, source, policy, file_name, auto_start, run_at, idempotency_key, created_by, validations)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)
+			INSERT INTO imports (tenant_id, source, policy, file_name, auto_start, run_at, idempotency_key, created_by, cleanup_policy_id, validations)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, nullif($9, 0), 1)
 			ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
 			RETURNING id`,
-			n.TenantID, n.Source, n.Policy, n.FileName, n.AutoStart, n.RunAt, key, n.CreatedBy).Scan(&id)
+			n.TenantID, n.Source, n.Policy, n.FileName, n.AutoStart, n.RunAt, key, n.CreatedBy, n.CleanupPolicyID).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			existed = true // a concurrent request with the same key won
 			return nil
@@ -172,14 +175,15 @@ func (db *DB) GetImport(ctx context.Context, tenant, id int64) (sweep.Import, er
 }
 
 // ListImports returns up to limit imports of tenant, newest first, with ids
-// below before (0 for the newest).
-func (db *DB) ListImports(ctx context.Context, tenant, before int64, limit int) ([]sweep.Import, error) {
+// below before (0 for the newest); with policy > 0 only that cleanup policy's
+// batches.
+func (db *DB) ListImports(ctx context.Context, tenant, before int64, limit int, policy int64) ([]sweep.Import, error) {
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
 	var rows []importRow
 	err := db.db.SelectContext(ctx, &rows, `SELECT `+importColumns+` FROM imports
-		WHERE tenant_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, tenant, before, limit)
+		WHERE tenant_id = $1 AND id < $2 AND ($4 = 0 OR cleanup_policy_id = $4) ORDER BY id DESC LIMIT $3`, tenant, before, limit, policy)
 	if err != nil {
 		return nil, fmt.Errorf("list imports: %w", err)
 	}

@@ -343,6 +343,7 @@ func (db *DB) EachOutcome(ctx context.Context, tenant, id int64, fn func(Outcome
 type StaleImport struct {
 	TenantID  int64      `db:"tenant_id"`
 	ID        int64      `db:"id"`
+	Source    string     `db:"source"`
 	Status    string     `db:"status"`
 	TaskID    string     `db:"task_id"`
 	RunAt     *time.Time `db:"run_at"`
@@ -355,8 +356,8 @@ type StaleImport struct {
 func (db *DB) StaleImports(ctx context.Context, olderThan time.Duration) ([]StaleImport, error) {
 	var out []StaleImport
 	err := db.db.SelectContext(ctx, &out, `
-		SELECT tenant_id, id, status, task_id, run_at, validations, created_at FROM imports
-		WHERE status IN ('validating', 'queued', 'running') AND updated_at < now() - $1 * interval '1 second'
+		SELECT tenant_id, id, source, status, task_id, run_at, validations, created_at FROM imports
+		WHERE status IN ('uploaded', 'validating', 'queued', 'running') AND updated_at < now() - $1 * interval '1 second'
 		ORDER BY id LIMIT 1000`, olderThan.Seconds())
 	return out, err
 }

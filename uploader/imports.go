@@ -411,9 +411,13 @@ func (s *Server) handleListImports(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		var before int64
 		before, err = queryInt(r, "before", 0, 0, 1<<62)
+		var policy int64
+		if err == nil {
+			policy, err = queryInt(r, "cleanup_policy_id", 0, 0, 1<<62)
+		}
 		if err == nil {
 			var imps []sweep.Import
-			imps, err = s.db.ListImports(r.Context(), principal(r).TenantID, before, int(limit))
+			imps, err = s.db.ListImports(r.Context(), principal(r).TenantID, before, int(limit), policy)
 			if err == nil {
 				out := struct {
 					Imports []importJSON `json:"imports"`
@@ -424,6 +428,9 @@ func (s *Server) handleListImports(w http.ResponseWriter, r *http.Request) {
 				}
 				if len(imps) == int(limit) {
 					out.Next = fmt.Sprintf("/v1/imports?limit=%d&before=%d", limit, imps[len(imps)-1].ID)
+					if policy > 0 {
+						out.Next += fmt.Sprintf("&cleanup_policy_id=%d", policy)
+					}
 				}
 				writeJSON(w, http.StatusOK, out)
 				return

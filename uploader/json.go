@@ -33,6 +33,7 @@ type importJSON struct {
 	ETASeconds    *int64     `json:"eta_seconds,omitempty"`
 	Error         string     `json:"error,omitempty"`
 	CreatedBy     string     `json:"created_by"`
+	CleanupPolicy int64      `json:"cleanup_policy_id,omitempty"`
 	CreatedAt     time.Time  `json:"created_at"`
 	UpdatedAt     time.Time  `json:"updated_at"`
 	ValidatedAt   *time.Time `json:"validated_at,omitempty"`
@@ -58,7 +59,7 @@ func toJSON(imp sweep.Import) importJSON {
 		TotalRows: imp.TotalRows, ValidRows: imp.ValidRows, ErrorRows: imp.ErrorRows,
 		ProcessedRows: imp.ProcessedRows, DeletedRows: imp.DeletedRows, SkippedRows: imp.SkippedRows,
 		RowsPerSecond: math.Round(imp.RowsPerSecond), Error: imp.Error, CreatedBy: imp.CreatedBy,
-		CreatedAt: imp.CreatedAt, UpdatedAt: imp.UpdatedAt, ValidatedAt: imp.ValidatedAt,
+		CleanupPolicy: imp.CleanupPolicyID, CreatedAt: imp.CreatedAt, UpdatedAt: imp.UpdatedAt, ValidatedAt: imp.ValidatedAt,
 		StartedAt: imp.StartedAt, FinishedAt: imp.FinishedAt, Actions: imp.Actions(),
 	}
 	if imp.ValidRows > 0 {

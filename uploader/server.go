@@ -106,6 +106,14 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /v1/imports/{id}/results", s.requireScope(read, s.handleImportResults))
 	s.mux.HandleFunc("DELETE /v1/customers/{id}", s.requireScope(sweep.ScopeCustomersDelete, s.handleDeleteCustomer))
 	s.mux.HandleFunc("DELETE "+odataPrefix, s.requireScope(sweep.ScopeCustomersDelete, s.handleODataDelete))
+	admin := sweep.ScopeAdmin
+	s.mux.HandleFunc("GET /v1/cleanup-policies", s.requireScope(admin, s.handleListPolicies))
+	s.mux.HandleFunc("POST /v1/cleanup-policies", s.requireScope(admin, s.handleCreatePolicy))
+	s.mux.HandleFunc("GET /v1/cleanup-policies/{id}", s.requireScope(admin, s.handleGetPolicy))
+	s.mux.HandleFunc("PATCH /v1/cleanup-policies/{id}", s.requireScope(admin, s.handleUpdatePolicy))
+	s.mux.HandleFunc("DELETE /v1/cleanup-policies/{id}", s.requireScope(admin, s.handleDeletePolicy))
+	s.mux.HandleFunc("POST /v1/cleanup-policies/{id}/preview", s.requireScope(admin, s.handlePreviewPolicy))
+	s.mux.HandleFunc("POST /v1/cleanup-policies/{id}/run-now", s.requireScope(admin, s.handleRunPolicyNow))
 	s.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, sweep.Errorf(sweep.ENOTFOUND, "There is no %s %s in the API; see the README for the routes.", r.Method, r.URL.Path))
 	})

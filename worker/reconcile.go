@@ -54,11 +54,11 @@ func (r *Reconciler) Periodic(every time.Duration) Periodic {
 }
 
 // alive reports whether the task is still waiting or running in Redis.
-func (r *Reconciler) alive(taskID string) bool {
+func (r *Reconciler) alive(queue, taskID string) bool {
 	if taskID == "" {
 		return false
 	}
-	info, err := r.inspector.GetTaskInfo(jobs.QueueDefault, taskID)
+	info, err := r.inspector.GetTaskInfo(queue, taskID)
 	if err != nil {
 		return false // not found, or the queue itself is gone
 	}
@@ -85,13 +85,14 @@ func (r *Reconciler) Run(ctx context.Context) error {
 }
 
 func (r *Reconciler) reconcile(ctx context.Context, imp store.StaleImport) error {
-	key := sweep.Import{ID: imp.ID, TenantID: imp.TenantID, CreatedAt: imp.CreatedAt, Validations: imp.Round}
+	key := sweep.Import{ID: imp.ID, TenantID: imp.TenantID, CreatedAt: imp.CreatedAt, Validations: imp.Round, Source: sweep.Source(imp.Source)}
+	queue := jobs.ImportQueue(key)
 	alive := false
 	switch imp.Status {
-	case "validating":
-		alive = r.alive(jobs.ValidateTaskID(key)) || r.alive(imp.TaskID)
+	case "uploaded", "validating":
+		alive = r.alive(queue, jobs.ValidateTaskID(key)) || r.alive(queue, imp.TaskID)
 	case "queued":
-		alive = r.alive(imp.TaskID)
+		alive = r.alive(queue, imp.TaskID)
 	}
 	if alive {
 		return r.db.TouchImport(ctx, imp.TenantID, imp.ID)
@@ -101,7 +102,7 @@ func (r *Reconciler) reconcile(ctx context.Context, imp store.StaleImport) error
 		t   *asynq.Task
 		err error
 	)
-	if imp.Status == "validating" {
+	if imp.Status == "uploaded" || imp.Status == "validating" {
 		t, err = jobs.NewImportValidateTask(key, retry)
 	} else {
 		var at time.Time

@@ -12,6 +12,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/store"
 )
@@ -32,6 +33,7 @@ type Server struct {
 	srv      *asynq.Server
 	mux      *asynq.ServeMux
 	client   *asynq.Client
+	rdb      redis.UniversalClient
 	db       *store.DB
 	log      *slog.Logger
 	cfg      Config
@@ -51,10 +53,12 @@ func NewServer(rdb redis.UniversalClient, db *store.DB, cfg Config) *Server {
 	if cfg.TimeSlice <= 0 {
 		cfg.TimeSlice = 5 * time.Second
 	}
-	s := &Server{mux: asynq.NewServeMux(), client: asynq.NewClientFromRedisClient(rdb), db: db, log: log, cfg: cfg,
+	s := &Server{mux: asynq.NewServeMux(), client: asynq.NewClientFromRedisClient(rdb), rdb: rdb, db: db, log: log, cfg: cfg,
 		metrics: newMetrics(cfg.Registry)}
-	s.mux.HandleFunc(jobs.TypeImportValidate, s.handleImportValidate)
-	s.mux.HandleFunc(jobs.TypeImportRun, s.handleImportRun)
+	s.mux.HandleFunc(jobs.TypeImportValidate, s.publishing(s.handleImportValidate))
+	s.mux.HandleFunc(jobs.TypeImportRun, s.publishing(s.handleImportRun))
+	s.mux.HandleFunc(jobs.TypeCustomersDelete, s.handleCustomersDelete)
+	s.mux.HandleFunc(jobs.TypeCleanupRun, s.handleCleanupRun)
 	s.srv = asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency: cfg.Concurrency,
 		Queues:      jobs.QueuePriorities,
@@ -72,6 +76,31 @@ func NewServer(rdb redis.UniversalClient, db *store.DB, cfg Config) *Server {
 		}),
 	})
 	return s
+}
+
+// publishing wraps an import task's handler: whatever the handler did, the
+// import's status afterwards is published to Redis for upstream services
+// following it (jobs.Client.Wait).
+func (s *Server) publishing(h asynq.HandlerFunc) asynq.HandlerFunc {
+	return func(ctx context.Context, t *asynq.Task) error {
+		err := h(ctx, t)
+		if p, perr := jobs.ParseImportPayload(t.Payload()); perr == nil {
+			s.publish(context.WithoutCancel(ctx), p.TenantID, p.ImportID)
+		}
+		return err
+	}
+}
+
+// publish writes an import's current status to Redis; a failure is logged,
+// never fatal: PostgreSQL holds the truth.
+func (s *Server) publish(ctx context.Context, tenant, id int64) {
+	imp, err := s.db.GetImport(ctx, tenant, id)
+	if err == nil {
+		err = jobs.PublishStatus(ctx, s.rdb, imp)
+	}
+	if err != nil && sweep.ErrorCode(err) != sweep.ENOTFOUND {
+		s.log.Warn("publish import status", "import_id", id, "tenant_id", tenant, "err", err)
+	}
 }
 
 // Handler returns the task handler the server runs, for running a task

@@ -83,7 +83,7 @@ func (s *Server) handleImportValidate(ctx context.Context, t *asynq.Task) error 
 	} else if err != nil {
 		return s.retryOrFail(ctx, p, "Validation", err)
 	}
-	if imp := res.Import; imp.AutoStart && imp.Status == sweep.StatusValidated && imp.ErrorRows == 0 {
+	if imp := res.Import; imp.StartsByItself() {
 		if err := s.autoStart(ctx, imp); err != nil {
 			log.Error("auto start", "err", err) // the import stays validated; an operator can start it
 		}
@@ -121,8 +121,7 @@ func (s *Server) retryOrFail(ctx context.Context, p jobs.ImportPayload, phase st
 	return err
 }
 
-// autoStart queues an import that was uploaded with auto_start and validated
-// without a single row error.
+// autoStart queues a validated import that starts by itself.
 func (s *Server) autoStart(ctx context.Context, imp sweep.Import) error {
 	imp, err := s.db.StartImport(ctx, imp.TenantID, imp.ID, nil, 0)
 	if err != nil {

@@ -30,6 +30,7 @@ type Config struct {
 	TimeSlice       time.Duration // SWEEP_TIME_SLICE: how long a run task works before letting other imports in
 	ReconcileEvery  time.Duration // SWEEP_RECONCILE_INTERVAL: how often the scheduler looks for lost tasks
 	ReconcileAfter  time.Duration // SWEEP_RECONCILE_AFTER: how long an import may go unchanged before its task counts as lost
+	CleanupEvery    time.Duration // SWEEP_CLEANUP_INTERVAL: how often the scheduler looks for due cleanup policies
 	AuditCounts     bool          // SWEEP_AUDIT_RELATED_COUNTS: audit rows of imports count related rows by kind
 }
 
@@ -122,6 +123,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.TimeSlice = durVar("SWEEP_TIME_SLICE", 5*time.Second)
 	c.ReconcileEvery = durVar("SWEEP_RECONCILE_INTERVAL", 30*time.Second)
 	c.ReconcileAfter = durVar("SWEEP_RECONCILE_AFTER", time.Minute)
+	c.CleanupEvery = durVar("SWEEP_CLEANUP_INTERVAL", 15*time.Second)
 	if s := strings.TrimSpace(getenv("SWEEP_AUDIT_RELATED_COUNTS")); s != "" {
 		b, err := strconv.ParseBool(s)
 		if err != nil {

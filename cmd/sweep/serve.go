@@ -123,7 +123,8 @@ func (m *Main) Open(ctx context.Context) error {
 	if slices.Contains(m.roles, roleScheduler) {
 		rec := worker.NewReconciler(m.db, m.rdb, m.log, reg)
 		rec.Stale = m.cfg.ReconcileAfter
-		m.scheduler = worker.NewScheduler(m.db, m.log, rec.Periodic(m.cfg.ReconcileEvery))
+		cleanup := worker.NewCleanupTrigger(m.db, m.rdb, m.log)
+		m.scheduler = worker.NewScheduler(m.db, m.log, rec.Periodic(m.cfg.ReconcileEvery), cleanup.Periodic(m.cfg.CleanupEvery))
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "sweep_scheduler_leader",
 			Help: "1 while this process holds the scheduler lease and runs periodic work.",

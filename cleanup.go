@@ -1,0 +1,131 @@
+package sweep
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// CleanupKind is one entry of the fixed menu of cleanup policies. There is no
+// free-form condition: each kind is a query sweep owns.
+type CleanupKind string
+
+// The cleanup policy menu.
+const (
+	// CleanupInactive: customers with no activity for Params.Days days.
+	CleanupInactive CleanupKind = "inactive"
+	// CleanupCreatedBy: customers created by import Params.ImportID, or whose
+	// source is Params.Source.
+	CleanupCreatedBy CleanupKind = "created_by"
+	// CleanupErasureRequested: customers flagged for erasure (a
+	// right-to-be-forgotten request), at least Params.Days days ago (0: any).
+	CleanupErasureRequested CleanupKind = "erasure_requested"
+)
+
+// CleanupKinds lists the menu in the order the API documents it.
+var CleanupKinds = []CleanupKind{CleanupInactive, CleanupCreatedBy, CleanupErasureRequested}
+
+// MaxCleanupBatch is the largest batch a policy may ask for.
+const MaxCleanupBatch = 1_000_000
+
+// CleanupParams are the parameters of a policy's kind.
+type CleanupParams struct {
+	Days     int    `json:"days,omitempty"`
+	ImportID int64  `json:"import_id,omitempty"`
+	Source   string `json:"source,omitempty"`
+}
+
+// CleanupPolicy deletes, on a schedule, the customers its kind selects that
+// no loan links, at most MaxBatch per run. A dry-run policy only prepares its
+// batch for review: the import is validated but never started by itself.
+type CleanupPolicy struct {
+	ID           int64
+	TenantID     int64
+	Name         string
+	Kind         CleanupKind
+	Params       CleanupParams
+	CronSpec     string // five fields or @daily and friends, in UTC unless it starts with CRON_TZ=Area/City
+	MaxBatch     int
+	Enabled      bool
+	DryRun       bool
+	LastRunAt    *time.Time
+	NextRunAt    *time.Time
+	LastImportID *int64
+	LastFound    *int64 // customers the last batch found
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Check validates everything but the cron spec (which the store parses) and
+// says what to fix.
+func (p *CleanupPolicy) Check() error {
+	var problems []string
+	if strings.TrimSpace(p.Name) == "" {
+		problems = append(problems, "name is required, e.g. \"nightly inactive customers\"")
+	} else if len(p.Name) > 200 {
+		problems = append(problems, "name must be at most 200 characters")
+	}
+	if p.MaxBatch < 1 || p.MaxBatch > MaxCleanupBatch {
+		problems = append(problems, fmt.Sprintf("max_batch must be between 1 and %d; found %d", MaxCleanupBatch, p.MaxBatch))
+	}
+	if strings.TrimSpace(p.CronSpec) == "" {
+		problems = append(problems, "cron_spec is required, e.g. \"0 2 * * *\" for every night at 02:00 UTC")
+	}
+	switch p.Kind {
+	case CleanupInactive:
+		if p.Params.Days < 1 {
+			problems = append(problems, "kind inactive needs params.days, the days without activity (at least 1), e.g. {\"days\": 730}")
+		}
+		if p.Params.ImportID != 0 || p.Params.Source != "" {
+			problems = append(problems, "kind inactive takes only params.days")
+		}
+	case CleanupCreatedBy:
+		if (p.Params.ImportID > 0) == (p.Params.Source != "") {
+			problems = append(problems, "kind created_by needs exactly one of params.import_id (customers created by that import) or params.source (customers whose source is that text)")
+		}
+		if p.Params.ImportID < 0 || p.Params.Days != 0 {
+			problems = append(problems, "kind created_by takes only a positive params.import_id or params.source")
+		}
+	case CleanupErasureRequested:
+		if p.Params.Days < 0 || p.Params.ImportID != 0 || p.Params.Source != "" {
+			problems = append(problems, "kind erasure_requested takes only params.days, a grace period in days (0 or more)")
+		}
+	default:
+		problems = append(problems, fmt.Sprintf("kind must be one of %s; found %q", joinKinds(), p.Kind))
+	}
+	if len(problems) > 0 {
+		return Errorf(EINVALID, "The cleanup policy is not valid: %s.", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func joinKinds() string {
+	s := make([]string, len(CleanupKinds))
+	for i, k := range CleanupKinds {
+		s[i] = string(k)
+	}
+	return strings.Join(s, ", ")
+}
+
+// Describe says in words which customers the policy selects.
+func (p *CleanupPolicy) Describe() string {
+	var what string
+	switch p.Kind {
+	case CleanupInactive:
+		what = fmt.Sprintf("customers with no activity for %d days", p.Params.Days)
+	case CleanupCreatedBy:
+		if p.Params.ImportID > 0 {
+			what = fmt.Sprintf("customers created by import %d", p.Params.ImportID)
+		} else {
+			what = fmt.Sprintf("customers whose source is %q", p.Params.Source)
+		}
+	case CleanupErasureRequested:
+		what = "customers flagged for erasure"
+		if p.Params.Days > 0 {
+			what += fmt.Sprintf(" at least %d days ago", p.Params.Days)
+		}
+	default:
+		return string(p.Kind)
+	}
+	return what + fmt.Sprintf(" and linked to no loan, at most %d per run", p.MaxBatch)
+}

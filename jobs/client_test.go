@@ -1,0 +1,227 @@
+package jobs_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/lib/pq"
+	"github.com/redis/go-redis/v9"
+	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/internal/testenv"
+	"github.com/sweephq/sweep/jobs"
+	"github.com/sweephq/sweep/store"
+	"github.com/sweephq/sweep/worker"
+)
+
+const tenant = 5200243
+
+// upstream is a sweep (database and a real worker on a real Redis) and an
+// upstream service's client of it.
+type upstream struct {
+	t      *testing.T
+	db     *store.DB
+	client *jobs.Client
+	rdb    redis.UniversalClient
+}
+
+func newUpstream(t *testing.T, customers int, opts ...jobs.ClientOption) *upstream {
+	t.Helper()
+	db := testenv.DB(t)
+	if _, err := db.Seed(context.Background(), store.SeedOptions{Tenant: tenant, Customers: customers, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	// Customer 5 is linked to a loan; the rest are free.
+	db.SQL().MustExec(`DELETE FROM loan_customers WHERE tenant_id = $1`, tenant)
+	db.SQL().MustExec(`INSERT INTO loans (tenant_id, id, principal_cents) VALUES ($1, 900, 1000) ON CONFLICT DO NOTHING`, tenant)
+	db.SQL().MustExec(`INSERT INTO loan_customers (tenant_id, loan_id, customer_id) VALUES ($1, 900, 5)`, tenant)
+	rdb, err := jobs.OpenRedis(testenv.RedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	w := worker.NewServer(rdb, db, worker.Config{Concurrency: 2, ShutdownTimeout: 5 * time.Second, Logger: quiet})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := jobs.NewClientFromRedis(rdb, opts...)
+	c.PollInterval = 20 * time.Millisecond
+	t.Cleanup(func() { w.Shutdown(); c.Close(); rdb.Close() })
+	return &upstream{t: t, db: db, client: c, rdb: rdb}
+}
+
+func (u *upstream) count(q string, args ...any) int {
+	u.t.Helper()
+	var n int
+	if err := u.db.SQL().Get(&n, q, args...); err != nil {
+		u.t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+func (u *upstream) remaining(ids []int64) []int64 {
+	u.t.Helper()
+	var left []int64
+	if err := u.db.SQL().Select(&left, `SELECT id FROM customers WHERE tenant_id = $1 AND id = ANY($2) ORDER BY id`, tenant, pq.Array(ids)); err != nil {
+		u.t.Fatal(err)
+	}
+	return left
+}
+
+func seq(from, to int64) []int64 {
+	var out []int64
+	for i := from; i <= to; i++ {
+		out = append(out, i)
+	}
+	return out
+}
+
+// An upstream service deletes a list through the client and waits: the
+// import completes with the same outcomes an uploaded file gets, the
+// customers are gone, and the same idempotency key again returns the same
+// import without deleting anything twice.
+func TestClientDeletesCustomersOnce(t *testing.T) {
+	t.Parallel()
+	u := newUpstream(t, 50)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ids := append(seq(1, 20), 9999) // 5 is linked to a loan, 9999 does not exist
+	id, err := u.client.DeleteCustomers(ctx, tenant, ids, jobs.Source("billing-sync"), jobs.IdempotencyKey("billing-2026-11-25"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := u.client.Wait(ctx, tenant, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Status != sweep.StatusCompletedWithErrors || st.TotalRows != 21 || st.ValidRows != 19 || st.ErrorRows != 2 || st.DeletedRows != 19 {
+		t.Errorf("status = %+v; want completed_with_errors, 21 rows, 19 valid and deleted, 2 errors", st)
+	}
+	if left := u.remaining(ids); !slices.Equal(left, []int64{5}) {
+		t.Errorf("customers left of the list = %v, want [5] (linked to a loan)", left)
+	}
+	imp, err := u.db.GetImport(ctx, tenant, id)
+	if err != nil || imp.Source != sweep.SourceUpstream || imp.CreatedBy != "billing-sync" {
+		t.Errorf("import = source %q created by %q (%v); want upstream, billing-sync", imp.Source, imp.CreatedBy, err)
+	}
+	var codes []string
+	u.db.SQL().Select(&codes, `SELECT code FROM import_errors WHERE tenant_id = $1 AND import_id = $2 ORDER BY line`, tenant, id)
+	if !slices.Equal(codes, []string{"linked_to_loan", "not_found"}) {
+		t.Errorf("row error codes = %v, want [linked_to_loan not_found]", codes)
+	}
+
+	again, err := u.client.DeleteCustomers(ctx, tenant, ids, jobs.Source("billing-sync"), jobs.IdempotencyKey("billing-2026-11-25"))
+	if err != nil || again != id {
+		t.Fatalf("same key again = import %d (%v), want %d", again, err, id)
+	}
+	if n := u.count(`SELECT count(*) FROM imports WHERE tenant_id = $1`, tenant); n != 1 {
+		t.Errorf("imports = %d, want 1", n)
+	}
+	if n := u.count(`SELECT count(*) FROM deletion_audit WHERE tenant_id = $1`, tenant); n != 19 {
+		t.Errorf("audit rows = %d, want 19", n)
+	}
+	// After Redis forgot the first task, the key still finds the import.
+	if err := u.rdb.FlushDB(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if after, err := u.client.DeleteCustomers(ctx, tenant, ids, jobs.IdempotencyKey("billing-2026-11-25")); err != nil || after != id {
+		t.Fatalf("same key after a Redis flush = import %d (%v), want %d", after, err, id)
+	}
+	if n := u.count(`SELECT count(*) FROM deletion_audit WHERE tenant_id = $1`, tenant); n != 19 {
+		t.Errorf("audit rows after the third request = %d, want 19", n)
+	}
+}
+
+// A list longer than a task carries is staged in PostgreSQL; the task holds
+// only the batch name, and the staged rows are gone once the import has them.
+func TestClientStagesLongLists(t *testing.T) {
+	t.Parallel()
+	u := newUpstream(t, 300)
+	u.client = jobs.NewClientFromRedis(u.rdb, jobs.WithStaging(u.db.SQL().DB))
+	u.client.PollInterval = 20 * time.Millisecond
+	u.client.InlineLimit = 50
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ids := seq(101, 300)
+	id, err := u.client.DeleteCustomers(ctx, tenant, ids, jobs.Source("crm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := u.client.Wait(ctx, tenant, id)
+	if err != nil || st.Status != sweep.StatusCompleted || st.DeletedRows != 200 {
+		t.Fatalf("status = %+v (%v); want completed with 200 deleted", st, err)
+	}
+	if left := u.remaining(ids); len(left) != 0 {
+		t.Errorf("%d customers of the list left", len(left))
+	}
+	if n := u.count(`SELECT count(*) FROM staged_ids`); n != 0 {
+		t.Errorf("staged rows left = %d, want 0", n)
+	}
+	// Without staging, the same list is refused with what to do.
+	plain := jobs.NewClientFromRedis(u.rdb)
+	plain.InlineLimit = 50
+	if _, err := plain.DeleteCustomers(ctx, tenant, ids); sweep.ErrorCode(err) != sweep.ETOOLARGE || !strings.Contains(err.Error(), "WithStaging") {
+		t.Errorf("long list without staging: %v; want ETOOLARGE naming WithStaging", err)
+	}
+}
+
+// A payload of a version this build does not know is archived with a clear
+// error and deletes nothing.
+func TestUnknownPayloadVersionIsArchived(t *testing.T) {
+	t.Parallel()
+	u := newUpstream(t, 10)
+	rdb := u.rdb
+	client := asynq.NewClientFromRedisClient(rdb)
+	task := asynq.NewTask(jobs.TypeCustomersDelete,
+		[]byte(`{"version": 2, "tenant_id": 5200243, "customer_ids": [1, 2, 3], "idempotency_key": "v2"}`),
+		asynq.TaskID("v2-task"), asynq.Queue(jobs.QueueCritical), asynq.Retention(time.Hour))
+	if _, err := client.Enqueue(task); err != nil {
+		t.Fatal(err)
+	}
+	inspector := asynq.NewInspectorFromRedisClient(rdb)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		info, err := inspector.GetTaskInfo(jobs.QueueCritical, "v2-task")
+		if err == nil && info.State == asynq.TaskStateArchived {
+			if !strings.Contains(info.LastErr, "version 2 is not supported") {
+				t.Errorf("archived with %q; want it to say version 2 is not supported", info.LastErr)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("task not archived after 20s: %+v %v", info, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := u.count(`SELECT count(*) FROM customers WHERE tenant_id = $1`, tenant); n != 10 {
+		t.Errorf("customers = %d, want 10", n)
+	}
+	if n := u.count(`SELECT count(*) FROM imports`); n != 0 {
+		t.Errorf("imports = %d, want 0", n)
+	}
+}
+
+// Bad requests are refused before anything is enqueued, saying what to fix.
+func TestDeletePayloadChecks(t *testing.T) {
+	for _, c := range []struct {
+		p    jobs.DeletePayload
+		want string
+	}{
+		{jobs.DeletePayload{Version: 1, TenantID: 1, IdempotencyKey: "k"}, "at least one customer id"},
+		{jobs.DeletePayload{Version: 1, TenantID: 0, CustomerIDs: []int64{1}, IdempotencyKey: "k"}, "positive tenant_id"},
+		{jobs.DeletePayload{Version: 1, TenantID: 1, CustomerIDs: []int64{1}}, "idempotency_key"},
+		{jobs.DeletePayload{Version: 1, TenantID: 1, CustomerIDs: []int64{1}, IdempotencyKey: "k", Source: "a b"}, "only letters"},
+		{jobs.DeletePayload{Version: 1, TenantID: 1, CustomerIDs: []int64{1}, StagedBatch: "b", IdempotencyKey: "k"}, "not both"},
+		{jobs.DeletePayload{Version: 1, TenantID: 1, CustomerIDs: []int64{1}, IdempotencyKey: "k", Policy: "row"}, "policy must be"},
+		{jobs.DeletePayload{Version: 3, TenantID: 1, CustomerIDs: []int64{1}, IdempotencyKey: "k"}, "version 3 is not supported"},
+	} {
+		if _, err := jobs.NewCustomersDeleteTask(c.p); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v; want an error saying %q", c.p, err, c.want)
+		}
+	}
+}

@@ -1,0 +1,220 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+	"github.com/sweephq/sweep"
+)
+
+// MaxInlineIDs is the most customer ids a customers:delete task carries in its
+// body. Longer lists are staged in PostgreSQL (table staged_ids, see
+// WithStaging) and the task names the batch.
+const MaxInlineIDs = 100_000
+
+// DeletePayload is the body of a customers:delete task: delete these customers
+// of this tenant through an import of source upstream, validated and run with
+// the same rules and outcomes as an uploaded file.
+type DeletePayload struct {
+	Version  int   `json:"version"`
+	TenantID int64 `json:"tenant_id"`
+	// Exactly one of CustomerIDs (at most MaxInlineIDs) and StagedBatch (the
+	// batch name of rows in staged_ids) is set.
+	CustomerIDs []int64 `json:"customer_ids,omitempty"`
+	StagedBatch string  `json:"staged_batch,omitempty"`
+	// Source names the calling system ("billing-sync"); it is recorded as the
+	// import's creator. Letters, digits, '-', '_' and '.' only.
+	Source string `json:"source,omitempty"`
+	// IdempotencyKey makes a repeated request return the first import; it is
+	// the import's idempotency key (shared with POST /v1/imports).
+	IdempotencyKey string       `json:"idempotency_key"`
+	Policy         sweep.Policy `json:"policy,omitempty"`
+}
+
+// DeleteResult is what a customers:delete task writes as its asynq result.
+type DeleteResult struct {
+	ImportID int64 `json:"import_id"`
+	// Existed: the idempotency key had already made this import.
+	Existed bool `json:"existed"`
+}
+
+func checkLabel(what, s string, maxLen int) error {
+	if len(s) > maxLen {
+		return sweep.Errorf(sweep.EINVALID, "%s must be at most %d characters; found %d.", what, maxLen, len(s))
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:", r)) {
+			return sweep.Errorf(sweep.EINVALID, "%s %q may hold only letters, digits, '-', '_', '.' and ':'.", what, s)
+		}
+	}
+	return nil
+}
+
+// Check validates a payload and says what to fix.
+func (p DeletePayload) Check() error {
+	if p.Version != PayloadVersion {
+		return sweep.Errorf(sweep.EUNSUPPORTED, "customers:delete payload version %d is not supported by this build (it reads version %d); upgrade the workers or enqueue version %d.", p.Version, PayloadVersion, PayloadVersion)
+	}
+	if p.TenantID <= 0 {
+		return sweep.Errorf(sweep.EINVALID, "customers:delete needs a positive tenant_id; found %d.", p.TenantID)
+	}
+	switch {
+	case len(p.CustomerIDs) > 0 && p.StagedBatch != "":
+		return sweep.Errorf(sweep.EINVALID, "customers:delete takes customer_ids or staged_batch, not both.")
+	case len(p.CustomerIDs) == 0 && p.StagedBatch == "":
+		return sweep.Errorf(sweep.EINVALID, "customers:delete needs at least one customer id.")
+	case len(p.CustomerIDs) > MaxInlineIDs:
+		return sweep.Errorf(sweep.ETOOLARGE, "customers:delete carries at most %d ids in the task; stage longer lists in PostgreSQL (Client with WithStaging) or upload them with POST /v1/imports.", MaxInlineIDs)
+	}
+	if strings.TrimSpace(p.IdempotencyKey) == "" {
+		return sweep.Errorf(sweep.EINVALID, "customers:delete needs an idempotency_key.")
+	}
+	if err := checkLabel("idempotency_key", p.IdempotencyKey, 200); err != nil {
+		return err
+	}
+	if err := checkLabel("source", p.Source, 100); err != nil {
+		return err
+	}
+	if p.Policy != "" {
+		if _, err := sweep.ParsePolicy(string(p.Policy)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeleteTaskID names the customers:delete task of a tenant's idempotency key,
+// so the same request enqueued twice while Redis retains it is one task.
+func DeleteTaskID(tenant int64, key string) string {
+	return fmt.Sprintf("%s:%d:%s", TypeCustomersDelete, tenant, key)
+}
+
+// NewCustomersDeleteTask returns the customers:delete task for p. It runs on
+// the critical queue: it only records the import and queues its validation,
+// which then runs on the default queue like any other import.
+func NewCustomersDeleteTask(p DeletePayload) (*asynq.Task, error) {
+	if err := p.Check(); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	return asynq.NewTask(TypeCustomersDelete, b,
+		asynq.TaskID(DeleteTaskID(p.TenantID, p.IdempotencyKey)),
+		asynq.Queue(QueueCritical),
+		asynq.MaxRetry(10),
+		asynq.Timeout(30*time.Minute),
+		asynq.Retention(Retention),
+	), nil
+}
+
+// ParseDeletePayload decodes and checks a customers:delete payload; an
+// unknown version is EUNSUPPORTED.
+func ParseDeletePayload(b []byte) (DeletePayload, error) {
+	var p DeletePayload
+	if err := json.Unmarshal(b, &p); err != nil {
+		return p, sweep.Errorf(sweep.EINVALID, "customers:delete payload is not valid JSON: %v.", err)
+	}
+	return p, p.Check()
+}
+
+// CleanupPayload is the body of a cleanup:run task: make the batch of one
+// cleanup policy for one due time.
+type CleanupPayload struct {
+	Version  int       `json:"version"`
+	TenantID int64     `json:"tenant_id"`
+	PolicyID int64     `json:"policy_id"`
+	Due      time.Time `json:"due"`
+}
+
+// NewCleanupRunTask returns the cleanup:run task of a policy's run due at due,
+// on the low queue; its id is derived from policy and due time, so two
+// schedulers enqueueing the same run make one task.
+func NewCleanupRunTask(tenant, policy int64, due time.Time) (*asynq.Task, error) {
+	b, err := json.Marshal(CleanupPayload{Version: PayloadVersion, TenantID: tenant, PolicyID: policy, Due: due.UTC()})
+	if err != nil {
+		return nil, err
+	}
+	return asynq.NewTask(TypeCleanupRun, b,
+		asynq.TaskID(fmt.Sprintf("%s:%d:%d:%s", TypeCleanupRun, tenant, policy, due.UTC().Format(time.RFC3339Nano))),
+		asynq.Queue(QueueLow),
+		asynq.MaxRetry(10),
+		asynq.Timeout(30*time.Minute),
+		asynq.Retention(Retention),
+	), nil
+}
+
+// ParseCleanupPayload decodes a cleanup:run payload; an unknown version is
+// EUNSUPPORTED.
+func ParseCleanupPayload(b []byte) (CleanupPayload, error) {
+	var p CleanupPayload
+	if err := json.Unmarshal(b, &p); err != nil {
+		return p, sweep.Errorf(sweep.EINVALID, "cleanup:run payload is not valid JSON: %v.", err)
+	}
+	if p.Version != PayloadVersion {
+		return p, sweep.Errorf(sweep.EUNSUPPORTED, "cleanup:run payload version %d is not supported by this build (it reads version %d).", p.Version, PayloadVersion)
+	}
+	if p.TenantID <= 0 || p.PolicyID <= 0 || p.Due.IsZero() {
+		return p, sweep.Errorf(sweep.EINVALID, "cleanup:run needs a positive tenant_id and policy_id and a due time.")
+	}
+	return p, nil
+}
+
+// ImportQueue is the queue an import's validate and run tasks go to: low for a
+// cleanup batch, default for everything else.
+func ImportQueue(imp sweep.Import) string {
+	if imp.Source == sweep.SourceSchedule {
+		return QueueLow
+	}
+	return QueueDefault
+}
+
+// ImportStatus is the state of an import as the workers publish it to Redis
+// at every step, so a service that only reaches Redis can follow its import
+// (Client.Status, Client.Wait).
+type ImportStatus struct {
+	TenantID      int64        `json:"tenant_id"`
+	ImportID      int64        `json:"import_id"`
+	Status        sweep.Status `json:"status"`
+	TotalRows     int64        `json:"total_rows"`
+	ValidRows     int64        `json:"valid_rows"`
+	ErrorRows     int64        `json:"error_rows"`
+	ProcessedRows int64        `json:"processed_rows"`
+	DeletedRows   int64        `json:"deleted_rows"`
+	SkippedRows   int64        `json:"skipped_rows"`
+	Error         string       `json:"error,omitempty"`
+	// AwaitsOperator: validated, and it will not start by itself.
+	AwaitsOperator bool      `json:"awaits_operator"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+// Done reports whether the import will not change any more by itself: it
+// ended, or it waits for a person (rejected, or validated without auto start).
+func (st ImportStatus) Done() bool {
+	return st.Status.Terminal() || st.Status == sweep.StatusRejected || st.AwaitsOperator
+}
+
+// StatusTTL is how long a published import status stays in Redis.
+const StatusTTL = 7 * 24 * time.Hour
+
+// StatusKey is the Redis key of an import's published status.
+func StatusKey(tenant, id int64) string {
+	return fmt.Sprintf("sweep:import-status:%d:%d", tenant, id)
+}
+
+// PublishStatus writes an import's status to Redis (see ImportStatus).
+func PublishStatus(ctx context.Context, rdb redis.UniversalClient, imp sweep.Import) error {
+	b, _ := json.Marshal(ImportStatus{
+		TenantID: imp.TenantID, ImportID: imp.ID, Status: imp.Status, TotalRows: imp.TotalRows,
+		ValidRows: imp.ValidRows, ErrorRows: imp.ErrorRows, ProcessedRows: imp.ProcessedRows,
+		DeletedRows: imp.DeletedRows, SkippedRows: imp.SkippedRows, Error: imp.Error, AwaitsOperator: imp.Status == sweep.StatusValidated && !imp.StartsByItself(),
+		UpdatedAt: imp.UpdatedAt,
+	})
+	return rdb.Set(ctx, StatusKey(imp.TenantID, imp.ID), b, StatusTTL).Err()
+}

@@ -1,0 +1,337 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"github.com/robfig/cron/v3"
+	"github.com/sweephq/sweep"
+)
+
+// NextRun returns the first time after after that spec names: five cron fields
+// (minute hour day-of-month month day-of-week) or a descriptor such as @daily,
+// in UTC unless the spec starts with CRON_TZ=Area/City.
+func NextRun(spec string, after time.Time) (time.Time, error) {
+	s, err := cron.ParseStandard(spec)
+	if err != nil {
+		return time.Time{}, sweep.Errorf(sweep.EINVALID,
+			"cron_spec %q is not valid (%v); use five fields, minute hour day-of-month month day-of-week, e.g. \"0 2 * * *\" for 02:00 UTC every night, or @daily, @hourly.", spec, err)
+	}
+	next := s.Next(after.UTC())
+	if next.IsZero() {
+		return time.Time{}, sweep.Errorf(sweep.EINVALID, "cron_spec %q never fires; pick a date that exists, e.g. \"0 2 * * *\".", spec)
+	}
+	return next, nil
+}
+
+const policyColumns = `id, tenant_id, name, kind, params, cron_spec, max_batch, enabled, dry_run,
+	last_run_at, next_run_at, last_import_id, last_found, created_at, updated_at`
+
+type policyRow struct {
+	ID           int64         `db:"id"`
+	TenantID     int64         `db:"tenant_id"`
+	Name         string        `db:"name"`
+	Kind         string        `db:"kind"`
+	Params       []byte        `db:"params"`
+	CronSpec     string        `db:"cron_spec"`
+	MaxBatch     int           `db:"max_batch"`
+	Enabled      bool          `db:"enabled"`
+	DryRun       bool          `db:"dry_run"`
+	LastRunAt    sql.NullTime  `db:"last_run_at"`
+	NextRunAt    sql.NullTime  `db:"next_run_at"`
+	LastImportID sql.NullInt64 `db:"last_import_id"`
+	LastFound    sql.NullInt64 `db:"last_found"`
+	CreatedAt    time.Time     `db:"created_at"`
+	UpdatedAt    time.Time     `db:"updated_at"`
+}
+
+func int64Ptr(v sql.NullInt64) *int64 {
+	if !v.Valid {
+		return nil
+	}
+	return &v.Int64
+}
+
+func (r policyRow) toPolicy() sweep.CleanupPolicy {
+	p := sweep.CleanupPolicy{
+		ID: r.ID, TenantID: r.TenantID, Name: r.Name, Kind: sweep.CleanupKind(r.Kind), CronSpec: r.CronSpec,
+		MaxBatch: r.MaxBatch, Enabled: r.Enabled, DryRun: r.DryRun, LastRunAt: timePtr(r.LastRunAt),
+		NextRunAt: timePtr(r.NextRunAt), LastImportID: int64Ptr(r.LastImportID), LastFound: int64Ptr(r.LastFound),
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+	}
+	_ = json.Unmarshal(r.Params, &p.Params) // written by us from the same struct
+	return p
+}
+
+// checkPolicy validates p and returns its next run time after now.
+func checkPolicy(p sweep.CleanupPolicy, now time.Time) (time.Time, error) {
+	if err := p.Check(); err != nil {
+		return time.Time{}, err
+	}
+	return NextRun(p.CronSpec, now)
+}
+
+func policyConflict(err error, name string) error {
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Code == "23505" {
+		return sweep.Errorf(sweep.ECONFLICT, "A cleanup policy named %q already exists; pick another name or change that one.", name)
+	}
+	return err
+}
+
+// CreatePolicy stores a new cleanup policy and schedules its first run.
+func (db *DB) CreatePolicy(ctx context.Context, p sweep.CleanupPolicy) (sweep.CleanupPolicy, error) {
+	next, err := checkPolicy(p, time.Now())
+	if err != nil {
+		return p, err
+	}
+	params, _ := json.Marshal(p.Params)
+	var r policyRow
+	err = db.db.GetContext(ctx, &r, `
+		INSERT INTO cleanup_policies (tenant_id, name, kind, params, cron_spec, max_batch, enabled, dry_run, next_run_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING `+policyColumns,
+		p.TenantID, p.Name, p.Kind, params, p.CronSpec, p.MaxBatch, p.Enabled, p.DryRun, next)
+	if err != nil {
+		return p, fmt.Errorf("create cleanup policy: %w", policyConflict(err, p.Name))
+	}
+	return r.toPolicy(), nil
+}
+
+// GetPolicy returns policy id of tenant; another tenant's is ENOTFOUND.
+func (db *DB) GetPolicy(ctx context.Context, tenant, id int64) (sweep.CleanupPolicy, error) {
+	var r policyRow
+	err := db.db.GetContext(ctx, &r, `SELECT `+policyColumns+` FROM cleanup_policies WHERE tenant_id = $1 AND id = $2`, tenant, id)
+	if err != nil {
+		return sweep.CleanupPolicy{}, notFound(err, "Cleanup policy %d was not found.", id)
+	}
+	return r.toPolicy(), nil
+}
+
+// ListPolicies returns the tenant's cleanup policies by id.
+func (db *DB) ListPolicies(ctx context.Context, tenant int64) ([]sweep.CleanupPolicy, error) {
+	var rows []policyRow
+	if err := db.db.SelectContext(ctx, &rows, `SELECT `+policyColumns+` FROM cleanup_policies WHERE tenant_id = $1 ORDER BY id`, tenant); err != nil {
+		return nil, fmt.Errorf("list cleanup policies: %w", err)
+	}
+	out := make([]sweep.CleanupPolicy, len(rows))
+	for i, r := range rows {
+		out[i] = r.toPolicy()
+	}
+	return out, nil
+}
+
+// UpdatePolicy replaces a policy's settings with p's and reschedules it from
+// now (a policy enabled again does not catch up on runs it missed).
+func (db *DB) UpdatePolicy(ctx context.Context, p sweep.CleanupPolicy) (sweep.CleanupPolicy, error) {
+	next, err := checkPolicy(p, time.Now())
+	if err != nil {
+		return p, err
+	}
+	params, _ := json.Marshal(p.Params)
+	var r policyRow
+	err = db.db.GetContext(ctx, &r, `
+		UPDATE cleanup_policies SET name = $3, kind = $4, params = $5, cron_spec = $6, max_batch = $7,
+			enabled = $8, dry_run = $9, next_run_at = $10, updated_at = now()
+		WHERE tenant_id = $1 AND id = $2 RETURNING `+policyColumns,
+		p.TenantID, p.ID, p.Name, p.Kind, params, p.CronSpec, p.MaxBatch, p.Enabled, p.DryRun, next)
+	if err != nil {
+		return p, notFound(policyConflict(err, p.Name), "Cleanup policy %d was not found.", p.ID)
+	}
+	return r.toPolicy(), nil
+}
+
+// DeletePolicy removes a policy. Its batches stay in the import history.
+func (db *DB) DeletePolicy(ctx context.Context, tenant, id int64) error {
+	res, err := db.db.ExecContext(ctx, `DELETE FROM cleanup_policies WHERE tenant_id = $1 AND id = $2`, tenant, id)
+	if err != nil {
+		return fmt.Errorf("delete cleanup policy %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return sweep.Errorf(sweep.ENOTFOUND, "Cleanup policy %d was not found.", id)
+	}
+	return nil
+}
+
+// candidates is the query of a policy's kind: the tenant's customers it
+// selects that no loan links, in id order, at most max_batch. Arguments: $1
+// tenant, $2 max batch, $3 days, $4 import id, $5 source.
+func candidates(kind sweep.CleanupKind) (string, error) {
+	var cond string
+	switch kind {
+	case sweep.CleanupInactive:
+		cond = `c.last_activity_at < now() - make_interval(days => $3)`
+	case sweep.CleanupCreatedBy:
+		cond = `(($4 > 0 AND c.created_by_import_id = $4) OR ($4 = 0 AND c.source = $5))`
+	case sweep.CleanupErasureRequested:
+		cond = `c.erasure_requested_at IS NOT NULL AND c.erasure_requested_at <= now() - make_interval(days => $3)`
+	default:
+		return "", sweep.Errorf(sweep.EINVALID, "Unknown cleanup kind %q.", kind)
+	}
+	return `SELECT c.id FROM customers c WHERE c.tenant_id = $1 AND ` + cond + `
+		AND NOT EXISTS (SELECT 1 FROM loan_customers l WHERE l.tenant_id = c.tenant_id AND l.customer_id = c.id)
+		ORDER BY c.id LIMIT $2`, nil
+}
+
+// PolicyCandidates calls fn with each customer id the policy selects now, in
+// id order, at most its max batch.
+func (db *DB) PolicyCandidates(ctx context.Context, p sweep.CleanupPolicy, fn func(id int64) error) error {
+	q, err := candidates(p.Kind)
+	if err != nil {
+		return err
+	}
+	rows, err := db.db.QueryContext(ctx, q, p.TenantID, p.MaxBatch, p.Params.Days, p.Params.ImportID, p.Params.Source)
+	if err != nil {
+		return fmt.Errorf("cleanup policy %d candidates: %w", p.ID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		if err := fn(id); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// Preview is what a policy would delete if it ran now.
+type Preview struct {
+	Count       int64   // customers the next batch would take (at most max_batch)
+	CustomerIDs []int64 // the first of them, in id order
+	Truncated   bool    // more ids than listed
+}
+
+// PreviewPolicy counts and lists (up to list ids) what the policy would delete now.
+func (db *DB) PreviewPolicy(ctx context.Context, p sweep.CleanupPolicy, list int) (Preview, error) {
+	var pv Preview
+	err := db.PolicyCandidates(ctx, p, func(id int64) error {
+		pv.Count++
+		if len(pv.CustomerIDs) < list {
+			pv.CustomerIDs = append(pv.CustomerIDs, id)
+		} else {
+			pv.Truncated = true
+		}
+		return nil
+	})
+	return pv, err
+}
+
+// DuePolicy is a policy run the scheduler found due.
+type DuePolicy struct {
+	TenantID, PolicyID int64
+	Due                time.Time
+}
+
+// ClaimDuePolicies calls enqueue for each enabled policy whose next run is
+// due, and in the same transaction moves its next run to the following time.
+// When enqueue fails the transaction rolls back and the run stays due; two
+// schedulers never claim the same run. A policy whose spec no longer parses is
+// disabled rather than claimed forever.
+func (db *DB) ClaimDuePolicies(ctx context.Context, now time.Time, enqueue func(DuePolicy) error) (int, error) {
+	claimed := 0
+	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+		var rows []policyRow
+		if err := tx.SelectContext(ctx, &rows, `SELECT `+policyColumns+` FROM cleanup_policies
+			WHERE enabled AND next_run_at <= $1 ORDER BY next_run_at LIMIT 100 FOR UPDATE SKIP LOCKED`, now); err != nil {
+			return err
+		}
+		for _, r := range rows {
+			next, err := NextRun(r.CronSpec, now)
+			if err != nil {
+				if _, err := tx.ExecContext(ctx, `UPDATE cleanup_policies SET enabled = false, updated_at = now() WHERE tenant_id = $1 AND id = $2`,
+					r.TenantID, r.ID); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := enqueue(DuePolicy{TenantID: r.TenantID, PolicyID: r.ID, Due: r.NextRunAt.Time}); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE cleanup_policies SET next_run_at = $3 WHERE tenant_id = $1 AND id = $2`,
+				r.TenantID, r.ID, next); err != nil {
+				return err
+			}
+			claimed++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("claim due cleanup policies: %w", err)
+	}
+	return claimed, nil
+}
+
+// BatchKey is the idempotency key of a policy's batch for a due time: one
+// import per policy and due time, however often the run is delivered.
+func BatchKey(policyID int64, due time.Time) string {
+	return fmt.Sprintf("cleanup-policy:%d:%s", policyID, due.UTC().Format(time.RFC3339))
+}
+
+// CreateBatch turns a policy's run due at due into an import of source
+// schedule holding the customers the policy selects now, written as an import
+// file so it passes the same validation as any other. A batch that finds
+// nothing is recorded as a completed import of zero rows. The import is
+// returned with existed set when this run's batch was made before; found says
+// how many customers it holds.
+func (db *DB) CreateBatch(ctx context.Context, p sweep.CleanupPolicy, due time.Time) (imp sweep.Import, existed bool, err error) {
+	key := BatchKey(p.ID, due)
+	if imp, err := db.importByKey(ctx, p.TenantID, key); err == nil {
+		return imp, true, nil
+	} else if sweep.ErrorCode(err) != sweep.ENOTFOUND {
+		return imp, false, err
+	}
+	n := NewImport{
+		TenantID: p.TenantID, Source: sweep.SourceSchedule, Policy: sweep.PolicyLine,
+		FileName:        fmt.Sprintf("cleanup-%d-%s.csv", p.ID, due.UTC().Format("20060102T150405Z")),
+		AutoStart:       !p.DryRun,
+		IdempotencyKey:  key,
+		CreatedBy:       "cleanup policy: " + p.Name,
+		CleanupPolicyID: p.ID,
+	}
+	pr, pw := io.Pipe()
+	var found int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w := csv.NewWriter(pw)
+		w.Write([]string{sweep.ColumnAction, sweep.ColumnCustomerID})
+		err := db.PolicyCandidates(ctx, p, func(id int64) error {
+			found++
+			return w.Write([]string{sweep.ActionRemove, strconv.FormatInt(id, 10)})
+		})
+		w.Flush()
+		pw.CloseWithError(cmp.Or(err, w.Error()))
+	}()
+	imp, existed, err = db.CreateImport(ctx, n, pr)
+	pr.CloseWithError(io.ErrClosedPipe)
+	<-done
+	if err != nil || existed {
+		return imp, existed, err
+	}
+	if found == 0 {
+		// Nothing to validate or run: the batch goes straight to completed, so
+		// the history shows the policy ran and found nothing.
+		var r importRow
+		if err := db.db.GetContext(ctx, &r, `UPDATE imports SET status = 'completed', validated_at = now(),
+				started_at = now(), finished_at = now(), updated_at = now()
+			WHERE tenant_id = $1 AND id = $2 AND status = 'uploaded' RETURNING `+importColumns, p.TenantID, imp.ID); err != nil {
+			return imp, false, fmt.Errorf("record empty batch: %w", err)
+		}
+		imp = r.toImport()
+	}
+	_, err = db.db.ExecContext(ctx, `UPDATE cleanup_policies SET last_run_at = $3, last_import_id = $4, last_found = $5
+		WHERE tenant_id = $1 AND id = $2`, p.TenantID, p.ID, due, imp.ID, found)
+	return imp, false, err
+}

@@ -1,0 +1,236 @@
+package uploader
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/sweephq/sweep"
+)
+
+// policyJSON is how the API shows a cleanup policy.
+type policyJSON struct {
+	ID           int64               `json:"id"`
+	Name         string              `json:"name"`
+	Kind         sweep.CleanupKind   `json:"kind"`
+	Params       sweep.CleanupParams `json:"params"`
+	Description  string              `json:"description"`
+	CronSpec     string              `json:"cron_spec"`
+	MaxBatch     int                 `json:"max_batch"`
+	Enabled      bool                `json:"enabled"`
+	DryRun       bool                `json:"dry_run"`
+	NextRunAt    *time.Time          `json:"next_run_at,omitempty"`
+	LastRunAt    *time.Time          `json:"last_run_at,omitempty"`
+	LastImportID *int64              `json:"last_import_id,omitempty"`
+	LastFound    *int64              `json:"last_found,omitempty"`
+	CreatedAt    time.Time           `json:"created_at"`
+	UpdatedAt    time.Time           `json:"updated_at"`
+	Links        map[string]string   `json:"links"`
+}
+
+func toPolicyJSON(p sweep.CleanupPolicy) policyJSON {
+	self := fmt.Sprintf("/v1/cleanup-policies/%d", p.ID)
+	return policyJSON{
+		ID: p.ID, Name: p.Name, Kind: p.Kind, Params: p.Params, Description: p.Describe(), CronSpec: p.CronSpec,
+		MaxBatch: p.MaxBatch, Enabled: p.Enabled, DryRun: p.DryRun, NextRunAt: p.NextRunAt, LastRunAt: p.LastRunAt,
+		LastImportID: p.LastImportID, LastFound: p.LastFound, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+		Links: map[string]string{
+			"self": self, "preview": self + "/preview", "run_now": self + "/run-now",
+			"batches": fmt.Sprintf("/v1/imports?cleanup_policy_id=%d", p.ID),
+		},
+	}
+}
+
+// policyBody is a create or update request; absent fields keep their value
+// (or the default on create).
+type policyBody struct {
+	Name     *string              `json:"name"`
+	Kind     *sweep.CleanupKind   `json:"kind"`
+	Params   *sweep.CleanupParams `json:"params"`
+	CronSpec *string              `json:"cron_spec"`
+	MaxBatch *int                 `json:"max_batch"`
+	Enabled  *bool                `json:"enabled"`
+	DryRun   *bool                `json:"dry_run"`
+}
+
+const policyExample = `{"name": "nightly inactive", "kind": "inactive", "params": {"days": 730}, "cron_spec": "0 2 * * *", "max_batch": 10000, "dry_run": true}`
+
+// decodePolicy applies the request body onto p.
+func decodePolicy(r *http.Request, p *sweep.CleanupPolicy) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	var b policyBody
+	if err := dec.Decode(&b); err != nil {
+		if errors.Is(err, io.EOF) {
+			return sweep.Errorf(sweep.EINVALID, "The body is empty; send JSON such as %s.", policyExample)
+		}
+		return sweep.Errorf(sweep.EINVALID, "The body must be JSON such as %s: %v.", policyExample, err)
+	}
+	if b.Name != nil {
+		p.Name = *b.Name
+	}
+	if b.Kind != nil {
+		p.Kind = *b.Kind
+	}
+	if b.Params != nil {
+		p.Params = *b.Params
+	}
+	if b.CronSpec != nil {
+		p.CronSpec = *b.CronSpec
+	}
+	if b.MaxBatch != nil {
+		p.MaxBatch = *b.MaxBatch
+	}
+	if b.Enabled != nil {
+		p.Enabled = *b.Enabled
+	}
+	if b.DryRun != nil {
+		p.DryRun = *b.DryRun
+	}
+	return nil
+}
+
+func policyID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, sweep.Errorf(sweep.ENOTFOUND, "Cleanup policy %q was not found; policy ids are positive whole numbers.", r.PathValue("id"))
+	}
+	return id, nil
+}
+
+// loadPolicy returns the policy named in the path, of the caller's tenant.
+func (s *Server) loadPolicy(r *http.Request) (sweep.CleanupPolicy, error) {
+	id, err := policyID(r)
+	if err != nil {
+		return sweep.CleanupPolicy{}, err
+	}
+	return s.db.GetPolicy(r.Context(), principal(r).TenantID, id)
+}
+
+func (s *Server) handleListPolicies(w http.ResponseWriter, r *http.Request) {
+	ps, err := s.db.ListPolicies(r.Context(), principal(r).TenantID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := struct {
+		Policies []policyJSON        `json:"cleanup_policies"`
+		Kinds    []sweep.CleanupKind `json:"kinds"`
+	}{Policies: make([]policyJSON, len(ps)), Kinds: sweep.CleanupKinds}
+	for i, p := range ps {
+		out.Policies[i] = toPolicyJSON(p)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleCreatePolicy(w http.ResponseWriter, r *http.Request) {
+	p := sweep.CleanupPolicy{TenantID: principal(r).TenantID, MaxBatch: 10_000, Enabled: true}
+	if err := decodePolicy(r, &p); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p, err := s.db.CreatePolicy(r.Context(), p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "cleanup policy created", "tenant_id", p.TenantID, "policy_id", p.ID, "kind", p.Kind)
+	w.Header().Set("Location", fmt.Sprintf("/v1/cleanup-policies/%d", p.ID))
+	writeJSON(w, http.StatusCreated, toPolicyJSON(p))
+}
+
+func (s *Server) handleGetPolicy(w http.ResponseWriter, r *http.Request) {
+	p, err := s.loadPolicy(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toPolicyJSON(p))
+}
+
+func (s *Server) handleUpdatePolicy(w http.ResponseWriter, r *http.Request) {
+	p, err := s.loadPolicy(r)
+	if err == nil {
+		err = decodePolicy(r, &p)
+	}
+	if err == nil {
+		p, err = s.db.UpdatePolicy(r.Context(), p)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "cleanup policy updated", "tenant_id", p.TenantID, "policy_id", p.ID, "enabled", p.Enabled)
+	writeJSON(w, http.StatusOK, toPolicyJSON(p))
+}
+
+func (s *Server) handleDeletePolicy(w http.ResponseWriter, r *http.Request) {
+	id, err := policyID(r)
+	if err == nil {
+		err = s.db.DeletePolicy(r.Context(), principal(r).TenantID, id)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "cleanup policy deleted", "tenant_id", principal(r).TenantID, "policy_id", id)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handlePreviewPolicy counts and lists what the policy would delete if it ran
+// now; running it with nothing changed in between deletes exactly that set.
+func (s *Server) handlePreviewPolicy(w http.ResponseWriter, r *http.Request) {
+	p, err := s.loadPolicy(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	limit, err := queryInt(r, "limit", 1000, 0, 100_000)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pv, err := s.db.PreviewPolicy(r.Context(), p, int(limit))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ids := pv.CustomerIDs
+	if ids == nil {
+		ids = []int64{}
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Policy      policyJSON `json:"policy"`
+		Count       int64      `json:"count"`
+		CustomerIDs []int64    `json:"customer_ids"`
+		Truncated   bool       `json:"truncated"`
+	}{toPolicyJSON(p), pv.Count, ids, pv.Truncated})
+}
+
+// handleRunPolicyNow makes the policy's batch now, whether or not it is
+// enabled, and answers with its import: validated then run on the low queue,
+// or left validated for review when the policy is a dry run.
+func (s *Server) handleRunPolicyNow(w http.ResponseWriter, r *http.Request) {
+	p, err := s.loadPolicy(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	imp, _, err := s.db.CreateBatch(r.Context(), p, time.Now().UTC().Truncate(time.Second))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if imp.Status == sweep.StatusUploaded {
+		if err := s.enqueueValidate(r.Context(), imp); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	s.log.InfoContext(r.Context(), "cleanup policy run now", "tenant_id", p.TenantID, "policy_id", p.ID, "import_id", imp.ID)
+	writeJSON(w, http.StatusAccepted, toJSON(imp))
+}

@@ -1,0 +1,55 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+	"github.com/sweephq/sweep/jobs"
+	"github.com/sweephq/sweep/store"
+)
+
+// CleanupTrigger turns due cleanup policies into cleanup:run tasks on the low
+// queue. It runs in the scheduler role, on the replica holding the lease; the
+// claim in PostgreSQL and the task ids derived from policy and due time make
+// one batch per due time even if two schedulers ran at once.
+type CleanupTrigger struct {
+	db     *store.DB
+	client *asynq.Client
+	log    *slog.Logger
+}
+
+// NewCleanupTrigger returns a trigger over db that enqueues through rdb.
+func NewCleanupTrigger(db *store.DB, rdb redis.UniversalClient, log *slog.Logger) *CleanupTrigger {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &CleanupTrigger{db: db, client: asynq.NewClientFromRedisClient(rdb), log: log.With("component", "cleanup")}
+}
+
+// Periodic returns the trigger as a scheduler job run every interval.
+func (c *CleanupTrigger) Periodic(every time.Duration) Periodic {
+	return Periodic{Name: "cleanup", Every: every, Run: c.Run}
+}
+
+// Run enqueues every policy run that is due now.
+func (c *CleanupTrigger) Run(ctx context.Context) error {
+	n, err := c.db.ClaimDuePolicies(ctx, time.Now(), func(d store.DuePolicy) error {
+		t, err := jobs.NewCleanupRunTask(d.TenantID, d.PolicyID, d.Due)
+		if err != nil {
+			return err
+		}
+		if _, err := c.client.EnqueueContext(ctx, t); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+			return err
+		}
+		c.log.Info("cleanup policy due", "tenant_id", d.TenantID, "policy_id", d.PolicyID, "due", d.Due)
+		return nil
+	})
+	if n > 0 {
+		c.log.Info("cleanup runs enqueued", "count", n)
+	}
+	return err
+}
