@@ -169,15 +169,16 @@ func candidates(kind sweep.CleanupKind) (string, error) {
 	var cond string
 	switch kind {
 	case sweep.CleanupInactive:
-		cond = `c.last_activity_at < now() - make_interval(days => $3)`
+		cond = `c.last_activity_at < now() - make_interval(days => p.days)`
 	case sweep.CleanupCreatedBy:
-		cond = `(($4 > 0 AND c.created_by_import_id = $4) OR ($4 = 0 AND c.source = $5))`
+		cond = `((p.import_id > 0 AND c.created_by_import_id = p.import_id) OR (p.import_id = 0 AND c.source = p.source))`
 	case sweep.CleanupErasureRequested:
-		cond = `c.erasure_requested_at IS NOT NULL AND c.erasure_requested_at <= now() - make_interval(days => $3)`
+		cond = `c.erasure_requested_at IS NOT NULL AND c.erasure_requested_at <= now() - make_interval(days => p.days)`
 	default:
 		return "", sweep.Errorf(sweep.EINVALID, "Unknown cleanup kind %q.", kind)
 	}
-	return `SELECT c.id FROM customers c WHERE c.tenant_id = $1 AND ` + cond + `
+	return `SELECT c.id FROM customers c, (SELECT $3::int AS days, $4::bigint AS import_id, $5::text AS source) p
+		WHERE c.tenant_id = $1 AND ` + cond + `
 		AND NOT EXISTS (SELECT 1 FROM loan_customers l WHERE l.tenant_id = c.tenant_id AND l.customer_id = c.id)
 		ORDER BY c.id LIMIT $2`, nil
 }
