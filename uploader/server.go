@@ -93,6 +93,10 @@ func (s *Server) routes() {
 		return
 	}
 	read, write := sweep.ScopeImportsRead, sweep.ScopeImportsWrite
+	index, assets := webHandler()
+	s.mux.Handle("GET /{$}", index)
+	s.mux.Handle("GET /assets/", assets)
+	s.mux.HandleFunc("GET /v1/me", s.requireScope(read, s.handleMe))
 	s.mux.HandleFunc("GET /v1/sample.csv", s.handleSample)
 	s.mux.HandleFunc("GET /v1/instructions", s.handleInstructions)
 	s.mux.HandleFunc("POST /v1/imports", s.requireScope(write, s.handleCreateImport))

@@ -31,6 +31,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		TimeSlice:       5 * time.Second,
 		ReconcileEvery:  30 * time.Second,
 		ReconcileAfter:  time.Minute,
+		CleanupEvery:    15 * time.Second,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)

@@ -1,0 +1,190 @@
+package uploader_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/chromedp"
+	"github.com/sweephq/sweep/internal/testenv"
+	"github.com/sweephq/sweep/uploader"
+)
+
+// screenshotPath is where the browser test leaves its screenshots:
+// SWEEP_SCREENSHOT_DIR, else the system's temporary directory.
+func screenshotPath(name string) string {
+	dir := os.Getenv("SWEEP_SCREENSHOT_DIR")
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	os.MkdirAll(dir, 0o755)
+	return filepath.Join(dir, name)
+}
+
+// An operator's whole flow in a real browser: sign in with the keyboard, read
+// the instructions, upload a file with bad rows, see the errors, download the
+// failed rows, upload the fixed file, start it, watch the bar reach 100 % and
+// the state completed; then the same page on a phone-sized screen.
+func TestImportScreenInABrowser(t *testing.T) {
+	t.Parallel()
+	chromium := testenv.Chromium(t)
+	a := newAPI(t, uploader.Limits{})
+	downloads := t.TempDir()
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium), chromedp.NoSandbox,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("no-first-run", true), chromedp.WindowSize(1280, 900))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancelTimeout()
+
+	done := make(chan string, 4)
+	progress := chromedp.Events(ctx, browser.DownloadProgress)
+	go func() {
+		for ev, err := range progress {
+			if err != nil {
+				return
+			}
+			if ev.State == browser.DownloadProgressStateCompleted {
+				done <- ev.GUID
+			}
+		}
+	}()
+	// waitFor polls a JavaScript condition until it is true.
+	waitFor := func(what, js string) {
+		t.Helper()
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(90*time.Second), chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+			page, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+			t.Fatalf("waiting for %s: %v\npage:\n%s", what, err, page)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+
+	// Sign in with the keyboard only: the token field has the focus.
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(a.url+"/"),
+		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			yes := true
+			_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+				Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: downloads, EventsEnabled: &yes,
+			})
+			return err
+		}),
+		chromedp.WaitVisible(chromedp.CSS("#token")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the instructions", `document.querySelectorAll("#rules li").length >= 5`)
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(a.token+"\r")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("signing in", `!document.getElementById("upload").hidden && document.getElementById("who-text").textContent.includes("5200243")`)
+
+	// A file with bad rows: a letter in an id, a customer linked to a loan, an unknown id.
+	bad := filepath.Join(t.TempDir(), "customers.csv")
+	os.WriteFile(bad, []byte("action,customerId\nremove,10\nremove,1O\nremove,7\nremove,11\nremove,99999\n"), 0o644)
+	if err := chromedp.Do(ctx,
+		chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{bad}),
+		chromedp.Click(chromedp.CSS("#upload-button")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the row errors", `document.querySelectorAll("#errors tr").length === 3`)
+	errs := text("#errors")
+	for _, want := range []string{"1O", "linked to a loan", "99999"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("error table lacks %q:\n%s", want, errs)
+		}
+	}
+	if s := text("#imports"); !strings.Contains(s, "validated") || !strings.Contains(s, "3 errors") {
+		t.Errorf("history row = %q; want validated with 3 errors", s)
+	}
+
+	// Download the failed rows.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#download-failed"))); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case guid := <-done:
+		b, err := os.ReadFile(filepath.Join(downloads, guid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		if len(lines) != 4 || lines[0] != "action,customerId,line,error" || !strings.HasPrefix(lines[1], "remove,1O,3,") {
+			t.Errorf("failed rows file:\n%s", b)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the failed rows were not downloaded")
+	}
+
+	// The fixed file: every row valid. Upload, start from its row, confirm.
+	fixed := filepath.Join(t.TempDir(), "customers-fixed.csv")
+	os.WriteFile(fixed, []byte("action,customerId\nremove,10\nremove,12\nremove,11\nremove,13\nremove,14\n"), 0o644)
+	if err := chromedp.Do(ctx,
+		chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{fixed}),
+		chromedp.Click(chromedp.CSS("#upload-button")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the fixed file validated", `(() => { const b = document.querySelector('#imports tr[data-id="2"] button[data-action="start"]'); return !!b && !b.disabled })()`)
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`#imports tr[data-id="2"] button[data-action="start"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#confirm-yes")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if s := text("#confirm-text"); !strings.Contains(s, "Delete 5 customers") {
+		t.Errorf("confirmation = %q", s)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#confirm-yes"))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the bar at 100 % and completed", `(() => {
+		const row = document.querySelector('#imports tr[data-id="2"]');
+		const bar = row && row.querySelector("progress");
+		return !!bar && bar.value === 100 && row.querySelector(".state").textContent === "completed" })()`)
+	if n := a.count(`SELECT count(*) FROM customers WHERE tenant_id = $1 AND id BETWEEN 10 AND 14`, tenant); n != 0 {
+		t.Errorf("%d of the 5 customers are still there", n)
+	}
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := screenshotPath("sweep-import-screen.png")
+	if err := os.WriteFile(path, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+
+	// On a phone: nothing wider than the screen.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Sleep(300*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shot, err = chromedp.Run(ctx, chromedp.FullScreenshot(100)); err != nil {
+		t.Fatal(err)
+	}
+	if overflow {
+		t.Error("the page is wider than a 390 px phone screen")
+	}
+	os.WriteFile(screenshotPath("sweep-import-screen-phone.png"), shot, 0o644)
+}

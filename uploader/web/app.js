@@ -1,0 +1,302 @@
+// The Import screen: sign in with a token (kept in this tab's sessionStorage),
+// read the instructions, upload, follow imports, see errors, download the
+// failed rows, start and cancel. Plain DOM, no build step, no external assets.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = { token: sessionStorage.getItem("sweep.token") || "", imports: [], selected: null, errorsNext: null, timer: null };
+const LIVE = ["uploaded", "validating", "queued", "running"];
+
+function notice(text, isError) {
+  const n = $("notice");
+  n.textContent = text || "";
+  n.className = isError ? "error" : "";
+}
+
+async function api(method, path, body, headers) {
+  const h = Object.assign({ Authorization: "Bearer " + state.token }, headers || {});
+  const resp = await fetch(path, { method, headers: h, body });
+  if (resp.status === 401) {
+    signOut("Your token was not accepted. Sign in again with a valid token.");
+    throw new Error("unauthorized");
+  }
+  if (!resp.ok) {
+    let msg = resp.status + " " + resp.statusText;
+    try { msg = (await resp.json()).error.message; } catch (e) { /* not JSON */ }
+    throw new Error(msg);
+  }
+  return resp;
+}
+const getJSON = async (path) => (await api("GET", path)).json();
+
+function fmt(n) { return Number(n || 0).toLocaleString("en-US"); }
+function when(t) { return t ? new Date(t).toLocaleString() : ""; }
+function duration(s) {
+  if (s == null) return "";
+  if (s < 60) return s + " s";
+  if (s < 3600) return Math.floor(s / 60) + " min " + (s % 60) + " s";
+  return Math.floor(s / 3600) + " h " + Math.floor((s % 3600) / 60) + " min";
+}
+function el(tag, attrs, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") e.className = v; else if (k === "text") e.textContent = v; else e.setAttribute(k, v);
+  }
+  for (const k of kids) e.append(k);
+  return e;
+}
+
+// ---- sign in -------------------------------------------------------------
+
+async function signIn(token) {
+  state.token = token.trim();
+  try {
+    const me = await getJSON("/v1/me");
+    sessionStorage.setItem("sweep.token", state.token);
+    $("who-text").textContent = `Tenant ${me.tenant_id} · ${me.token_name}`;
+    $("who").hidden = false;
+    $("sign-in").hidden = true;
+    for (const id of ["upload", "history"]) $(id).hidden = false;
+    notice("");
+    await refresh();
+  } catch (e) {
+    if (e.message !== "unauthorized") signOut("Could not sign in: " + e.message);
+  }
+}
+
+function signOut(message) {
+  sessionStorage.removeItem("sweep.token");
+  state.token = "";
+  state.selected = null;
+  clearTimeout(state.timer);
+  $("who").hidden = true;
+  $("sign-in").hidden = false;
+  for (const id of ["upload", "history", "detail"]) $(id).hidden = true;
+  $("token").value = "";
+  notice(message || "", !!message);
+  $("token").focus();
+}
+
+// ---- instructions --------------------------------------------------------
+
+async function loadInstructions() {
+  try {
+    const ins = await (await fetch("/v1/instructions")).json();
+    $("summary").textContent = ins.summary;
+    const ul = $("rules");
+    ul.replaceChildren();
+    for (const [col, rule] of Object.entries(ins.columns)) ul.append(el("li", {}, el("code", { text: col }), " — " + rule));
+    for (const r of ins.rules.concat(ins.checks)) ul.append(el("li", { text: r }));
+    ul.append(el("li", { text: `At most ${fmt(ins.limits.max_rows)} rows and ${fmt(Math.round(ins.limits.max_upload_bytes / 1048576))} MiB per file.` }));
+  } catch (e) {
+    $("summary").textContent = "The instructions could not be loaded: " + e.message;
+  }
+}
+
+// ---- upload --------------------------------------------------------------
+
+async function upload(ev) {
+  ev.preventDefault();
+  const file = $("file").files[0];
+  if (!file) { notice("Choose a CSV file first.", true); return; }
+  const form = new FormData();
+  form.append("policy", document.querySelector("input[name=policy]:checked").value);
+  if ($("auto-start").checked) form.append("auto_start", "true");
+  form.append("file", file);
+  $("upload-button").disabled = true;
+  notice(`Uploading ${file.name}…`);
+  try {
+    const imp = await (await api("POST", "/v1/imports", form)).json();
+    notice(`Uploaded ${file.name} as import ${imp.id}; checking every row…`);
+    $("upload-form").reset();
+    state.selected = imp.id;
+    await refresh();
+  } catch (e) {
+    notice("Upload failed: " + e.message, true);
+  } finally {
+    $("upload-button").disabled = false;
+  }
+}
+
+// ---- history -------------------------------------------------------------
+
+async function refresh() {
+  clearTimeout(state.timer);
+  if (!state.token) return;
+  try {
+    const list = await getJSON("/v1/imports?limit=50");
+    state.imports = list.imports;
+    renderHistory();
+    if (state.selected != null) await renderDetail();
+  } catch (e) {
+    if (e.message !== "unauthorized") notice("Could not load the imports: " + e.message, true);
+  }
+  const busy = state.imports.some((i) => LIVE.includes(i.status) || (i.status === "validated" && i.auto_start && i.error_rows === 0));
+  if (state.token) state.timer = setTimeout(refresh, busy ? 1000 : 5000);
+}
+
+function progressCell(imp) {
+  const td = el("td", { class: "bar", "data-label": "Progress" });
+  if (!["queued", "running", "completed", "completed_with_errors", "cancelled"].includes(imp.status) || imp.valid_rows === 0) {
+    return td;
+  }
+  const p = el("progress", { max: "100", value: String(imp.percent), "aria-label": `Import ${imp.id} progress` });
+  td.append(p);
+  let text = `${imp.percent}% · ${fmt(imp.processed_rows)} of ${fmt(imp.valid_rows)}`;
+  if (imp.status === "running") {
+    text += ` · ${fmt(imp.rows_per_second)} rows/s`;
+    if (imp.eta_seconds != null) text += ` · ${duration(imp.eta_seconds)} left`;
+  }
+  td.append(el("small", { class: "progress-text", text }));
+  return td;
+}
+
+const LABELS = { validate: "Validate", start: "Start", cancel: "Cancel", delete: "Remove" };
+
+function renderHistory() {
+  const body = $("imports");
+  body.replaceChildren();
+  $("no-imports").hidden = state.imports.length > 0;
+  for (const imp of state.imports) {
+    const tr = el("tr", { "data-id": String(imp.id), class: imp.id === state.selected ? "selected" : "" });
+    const open = el("button", { type: "button", class: "link", text: "#" + imp.id, "aria-label": `Show import ${imp.id}` });
+    open.addEventListener("click", () => { state.selected = imp.id; state.errorsNext = null; refresh(); });
+    const rows = `${fmt(imp.total_rows)} rows · ${fmt(imp.valid_rows)} valid · ${fmt(imp.error_rows)} errors` +
+      (imp.deleted_rows || imp.skipped_rows ? ` · ${fmt(imp.deleted_rows)} deleted · ${fmt(imp.skipped_rows)} skipped` : "");
+    const actions = el("td", { class: "actions", "data-label": "Actions" });
+    for (const a of ["validate", "start", "cancel", "delete"]) {
+      const b = el("button", { type: "button", class: "secondary", "data-action": a, text: LABELS[a] });
+      b.disabled = !imp.actions.includes(a);
+      b.addEventListener("click", () => act(imp, a));
+      actions.append(b);
+    }
+    tr.append(
+      el("td", { "data-label": "Import" }, open),
+      el("td", { "data-label": "File", text: imp.file_name }),
+      el("td", { "data-label": "By", text: imp.created_by }),
+      el("td", { "data-label": "When", text: when(imp.created_at) }),
+      el("td", { "data-label": "State" }, el("span", { class: "state " + imp.status, text: imp.status.replaceAll("_", " ") })),
+      el("td", { class: "num", "data-label": "Rows", text: rows }),
+      progressCell(imp),
+      actions,
+    );
+    body.append(tr);
+  }
+}
+
+async function act(imp, action) {
+  if (action === "start") { askStart(imp); return; }
+  if (action === "delete" && !window.confirm(`Remove import ${imp.id} from the history? Deleted customers stay deleted; the audit trail is kept.`)) return;
+  try {
+    if (action === "delete") {
+      await api("DELETE", `/v1/imports/${imp.id}`);
+      if (state.selected === imp.id) { state.selected = null; $("detail").hidden = true; }
+      notice(`Import ${imp.id} was removed from the history.`);
+    } else {
+      const r = await (await api("POST", `/v1/imports/${imp.id}/${action}`)).json();
+      notice(action === "cancel" ? (r.status === "cancelled" ? `Import ${imp.id} was cancelled.` : `Import ${imp.id} stops after its current chunk.`)
+        : `Import ${imp.id} is being validated again.`);
+      state.selected = imp.id;
+    }
+  } catch (e) {
+    notice(`${LABELS[action]} failed: ${e.message}`, true);
+  }
+  refresh();
+}
+
+// Start deletes customers, so it asks first, in the page (no pop-up).
+function askStart(imp) {
+  state.selected = imp.id;
+  $("confirm-text").textContent = `Delete ${fmt(imp.valid_rows)} customers of import ${imp.id} (${imp.file_name}) with everything that belongs to them? ` +
+    (imp.error_rows ? `The ${fmt(imp.error_rows)} rows with errors are left out. ` : "") + "This cannot be undone. Loans are never deleted.";
+  $("confirm").hidden = false;
+  $("confirm").dataset.id = imp.id;
+  $("detail").hidden = false;
+  $("confirm-yes").focus();
+}
+
+async function confirmStart() {
+  const id = Number($("confirm").dataset.id);
+  $("confirm").hidden = true;
+  try {
+    await api("POST", `/v1/imports/${id}/start`);
+    notice(`Import ${id} started.`);
+  } catch (e) {
+    notice("Start failed: " + e.message, true);
+  }
+  refresh();
+}
+
+// ---- one import ----------------------------------------------------------
+
+async function renderDetail() {
+  const imp = state.imports.find((i) => i.id === state.selected) || await getJSON(`/v1/imports/${state.selected}`);
+  $("detail").hidden = false;
+  $("detail-title").textContent = `Import #${imp.id} · ${imp.file_name}`;
+  let s = `State: ${imp.status.replaceAll("_", " ")}. ${fmt(imp.total_rows)} rows, ${fmt(imp.valid_rows)} valid, ${fmt(imp.error_rows)} with errors.`;
+  if (imp.processed_rows) s += ` ${fmt(imp.deleted_rows)} deleted, ${fmt(imp.skipped_rows)} skipped.`;
+  if (imp.error) s += " " + imp.error;
+  if (imp.status === "validated" && imp.actions.includes("start")) s += " Review the errors below, then press Start to delete the valid rows.";
+  $("detail-summary").textContent = s;
+  $("download-failed").hidden = !(imp.error_rows > 0);
+  $("download-results").hidden = !["completed", "completed_with_errors", "cancelled"].includes(imp.status);
+  const box = $("errors-box");
+  if (imp.error_rows > 0 && box.dataset.id !== String(imp.id)) {
+    box.dataset.id = String(imp.id);
+    $("errors").replaceChildren();
+    await loadErrors(`/v1/imports/${imp.id}/errors?limit=100`);
+  }
+  box.hidden = !(imp.error_rows > 0);
+  if (!(imp.error_rows > 0)) box.dataset.id = "";
+}
+
+async function loadErrors(path) {
+  const page = await getJSON(path);
+  const body = $("errors");
+  if (page.file_error) body.append(el("tr", {}, el("td", { colspan: "4", text: page.file_error })));
+  for (const e of page.errors) {
+    body.append(el("tr", {},
+      el("td", { class: "num", "data-label": "Line", text: String(e.line) }),
+      el("td", { "data-label": "Column", text: e.column }),
+      el("td", { "data-label": "Value", text: e.value }),
+      el("td", { "data-label": "What to fix", text: e.message })));
+  }
+  state.errorsNext = page.next || null;
+  $("more-errors").hidden = !state.errorsNext;
+}
+
+async function download(path, name) {
+  try {
+    const blob = await (await api("GET", path, undefined, { Accept: "text/csv" })).blob();
+    const a = el("a", { href: URL.createObjectURL(blob), download: name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  } catch (e) {
+    notice("Download failed: " + e.message, true);
+  }
+}
+
+function baseName(imp) { return (imp.file_name || "import").replace(/\.csv$/i, ""); }
+
+// ---- wiring --------------------------------------------------------------
+
+document.addEventListener("DOMContentLoaded", () => {
+  loadInstructions();
+  $("sign-in-form").addEventListener("submit", (ev) => { ev.preventDefault(); signIn($("token").value); });
+  $("sign-out").addEventListener("click", () => signOut());
+  $("upload-form").addEventListener("submit", upload);
+  $("confirm-yes").addEventListener("click", confirmStart);
+  $("confirm-no").addEventListener("click", () => { $("confirm").hidden = true; notice("Nothing was deleted."); });
+  $("more-errors").addEventListener("click", () => state.errorsNext && loadErrors(state.errorsNext));
+  $("download-failed").addEventListener("click", () => {
+    const imp = state.imports.find((i) => i.id === state.selected);
+    download(`/v1/imports/${state.selected}/errors?format=csv`, `${baseName(imp || {})}.errors.csv`);
+  });
+  $("download-results").addEventListener("click", () => {
+    const imp = state.imports.find((i) => i.id === state.selected);
+    download(`/v1/imports/${state.selected}/results`, `${baseName(imp || {})}.results.csv`);
+  });
+  if (state.token) signIn(state.token); else $("token").focus();
+});
