@@ -25,6 +25,12 @@ Usage:
   sweep token create --tenant T --scopes S [--name NAME]
                                                print a new API token (shown once; only its hash is stored)
   sweep token revoke --tenant T --id ID        revoke a token
+  sweep import FILE [--policy line|file] [--start] [--wait] [--parallelism N] [--json]
+                                               upload a file to a running sweep, with progress bars; exits 3 when
+                                               rows failed, writing them next to FILE as NAME.errors.csv
+  sweep imports list|show ID|errors ID [--csv]|start ID|cancel ID [--json]
+                                               the import history and one import's details, errors and steps
+                                               (import and imports take --url and --token, or SWEEP_URL and SWEEP_TOKEN)
   sweep demo --tenant T --token TOKEN [--url U] upload, validate and run a generated file against a running sweep
   sweep bench [--rows N] [--memory-rows M]      measure validation speed and worker memory in a scratch database
   sweep probe [URL]                            exit 0 when URL (default http://127.0.0.1:8080/readyz) answers 200;
@@ -46,6 +52,13 @@ func main() {
 		if errors.As(err, &u) {
 			fmt.Fprintf(os.Stderr, "sweep: %v\n\n%s", err, usage)
 			os.Exit(2)
+		}
+		var x exitError
+		if errors.As(err, &x) {
+			if x.msg != "" {
+				fmt.Fprintf(os.Stderr, "sweep: %s\n", x.msg)
+			}
+			os.Exit(x.code)
 		}
 		fmt.Fprintf(os.Stderr, "sweep: %v\n", err)
 		os.Exit(1)
@@ -72,6 +85,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	case "probe":
 		return runProbe(ctx, args, stdout)
+	case "import":
+		return runImportCLI(ctx, args, getenv, stdout, stderr)
+	case "imports":
+		return runImportsCLI(ctx, args, getenv, stdout, stderr)
 	}
 	cfg, err := LoadConfig(getenv)
 	if err != nil {
