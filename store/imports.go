@@ -389,3 +389,22 @@ func (db *DB) EachImportError(ctx context.Context, tenant, id int64, fn func(Imp
 	}
 	return rows.Err()
 }
+
+// CountImportsByStatus counts the imports of every tenant by state, for metrics.
+func (db *DB) CountImportsByStatus(ctx context.Context) (map[sweep.Status]int64, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT status, count(*) FROM imports GROUP BY status`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[sweep.Status]int64{}
+	for rows.Next() {
+		var st string
+		var n int64
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, err
+		}
+		out[sweep.Status(st)] = n
+	}
+	return out, rows.Err()
+}

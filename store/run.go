@@ -46,6 +46,7 @@ func (db *DB) BeginRunning(ctx context.Context, tenant, id int64) (sweep.Import,
 type ChunkResult struct {
 	Block                  int
 	Rows, Deleted, Skipped int
+	Linked                 int // of Skipped, the customers a loan links; the rest were already deleted
 	// Done: no block is left to take. Stop: the import is no longer running
 	// (cancelled, failed, deleted). CancelRequested: an operator asked to stop.
 	Done, Stop, CancelRequested bool
@@ -204,6 +205,7 @@ func (db *DB) RunChunk(ctx context.Context, tenant, id int64, source sweep.Sourc
 			case linked[c]:
 				outcomes[i] = OutcomeLinked
 				res.Skipped++
+				res.Linked++
 			default:
 				outcomes[i] = OutcomeAlreadyDeleted
 				res.Skipped++

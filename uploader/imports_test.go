@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/jobs"
@@ -36,6 +37,12 @@ type api struct {
 
 func newAPI(t *testing.T, limits uploader.Limits) *api {
 	t.Helper()
+	return newAPIWith(t, limits, nil)
+}
+
+// newAPIWith is newAPI with the worker's and the API's metrics in reg.
+func newAPIWith(t *testing.T, limits uploader.Limits, reg *prometheus.Registry) *api {
+	t.Helper()
 	db := testenv.DB(t)
 	ctx := context.Background()
 	if _, err := db.Seed(ctx, store.SeedOptions{Tenant: tenant, Customers: 100, Seed: 5}); err != nil {
@@ -50,11 +57,11 @@ func newAPI(t *testing.T, limits uploader.Limits) *api {
 		t.Fatal(err)
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	w := worker.NewServer(rdb, db, worker.Config{Concurrency: 2, MaxRows: limits.MaxRows, ShutdownTimeout: 5 * time.Second, Logger: quiet})
+	w := worker.NewServer(rdb, db, worker.Config{Concurrency: 2, MaxRows: limits.MaxRows, ShutdownTimeout: 5 * time.Second, Logger: quiet, Registry: reg})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(uploader.NewServer(uploader.Options{DB: db, Redis: rdb, API: true, Limits: limits, Logger: quiet}))
+	srv := httptest.NewServer(uploader.NewServer(uploader.Options{DB: db, Redis: rdb, API: true, Limits: limits, Logger: quiet, Registry: reg}))
 	t.Cleanup(func() { srv.Close(); w.Shutdown(); rdb.Close() })
 	token, _, err := db.CreateToken(ctx, tenant, "ops", []sweep.Scope{sweep.ScopeImportsRead, sweep.ScopeImportsWrite})
 	if err != nil {

@@ -38,14 +38,15 @@ type Limits struct {
 
 // Server serves the HTTP API.
 type Server struct {
-	api     bool
-	limits  Limits
-	queue   *asynq.Client
-	db      *store.DB
-	rdb     redis.UniversalClient
-	log     *slog.Logger
-	metrics *prometheus.Registry
-	mux     *http.ServeMux
+	api       bool
+	limits    Limits
+	queue     *asynq.Client
+	inspector *asynq.Inspector
+	db        *store.DB
+	rdb       redis.UniversalClient
+	log       *slog.Logger
+	metrics   *prometheus.Registry
+	mux       *http.ServeMux
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -70,6 +71,7 @@ func NewServer(opt Options) *Server {
 	}
 	if opt.Redis != nil {
 		s.queue = asynq.NewClientFromRedisClient(opt.Redis)
+		s.inspector = asynq.NewInspectorFromRedisClient(opt.Redis)
 	}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "sweep_http_requests_total",
@@ -81,6 +83,9 @@ func NewServer(opt Options) *Server {
 		Buckets: prometheus.DefBuckets,
 	}, []string{"route"})
 	reg.MustRegister(s.requests, s.duration)
+	if s.api && s.db != nil && s.inspector != nil {
+		reg.MustRegister(newStatusCollector(s))
+	}
 	s.routes()
 	return s
 }
@@ -111,6 +116,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("DELETE /v1/customers/{id}", s.requireScope(sweep.ScopeCustomersDelete, s.handleDeleteCustomer))
 	s.mux.HandleFunc("DELETE "+odataPrefix, s.requireScope(sweep.ScopeCustomersDelete, s.handleODataDelete))
 	admin := sweep.ScopeAdmin
+	s.mux.HandleFunc("GET /v1/queues", s.requireScope(admin, s.handleQueues))
 	s.mux.HandleFunc("GET /v1/cleanup-policies", s.requireScope(admin, s.handleListPolicies))
 	s.mux.HandleFunc("POST /v1/cleanup-policies", s.requireScope(admin, s.handleCreatePolicy))
 	s.mux.HandleFunc("GET /v1/cleanup-policies/{id}", s.requireScope(admin, s.handleGetPolicy))

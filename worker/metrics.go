@@ -1,6 +1,10 @@
 package worker
 
 import (
+	"context"
+	"time"
+
+	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sweephq/sweep/store"
 )
@@ -9,6 +13,13 @@ import (
 type metrics struct {
 	customersDeleted prometheus.Counter
 	rowsProcessed    *prometheus.CounterVec
+	chunkDuration    prometheus.Histogram
+	rowsValidated    *prometheus.CounterVec
+	validateDuration prometheus.Histogram
+	validateRate     prometheus.Gauge
+	tasksProcessed   *prometheus.CounterVec
+	taskFailures     *prometheus.CounterVec
+	taskRetries      *prometheus.CounterVec
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -17,17 +28,67 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "sweep_customers_deleted_total", Help: "Customers deleted by imports.",
 		}),
 		rowsProcessed: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "sweep_rows_processed_total", Help: "Import rows run, by outcome.",
+			Name: "sweep_rows_processed_total", Help: "Import rows run, by outcome: deleted, skipped_already_deleted, skipped_linked_to_loan.",
 		}, []string{"outcome"}),
+		chunkDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "sweep_chunk_duration_seconds", Help: "Time to delete one chunk of an import in its transaction.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 12), // 10 ms to 20 s
+		}),
+		rowsValidated: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sweep_rows_validated_total", Help: "File rows validated, by result: valid or error.",
+		}, []string{"result"}),
+		validateDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "sweep_validation_duration_seconds", Help: "Time to validate one import.",
+			Buckets: prometheus.ExponentialBuckets(0.05, 2, 14), // 50 ms to 7 min
+		}),
+		validateRate: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "sweep_validation_rows_per_second", Help: "Throughput of the last validation this worker finished.",
+		}),
+		tasksProcessed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sweep_tasks_processed_total", Help: "Tasks this worker ran, by type.",
+		}, []string{"type"}),
+		taskFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sweep_task_failures_total", Help: "Tasks that returned an error (and will be retried or archived), by type.",
+		}, []string{"type"}),
+		taskRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sweep_task_retries_total", Help: "Task runs that were retries of a failed or interrupted run, by type.",
+		}, []string{"type"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.customersDeleted, m.rowsProcessed)
+		reg.MustRegister(m.customersDeleted, m.rowsProcessed, m.chunkDuration, m.rowsValidated, m.validateDuration,
+			m.validateRate, m.tasksProcessed, m.taskFailures, m.taskRetries)
 	}
 	return m
 }
 
-func (m *metrics) chunk(res store.ChunkResult) {
+func (m *metrics) chunk(res store.ChunkResult, took time.Duration) {
+	m.chunkDuration.Observe(took.Seconds())
 	m.customersDeleted.Add(float64(res.Deleted))
 	m.rowsProcessed.WithLabelValues(store.OutcomeDeleted).Add(float64(res.Deleted))
-	m.rowsProcessed.WithLabelValues("skipped").Add(float64(res.Skipped))
+	m.rowsProcessed.WithLabelValues(store.OutcomeLinked).Add(float64(res.Linked))
+	m.rowsProcessed.WithLabelValues(store.OutcomeAlreadyDeleted).Add(float64(res.Skipped - res.Linked))
+}
+
+func (m *metrics) validation(valid, errors int64, took time.Duration) {
+	m.rowsValidated.WithLabelValues("valid").Add(float64(valid))
+	m.rowsValidated.WithLabelValues("error").Add(float64(errors))
+	m.validateDuration.Observe(took.Seconds())
+	if took > 0 {
+		m.validateRate.Set(float64(valid+errors) / took.Seconds())
+	}
+}
+
+// counting wraps every task: runs, retries and failures by task type.
+func (m *metrics) counting(next asynq.Handler) asynq.Handler {
+	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+		if n, _ := asynq.GetRetryCount(ctx); n > 0 {
+			m.taskRetries.WithLabelValues(t.Type()).Inc()
+		}
+		m.tasksProcessed.WithLabelValues(t.Type()).Inc()
+		err := next.ProcessTask(ctx, t)
+		if err != nil {
+			m.taskFailures.WithLabelValues(t.Type()).Inc()
+		}
+		return err
+	})
 }

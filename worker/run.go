@@ -40,6 +40,7 @@ func (s *Server) handleImportRun(ctx context.Context, t *asynq.Task) error {
 	sliceEnd := start.Add(s.cfg.TimeSlice)
 	var rows, deleted int
 	for {
+		chunkStart := time.Now()
 		res, err := s.db.RunChunk(ctx, p.TenantID, p.ImportID, imp.Source, from)
 		if err != nil {
 			return s.retryOrFail(ctx, p, "Deletion", err)
@@ -68,7 +69,7 @@ func (s *Server) handleImportRun(ctx context.Context, t *asynq.Task) error {
 			}
 			return nil
 		}
-		s.metrics.chunk(res)
+		s.metrics.chunk(res, time.Since(chunkStart))
 		// Between chunks: hand over when the slice is used up or the worker is
 		// stopping (the chunk in flight has committed).
 		stopping := s.isStopping()

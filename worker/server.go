@@ -55,6 +55,7 @@ func NewServer(rdb redis.UniversalClient, db *store.DB, cfg Config) *Server {
 	}
 	s := &Server{mux: asynq.NewServeMux(), client: asynq.NewClientFromRedisClient(rdb), rdb: rdb, db: db, log: log, cfg: cfg,
 		metrics: newMetrics(cfg.Registry)}
+	s.mux.Use(s.metrics.counting)
 	s.mux.HandleFunc(jobs.TypeImportValidate, s.publishing(s.handleImportValidate))
 	s.mux.HandleFunc(jobs.TypeImportRun, s.publishing(s.handleImportRun))
 	s.mux.HandleFunc(jobs.TypeCustomersDelete, s.handleCustomersDelete)

@@ -89,6 +89,7 @@ func (s *Server) handleImportValidate(ctx context.Context, t *asynq.Task) error 
 		}
 	}
 	took := time.Since(start)
+	s.metrics.validation(res.Import.ValidRows, res.Import.ErrorRows, took)
 	log.Info("import validated", "status", res.Import.Status, "total_rows", res.Import.TotalRows,
 		"valid_rows", res.Import.ValidRows, "error_rows", res.Import.ErrorRows,
 		"duration_ms", took.Milliseconds(), "stage_ms", staged.Milliseconds(), "rows_per_second", int64(float64(total)/took.Seconds()))

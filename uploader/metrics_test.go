@@ -1,0 +1,85 @@
+package uploader_test
+
+import (
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sweephq/sweep/uploader"
+)
+
+// metric reads one sample from /metrics (0 when absent).
+func (a *api) metric(name string) float64 {
+	a.t.Helper()
+	resp, err := http.Get(a.url + "/metrics")
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := resp.Body.Read(buf)
+		b.WriteString(string(buf[:n]))
+		if err != nil {
+			break
+		}
+	}
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` ([0-9.e+-]+)$`).FindStringSubmatch(b.String())
+	if m == nil {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(m[1], 64)
+	return v
+}
+
+// /metrics follows an import: imports by state, rows validated and run by
+// outcome, customers deleted, chunk durations, tasks by type and the queues;
+// /v1/queues shows the queues to admins.
+func TestMetricsFollowAnImport(t *testing.T) {
+	t.Parallel()
+	a := newAPIWith(t, uploader.Limits{}, prometheus.NewRegistry())
+	if v := a.metric(`sweep_customers_deleted_total`); v != 0 {
+		t.Fatalf("deleted before any import = %v", v)
+	}
+	_, imp := a.upload("action,customerId\nremove,1\nremove,2\nremove,7\nremove,x\n", "auto_start", "false")
+	a.waitStatus(imp["id"])
+	code, _, body := a.request("POST", "/v1/imports/1/start", nil)
+	if code != http.StatusAccepted {
+		t.Fatalf("start = %d %s", code, body)
+	}
+	a.waitFinal(imp["id"])
+	for name, want := range map[string]float64{
+		`sweep_imports{state="completed_with_errors"}`:                              1,
+		`sweep_imports{state="running"}`:                                            0,
+		`sweep_rows_validated_total{result="valid"}`:                                2,
+		`sweep_rows_validated_total{result="error"}`:                                2,
+		`sweep_rows_processed_total{outcome="deleted"}`:                             2,
+		`sweep_customers_deleted_total`:                                             2,
+		`sweep_tasks_processed_total{type="import:validate"}`:                       1,
+		`sweep_queue_size{queue="default",state="pending"}`:                         0,
+		`sweep_http_requests_total{code="202",route="POST /v1/imports/{id}/start"}`: 1,
+	} {
+		if got := a.metric(name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	for _, name := range []string{`sweep_chunk_duration_seconds_count`, `sweep_tasks_processed_total{type="import:run"}`,
+		`sweep_queue_size{queue="default",state="completed"}`, `sweep_validation_rows_per_second`} {
+		if got := a.metric(name); got <= 0 {
+			t.Errorf("%s = %v, want more than 0", name, got)
+		}
+	}
+
+	admin := a.asAdmin()
+	code, q := admin.json("GET", "/v1/queues", "")
+	if code != http.StatusOK || len(q["queues"].([]any)) != 3 {
+		t.Errorf("/v1/queues = %d %v", code, q)
+	}
+	if code, _ := a.json("GET", "/v1/queues", ""); code != http.StatusForbidden {
+		t.Errorf("/v1/queues without admin = %d, want 403", code)
+	}
+}
