@@ -6,13 +6,16 @@ DEMO_CUSTOMERS ?= 20000
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 .DEFAULT_GOAL := help
-.PHONY: help services build demo test lint bench clean
+.PHONY: help services browser build demo test lint bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 services: ## make PostgreSQL and Redis available (starts or installs them) and create the sweep database
 	bash deploy/services.sh
+
+browser: ## make Chromium available for the browser test (installs Debian's chromium as root)
+	bash deploy/chromium.sh
 
 build: ## build the sweep binary into ./sweep
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o sweep ./cmd/sweep
@@ -22,13 +25,13 @@ demo: services build ## migrate, seed a demo tenant, run sweep on :8080 and show
 	./sweep seed --tenant $(DEMO_TENANT) --customers $(DEMO_CUSTOMERS) --linked-fraction 0.1 --if-empty
 	@mkdir -p .data && ./sweep token create --tenant $(DEMO_TENANT) --scopes imports:read,imports:write,customers:delete,admin --name demo > .data/demo-token
 	@echo "API token for tenant $(DEMO_TENANT) (also in .data/demo-token): $$(head -n 1 .data/demo-token)"
-	@echo "sweep is starting on http://localhost:8080 (Ctrl-C stops it); try: curl localhost:8080/readyz"
+	@echo "sweep is starting on http://localhost:8080 (Ctrl-C stops it): open it in a browser and sign in with the token; or try: curl localhost:8080/readyz"
 	@./sweep serve --roles api,worker,scheduler & pid=$$!; \
 	  trap 'kill $$pid 2>/dev/null; wait $$pid' INT TERM; \
 	  ./sweep demo --tenant $(DEMO_TENANT) --token $$(head -n 1 .data/demo-token) || true; \
 	  echo "sweep keeps running; Ctrl-C stops it"; wait $$pid
 
-test: services ## run the whole test suite against real PostgreSQL and Redis
+test: services browser ## run the whole test suite against real PostgreSQL and Redis (and Chromium)
 	$(GO) test -race -count=1 ./...
 
 lint: ## go vet, gofmt and staticcheck

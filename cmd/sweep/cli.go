@@ -166,7 +166,9 @@ func runImportCLI(ctx context.Context, args []string, getenv func(string) string
 	var up io.Reader = f
 	var bar *progressbar.ProgressBar
 	if c.tty && !c.json {
-		bar = progressbar.DefaultBytes(st.Size(), "uploading")
+		bar = progressbar.NewOptions64(st.Size(), progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("uploading"),
+			progressbar.OptionShowBytes(true), progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionShowCount())
 		up = io.TeeReader(f, bar)
 	}
 	pr, pw := io.Pipe()
@@ -237,7 +239,7 @@ func (c *cliClient) follow(ctx context.Context, v importView, phase string) (imp
 		} else {
 			bar = progressbar.NewOptions64(v.ValidRows, progressbar.OptionSetWriter(c.stderr), progressbar.OptionSetDescription("deleting"),
 				progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("rows"),
-				progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionFullWidth())
+				progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionSetWidth(30))
 		}
 	}
 	last := ""
