@@ -2,8 +2,6 @@ package jobs_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -16,7 +14,6 @@ import (
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/store"
-	"github.com/sweephq/sweep/worker"
 )
 
 const tenant = 5200243
@@ -40,18 +37,9 @@ func newUpstream(t *testing.T, customers int, opts ...jobs.ClientOption) *upstre
 	db.SQL().MustExec(`DELETE FROM loan_customers WHERE tenant_id = $1`, tenant)
 	db.SQL().MustExec(`INSERT INTO loans (tenant_id, id, principal_cents) VALUES ($1, 900, 1000) ON CONFLICT DO NOTHING`, tenant)
 	db.SQL().MustExec(`INSERT INTO loan_customers (tenant_id, loan_id, customer_id) VALUES ($1, 900, 5)`, tenant)
-	rdb, err := jobs.OpenRedis(testenv.RedisURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	w := worker.NewServer(rdb, db, worker.Config{Concurrency: 2, ShutdownTimeout: 5 * time.Second, Logger: quiet})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
+	rdb := testenv.StartSweep(t, db, testenv.SweepOptions{}).Redis
 	c := jobs.NewClientFromRedis(rdb, opts...)
 	c.PollInterval = 20 * time.Millisecond
-	t.Cleanup(func() { w.Shutdown(); c.Close(); rdb.Close() })
 	return &upstream{t: t, db: db, client: c, rdb: rdb}
 }
 

@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"mime/multipart"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -18,10 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/internal/testenv"
-	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/store"
 	"github.com/sweephq/sweep/uploader"
-	"github.com/sweephq/sweep/worker"
 )
 
 const tenant = 5200243
@@ -52,22 +48,12 @@ func newAPIWith(t *testing.T, limits uploader.Limits, reg *prometheus.Registry) 
 	db.SQL().MustExec(`DELETE FROM loan_customers WHERE tenant_id = $1`, tenant)
 	db.SQL().MustExec(`INSERT INTO loans (tenant_id, id, principal_cents) VALUES ($1, 900, 1000) ON CONFLICT DO NOTHING`, tenant)
 	db.SQL().MustExec(`INSERT INTO loan_customers (tenant_id, loan_id, customer_id) VALUES ($1, 900, 7)`, tenant)
-	rdb, err := jobs.OpenRedis(testenv.RedisURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	w := worker.NewServer(rdb, db, worker.Config{Concurrency: 2, MaxRows: limits.MaxRows, ShutdownTimeout: 5 * time.Second, Logger: quiet, Registry: reg})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(uploader.NewServer(uploader.Options{DB: db, Redis: rdb, API: true, Limits: limits, Logger: quiet, Registry: reg}))
-	t.Cleanup(func() { srv.Close(); w.Shutdown(); rdb.Close() })
+	sw := testenv.StartSweep(t, db, testenv.SweepOptions{API: true, Limits: limits, Registry: reg})
 	token, _, err := db.CreateToken(ctx, tenant, "ops", []sweep.Scope{sweep.ScopeImportsRead, sweep.ScopeImportsWrite})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &api{t: t, db: db, url: srv.URL, token: token}
+	return &api{t: t, db: db, url: sw.URL, token: token}
 }
 
 func (a *api) do(req *http.Request) (int, http.Header, []byte) {

@@ -5,21 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/internal/testenv"
-	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/store"
-	"github.com/sweephq/sweep/uploader"
-	"github.com/sweephq/sweep/worker"
 )
 
 // cliSweep is a running sweep (API and worker) for the CLI to talk to.
@@ -31,22 +24,12 @@ func cliSweep(t *testing.T) (url, token string, db *store.DB) {
 		t.Fatal(err)
 	}
 	db.SQL().MustExec(`DELETE FROM loan_customers WHERE tenant_id = 5200243`)
-	rdb, err := jobs.OpenRedis(testenv.RedisURL(t))
+	sw := testenv.StartSweep(t, db, testenv.SweepOptions{API: true})
+	token, _, err := db.CreateToken(ctx, 5200243, "cli", []sweep.Scope{sweep.ScopeImportsRead, sweep.ScopeImportsWrite})
 	if err != nil {
 		t.Fatal(err)
 	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	w := worker.NewServer(rdb, db, worker.Config{Concurrency: 2, ShutdownTimeout: 5 * time.Second, Logger: quiet})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(uploader.NewServer(uploader.Options{DB: db, Redis: rdb, API: true, Logger: quiet}))
-	t.Cleanup(func() { srv.Close(); w.Shutdown(); rdb.Close() })
-	token, _, err = db.CreateToken(ctx, 5200243, "cli", []sweep.Scope{sweep.ScopeImportsRead, sweep.ScopeImportsWrite})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return srv.URL, token, db
+	return sw.URL, token, db
 }
 
 func runCLI(t *testing.T, env map[string]string, args ...string) (string, string, error) {

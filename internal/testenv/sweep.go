@@ -1,0 +1,61 @@
+package testenv
+
+import (
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/sweephq/sweep/jobs"
+	"github.com/sweephq/sweep/store"
+	"github.com/sweephq/sweep/uploader"
+	"github.com/sweephq/sweep/worker"
+)
+
+// Sweep is a running sweep for a test: a worker taking tasks from the test's
+// own Redis DB and, when asked for, the HTTP API, over db.
+type Sweep struct {
+	Redis redis.UniversalClient
+	URL   string // the API's address; empty without it
+}
+
+// SweepOptions shape StartSweep.
+type SweepOptions struct {
+	API      bool
+	Limits   uploader.Limits
+	Registry *prometheus.Registry // where the worker's and the API's metrics go
+}
+
+// StartSweep starts a worker (two tasks at once, logs discarded) and, with
+// opts.API, an API server, all stopped when the test ends.
+func StartSweep(t testing.TB, db *store.DB, opts SweepOptions) Sweep {
+	t.Helper()
+	rdb, err := jobs.OpenRedis(RedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	w := worker.NewServer(rdb, db, worker.Config{Concurrency: 2, MaxRows: opts.Limits.MaxRows, ShutdownTimeout: 5 * time.Second,
+		Logger: quiet, Registry: opts.Registry})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := Sweep{Redis: rdb}
+	var srv *httptest.Server
+	if opts.API {
+		srv = httptest.NewServer(uploader.NewServer(uploader.Options{DB: db, Redis: rdb, API: true, Limits: opts.Limits,
+			Logger: quiet, Registry: opts.Registry}))
+		s.URL = srv.URL
+	}
+	t.Cleanup(func() {
+		if srv != nil {
+			srv.Close()
+		}
+		w.Shutdown()
+		rdb.Close()
+	})
+	return s
+}
