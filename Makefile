@@ -22,7 +22,7 @@ build: ## build the sweep binary into ./sweep
 
 demo: services build ## migrate, seed a demo tenant, run sweep on :8080 and show one import end to end
 	./sweep migrate up
-	./sweep seed --tenant $(DEMO_TENANT) --customers $(DEMO_CUSTOMERS) --linked-fraction 0.1 --if-empty
+	./sweep seed --tenant $(DEMO_TENANT) --customers $(DEMO_CUSTOMERS) --linked-fraction 0.1 --if-fewer-free 2000
 	@mkdir -p .data && ./sweep token create --tenant $(DEMO_TENANT) --scopes imports:read,imports:write,customers:delete,admin --name demo > .data/demo-token
 	@echo "API token for tenant $(DEMO_TENANT) (also in .data/demo-token): $$(head -n 1 .data/demo-token)"
 	@echo "sweep is starting on http://localhost:8080 (Ctrl-C stops it): open it in a browser and sign in with the token; or try: curl localhost:8080/readyz"

@@ -75,6 +75,7 @@ func runSeed(ctx context.Context, cfg Config, args []string, stdout, stderr io.W
 	seed := fs.Uint64("seed", 1, "random seed; the same seed gives the same data")
 	workers := fs.Int("workers", 2, "parallel COPY streams")
 	ifEmpty := fs.Bool("if-empty", false, "do nothing when the tenant already has customers")
+	ifFewerFree := fs.Int("if-fewer-free", 0, "do nothing when the tenant already has this many customers that no loan links")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -93,6 +94,17 @@ func runSeed(ctx context.Context, cfg Config, args []string, stdout, stderr io.W
 		}
 		if n > 0 {
 			fmt.Fprintf(stdout, "tenant %d already has %d customers; not seeding (--if-empty)\n", *tenant, n)
+			return nil
+		}
+	}
+	if *ifFewerFree > 0 {
+		var free int
+		if err := db.SQL().GetContext(ctx, &free, `SELECT count(*) FROM customers c WHERE tenant_id = $1 AND NOT EXISTS
+			(SELECT 1 FROM loan_customers l WHERE l.tenant_id = c.tenant_id AND l.customer_id = c.id)`, *tenant); err != nil {
+			return err
+		}
+		if free >= *ifFewerFree {
+			fmt.Fprintf(stdout, "tenant %d already has %d customers no loan links; not seeding (--if-fewer-free %d)\n", *tenant, free, *ifFewerFree)
 			return nil
 		}
 	}

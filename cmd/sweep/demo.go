@@ -34,7 +34,14 @@ func runDemo(ctx context.Context, cfg Config, args []string, stdout io.Writer) e
 		return err
 	}
 	var ids []int64
-	err = db.SQL().SelectContext(ctx, &ids, `SELECT id FROM customers WHERE tenant_id = $1 ORDER BY id LIMIT $2`, *tenant, *rows)
+	// Mostly customers no loan links, and a tenth that are linked, so the
+	// demo shows both outcomes however many times it ran before.
+	err = db.SQL().SelectContext(ctx, &ids, `
+		(SELECT id FROM customers c WHERE tenant_id = $1 AND NOT EXISTS (SELECT 1 FROM loan_customers l
+			WHERE l.tenant_id = c.tenant_id AND l.customer_id = c.id) ORDER BY id LIMIT $2)
+		UNION ALL
+		(SELECT DISTINCT customer_id FROM loan_customers WHERE tenant_id = $1 ORDER BY customer_id LIMIT $3)
+		ORDER BY 1`, *tenant, *rows-*rows/10, *rows/10)
 	db.Close()
 	if err != nil {
 		return err

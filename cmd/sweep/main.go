@@ -20,7 +20,7 @@ const usage = `sweep deletes customers and everything that belongs to them.
 Usage:
   sweep serve [--roles api,worker,scheduler]   run the HTTP API, the worker and/or the scheduler
   sweep migrate up|down|status                 apply, roll back (one step) or list the schema migrations
-  sweep seed --tenant T --customers N [--linked-fraction F] [--seed S] [--if-empty]
+  sweep seed --tenant T --customers N [--linked-fraction F] [--seed S] [--if-empty] [--if-fewer-free M]
                                                load realistic fake customers for demos and benchmarks
   sweep token create --tenant T --scopes S [--name NAME]
                                                print a new API token (shown once; only its hash is stored)
