@@ -1,5 +1,11 @@
 // Package jobs is sweep's task contract: the asynq task types, the queues they
-// run on, and how to reach the Redis that carries them.
+// run on, their versioned JSON payloads and constructors, and how to reach the
+// Redis that carries them. Upstream Go services use its Client to delete
+// customers through sweep and follow the imports that do it:
+//
+//	client, _ := jobs.NewClient("redis://127.0.0.1:6379/0")
+//	id, _ := client.DeleteCustomers(ctx, tenant, ids, jobs.Source("billing-sync"), jobs.IdempotencyKey(key))
+//	status, _ := client.Wait(ctx, tenant, id)
 package jobs
 
 import (
