@@ -1,15 +1,11 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -284,40 +280,20 @@ func BatchKey(policyID int64, due time.Time) string {
 // schedule holding the customers the policy selects now, written as an import
 // file so it passes the same validation as any other. A batch that finds
 // nothing is recorded as a completed import of zero rows. The import is
-// returned with existed set when this run's batch was made before; found says
-// how many customers it holds.
+// returned with existed set when this run's batch was made before. The policy
+// records the run, the batch and how many customers it found.
 func (db *DB) CreateBatch(ctx context.Context, p sweep.CleanupPolicy, due time.Time) (imp sweep.Import, existed bool, err error) {
-	key := BatchKey(p.ID, due)
-	if imp, err := db.importByKey(ctx, p.TenantID, key); err == nil {
-		return imp, true, nil
-	} else if sweep.ErrorCode(err) != sweep.ENOTFOUND {
-		return imp, false, err
-	}
 	n := NewImport{
 		TenantID: p.TenantID, Source: sweep.SourceSchedule, Policy: sweep.PolicyLine,
 		FileName:        fmt.Sprintf("cleanup-%d-%s.csv", p.ID, due.UTC().Format("20060102T150405Z")),
 		AutoStart:       !p.DryRun,
-		IdempotencyKey:  key,
+		IdempotencyKey:  BatchKey(p.ID, due),
 		CreatedBy:       "cleanup policy: " + p.Name,
 		CleanupPolicyID: p.ID,
 	}
-	pr, pw := io.Pipe()
-	var found int64
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		w := csv.NewWriter(pw)
-		w.Write([]string{sweep.ColumnAction, sweep.ColumnCustomerID})
-		err := db.PolicyCandidates(ctx, p, func(id int64) error {
-			found++
-			return w.Write([]string{sweep.ActionRemove, strconv.FormatInt(id, 10)})
-		})
-		w.Flush()
-		pw.CloseWithError(cmp.Or(err, w.Error()))
-	}()
-	imp, existed, err = db.CreateImport(ctx, n, pr)
-	pr.CloseWithError(io.ErrClosedPipe)
-	<-done
+	imp, existed, found, err := db.CreateImportFromIDs(ctx, n, func(add func(int64) error) error {
+		return db.PolicyCandidates(ctx, p, add)
+	})
 	if err != nil || existed {
 		return imp, existed, err
 	}

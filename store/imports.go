@@ -1,13 +1,16 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/csv"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -153,6 +156,34 @@ func (db *DB) CreateImport(ctx context.Context, n NewImport, file io.Reader) (im
 	}
 	imp, err = db.GetImport(ctx, n.TenantID, id)
 	return imp, false, err
+}
+
+// CreateImportFromIDs is CreateImport for ids a program gives rather than a
+// file: each calls add with every id, and the ids are streamed into the
+// stored file as "remove,<id>" rows under the header, so they meet the same
+// validation as an uploaded file. It also returns how many ids each gave (0
+// when the idempotency key had already made the import).
+func (db *DB) CreateImportFromIDs(ctx context.Context, n NewImport, each func(add func(id int64) error) error) (imp sweep.Import, existed bool, count int64, err error) {
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w := csv.NewWriter(pw)
+		w.Write([]string{sweep.ColumnAction, sweep.ColumnCustomerID})
+		err := each(func(id int64) error {
+			count++
+			return w.Write([]string{sweep.ActionRemove, strconv.FormatInt(id, 10)})
+		})
+		w.Flush()
+		pw.CloseWithError(cmp.Or(err, w.Error()))
+	}()
+	imp, existed, err = db.CreateImport(ctx, n, pr)
+	pr.CloseWithError(io.ErrClosedPipe) // stops the writer when the store gave up early
+	<-done
+	if existed {
+		count = 0
+	}
+	return imp, existed, count, err
 }
 
 func (db *DB) importByKey(ctx context.Context, tenant int64, key string) (sweep.Import, error) {

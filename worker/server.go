@@ -86,21 +86,22 @@ func (s *Server) publishing(h asynq.HandlerFunc) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
 		err := h(ctx, t)
 		if p, perr := jobs.ParseImportPayload(t.Payload()); perr == nil {
-			s.publish(context.WithoutCancel(ctx), p.TenantID, p.ImportID)
+			ctx := context.WithoutCancel(ctx)
+			if imp, gerr := s.db.GetImport(ctx, p.TenantID, p.ImportID); gerr == nil {
+				s.publish(ctx, imp)
+			} else if sweep.ErrorCode(gerr) != sweep.ENOTFOUND {
+				s.log.Warn("publish import status", "import_id", p.ImportID, "tenant_id", p.TenantID, "err", gerr)
+			}
 		}
 		return err
 	}
 }
 
-// publish writes an import's current status to Redis; a failure is logged,
-// never fatal: PostgreSQL holds the truth.
-func (s *Server) publish(ctx context.Context, tenant, id int64) {
-	imp, err := s.db.GetImport(ctx, tenant, id)
-	if err == nil {
-		err = jobs.PublishStatus(ctx, s.rdb, imp)
-	}
-	if err != nil && sweep.ErrorCode(err) != sweep.ENOTFOUND {
-		s.log.Warn("publish import status", "import_id", id, "tenant_id", tenant, "err", err)
+// publish writes an import's status to Redis; a failure is logged, never
+// fatal: PostgreSQL holds the truth.
+func (s *Server) publish(ctx context.Context, imp sweep.Import) {
+	if err := jobs.PublishStatus(ctx, s.rdb, imp); err != nil {
+		s.log.Warn("publish import status", "import_id", imp.ID, "tenant_id", imp.TenantID, "err", err)
 	}
 }
 

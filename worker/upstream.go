@@ -3,11 +3,8 @@ package worker
 import (
 	"cmp"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"io"
-	"strconv"
 
 	"github.com/hibiken/asynq"
 	"github.com/sweephq/sweep"
@@ -37,29 +34,17 @@ func (s *Server) handleCustomersDelete(ctx context.Context, t *asynq.Task) error
 		FileName: cmp.Or(p.Source, "upstream") + ".csv", AutoStart: true, IdempotencyKey: p.IdempotencyKey,
 		CreatedBy: cmp.Or(p.Source, "upstream"),
 	}
-	pr, pw := io.Pipe()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		w := csv.NewWriter(pw)
-		w.Write([]string{sweep.ColumnAction, sweep.ColumnCustomerID})
-		write := func(id int64) error { return w.Write([]string{sweep.ActionRemove, strconv.FormatInt(id, 10)}) }
-		var err error
+	imp, existed, _, err := s.db.CreateImportFromIDs(ctx, n, func(add func(int64) error) error {
 		if p.StagedBatch != "" {
-			err = s.db.EachStagedID(ctx, p.TenantID, p.StagedBatch, write)
-		} else {
-			for _, id := range p.CustomerIDs {
-				if err = write(id); err != nil {
-					break
-				}
+			return s.db.EachStagedID(ctx, p.TenantID, p.StagedBatch, add)
+		}
+		for _, id := range p.CustomerIDs {
+			if err := add(id); err != nil {
+				return err
 			}
 		}
-		w.Flush()
-		pw.CloseWithError(cmp.Or(err, w.Error()))
-	}()
-	imp, existed, err := s.db.CreateImport(ctx, n, pr)
-	pr.CloseWithError(io.ErrClosedPipe)
-	<-done
+		return nil
+	})
 	if sweep.ErrorCode(err) == sweep.ENOTFOUND {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry) // the staged batch is gone
 	} else if err != nil {
@@ -81,7 +66,7 @@ func (s *Server) handleCustomersDelete(ctx context.Context, t *asynq.Task) error
 	if _, err := t.ResultWriter().Write(res); err != nil {
 		return err
 	}
-	s.publish(ctx, imp.TenantID, imp.ID)
+	s.publish(ctx, imp)
 	log.Info("upstream request recorded", "import_id", imp.ID, "existed", existed)
 	return nil
 }
@@ -121,7 +106,7 @@ func (s *Server) handleCleanupRun(ctx context.Context, t *asynq.Task) error {
 			return err
 		}
 	}
-	s.publish(ctx, imp.TenantID, imp.ID)
+	s.publish(ctx, imp)
 	log.Info("cleanup batch recorded", "import_id", imp.ID, "existed", existed, "status", imp.Status,
 		"total_rows", imp.TotalRows, "dry_run", policy.DryRun)
 	return nil
