@@ -62,30 +62,38 @@ var relatedKinds = func() string {
 	return strings.Join(parts, " UNION ALL ")
 }()
 
-// deletedCTE deletes the given customers of tenant $1 (ids $2) that no loan
-// links; related rows go by ON DELETE CASCADE.
-const deletedCTE = `
+// deletedCTE deletes the given customers of tenant $1 (ids $2), related rows
+// going by ON DELETE CASCADE. With loanFilter it passes over the customers a
+// loan links; without, deleting one of them fails on the loan's foreign key
+// (23503) and deletes nothing.
+func deletedCTE(loanFilter bool) string {
+	filter := ""
+	if loanFilter {
+		filter = `AND NOT EXISTS (SELECT 1 FROM loan_customers l WHERE l.tenant_id = $1 AND l.customer_id = c.id)`
+	}
+	return `
 	WITH deleted AS (
 		DELETE FROM customers c
-		WHERE c.tenant_id = $1 AND c.id = ANY($2)
-		  AND NOT EXISTS (SELECT 1 FROM loan_customers l WHERE l.tenant_id = $1 AND l.customer_id = c.id)
+		WHERE c.tenant_id = $1 AND c.id = ANY($2) ` + filter + `
 		RETURNING c.id)`
+}
 
-// deleteQuery deletes the given customers of a tenant that no loan links,
-// with their related rows (ON DELETE CASCADE), and writes one audit row per
-// deleted customer holding ids only.
-const deleteQuery = deletedCTE + `,
+// deleteQuery deletes customers as deletedCTE does and writes one audit row
+// per deleted customer holding ids only.
+func deleteQuery(loanFilter bool) string {
+	return deletedCTE(loanFilter) + `,
 	audited AS (
 		INSERT INTO deletion_audit (tenant_id, customer_id, import_id, api_token_id, source)
 		SELECT $1, d.id, $3, $4, $5 FROM deleted d
 		RETURNING customer_id)
 	SELECT customer_id FROM audited`
+}
 
 // deleteCountedQuery is deleteQuery with the audit rows also counting the
 // related rows removed, by kind. All parts see the same snapshot, so the
 // counts are of the rows the cascade removes. The counting reads every
 // related table once more, which costs about a quarter of the throughput.
-var deleteCountedQuery = deletedCTE + `,
+var deleteCountedQuery = deletedCTE(true) + `,
 	related AS (
 		SELECT customer_id, jsonb_object_agg(kind, n) AS counts
 		FROM (SELECT customer_id, kind, count(*) AS n FROM (` + relatedKinds + `) r GROUP BY 1, 2) k
@@ -98,9 +106,11 @@ var deleteCountedQuery = deletedCTE + `,
 	SELECT customer_id FROM audited`
 
 // deleteCustomers deletes customers in tx and returns the ids it deleted; with
-// counted, the audit rows count the related rows by kind.
-func deleteCustomers(ctx context.Context, tx *sqlx.Tx, tenant int64, ids []int64, importID, tokenID sql.NullInt64, source string, counted bool) (map[int64]bool, error) {
-	q := deleteQuery
+// counted, the audit rows count the related rows by kind (and customers a loan
+// links are passed over). Without counted or loanFilter, a customer a loan
+// links fails the whole statement with 23503.
+func deleteCustomers(ctx context.Context, tx *sqlx.Tx, tenant int64, ids []int64, importID, tokenID sql.NullInt64, source string, counted, loanFilter bool) (map[int64]bool, error) {
+	q := deleteQuery(loanFilter)
 	if counted {
 		q = deleteCountedQuery
 	}
@@ -139,7 +149,21 @@ func (db *DB) PartStart(ctx context.Context, tenant, id int64, part, parts int) 
 // unprocessed one from block from on (else the last unprocessed one before it), taken
 // with SKIP LOCKED, so parallel tasks of one import share the work without
 // overlap.
-func (db *DB) RunChunk(ctx context.Context, tenant, id int64, source sweep.Source, from int) (res ChunkResult, err error) {
+//
+// Validation has already set aside the customers a loan links, so the block
+// is first deleted without looking at loans: the loan's foreign key still
+// refuses a customer linked since, and then the chunk is rolled back and run
+// again passing over linked customers. That spares a lookup per customer in
+// the usual case.
+func (db *DB) RunChunk(ctx context.Context, tenant, id int64, source sweep.Source, from int) (ChunkResult, error) {
+	res, err := db.runChunk(ctx, tenant, id, source, from, false)
+	if isSQLState(err, sqlstateForeignKeyViolation) {
+		res, err = db.runChunk(ctx, tenant, id, source, from, true)
+	}
+	return res, err
+}
+
+func (db *DB) runChunk(ctx context.Context, tenant, id int64, source sweep.Source, from int, loanFilter bool) (res ChunkResult, err error) {
 	err = db.withTx(ctx, func(tx *sqlx.Tx) error {
 		var status string
 		if err := tx.QueryRowContext(ctx, `SELECT status, cancel_requested FROM imports WHERE tenant_id = $1 AND id = $2`,
@@ -155,6 +179,14 @@ func (db *DB) RunChunk(ctx context.Context, tenant, id int64, source sweep.Sourc
 		}
 		if res.CancelRequested {
 			return nil
+		}
+		// The chunk's deletions, audit rows, outcomes and counters are one
+		// transaction, so a commit lost in a PostgreSQL crash loses all of
+		// them together and the chunk simply runs again: the chunk need not
+		// wait for its commit to reach the disk. (Finishing the import commits
+		// synchronously, which flushes every chunk before it.)
+		if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return err
 		}
 		var ids, lines int64List
 		next := func(cond string) error {
@@ -175,7 +207,7 @@ func (db *DB) RunChunk(ctx context.Context, tenant, id int64, source sweep.Sourc
 		} else if err != nil {
 			return err
 		}
-		deleted, err := deleteCustomers(ctx, tx, tenant, ids, sql.NullInt64{Int64: id, Valid: true}, sql.NullInt64{}, string(source), db.AuditRelatedCounts)
+		deleted, err := deleteCustomers(ctx, tx, tenant, ids, sql.NullInt64{Int64: id, Valid: true}, sql.NullInt64{}, string(source), db.AuditRelatedCounts, loanFilter)
 		if err != nil {
 			return fmt.Errorf("delete block %d: %w", res.Block, err)
 		}
@@ -293,7 +325,7 @@ func (db *DB) DeleteCustomer(ctx context.Context, tenant, customer, tokenID int6
 			return sweep.Errorf(sweep.ELINKED, "Customer %d is linked to loan %d, and loans are never deleted. Unlink the customer from the loan first, then delete the customer again.", customer, loan.Int64)
 		}
 		// One customer: counting its related rows costs next to nothing.
-		deleted, err := deleteCustomers(ctx, tx, tenant, []int64{customer}, sql.NullInt64{}, sql.NullInt64{Int64: tokenID, Valid: true}, string(sweep.SourceAPI), true)
+		deleted, err := deleteCustomers(ctx, tx, tenant, []int64{customer}, sql.NullInt64{}, sql.NullInt64{Int64: tokenID, Valid: true}, string(sweep.SourceAPI), true, true)
 		if isSQLState(err, sqlstateForeignKeyViolation) {
 			return sweep.Errorf(sweep.ELINKED, "Customer %d was linked to a loan a moment ago. Unlink the customer from the loan first, then delete the customer again.", customer)
 		} else if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/jobs"
+	"github.com/sweephq/sweep/store"
 	"github.com/sweephq/sweep/worker"
 )
 
@@ -238,5 +239,55 @@ func TestRunStaysInItsTenant(t *testing.T) {
 	}
 	if n := f.count(t, `SELECT count(*) FROM customer_phones WHERE tenant_id = $1`, tenant+1); n != 200 {
 		t.Errorf("other tenant's phones: %d, want 200", n)
+	}
+}
+
+// Customers linked to a loan after validation are passed over with the
+// outcome skipped_linked_to_loan; the rest of their block is deleted, and the
+// loan and its links are untouched.
+func TestRunPassesOverCustomersLinkedSinceValidation(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 300, 0)
+	rdb, _ := jobs.OpenRedis(testenv.RedisURL(t))
+	defer rdb.Close()
+	f.srv = worker.NewServer(rdb, f.db, worker.Config{Concurrency: 1, ChunkSize: 100, TimeSlice: time.Hour})
+	imp := f.validate(t, f.upload(t, csvOf(ids(1, 250)...), sweep.PolicyLine))
+	if imp.Status != sweep.StatusValidated || imp.ValidRows != 250 {
+		t.Fatalf("import %s with %d valid rows, want validated with 250", imp.Status, imp.ValidRows)
+	}
+	// Customers 50 and 150, in two different blocks, get a loan now.
+	f.db.SQL().MustExec(`INSERT INTO loans (tenant_id, id, principal_cents) VALUES ($1, 901, 100000)`, tenant)
+	f.db.SQL().MustExec(`INSERT INTO loan_customers (tenant_id, loan_id, customer_id) VALUES ($1, 901, 50), ($1, 901, 150)`, tenant)
+	f.start(t, imp)
+	task, _ := jobs.NewImportRunTask(imp, 0, "start", time.Time{})
+	if err := f.srv.Handler().ProcessTask(context.Background(), task); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := f.db.GetImport(context.Background(), tenant, imp.ID)
+	if got.Status != sweep.StatusCompletedWithErrors || got.DeletedRows != 248 || got.SkippedRows != 2 {
+		t.Errorf("import %s deleted %d skipped %d; want completed_with_errors 248/2", got.Status, got.DeletedRows, got.SkippedRows)
+	}
+	linked := map[string]string{}
+	err := f.db.EachOutcome(context.Background(), tenant, imp.ID, func(o store.Outcome) error {
+		if o.Outcome != store.OutcomeDeleted {
+			linked[o.CustomerID] = o.Outcome
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"50": store.OutcomeLinked, "150": store.OutcomeLinked}
+	if fmt.Sprint(linked) != fmt.Sprint(want) {
+		t.Errorf("rows not deleted: %v, want %v", linked, want)
+	}
+	if n := f.count(t, `SELECT count(*) FROM customers WHERE tenant_id = $1 AND id <= 250`, tenant); n != 2 {
+		t.Errorf("customers left of the file's 250 = %d, want 2", n)
+	}
+	if n := f.count(t, `SELECT count(*) FROM loan_customers WHERE tenant_id = $1 AND loan_id = 901`, tenant); n != 2 {
+		t.Errorf("links of loan 901 = %d, want 2", n)
+	}
+	if n := f.count(t, `SELECT count(*) FROM deletion_audit WHERE tenant_id = $1 AND import_id = $2`, tenant, imp.ID); n != 248 {
+		t.Errorf("audit rows = %d, want 248", n)
 	}
 }
