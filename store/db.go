@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -23,6 +24,9 @@ type DB struct {
 	// it is off unless SWEEP_AUDIT_RELATED_COUNTS asks for it; single-customer
 	// deletes always count. Set it before use.
 	AuditRelatedCounts bool
+
+	stmtsMu sync.Mutex
+	stmts   map[string]*sql.Stmt // the run loop's statements, prepared once
 }
 
 // Open connects to the database at url and checks that it answers. It does not
@@ -46,7 +50,34 @@ func Open(ctx context.Context, url string) (*DB, error) {
 
 // Close closes every connection of the pool.
 func (db *DB) Close() error {
+	db.stmtsMu.Lock()
+	for _, s := range db.stmts {
+		s.Close()
+	}
+	db.stmts = nil
+	db.stmtsMu.Unlock()
 	return db.db.Close()
+}
+
+// stmt returns query as a prepared statement bound to tx. It is prepared once
+// per connection of the pool and kept, so PostgreSQL plans the statements a
+// run repeats for every chunk once rather than every time.
+func (db *DB) stmt(ctx context.Context, tx *sqlx.Tx, query string) (*sql.Stmt, error) {
+	db.stmtsMu.Lock()
+	s, ok := db.stmts[query]
+	if !ok {
+		var err error
+		if s, err = db.db.PrepareContext(ctx, query); err != nil {
+			db.stmtsMu.Unlock()
+			return nil, err
+		}
+		if db.stmts == nil {
+			db.stmts = map[string]*sql.Stmt{}
+		}
+		db.stmts[query] = s
+	}
+	db.stmtsMu.Unlock()
+	return tx.StmtContext(ctx, s), nil
 }
 
 // Ping checks that the database answers.

@@ -109,12 +109,16 @@ var deleteCountedQuery = deletedCTE(true) + `,
 // counted, the audit rows count the related rows by kind (and customers a loan
 // links are passed over). Without counted or loanFilter, a customer a loan
 // links fails the whole statement with 23503.
-func deleteCustomers(ctx context.Context, tx *sqlx.Tx, tenant int64, ids []int64, importID, tokenID sql.NullInt64, source string, counted, loanFilter bool) (map[int64]bool, error) {
+func (db *DB) deleteCustomers(ctx context.Context, tx *sqlx.Tx, tenant int64, ids []int64, importID, tokenID sql.NullInt64, source string, counted, loanFilter bool) (map[int64]bool, error) {
 	q := deleteQuery(loanFilter)
 	if counted {
 		q = deleteCountedQuery
 	}
-	rows, err := tx.QueryContext(ctx, q, tenant, pq.Array(ids), importID, tokenID, source)
+	stmt, err := db.stmt(ctx, tx, q)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := stmt.QueryContext(ctx, tenant, pq.Array(ids), importID, tokenID, source)
 	if err != nil {
 		return nil, err
 	}
@@ -165,9 +169,24 @@ func (db *DB) RunChunk(ctx context.Context, tenant, id int64, source sweep.Sourc
 
 func (db *DB) runChunk(ctx context.Context, tenant, id int64, source sweep.Source, from int, loanFilter bool) (res ChunkResult, err error) {
 	err = db.withTx(ctx, func(tx *sqlx.Tx) error {
+		// Every statement here repeats for each chunk: prepared once.
+		scan := func(q string, args []any, dest ...any) error {
+			stmt, err := db.stmt(ctx, tx, q)
+			if err != nil {
+				return err
+			}
+			return stmt.QueryRowContext(ctx, args...).Scan(dest...)
+		}
+		exec := func(q string, args ...any) error {
+			stmt, err := db.stmt(ctx, tx, q)
+			if err == nil {
+				_, err = stmt.ExecContext(ctx, args...)
+			}
+			return err
+		}
 		var status string
-		if err := tx.QueryRowContext(ctx, `SELECT status, cancel_requested FROM imports WHERE tenant_id = $1 AND id = $2`,
-			tenant, id).Scan(&status, &res.CancelRequested); errors.Is(err, sql.ErrNoRows) {
+		if err := scan(`SELECT status, cancel_requested FROM imports WHERE tenant_id = $1 AND id = $2`,
+			[]any{tenant, id}, &status, &res.CancelRequested); errors.Is(err, sql.ErrNoRows) {
 			res.Stop = true
 			return nil
 		} else if err != nil {
@@ -190,10 +209,10 @@ func (db *DB) runChunk(ctx context.Context, tenant, id int64, source sweep.Sourc
 		}
 		var ids, lines int64List
 		next := func(cond string) error {
-			return tx.QueryRowContext(ctx, `
+			return scan(`
 				SELECT block, customer_ids, lines FROM import_blocks
 				WHERE tenant_id = $1 AND import_id = $2 AND processed_at IS NULL AND `+cond+`
-				LIMIT 1 FOR UPDATE SKIP LOCKED`, tenant, id, from).Scan(&res.Block, &ids, &lines)
+				LIMIT 1 FOR UPDATE SKIP LOCKED`, []any{tenant, id, from}, &res.Block, &ids, &lines)
 		}
 		err := next("block >= $3 ORDER BY block")
 		if errors.Is(err, sql.ErrNoRows) && from > 0 {
@@ -207,7 +226,7 @@ func (db *DB) runChunk(ctx context.Context, tenant, id int64, source sweep.Sourc
 		} else if err != nil {
 			return err
 		}
-		deleted, err := deleteCustomers(ctx, tx, tenant, ids, sql.NullInt64{Int64: id, Valid: true}, sql.NullInt64{}, string(source), db.AuditRelatedCounts, loanFilter)
+		deleted, err := db.deleteCustomers(ctx, tx, tenant, ids, sql.NullInt64{Int64: id, Valid: true}, sql.NullInt64{}, string(source), db.AuditRelatedCounts, loanFilter)
 		if err != nil {
 			return fmt.Errorf("delete block %d: %w", res.Block, err)
 		}
@@ -244,13 +263,13 @@ func (db *DB) runChunk(ctx context.Context, tenant, id int64, source sweep.Sourc
 			}
 		}
 		res.Rows = len(ids)
-		if _, err := tx.ExecContext(ctx, `UPDATE import_blocks SET outcomes = $4, processed_at = now()
+		if err := exec(`UPDATE import_blocks SET outcomes = $4, processed_at = now()
 			WHERE tenant_id = $1 AND import_id = $2 AND block = $3`, tenant, id, res.Block, pq.Array(outcomes)); err != nil {
 			return err
 		}
 		// rows_per_second follows the rate over the last chunks (of every task
 		// working on the import), smoothed.
-		_, err = tx.ExecContext(ctx, `
+		return exec(`
 			UPDATE imports SET
 				processed_rows = processed_rows + $3, deleted_rows = deleted_rows + $4, skipped_rows = skipped_rows + $5,
 				cursor_customer_id = greatest(cursor_customer_id, $6),
@@ -261,7 +280,6 @@ func (db *DB) runChunk(ctx context.Context, tenant, id int64, source sweep.Sourc
 				updated_at = now()
 			WHERE tenant_id = $1 AND id = $2`,
 			tenant, id, res.Rows, res.Deleted, res.Skipped, ids[len(ids)-1])
-		return err
 	})
 	return res, err
 }
@@ -325,7 +343,7 @@ func (db *DB) DeleteCustomer(ctx context.Context, tenant, customer, tokenID int6
 			return sweep.Errorf(sweep.ELINKED, "Customer %d is linked to loan %d, and loans are never deleted. Unlink the customer from the loan first, then delete the customer again.", customer, loan.Int64)
 		}
 		// One customer: counting its related rows costs next to nothing.
-		deleted, err := deleteCustomers(ctx, tx, tenant, []int64{customer}, sql.NullInt64{}, sql.NullInt64{Int64: tokenID, Valid: true}, string(sweep.SourceAPI), true, true)
+		deleted, err := db.deleteCustomers(ctx, tx, tenant, []int64{customer}, sql.NullInt64{}, sql.NullInt64{Int64: tokenID, Valid: true}, string(sweep.SourceAPI), true, true)
 		if isSQLState(err, sqlstateForeignKeyViolation) {
 			return sweep.Errorf(sweep.ELINKED, "Customer %d was linked to a loan a moment ago. Unlink the customer from the loan first, then delete the customer again.", customer)
 		} else if err != nil {
