@@ -40,9 +40,7 @@ func ids(from, to int) []string {
 func TestRunDuplicateDelivery(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 3000, 0)
-	rdb, _ := jobs.OpenRedis(testenv.RedisURL(t))
-	defer rdb.Close()
-	f.srv = worker.NewServer(rdb, f.db, worker.Config{Concurrency: 1, ChunkSize: 100, TimeSlice: time.Hour})
+	f.configure(worker.Config{Concurrency: 1, ChunkSize: 100, TimeSlice: time.Hour})
 	imp := f.validate(t, f.upload(t, csvOf(ids(1, 2500)...), sweep.PolicyLine))
 	f.start(t, imp)
 	task, _ := jobs.NewImportRunTask(imp, 0, "start", time.Time{})
@@ -78,9 +76,7 @@ func TestRunDuplicateDelivery(t *testing.T) {
 func TestRunInParallelParts(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 3000, 0)
-	rdb, _ := jobs.OpenRedis(testenv.RedisURL(t))
-	defer rdb.Close()
-	f.srv = worker.NewServer(rdb, f.db, worker.Config{Concurrency: 1, ChunkSize: 100, TimeSlice: time.Hour})
+	f.configure(worker.Config{Concurrency: 1, ChunkSize: 100, TimeSlice: time.Hour})
 	imp := f.validate(t, f.upload(t, csvOf(ids(1, 3000)...), sweep.PolicyLine))
 	ctx := context.Background()
 	if _, err := f.db.StartImport(ctx, tenant, imp.ID, nil, 3); err != nil {
@@ -124,9 +120,7 @@ func TestRunInParallelParts(t *testing.T) {
 func TestCancelWhileRunning(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 3000, 0)
-	rdb, _ := jobs.OpenRedis(testenv.RedisURL(t))
-	defer rdb.Close()
-	f.srv = worker.NewServer(rdb, f.db, worker.Config{Concurrency: 1, ChunkSize: 10, TimeSlice: time.Hour})
+	f.configure(worker.Config{Concurrency: 1, ChunkSize: 10, TimeSlice: time.Hour})
 	imp := f.validate(t, f.upload(t, csvOf(ids(1, 3000)...), sweep.PolicyLine))
 	f.start(t, imp)
 	task, _ := jobs.NewImportRunTask(imp, 0, "start", time.Time{})
@@ -222,9 +216,7 @@ func TestRunStaysInItsTenant(t *testing.T) {
 	if _, err := f.db.Seed(context.Background(), storeSeed(tenant+1, 100)); err != nil {
 		t.Fatal(err)
 	}
-	rdb, _ := jobs.OpenRedis(testenv.RedisURL(t))
-	defer rdb.Close()
-	f.srv = worker.NewServer(rdb, f.db, worker.Config{Concurrency: 1})
+	f.configure(worker.Config{Concurrency: 1})
 	imp := f.validate(t, f.upload(t, csvOf(ids(1, 100)...), sweep.PolicyLine))
 	f.start(t, imp)
 	task, _ := jobs.NewImportRunTask(imp, 0, "start", time.Time{})
@@ -248,9 +240,7 @@ func TestRunStaysInItsTenant(t *testing.T) {
 func TestRunPassesOverCustomersLinkedSinceValidation(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 300, 0)
-	rdb, _ := jobs.OpenRedis(testenv.RedisURL(t))
-	defer rdb.Close()
-	f.srv = worker.NewServer(rdb, f.db, worker.Config{Concurrency: 1, ChunkSize: 100, TimeSlice: time.Hour})
+	f.configure(worker.Config{Concurrency: 1, ChunkSize: 100, TimeSlice: time.Hour})
 	imp := f.validate(t, f.upload(t, csvOf(ids(1, 250)...), sweep.PolicyLine))
 	if imp.Status != sweep.StatusValidated || imp.ValidRows != 250 {
 		t.Fatalf("import %s with %d valid rows, want validated with 250", imp.Status, imp.ValidRows)

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/jobs"
@@ -24,7 +25,13 @@ const tenant = 5200243
 
 type fixture struct {
 	db  *store.DB
+	rdb redis.UniversalClient
 	srv *worker.Server
+}
+
+// configure replaces the fixture's worker with one configured as cfg says.
+func (f *fixture) configure(cfg worker.Config) {
+	f.srv = worker.NewServer(f.rdb, f.db, cfg)
 }
 
 func newFixture(t *testing.T, customers int, linked float64) *fixture {
@@ -38,7 +45,7 @@ func newFixture(t *testing.T, customers int, linked float64) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rdb.Close() })
-	return &fixture{db: db, srv: worker.NewServer(rdb, db, worker.Config{Concurrency: 1})}
+	return &fixture{db: db, rdb: rdb, srv: worker.NewServer(rdb, db, worker.Config{Concurrency: 1})}
 }
 
 func (f *fixture) upload(t *testing.T, data []byte, policy sweep.Policy) sweep.Import {
@@ -275,9 +282,7 @@ func TestFileReaderStreamsChunks(t *testing.T) {
 func TestValidateWritesSortedBlocks(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 50, 0)
-	rdb, _ := jobs.OpenRedis(testenv.RedisURL(t))
-	defer rdb.Close()
-	f.srv = worker.NewServer(rdb, f.db, worker.Config{Concurrency: 1, ChunkSize: 2})
+	f.configure(worker.Config{Concurrency: 1, ChunkSize: 2})
 	imp := f.validate(t, f.upload(t, csvOf("remove,9", "remove,3", "remove,12", "remove,1", "remove,3", "remove,5"), sweep.PolicyLine))
 	if imp.ValidRows != 5 || imp.ErrorRows != 1 {
 		t.Fatalf("valid %d errors %d, want 5 and 1", imp.ValidRows, imp.ErrorRows)
