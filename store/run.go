@@ -78,16 +78,21 @@ func deletedCTE(loanFilter bool) string {
 		RETURNING c.id)`
 }
 
-// deleteQuery deletes customers as deletedCTE does and writes one audit row
-// per deleted customer holding ids only.
-func deleteQuery(loanFilter bool) string {
-	return deletedCTE(loanFilter) + `,
+// auditedTail writes one audit row per customer deletedCTE deleted, holding
+// ids only, and returns their ids.
+const auditedTail = `,
 	audited AS (
 		INSERT INTO deletion_audit (tenant_id, customer_id, import_id, api_token_id, source)
 		SELECT $1, d.id, $3, $4, $5 FROM deleted d
 		RETURNING customer_id)
 	SELECT customer_id FROM audited`
-}
+
+// deleteQuery deletes customers, passing over those a loan links, and audits
+// them; deleteUnfilteredQuery leaves the loan links to the foreign key.
+var (
+	deleteQuery           = deletedCTE(true) + auditedTail
+	deleteUnfilteredQuery = deletedCTE(false) + auditedTail
+)
 
 // deleteCountedQuery is deleteQuery with the audit rows also counting the
 // related rows removed, by kind. All parts see the same snapshot, so the
@@ -110,9 +115,12 @@ var deleteCountedQuery = deletedCTE(true) + `,
 // links are passed over). Without counted or loanFilter, a customer a loan
 // links fails the whole statement with 23503.
 func (db *DB) deleteCustomers(ctx context.Context, tx *sqlx.Tx, tenant int64, ids []int64, importID, tokenID sql.NullInt64, source string, counted, loanFilter bool) (map[int64]bool, error) {
-	q := deleteQuery(loanFilter)
-	if counted {
+	q := deleteUnfilteredQuery
+	switch {
+	case counted:
 		q = deleteCountedQuery
+	case loanFilter:
+		q = deleteQuery
 	}
 	stmt, err := db.stmt(ctx, tx, q)
 	if err != nil {
@@ -167,6 +175,17 @@ func (db *DB) RunChunk(ctx context.Context, tenant, id int64, source sweep.Sourc
 	return res, err
 }
 
+// nextBlockQuery takes the first unprocessed block from block $3 on;
+// prevBlockQuery the last one before it.
+const (
+	nextBlockQuery = `SELECT block, customer_ids, lines FROM import_blocks
+		WHERE tenant_id = $1 AND import_id = $2 AND processed_at IS NULL AND block >= $3
+		ORDER BY block LIMIT 1 FOR UPDATE SKIP LOCKED`
+	prevBlockQuery = `SELECT block, customer_ids, lines FROM import_blocks
+		WHERE tenant_id = $1 AND import_id = $2 AND processed_at IS NULL AND block < $3
+		ORDER BY block DESC LIMIT 1 FOR UPDATE SKIP LOCKED`
+)
+
 func (db *DB) runChunk(ctx context.Context, tenant, id int64, source sweep.Source, from int, loanFilter bool) (res ChunkResult, err error) {
 	err = db.withTx(ctx, func(tx *sqlx.Tx) error {
 		// Every statement here repeats for each chunk: prepared once.
@@ -208,17 +227,14 @@ func (db *DB) runChunk(ctx context.Context, tenant, id int64, source sweep.Sourc
 			return err
 		}
 		var ids, lines int64List
-		next := func(cond string) error {
-			return scan(`
-				SELECT block, customer_ids, lines FROM import_blocks
-				WHERE tenant_id = $1 AND import_id = $2 AND processed_at IS NULL AND `+cond+`
-				LIMIT 1 FOR UPDATE SKIP LOCKED`, []any{tenant, id, from}, &res.Block, &ids, &lines)
+		next := func(q string) error {
+			return scan(q, []any{tenant, id, from}, &res.Block, &ids, &lines)
 		}
-		err := next("block >= $3 ORDER BY block")
+		err := next(nextBlockQuery)
 		if errors.Is(err, sql.ErrNoRows) && from > 0 {
 			// This part's range is done: help the part before it from the far
 			// end, so the two still work apart.
-			err = next("block < $3 ORDER BY block DESC")
+			err = next(prevBlockQuery)
 		}
 		if errors.Is(err, sql.ErrNoRows) {
 			res.Done = true
