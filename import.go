@@ -1,6 +1,7 @@
 package sweep
 
 import (
+	"strconv"
 	"strings"
 	"time"
 )
@@ -111,4 +112,21 @@ type RowError struct {
 	Column  string // the column at fault, as named in the file's header
 	Value   string // the offending value, truncated and made safe
 	Message string
+}
+
+// ParsePathID reads an id written in a URL path (an import's, a customer's, a
+// policy's). Paths take one spelling of each id: digits only, no sign, no
+// leading zero, no spaces or other characters, at most int64; anything else
+// names no resource. (Files are more forgiving: see ParseCustomerID.)
+func ParsePathID(s string) (int64, bool) {
+	if s == "" || len(s) > 19 || s[0] == '0' {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	return id, err == nil
 }

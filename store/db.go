@@ -48,6 +48,12 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	return &DB{db: db}, nil
 }
 
+// SetMaxConns bounds how many connections the pool opens (32 unless set).
+func (db *DB) SetMaxConns(n int) {
+	db.db.SetMaxOpenConns(n)
+	db.db.SetMaxIdleConns(min(n, 8))
+}
+
 // Close closes every connection of the pool.
 func (db *DB) Close() error {
 	db.stmtsMu.Lock()

@@ -1,16 +1,14 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/csv"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
-	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -94,14 +92,24 @@ type NewImport struct {
 
 // CreateImport stores file, read in chunks of FileChunkSize so it is never
 // whole in memory, and creates its import in state uploaded with validation
-// round 1, all in one transaction: a failed upload leaves nothing behind. With
-// an idempotency key already used by this tenant it reads nothing and returns
-// the existing import with existed set.
+// round 1, all in one transaction: a failed upload leaves nothing behind.
+//
+// An idempotency key binds the request it was first used with (see
+// sweep.ImportRequest): the same key with the same request stores nothing and
+// returns the first import with existed set; with another request it returns
+// sweep.KeyReused. Keys are looked up in the space of n's source
+// (sweep.KeySpace), so HTTP clients, upstream services and cleanup batches
+// never share one.
 func (db *DB) CreateImport(ctx context.Context, n NewImport, file io.Reader) (imp sweep.Import, existed bool, err error) {
+	h := sha256.New()
+	file = io.TeeReader(file, h)
+	req := sweep.ImportRequest{Source: n.Source, FileName: n.FileName, Policy: n.Policy, AutoStart: n.AutoStart,
+		RunAt: n.RunAt, CleanupPolicyID: n.CleanupPolicyID}
+	space := sweep.KeySpace(n.Source)
 	if n.IdempotencyKey != "" {
-		imp, err := db.importByKey(ctx, n.TenantID, n.IdempotencyKey)
+		imp, err := db.importByKey(ctx, n.TenantID, space, n.IdempotencyKey)
 		if err == nil {
-			return imp, true, nil
+			return db.replay(ctx, n, imp, req, file, h)
 		} else if sweep.ErrorCode(err) != sweep.ENOTFOUND {
 			return sweep.Import{}, false, err
 		}
@@ -113,69 +121,106 @@ func (db *DB) CreateImport(ctx context.Context, n NewImport, file io.Reader) (im
 	var id int64
 	err = db.withTx(ctx, func(tx *sqlx.Tx) error {
 		err := tx.QueryRowContext(ctx, `
-			INSERT INTO imports (tenant_id, source, policy, file_name, auto_start, run_at, idempotency_key, created_by, cleanup_policy_id, validations)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, nullif($9, 0), 1)
-			ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+			INSERT INTO imports (tenant_id, source, policy, file_name, auto_start, run_at, idempotency_key, key_space, created_by, cleanup_policy_id, validations)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, nullif($10, 0), 1)
+			ON CONFLICT (tenant_id, key_space, idempotency_key) DO NOTHING
 			RETURNING id`,
-			n.TenantID, n.Source, n.Policy, n.FileName, n.AutoStart, n.RunAt, key, n.CreatedBy, n.CleanupPolicyID).Scan(&id)
+			n.TenantID, n.Source, n.Policy, n.FileName, n.AutoStart, n.RunAt, key, space, n.CreatedBy, n.CleanupPolicyID).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			existed = true // a concurrent request with the same key won
 			return nil
 		} else if err != nil {
 			return fmt.Errorf("create import: %w", err)
 		}
-		h := sha256.New()
 		buf := make([]byte, FileChunkSize)
 		var size int64
 		for seq := 0; ; seq++ {
-			k, rerr := io.ReadFull(file, buf)
+			k, rerr := fill(file, buf)
 			if k > 0 {
-				h.Write(buf[:k])
 				size += int64(k)
 				if _, err := tx.ExecContext(ctx, `INSERT INTO import_files (tenant_id, import_id, seq, data) VALUES ($1, $2, $3, $4)`,
 					n.TenantID, id, seq, buf[:k]); err != nil {
 					return fmt.Errorf("store file chunk %d: %w", seq, err)
 				}
 			}
-			if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
+			// Only io.EOF ends the file; any other error (a body cut short among
+			// them) rolls the import back.
+			if errors.Is(rerr, io.EOF) {
 				break
 			} else if rerr != nil {
 				return rerr
 			}
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE imports SET file_size = $3, file_sha256 = $4 WHERE tenant_id = $1 AND id = $2`,
-			n.TenantID, id, size, hex.EncodeToString(h.Sum(nil)))
+		req.FileSHA256 = hex.EncodeToString(h.Sum(nil))
+		_, err = tx.ExecContext(ctx, `UPDATE imports SET file_size = $3, file_sha256 = $4, request_sha256 = $5 WHERE tenant_id = $1 AND id = $2`,
+			n.TenantID, id, size, req.FileSHA256, req.Fingerprint())
 		return err
 	})
 	if err != nil {
 		return sweep.Import{}, false, err
 	}
 	if existed {
-		imp, err := db.importByKey(ctx, n.TenantID, n.IdempotencyKey)
-		return imp, true, err
+		imp, err := db.importByKey(ctx, n.TenantID, space, n.IdempotencyKey)
+		if err != nil {
+			return sweep.Import{}, false, err
+		}
+		return db.replay(ctx, n, imp, req, file, h)
 	}
 	imp, err = db.GetImport(ctx, n.TenantID, id)
 	return imp, false, err
 }
 
+// fill reads from r until buf is full or r ends. Unlike io.ReadFull it
+// passes every error through unchanged: io.EOF is the only clean end, and an
+// io.ErrUnexpectedEOF from r (a multipart body cut before its boundary) stays
+// an error.
+func fill(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		k, err := r.Read(buf[n:])
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// replay answers a request whose idempotency key already made imp: it reads
+// the rest of the file only to take its digest, and returns imp when the
+// request is the one the key was first used with, sweep.KeyReused otherwise.
+func (db *DB) replay(ctx context.Context, n NewImport, imp sweep.Import, req sweep.ImportRequest, file io.Reader, h hash.Hash) (sweep.Import, bool, error) {
+	if _, err := io.Copy(io.Discard, file); err != nil {
+		return sweep.Import{}, false, err
+	}
+	req.FileSHA256 = hex.EncodeToString(h.Sum(nil))
+	var stored sql.NullString
+	if err := db.db.GetContext(ctx, &stored, `SELECT request_sha256 FROM imports WHERE tenant_id = $1 AND id = $2`, imp.TenantID, imp.ID); err != nil {
+		return sweep.Import{}, false, notFound(err, "Import %d was not found.", imp.ID)
+	}
+	same := stored.String == req.Fingerprint()
+	if !stored.Valid { // made before requests were fingerprinted: its file is all there is to compare
+		same = imp.FileSHA256 == req.FileSHA256
+	}
+	if !same {
+		return sweep.Import{}, false, sweep.KeyReused(n.IdempotencyKey, imp.ID)
+	}
+	return imp, true, nil
+}
+
 // CreateImportFromIDs is CreateImport for ids a program gives rather than a
 // file: each calls add with every id, and the ids are streamed into the
-// stored file as "remove,<id>" rows under the header, so they meet the same
-// validation as an uploaded file. It also returns how many ids each gave (0
-// when the idempotency key had already made the import).
+// stored file by sweep.WriteIDsFile, so they meet the same validation as an
+// uploaded file. It also returns how many ids each gave (0 when the
+// idempotency key had already made the import).
 func (db *DB) CreateImportFromIDs(ctx context.Context, n NewImport, each func(add func(id int64) error) error) (imp sweep.Import, existed bool, count int64, err error) {
 	pr, pw := io.Pipe()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		w := csv.NewWriter(pw)
-		w.Write([]string{sweep.ColumnAction, sweep.ColumnCustomerID})
-		err := each(func(id int64) error {
-			count++
-			return w.Write([]string{sweep.ActionRemove, strconv.FormatInt(id, 10)})
-		})
-		w.Flush()
-		pw.CloseWithError(cmp.Or(err, w.Error()))
+		var err error
+		count, err = sweep.WriteIDsFile(pw, each)
+		pw.CloseWithError(err)
 	}()
 	imp, existed, err = db.CreateImport(ctx, n, pr)
 	pr.CloseWithError(io.ErrClosedPipe) // stops the writer when the store gave up early
@@ -186,9 +231,9 @@ func (db *DB) CreateImportFromIDs(ctx context.Context, n NewImport, each func(ad
 	return imp, existed, count, err
 }
 
-func (db *DB) importByKey(ctx context.Context, tenant int64, key string) (sweep.Import, error) {
+func (db *DB) importByKey(ctx context.Context, tenant int64, space, key string) (sweep.Import, error) {
 	var r importRow
-	err := db.db.GetContext(ctx, &r, `SELECT `+importColumns+` FROM imports WHERE tenant_id = $1 AND idempotency_key = $2`, tenant, key)
+	err := db.db.GetContext(ctx, &r, `SELECT `+importColumns+` FROM imports WHERE tenant_id = $1 AND key_space = $2 AND idempotency_key = $3`, tenant, space, key)
 	if err != nil {
 		return sweep.Import{}, notFound(err, "no import with that idempotency key")
 	}
@@ -364,19 +409,6 @@ func (db *DB) FailImport(ctx context.Context, tenant, id int64, reason string) e
 		[]sweep.Status{sweep.StatusValidating, sweep.StatusQueued, sweep.StatusRunning}, sweep.StatusFailed,
 		"error = $5, finished_at = now()", reason)
 	return err
-}
-
-// SetImportOptions changes the policy and start settings of an import that is
-// still uploaded (its validation not yet queued).
-func (db *DB) SetImportOptions(ctx context.Context, tenant, id int64, policy sweep.Policy, autoStart bool, runAt *time.Time) (sweep.Import, error) {
-	var r importRow
-	err := db.db.GetContext(ctx, &r, `UPDATE imports SET policy = $3, auto_start = $4, run_at = $5, updated_at = now()
-		WHERE tenant_id = $1 AND id = $2 AND status = 'uploaded' RETURNING `+importColumns,
-		tenant, id, policy, autoStart, runAt)
-	if err != nil {
-		return sweep.Import{}, notFound(err, "Import %d was not found or is no longer uploaded.", id)
-	}
-	return r.toImport(), nil
 }
 
 // ImportError is one stored row error.

@@ -19,6 +19,8 @@ var statusOf = map[string]int{
 	sweep.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	sweep.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
 	sweep.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	sweep.EKEYREUSED:    http.StatusUnprocessableEntity,
+	sweep.EBUSY:         http.StatusTooManyRequests,
 	sweep.EINTERNAL:     http.StatusInternalServerError,
 }
 
@@ -44,7 +46,13 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var body errorBody
 	body.Error.Code = code
 	body.Error.Message = sweep.ErrorMessage(err)
-	writeJSON(w, status, body)
+	// A message may quote what the client sent; with <, > and & escaped it is
+	// never markup, whatever reads the answer.
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	if err := json.NewEncoder(w).Encode(body); err != nil {
+		s.log.DebugContext(r.Context(), "write error answer", "err", err)
+	}
 }
 
 // writeJSON answers with v as JSON.

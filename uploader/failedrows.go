@@ -1,11 +1,13 @@
 package uploader
 
 import (
+	"bufio"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 
 	"github.com/sweephq/sweep"
@@ -89,33 +91,64 @@ func (s *Server) writeFailedRows(w http.ResponseWriter, r *http.Request, imp swe
 		s.writeError(w, r, ferr)
 		return
 	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="import-%d-failed-rows.csv"`, imp.ID))
-	cw := csv.NewWriter(w)
-	if ferr != nil {
-		// The file itself was rejected: there are no columns to give back.
-		cw.Write([]string{"line", "error"})
-		writeEscaped(cw, []string{"", sweep.ErrorMessage(ferr)})
-		cw.Flush()
+	s.sendCSV(w, r, fmt.Sprintf("import-%d-failed-rows.csv", imp.ID), func(cw *csv.Writer) error {
+		if ferr != nil {
+			// The file itself was rejected: there are no columns to give back.
+			cw.Write([]string{"line", "error"})
+			return writeEscaped(cw, []string{"", sweep.ErrorMessage(ferr)})
+		}
+		header := append(append([]string(nil), fr.Header()...), "line", "error")
+		writeEscaped(cw, header)
+		var rec *sweep.Record
+		var readErr error
+		return s.db.EachImportError(ctx, imp.TenantID, imp.ID, func(e store.ImportError) error {
+			for readErr == nil && (rec == nil || rec.Line < e.Line) {
+				rec, readErr = fr.Next()
+			}
+			cells := make([]string, len(fr.Header()), len(fr.Header())+2)
+			if readErr == nil && rec.Line == e.Line {
+				copy(cells, rec.Fields)
+			}
+			cells = append(cells, fmt.Sprint(e.Line), e.Message)
+			return writeEscaped(cw, cells)
+		})
+	})
+}
+
+// sendCSV writes a CSV answer that fill produces from the database into a
+// temporary file first, then sends the file: however slowly the client reads,
+// no database connection or cursor waits on it. A failure while filling is
+// answered as an error, never as a CSV cut short.
+func (s *Server) sendCSV(w http.ResponseWriter, r *http.Request, name string, fill func(cw *csv.Writer) error) {
+	f, err := os.CreateTemp(s.limits.SpoolDir, "sweep-download-*")
+	if err != nil {
+		s.writeError(w, r, fmt.Errorf("spool %s: %w", name, err))
 		return
 	}
-	header := append(append([]string(nil), fr.Header()...), "line", "error")
-	writeEscaped(cw, header)
-	var rec *sweep.Record
-	var readErr error
-	err := s.db.EachImportError(ctx, imp.TenantID, imp.ID, func(e store.ImportError) error {
-		for readErr == nil && (rec == nil || rec.Line < e.Line) {
-			rec, readErr = fr.Next()
-		}
-		cells := make([]string, len(fr.Header()), len(fr.Header())+2)
-		if readErr == nil && rec.Line == e.Line {
-			copy(cells, rec.Fields)
-		}
-		cells = append(cells, fmt.Sprint(e.Line), e.Message)
-		return writeEscaped(cw, cells)
-	})
-	cw.Flush()
-	if err != nil && !errors.Is(err, io.EOF) {
-		s.log.ErrorContext(ctx, "write failed rows", "import_id", imp.ID, "tenant_id", imp.TenantID, "err", err)
+	defer os.Remove(f.Name())
+	defer f.Close()
+	bw := bufio.NewWriterSize(f, 256<<10)
+	cw := csv.NewWriter(bw)
+	err = fill(cw)
+	if cw.Flush(); err == nil {
+		err = cw.Error()
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		s.writeError(w, r, fmt.Errorf("write %s: %w", name, err))
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, name))
+	if st, err := f.Stat(); err == nil {
+		w.Header().Set("Content-Length", strconv.FormatInt(st.Size(), 10))
+	}
+	if _, err := io.Copy(w, f); err != nil {
+		s.log.DebugContext(r.Context(), "send csv", "file", name, "err", err) // the client went away
 	}
 }

@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,42 +28,84 @@ type importOptions struct {
 	policy    sweep.Policy
 	autoStart bool
 	runAt     *time.Time
+	seen      map[string]bool
 }
 
-// set applies one named option from a form field or a JSON member.
+// importOptionNames are the options an upload takes besides its file or ids.
+var importOptionNames = []string{"policy", "auto_start", "run_at"}
+
+// set applies one named option from a form field or a JSON member. Each may be
+// given once; an unknown name is refused rather than ignored, so that a typo
+// (runAt, autostart) never makes an import start at another time than meant.
 func (o *importOptions) set(name, value string) error {
+	if !slices.Contains(importOptionNames, name) {
+		return sweep.Errorf(sweep.EINVALID, "%q is not an option of an upload; send only file (or customer_ids), %s.", sweep.SafeValue(name), strings.Join(importOptionNames, ", "))
+	}
+	if o.seen == nil {
+		o.seen = map[string]bool{}
+	}
+	if o.seen[name] {
+		return sweep.Errorf(sweep.EINVALID, "%s is given twice; send it once.", name)
+	}
+	o.seen[name] = true
 	value = strings.TrimSpace(value)
 	switch name {
 	case "policy":
+		if value == "" {
+			return sweep.Errorf(sweep.EINVALID, "policy is empty; send line or file, or leave the option out.")
+		}
 		p, err := sweep.ParsePolicy(value)
 		if err != nil {
 			return err
 		}
 		o.policy = p
 	case "auto_start":
-		b, err := strconv.ParseBool(value)
-		if err != nil && value != "" {
-			return sweep.Errorf(sweep.EINVALID, "auto_start must be true or false; found %q.", value)
+		switch strings.ToLower(value) {
+		case "true":
+			o.autoStart = true
+		case "false":
+			o.autoStart = false
+		default:
+			return sweep.Errorf(sweep.EINVALID, "auto_start must be true or false; found %q.", sweep.SafeValue(value))
 		}
-		o.autoStart = b
 	case "run_at":
-		if value == "" {
-			o.runAt = nil
-			return nil
-		}
-		t, err := time.Parse(time.RFC3339, value)
+		t, err := parseRunAt(value, time.Now())
 		if err != nil {
-			return sweep.Errorf(sweep.EINVALID, "run_at must be a time such as 2026-12-01T02:00:00Z (RFC 3339); found %q.", value)
+			return err
 		}
-		o.runAt = &t
+		o.runAt = t
 	}
 	return nil
+}
+
+// maxRunAhead is how far ahead run_at may be.
+const maxRunAhead = 366 * 24 * time.Hour
+
+// parseRunAt reads a run_at: an RFC 3339 time no further than a year ahead; a
+// time already past (at most a day) means now, anything older is refused as a
+// likely mistake. Empty means no run_at.
+func parseRunAt(value string, now time.Time) (*time.Time, error) {
+	if value == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, value)
+	if err != nil {
+		return nil, sweep.Errorf(sweep.EINVALID, "run_at must be a time such as 2026-12-01T02:00:00Z (RFC 3339, with a time zone); found %q.", sweep.SafeValue(value))
+	}
+	if t.Before(now.Add(-24*time.Hour)) || t.After(now.Add(maxRunAhead)) {
+		return nil, sweep.Errorf(sweep.EINVALID, "run_at must be within a year from now (a time in the last 24 hours means now); found %s.", t.UTC().Format(time.RFC3339))
+	}
+	t = t.UTC()
+	return &t, nil
 }
 
 const maxKeyLength = 255
 
 // handleCreateImport stores an uploaded file (multipart field "file") or a JSON
-// list of ids as a new import and queues its validation.
+// list of ids as a new import and queues its validation. The whole request is
+// read, and every option checked, before anything is stored: a request
+// answered with an error leaves nothing behind, whatever the order of its
+// parts.
 func (s *Server) handleCreateImport(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	key := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
@@ -76,23 +120,32 @@ func (s *Server) handleCreateImport(w http.ResponseWriter, r *http.Request) {
 		n.CreatedBy = fmt.Sprintf("token %d", p.TokenID)
 	}
 	var (
-		imp     sweep.Import
-		existed bool
-		err     error
+		sp   *spool
+		opts importOptions
+		err  error
 	)
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	switch ct {
+	switch mediaType(r) {
 	case "multipart/form-data":
-		imp, existed, err = s.createFromMultipart(r, n)
+		n.Source = sweep.SourceUpload
+		sp, err = s.readMultipart(w, r, &opts, &n.FileName)
 	case "application/json":
-		imp, existed, err = s.createFromJSON(r, n)
+		n.Source, n.FileName = sweep.SourceAPI, "customer_ids.json"
+		sp, err = s.readJSONIDs(w, r, &opts)
 	default:
-		err = sweep.Errorf(sweep.EUNSUPPORTED, "Send the file as multipart/form-data with a field named file (curl -F file=@customers.csv), or send JSON such as {\"customer_ids\": [1042, 1043]}.")
+		err = sweep.Errorf(sweep.EUNSUPPORTED, "Send the file as multipart/form-data with a field named file (curl -F file=@customers.csv), or send JSON such as {\"customer_ids\": [1042, 1043]} with Content-Type: application/json.")
 	}
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		err = s.tooLarge()
+	defer sp.Close()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
+	n.Policy, n.AutoStart, n.RunAt = cmp.Or(opts.policy, sweep.PolicyLine), opts.autoStart, opts.runAt
+	file, err := sp.reader()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	imp, existed, err := s.db.CreateImport(r.Context(), n, file)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -128,79 +181,60 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-func (s *Server) createFromMultipart(r *http.Request, n store.NewImport) (imp sweep.Import, existed bool, err error) {
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return imp, false, sweep.Errorf(sweep.EINVALID, "The multipart body cannot be read: %v.", err)
+// maxOptionBytes is the most a form field other than the file may hold.
+const maxOptionBytes = 1024
+
+// readMultipart reads a multipart upload to its closing boundary: the file
+// goes to a spool, the other fields into opts. A body that ends before its
+// closing boundary is refused, however much of the file came.
+func (s *Server) readMultipart(w http.ResponseWriter, r *http.Request, opts *importOptions, fileName *string) (*spool, error) {
+	_, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if params["boundary"] == "" {
+		return nil, sweep.Errorf(sweep.EINVALID, "The multipart body has no boundary in its Content-Type; let your HTTP client build the form (curl -F file=@customers.csv).")
 	}
-	var opts importOptions
-	gotFile := false
+	mr := multipart.NewReader(s.body(w, r), params["boundary"])
+	var sp *spool
 	for {
 		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
+		if err == io.EOF { // only the closing boundary ends the form; a wrapped EOF is a body cut short
 			break
 		} else if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return imp, false, s.tooLarge()
-			}
-			return imp, false, sweep.Errorf(sweep.EINVALID, "The multipart body cannot be read: %v.", err)
+			sp.Close()
+			return nil, s.bodyError(err, "multipart body")
 		}
 		name := part.FormName()
 		if name != "file" {
-			v, _ := io.ReadAll(io.LimitReader(part, 1024))
-			if err := opts.set(name, string(v)); err != nil {
-				return imp, false, err
+			v, err := io.ReadAll(io.LimitReader(part, maxOptionBytes+1))
+			if err == nil && len(v) > maxOptionBytes {
+				err = sweep.Errorf(sweep.EINVALID, "The form field %q is longer than %d bytes.", sweep.SafeValue(name), maxOptionBytes)
+			} else if err != nil {
+				err = s.bodyError(err, "multipart body")
+			} else {
+				err = opts.set(name, string(v))
+			}
+			if err != nil {
+				sp.Close()
+				return nil, err
 			}
 			continue
 		}
-		if gotFile {
-			return imp, false, sweep.Errorf(sweep.EINVALID, "Send one file per import; this request has more than one file field.")
+		if sp != nil {
+			sp.Close()
+			return nil, sweep.Errorf(sweep.EINVALID, "Send one file per import; this request has more than one file field.")
 		}
-		gotFile = true
-		n.Source = sweep.SourceUpload
-		n.FileName = cleanFileName(part.FileName())
-		imp, existed, err = s.storeFile(r.Context(), n, opts, part)
-		if err != nil {
-			return imp, false, err
+		if sp, err = s.newSpool(); err != nil {
+			return nil, err
+		}
+		*fileName = cleanFileName(part.FileName())
+		if _, err := io.Copy(sp, part); err != nil {
+			sp.Close()
+			return nil, s.bodyError(err, "multipart body")
 		}
 	}
-	if !gotFile {
-		return imp, false, sweep.Errorf(sweep.EINVALID, "The request has no file. Send it in a multipart field named file (curl -F file=@customers.csv).")
+	if sp == nil {
+		return nil, sweep.Errorf(sweep.EINVALID, "The request has no file. Send it in a multipart field named file (curl -F file=@customers.csv).")
 	}
-	return s.applyLateOptions(r.Context(), imp, existed, opts)
-}
-
-// storeFile streams a file into a new import, enforcing the byte and row limits
-// as it goes.
-func (s *Server) storeFile(ctx context.Context, n store.NewImport, opts importOptions, file io.Reader) (sweep.Import, bool, error) {
-	n.Policy = opts.policy
-	if n.Policy == "" {
-		n.Policy = sweep.PolicyLine
-	}
-	n.AutoStart, n.RunAt = opts.autoStart, opts.runAt
-	return s.db.CreateImport(ctx, n, &limitReader{r: file, s: s, maxBytes: s.limits.MaxUploadBytes, maxLines: s.limits.MaxRows + 1})
-}
-
-// applyLateOptions applies options that arrived after the file (curl sends
-// fields in the order given) to the import before its validation is queued.
-func (s *Server) applyLateOptions(ctx context.Context, imp sweep.Import, existed bool, opts importOptions) (sweep.Import, bool, error) {
-	if existed {
-		return imp, true, nil
-	}
-	policy := cmp.Or(opts.policy, imp.Policy)
-	if policy == imp.Policy && opts.autoStart == imp.AutoStart && equalTime(opts.runAt, imp.RunAt) {
-		return imp, false, nil
-	}
-	imp, err := s.db.SetImportOptions(ctx, imp.TenantID, imp.ID, policy, opts.autoStart, opts.runAt)
-	return imp, false, err
-}
-
-func equalTime(a, b *time.Time) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return a.Equal(*b)
+	return sp, nil
 }
 
 func cleanFileName(name string) string {
@@ -211,110 +245,114 @@ func cleanFileName(name string) string {
 	return sweep.SafeValue(name)
 }
 
-// limitReader passes a file through while counting bytes and lines, and fails
-// with ETOOLARGE past the limits, which rolls the whole upload back.
-type limitReader struct {
-	r                 io.Reader
-	s                 *Server
-	maxBytes, n       int64
-	maxLines, newline int64
-}
-
-func (l *limitReader) Read(p []byte) (int, error) {
-	k, err := l.r.Read(p)
-	l.n += int64(k)
-	if l.n > l.maxBytes {
-		return 0, l.s.tooLarge()
-	}
-	for _, c := range p[:k] {
-		if c == '\n' {
-			l.newline++
-		}
-	}
-	if l.newline > l.maxLines {
-		return 0, sweep.Errorf(sweep.ETOOLARGE, "The file has more than %d lines; one import takes at most %d rows. Split it into smaller files.", l.maxLines, l.maxLines-1)
-	}
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return k, l.s.tooLarge()
-	}
-	return k, err
-}
-
-// createFromJSON turns {"customer_ids": [...]} into an import whose stored file
-// is the equivalent CSV, so ids from programs pass exactly the same rules as an
-// operator's file. The ids are streamed, never held in memory.
-func (s *Server) createFromJSON(r *http.Request, n store.NewImport) (imp sweep.Import, existed bool, err error) {
-	dec := json.NewDecoder(r.Body)
+// readJSONIDs reads {"customer_ids": [...], "policy": ..., "auto_start": ...,
+// "run_at": ...} to its end: the ids are streamed into a spool as the
+// equivalent import file (sweep.WriteIDsFile's form), so ids from programs
+// pass exactly the same rules as an operator's file; the options go into
+// opts. Members other than these, a member given twice, a value of the wrong
+// JSON type, a body cut short and bytes after the object are refused.
+func (s *Server) readJSONIDs(w http.ResponseWriter, r *http.Request, opts *importOptions) (*spool, error) {
+	dec := json.NewDecoder(s.body(w, r))
 	dec.UseNumber()
+	const example = `{"customer_ids": [1042, 1043]}`
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return imp, false, sweep.Errorf(sweep.EINVALID, "The body must be a JSON object such as {\"customer_ids\": [1042, 1043]}.")
+		if err != nil && !errors.As(err, new(*json.SyntaxError)) {
+			return nil, s.bodyError(err, "JSON body")
+		}
+		return nil, sweep.Errorf(sweep.EINVALID, "The body must be a JSON object such as %s.", example)
 	}
-	var opts importOptions
-	gotIDs := false
+	var sp *spool
+	fail := func(err error) (*spool, error) {
+		sp.Close()
+		return nil, err
+	}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return imp, false, jsonError(err)
+			return fail(s.jsonError(err))
 		}
 		name, _ := tok.(string)
-		switch name {
-		case "customer_ids":
-			if gotIDs {
-				return imp, false, sweep.Errorf(sweep.EINVALID, "customer_ids appears twice in the body.")
-			}
-			gotIDs = true
-			n.Source = sweep.SourceAPI
-			n.FileName = "customer_ids.json"
-			pr, pw := io.Pipe()
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				pw.CloseWithError(idsToCSV(dec, pw, s.limits.MaxRows))
-			}()
-			imp, existed, err = s.storeFile(r.Context(), n, opts, pr)
-			pr.CloseWithError(io.ErrClosedPipe) // stops the writer when the store gave up early
-			<-done                              // the decoder is ours again
-			if err != nil {
-				return imp, false, err
-			}
-		case "policy", "auto_start", "run_at":
+		if name != "customer_ids" {
 			var v any
 			if err := dec.Decode(&v); err != nil {
-				return imp, false, jsonError(err)
+				return fail(s.jsonError(err))
 			}
-			str := fmt.Sprint(v)
-			if v == nil {
-				str = ""
+			str, err := jsonOption(name, v)
+			if err == nil {
+				err = opts.set(name, str)
 			}
-			if err := opts.set(name, str); err != nil {
-				return imp, false, err
+			if err != nil {
+				return fail(err)
 			}
-		default:
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return imp, false, jsonError(err)
-			}
+			continue
+		}
+		if sp != nil {
+			return fail(sweep.Errorf(sweep.EINVALID, "customer_ids appears twice in the body; send the ids in one array."))
+		}
+		if sp, err = s.newSpool(); err != nil {
+			return nil, err
+		}
+		if err := s.idsToCSV(dec, sp); err != nil {
+			return fail(err)
 		}
 	}
-	if !gotIDs {
-		return imp, false, sweep.Errorf(sweep.EINVALID, "The body has no customer_ids. Send {\"customer_ids\": [1042, 1043]}.")
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return fail(s.jsonError(err))
 	}
-	return s.applyLateOptions(r.Context(), imp, existed, opts)
+	if _, err := dec.Token(); err != io.EOF {
+		if err == nil || errors.As(err, new(*json.SyntaxError)) {
+			err = sweep.Errorf(sweep.EINVALID, "The body has more after its JSON object; send one object such as %s.", example)
+		}
+		return fail(s.jsonError(err))
+	}
+	if sp == nil {
+		return nil, sweep.Errorf(sweep.EINVALID, "The body has no customer_ids. Send %s.", example)
+	}
+	return sp, nil
 }
 
-func jsonError(err error) error {
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) || sweep.ErrorCode(err) != sweep.EINTERNAL {
-		return err
+// jsonOption checks an option member's JSON type: policy and run_at are
+// strings (run_at may be null), auto_start is a boolean.
+func jsonOption(name string, v any) (string, error) {
+	switch name {
+	case "policy":
+		if s, ok := v.(string); ok {
+			return s, nil
+		}
+		return "", sweep.Errorf(sweep.EINVALID, `policy must be the string "line" or "file".`)
+	case "auto_start":
+		if b, ok := v.(bool); ok {
+			return strconv.FormatBool(b), nil
+		}
+		return "", sweep.Errorf(sweep.EINVALID, "auto_start must be true or false (a JSON boolean, not a number or a string).")
+	case "run_at":
+		if v == nil {
+			return "", nil
+		} else if s, ok := v.(string); ok {
+			if s == "" {
+				return "", sweep.Errorf(sweep.EINVALID, "run_at is empty; send a time such as \"2026-12-01T02:00:00Z\", or leave it out.")
+			}
+			return s, nil
+		}
+		return "", sweep.Errorf(sweep.EINVALID, `run_at must be a string such as "2026-12-01T02:00:00Z".`)
 	}
-	return sweep.Errorf(sweep.EINVALID, "The body is not valid JSON: %v.", err)
+	return "", nil // set refuses unknown names
+}
+
+func (s *Server) jsonError(err error) error {
+	if errors.As(err, new(*json.SyntaxError)) {
+		return sweep.Errorf(sweep.EINVALID, "The body is not valid JSON (%s). Send an object such as {\"customer_ids\": [1042, 1043]}.", jsonProblem(err))
+	}
+	return s.bodyError(err, "JSON body")
 }
 
 // idsToCSV reads the array of ids at dec's position and writes it as an import
 // file: a header and one "remove,<id>" row per element, as written.
-func idsToCSV(dec *json.Decoder, w io.Writer, maxRows int64) error {
+func (s *Server) idsToCSV(dec *json.Decoder, w io.Writer) error {
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		if err != nil && !errors.As(err, new(*json.SyntaxError)) {
+			return s.jsonError(err)
+		}
 		return sweep.Errorf(sweep.EINVALID, "customer_ids must be an array such as [1042, 1043].")
 	}
 	cw := csv.NewWriter(w)
@@ -323,7 +361,7 @@ func idsToCSV(dec *json.Decoder, w io.Writer, maxRows int64) error {
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return jsonError(err)
+			return s.jsonError(err)
 		}
 		var v string
 		switch t := tok.(type) {
@@ -332,15 +370,17 @@ func idsToCSV(dec *json.Decoder, w io.Writer, maxRows int64) error {
 		case string:
 			v = t
 		default:
-			return sweep.Errorf(sweep.EINVALID, "customer_ids element %d is %v; each id must be a number or a string of digits.", n+1, tok)
+			return sweep.Errorf(sweep.EINVALID, "customer_ids element %d is not an id; each id must be a number or a string of digits.", n+1)
 		}
-		if n++; maxRows > 0 && n > maxRows {
-			return sweep.Errorf(sweep.ETOOLARGE, "customer_ids has more than %d ids, the most one import takes. Split the list.", maxRows)
+		if n++; n > s.limits.MaxRows {
+			return sweep.Errorf(sweep.ETOOLARGE, "customer_ids has more than %d ids, the most one import takes. Split the list.", s.limits.MaxRows)
 		}
-		cw.Write([]string{sweep.ActionRemove, v})
+		if err := cw.Write([]string{sweep.ActionRemove, v}); err != nil {
+			return err
+		}
 	}
 	if _, err := dec.Token(); err != nil {
-		return jsonError(err)
+		return s.jsonError(err)
 	}
 	if n == 0 {
 		return sweep.Errorf(sweep.EINVALID, "customer_ids is empty; send at least one id.")
@@ -367,9 +407,9 @@ func (s *Server) enqueueValidate(ctx context.Context, imp sweep.Import) error {
 }
 
 func pathID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, sweep.Errorf(sweep.ENOTFOUND, "Import %q was not found; import ids are positive whole numbers.", r.PathValue("id"))
+	id, ok := sweep.ParsePathID(r.PathValue("id"))
+	if !ok {
+		return 0, sweep.Errorf(sweep.ENOTFOUND, "Import %q was not found; import ids are written as digits without a sign or leading zeros, such as 42.", sweep.SafeValue(r.PathValue("id")))
 	}
 	return id, nil
 }

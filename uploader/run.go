@@ -2,10 +2,8 @@ package uploader
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -26,21 +24,34 @@ func (s *Server) handleStartImport(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	// Pointers tell a member left out from one sent as null or 0.
 	var body struct {
-		RunAt       *time.Time `json:"run_at"`
-		Parallelism int        `json:"parallelism"`
+		RunAt       *string `json:"run_at"`
+		Parallelism *int    `json:"parallelism"`
 	}
-	if r.ContentLength != 0 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
-		if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&body); err != nil && !errors.Is(err, io.EOF) {
-			s.writeError(w, r, sweep.Errorf(sweep.EINVALID, "The body must be JSON such as {\"run_at\": \"2026-12-01T02:00:00Z\", \"parallelism\": 2}: %v.", err))
-			return
-		}
-	}
-	if body.Parallelism < 0 || body.Parallelism > 16 {
-		s.writeError(w, r, sweep.Errorf(sweep.EINVALID, "parallelism must be from 1 to 16; found %d.", body.Parallelism))
+	if _, err := s.readJSON(w, r, &body, 4096, `{"run_at": "2026-12-01T02:00:00Z", "parallelism": 2}`); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
-	imp, err := s.db.StartImport(r.Context(), principal(r).TenantID, id, body.RunAt, body.Parallelism)
+	var runAt *time.Time
+	if body.RunAt != nil {
+		if *body.RunAt == "" {
+			err = sweep.Errorf(sweep.EINVALID, "run_at is empty; send a time such as \"2026-12-01T02:00:00Z\", or leave it out to start now.")
+		} else {
+			runAt, err = parseRunAt(*body.RunAt, time.Now())
+		}
+	}
+	parallelism := 0
+	if err == nil && body.Parallelism != nil {
+		if parallelism = *body.Parallelism; parallelism < 1 || parallelism > 16 {
+			err = sweep.Errorf(sweep.EINVALID, "parallelism must be from 1 to 16; found %d.", parallelism)
+		}
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	imp, err := s.db.StartImport(r.Context(), principal(r).TenantID, id, runAt, parallelism)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -97,17 +108,12 @@ func (s *Server) handleImportResults(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="import-%d-results.csv"`, imp.ID))
-	cw := csv.NewWriter(w)
-	cw.Write([]string{"line", "customerId", "outcome", "detail"})
-	err := s.db.EachOutcome(r.Context(), imp.TenantID, imp.ID, func(o store.Outcome) error {
-		return writeEscaped(cw, []string{strconv.FormatInt(o.Line, 10), o.CustomerID, o.Outcome, o.Detail})
+	s.sendCSV(w, r, fmt.Sprintf("import-%d-results.csv", imp.ID), func(cw *csv.Writer) error {
+		cw.Write([]string{"line", "customerId", "outcome", "detail"})
+		return s.db.EachOutcome(r.Context(), imp.TenantID, imp.ID, func(o store.Outcome) error {
+			return writeEscaped(cw, []string{strconv.FormatInt(o.Line, 10), o.CustomerID, o.Outcome, o.Detail})
+		})
 	})
-	cw.Flush()
-	if err != nil {
-		s.log.ErrorContext(r.Context(), "write results", "import_id", imp.ID, "tenant_id", imp.TenantID, "err", err)
-	}
 }
 
 // handleDeleteCustomer deletes one customer: 204, 404 when the tenant has no
@@ -117,9 +123,9 @@ func (s *Server) handleDeleteCustomer(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteCustomer(w http.ResponseWriter, r *http.Request, raw string) {
-	id, msg := sweep.ParseCustomerID(raw)
-	if msg != "" {
-		s.writeError(w, r, sweep.Errorf(sweep.ENOTFOUND, "Customer %q was not found: %s", raw, msg))
+	id, ok := sweep.ParsePathID(raw)
+	if !ok {
+		s.writeError(w, r, sweep.Errorf(sweep.ENOTFOUND, "Customer %q was not found: customer ids in a path are written as digits without a sign, spaces or leading zeros, such as 1042.", sweep.SafeValue(raw)))
 		return
 	}
 	p := principal(r)

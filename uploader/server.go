@@ -4,6 +4,7 @@
 package uploader
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
@@ -30,11 +31,30 @@ type Options struct {
 	Limits Limits
 }
 
-// Limits bound what one upload may hold.
+// Limits bound what one request may hold and how many a tenant may have in
+// flight. Zero values take the defaults in NewServer.
 type Limits struct {
 	MaxUploadBytes int64 // largest file
 	MaxRows        int64 // most data rows in a file
+	// SpoolDir is where uploads wait on disk until they are whole and checked
+	// (the system's temporary directory when empty).
+	SpoolDir string
+	// BodyIdleTimeout cuts a request body that sends nothing for that long.
+	BodyIdleTimeout time.Duration
+	// TenantRequests is how many API requests one tenant may have in flight;
+	// TenantTransfers how many of them may be uploads or CSV downloads, and
+	// Transfers how many uploads and downloads all tenants together may have.
+	// Past a limit the answer is 429 with Retry-After.
+	TenantRequests, TenantTransfers, Transfers int
 }
+
+// Default limits.
+const (
+	DefaultBodyIdleTimeout = 30 * time.Second
+	DefaultTenantRequests  = 32
+	DefaultTenantTransfers = 4
+	DefaultTransfers       = 32
+)
 
 // Server serves the HTTP API.
 type Server struct {
@@ -47,6 +67,8 @@ type Server struct {
 	log       *slog.Logger
 	metrics   *prometheus.Registry
 	mux       *http.ServeMux
+
+	requestSlots, transferSlots *slots
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -69,6 +91,12 @@ func NewServer(opt Options) *Server {
 	if s.limits.MaxRows <= 0 {
 		s.limits.MaxRows = 20_000_000
 	}
+	s.limits.BodyIdleTimeout = cmp.Or(s.limits.BodyIdleTimeout, DefaultBodyIdleTimeout)
+	s.limits.TenantRequests = cmp.Or(s.limits.TenantRequests, DefaultTenantRequests)
+	s.limits.TenantTransfers = cmp.Or(s.limits.TenantTransfers, DefaultTenantTransfers)
+	s.limits.Transfers = cmp.Or(s.limits.Transfers, DefaultTransfers)
+	s.requestSlots = newSlots(s.limits.TenantRequests, 0)
+	s.transferSlots = newSlots(s.limits.TenantTransfers, s.limits.Transfers)
 	if opt.Redis != nil {
 		s.queue = asynq.NewClientFromRedisClient(opt.Redis)
 		s.inspector = asynq.NewInspectorFromRedisClient(opt.Redis)
@@ -104,15 +132,15 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /v1/me", s.requireScope(read, s.handleMe))
 	s.mux.HandleFunc("GET /v1/sample.csv", s.handleSample)
 	s.mux.HandleFunc("GET /v1/instructions", s.handleInstructions)
-	s.mux.HandleFunc("POST /v1/imports", s.requireScope(write, s.handleCreateImport))
+	s.mux.HandleFunc("POST /v1/imports", s.requireScope(write, s.transfer(s.handleCreateImport)))
 	s.mux.HandleFunc("GET /v1/imports", s.requireScope(read, s.handleListImports))
 	s.mux.HandleFunc("GET /v1/imports/{id}", s.requireScope(read, s.handleGetImport))
 	s.mux.HandleFunc("DELETE /v1/imports/{id}", s.requireScope(write, s.handleDeleteImport))
 	s.mux.HandleFunc("POST /v1/imports/{id}/validate", s.requireScope(write, s.handleValidateImport))
-	s.mux.HandleFunc("GET /v1/imports/{id}/errors", s.requireScope(read, s.handleImportErrors))
+	s.mux.HandleFunc("GET /v1/imports/{id}/errors", s.requireScope(read, s.transfer(s.handleImportErrors)))
 	s.mux.HandleFunc("POST /v1/imports/{id}/start", s.requireScope(write, s.handleStartImport))
 	s.mux.HandleFunc("POST /v1/imports/{id}/cancel", s.requireScope(write, s.handleCancelImport))
-	s.mux.HandleFunc("GET /v1/imports/{id}/results", s.requireScope(read, s.handleImportResults))
+	s.mux.HandleFunc("GET /v1/imports/{id}/results", s.requireScope(read, s.transfer(s.handleImportResults)))
 	s.mux.HandleFunc("DELETE /v1/customers/{id}", s.requireScope(sweep.ScopeCustomersDelete, s.handleDeleteCustomer))
 	s.mux.HandleFunc("DELETE "+odataPrefix, s.requireScope(sweep.ScopeCustomersDelete, s.handleODataDelete))
 	admin := sweep.ScopeAdmin
@@ -125,13 +153,17 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /v1/cleanup-policies/{id}/preview", s.requireScope(admin, s.handlePreviewPolicy))
 	s.mux.HandleFunc("POST /v1/cleanup-policies/{id}/run-now", s.requireScope(admin, s.handleRunPolicyNow))
 	s.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, sweep.Errorf(sweep.ENOTFOUND, "There is no %s %s in the API; see the README for the routes.", r.Method, r.URL.Path))
+		// The path as it came on the wire (percent-encoded, so no markup or
+		// control character), cut short.
+		s.writeError(w, r, sweep.Errorf(sweep.ENOTFOUND, "There is no route %s %q in the API; see the README for the routes.",
+			sweep.SafeValue(r.Method), sweep.SafeValue(r.URL.EscapedPath())))
 	})
 }
 
 // ServeHTTP serves a request and records its metrics.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	w.Header().Set("X-Content-Type-Options", "nosniff") // browsers take every answer as the type it says
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	s.mux.ServeHTTP(rec, r)
 	route := r.Pattern

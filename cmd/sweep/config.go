@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +33,14 @@ type Config struct {
 	ReconcileAfter  time.Duration // SWEEP_RECONCILE_AFTER: how long an import may go unchanged before its task counts as lost
 	CleanupEvery    time.Duration // SWEEP_CLEANUP_INTERVAL: how often the scheduler looks for due cleanup policies
 	AuditCounts     bool          // SWEEP_AUDIT_RELATED_COUNTS: audit rows of imports count related rows by kind
+	APIConns        int           // SWEEP_API_DB_CONNS: database connections the API may hold (its own pool)
+	WorkConns       int           // SWEEP_WORKER_DB_CONNS: database connections the worker and scheduler may hold (their own pool)
+	RequestTimeout  time.Duration // SWEEP_HTTP_REQUEST_TIMEOUT: the longest one HTTP request may take, body and answer included
+	BodyIdle        time.Duration // SWEEP_HTTP_BODY_IDLE_TIMEOUT: how long a request body may send nothing
+	TenantRequests  int           // SWEEP_TENANT_REQUESTS: API requests one tenant may have in flight
+	TenantTransfers int           // SWEEP_TENANT_TRANSFERS: uploads and CSV downloads one tenant may have in flight
+	Transfers       int           // SWEEP_TRANSFERS: uploads and CSV downloads all tenants together may have in flight
+	SpoolDir        string        // SWEEP_SPOOL_DIR: where uploads and downloads wait on disk
 }
 
 // Defaults for the settings.
@@ -88,6 +97,17 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.ChunkSize = int(intVar("SWEEP_CHUNK_SIZE", 1000, 1, 100_000))
 	c.MaxUploadBytes = intVar("SWEEP_MAX_UPLOAD_BYTES", 1<<30, 1, 1<<40)
 	c.MaxRows = intVar("SWEEP_MAX_ROWS", 20_000_000, 1, 1_000_000_000)
+	c.APIConns = int(intVar("SWEEP_API_DB_CONNS", 16, 2, 1000))
+	c.WorkConns = int(intVar("SWEEP_WORKER_DB_CONNS", 16, 2, 1000))
+	c.TenantRequests = int(intVar("SWEEP_TENANT_REQUESTS", 32, 1, 100_000))
+	c.TenantTransfers = int(intVar("SWEEP_TENANT_TRANSFERS", 4, 1, 10_000))
+	c.Transfers = int(intVar("SWEEP_TRANSFERS", 32, 1, 100_000))
+	c.SpoolDir = strings.TrimSpace(getenv("SWEEP_SPOOL_DIR"))
+	if c.SpoolDir != "" {
+		if st, err := os.Stat(c.SpoolDir); err != nil || !st.IsDir() {
+			bad("SWEEP_SPOOL_DIR", c.SpoolDir, "must be an existing directory sweep may write to")
+		}
+	}
 
 	switch s := strings.ToLower(strings.TrimSpace(getenv("SWEEP_LOG_LEVEL"))); s {
 	case "", "info":
@@ -124,6 +144,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.ReconcileEvery = durVar("SWEEP_RECONCILE_INTERVAL", 30*time.Second)
 	c.ReconcileAfter = durVar("SWEEP_RECONCILE_AFTER", time.Minute)
 	c.CleanupEvery = durVar("SWEEP_CLEANUP_INTERVAL", 15*time.Second)
+	c.RequestTimeout = durVar("SWEEP_HTTP_REQUEST_TIMEOUT", 30*time.Minute)
+	c.BodyIdle = durVar("SWEEP_HTTP_BODY_IDLE_TIMEOUT", 30*time.Second)
 	if s := strings.TrimSpace(getenv("SWEEP_AUDIT_RELATED_COUNTS")); s != "" {
 		b, err := strconv.ParseBool(s)
 		if err != nil {

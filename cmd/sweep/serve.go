@@ -56,7 +56,8 @@ type Main struct {
 	log   *slog.Logger
 	roles []string
 
-	db        *store.DB
+	db        *store.DB // the worker's and scheduler's pool
+	apiDB     *store.DB // the API's own pool, so requests can never take the workers' connections
 	rdb       redis.UniversalClient
 	http      *http.Server
 	worker    *worker.Server
@@ -93,6 +94,15 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.db = db
 	m.db.AuditRelatedCounts = m.cfg.AuditCounts
+	m.db.SetMaxConns(m.cfg.WorkConns)
+	if slices.Contains(m.roles, roleAPI) {
+		if m.apiDB, err = store.Open(ctx, m.cfg.DatabaseURL); err != nil {
+			return err
+		}
+		m.apiDB.SetMaxConns(m.cfg.APIConns)
+	} else {
+		m.apiDB = m.db // health, readiness and metrics only
+	}
 	if err := m.checkSchema(ctx); err != nil {
 		return err
 	}
@@ -151,11 +161,18 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.http = &http.Server{
 		Handler: uploader.NewServer(uploader.Options{
-			DB: m.db, Redis: m.rdb, Registry: reg, Logger: m.log, API: slices.Contains(m.roles, roleAPI),
-			Limits: uploader.Limits{MaxUploadBytes: m.cfg.MaxUploadBytes, MaxRows: m.cfg.MaxRows},
+			DB: m.apiDB, Redis: m.rdb, Registry: reg, Logger: m.log, API: slices.Contains(m.roles, roleAPI),
+			Limits: uploader.Limits{MaxUploadBytes: m.cfg.MaxUploadBytes, MaxRows: m.cfg.MaxRows, SpoolDir: m.cfg.SpoolDir,
+				BodyIdleTimeout: m.cfg.BodyIdle, TenantRequests: m.cfg.TenantRequests, TenantTransfers: m.cfg.TenantTransfers,
+				Transfers: m.cfg.Transfers},
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		// A request, its body and its answer included, ends within
+		// RequestTimeout however slow the client.
+		ReadTimeout:    m.cfg.RequestTimeout,
+		WriteTimeout:   m.cfg.RequestTimeout,
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
 	}
 	go func() {
 		if err := m.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -205,6 +222,9 @@ func (m *Main) Close() error {
 	}
 	if m.rdb != nil {
 		errs = append(errs, m.rdb.Close())
+	}
+	if m.apiDB != nil && m.apiDB != m.db {
+		errs = append(errs, m.apiDB.Close())
 	}
 	if m.db != nil {
 		errs = append(errs, m.db.Close())
