@@ -98,7 +98,7 @@ func Policy(policy sweep.Policy) DeleteOption { return func(p *DeletePayload) { 
 // uploaded file: unknown ids and ids linked to a loan are row errors, the rest
 // are deleted. Follow it with Wait or Status, or in the import history.
 func (c *Client) DeleteCustomers(ctx context.Context, tenant int64, ids []int64, opts ...DeleteOption) (int64, error) {
-	p := DeletePayload{Version: PayloadVersion, TenantID: tenant}
+	p := DeletePayload{Version: DeletePayloadVersion, TenantID: tenant}
 	for _, o := range opts {
 		o(&p)
 	}
@@ -107,11 +107,20 @@ func (c *Client) DeleteCustomers(ctx context.Context, tenant int64, ids []int64,
 		rand.Read(b)
 		p.IdempotencyKey = "upstream-" + hex.EncodeToString(b)
 	}
+	// The fingerprint of the request names its task: the same key with the
+	// same ids meets the first task (or, once Redis has let it go, the import
+	// in PostgreSQL); with other ids it makes a new task, which the worker
+	// refuses with ErrKeyReused.
+	fingerprint := p.Request(sweep.IDsFileSHA256(ids)).Fingerprint()
+	taskID := DeleteTaskID(tenant, p.IdempotencyKey, fingerprint)
+	if _, err := c.inspector.GetTaskInfo(QueueCritical, taskID); err == nil {
+		return c.waitResult(ctx, taskID) // sent before and still in Redis: nothing to stage or enqueue
+	}
 	if limit := min(c.InlineLimit, MaxInlineIDs); len(ids) > limit {
 		if c.staging == nil {
 			return 0, sweep.Errorf(sweep.ETOOLARGE, "%d ids is more than a task carries (%d); create the client with WithStaging(db) to stage them in sweep's PostgreSQL, or upload them with POST /v1/imports.", len(ids), limit)
 		}
-		batch, err := c.stage(ctx, tenant, p.IdempotencyKey, ids)
+		batch, err := c.stage(ctx, tenant, p.IdempotencyKey, fingerprint, ids)
 		if err != nil {
 			return 0, err
 		}
@@ -119,7 +128,7 @@ func (c *Client) DeleteCustomers(ctx context.Context, tenant int64, ids []int64,
 	} else {
 		p.CustomerIDs = ids
 	}
-	task, err := NewCustomersDeleteTask(p)
+	task, err := NewCustomersDeleteTask(p, fingerprint)
 	if err != nil {
 		return 0, err
 	}
@@ -129,16 +138,17 @@ func (c *Client) DeleteCustomers(ctx context.Context, tenant int64, ids []int64,
 	if _, err := asynq.NewClientFromRedisClient(c.rdb).EnqueueContext(ctx, task); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
 		return 0, fmt.Errorf("enqueue customers:delete: %w", err)
 	}
-	return c.waitResult(ctx, DeleteTaskID(tenant, p.IdempotencyKey))
+	return c.waitResult(ctx, taskID)
 }
 
 // stageChunk is how many ids go in one staged_ids row.
 const stageChunk = 10_000
 
 // stage writes ids to staged_ids under a batch named after the idempotency
-// key, replacing what an earlier attempt with the same key left.
-func (c *Client) stage(ctx context.Context, tenant int64, key string, ids []int64) (string, error) {
-	sum := sha256.Sum256([]byte(key))
+// key and the request's fingerprint, replacing what an earlier attempt of the
+// same request left; another request under the same key gets another batch.
+func (c *Client) stage(ctx context.Context, tenant int64, key, fingerprint string, ids []int64) (string, error) {
+	sum := sha256.Sum256([]byte(key + "\x00" + fingerprint))
 	batch := hex.EncodeToString(sum[:12])
 	tx, err := c.staging.BeginTx(ctx, nil)
 	if err != nil {
@@ -177,6 +187,14 @@ func (c *Client) waitResult(ctx context.Context, taskID string) (int64, error) {
 			}
 			return res.ImportID, nil
 		case info.State == asynq.TaskStateArchived:
+			var res DeleteResult
+			if json.Unmarshal(info.Result, &res) == nil && res.Error != nil {
+				err := sweep.Errorf(res.Error.Code, "%s", res.Error.Message)
+				if res.Error.Code == sweep.EKEYREUSED {
+					return 0, fmt.Errorf("%w: %w", ErrKeyReused, err)
+				}
+				return 0, err
+			}
 			return 0, fmt.Errorf("customers:delete was refused: %s", info.LastErr)
 		}
 		select {

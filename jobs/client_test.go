@@ -2,6 +2,9 @@ package jobs_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -117,7 +120,7 @@ func TestClientDeletesCustomersOnce(t *testing.T) {
 	if err := u.rdb.FlushDB(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if after, err := u.client.DeleteCustomers(ctx, tenant, ids, jobs.IdempotencyKey("billing-2026-11-25")); err != nil || after != id {
+	if after, err := u.client.DeleteCustomers(ctx, tenant, ids, jobs.Source("billing-sync"), jobs.IdempotencyKey("billing-2026-11-25")); err != nil || after != id {
 		t.Fatalf("same key after a Redis flush = import %d (%v), want %d", after, err, id)
 	}
 	if n := u.count(`SELECT count(*) FROM deletion_audit WHERE tenant_id = $1`, tenant); n != 19 {
@@ -208,8 +211,159 @@ func TestDeletePayloadChecks(t *testing.T) {
 		{jobs.DeletePayload{Version: 1, TenantID: 1, CustomerIDs: []int64{1}, IdempotencyKey: "k", Policy: "row"}, "policy must be"},
 		{jobs.DeletePayload{Version: 3, TenantID: 1, CustomerIDs: []int64{1}, IdempotencyKey: "k"}, "version 3 is not supported"},
 	} {
-		if _, err := jobs.NewCustomersDeleteTask(c.p); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, err := jobs.NewCustomersDeleteTask(c.p, ""); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: %v; want an error saying %q", c.p, err, c.want)
 		}
+	}
+}
+
+// waitArchived waits for a customers:delete task to be archived and returns
+// what it says.
+func (u *upstream) waitArchived(taskID string) *asynq.TaskInfo {
+	u.t.Helper()
+	inspector := asynq.NewInspectorFromRedisClient(u.rdb)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		info, err := inspector.GetTaskInfo(jobs.QueueCritical, taskID)
+		if err == nil && info.State == asynq.TaskStateArchived {
+			return info
+		}
+		if time.Now().After(deadline) {
+			u.t.Fatalf("task %s not archived after 20s: %+v %v", taskID, info, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// busyImportTasks counts the validate and run tasks still to be done.
+func (u *upstream) busyImportTasks() int {
+	u.t.Helper()
+	inspector := asynq.NewInspectorFromRedisClient(u.rdb)
+	q, err := inspector.GetQueueInfo(jobs.QueueDefault)
+	if err != nil {
+		return 0 // no import task was ever enqueued
+	}
+	return q.Pending + q.Active + q.Scheduled + q.Retry
+}
+
+// An idempotency key is bound to the request it was first used with: the
+// same key with other ids is refused with ErrKeyReused naming the key and its
+// import, deletes nothing and makes no import; with the same ids it still
+// returns the first import.
+func TestClientRefusesReusedKey(t *testing.T) {
+	t.Parallel()
+	u := newUpstream(t, 20)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	id, err := u.client.DeleteCustomers(ctx, tenant, []int64{1, 2}, jobs.IdempotencyKey("same-key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := u.client.Wait(ctx, tenant, id); err != nil || st.Status != sweep.StatusCompleted || st.DeletedRows != 2 {
+		t.Fatalf("first request: %+v (%v); want completed, 2 deleted", st, err)
+	}
+	again, err := u.client.DeleteCustomers(ctx, tenant, []int64{3, 4, 6}, jobs.IdempotencyKey("same-key"))
+	if !errors.Is(err, jobs.ErrKeyReused) || again != 0 {
+		t.Fatalf("same key, other ids = import %d, %v; want 0 and ErrKeyReused", again, err)
+	}
+	if sweep.ErrorCode(err) != sweep.EKEYREUSED || !strings.Contains(err.Error(), `"same-key"`) || !strings.Contains(err.Error(), fmt.Sprintf("import %d", id)) {
+		t.Errorf("error %q should carry code %s and name the key and import %d", err, sweep.EKEYREUSED, id)
+	}
+	if left := u.remaining([]int64{3, 4, 6}); !slices.Equal(left, []int64{3, 4, 6}) {
+		t.Errorf("customers left = %v, want [3 4 6]: nothing of a refused request is deleted", left)
+	}
+	if n := u.count(`SELECT count(*) FROM imports WHERE tenant_id = $1`, tenant); n != 1 {
+		t.Errorf("imports = %d, want 1", n)
+	}
+	if n := u.busyImportTasks(); n != 0 {
+		t.Errorf("%d import tasks waiting after a refused request, want 0", n)
+	}
+	// Other options under the same key are another request too.
+	if _, err := u.client.DeleteCustomers(ctx, tenant, []int64{1, 2}, jobs.IdempotencyKey("same-key"), jobs.Policy(sweep.PolicyFile)); !errors.Is(err, jobs.ErrKeyReused) {
+		t.Errorf("same key and ids, other policy: %v; want ErrKeyReused", err)
+	}
+	if _, err := u.client.DeleteCustomers(ctx, tenant, []int64{1, 2}, jobs.IdempotencyKey("same-key"), jobs.Source("crm")); !errors.Is(err, jobs.ErrKeyReused) {
+		t.Errorf("same key and ids, other source: %v; want ErrKeyReused", err)
+	}
+	// The same request is still a replay, also once Redis has forgotten it.
+	if same, err := u.client.DeleteCustomers(ctx, tenant, []int64{1, 2}, jobs.IdempotencyKey("same-key")); err != nil || same != id {
+		t.Errorf("same key, same ids = import %d (%v), want %d", same, err, id)
+	}
+	if err := u.rdb.FlushDB(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if same, err := u.client.DeleteCustomers(ctx, tenant, []int64{1, 2}, jobs.IdempotencyKey("same-key")); err != nil || same != id {
+		t.Errorf("same key, same ids after a Redis flush = import %d (%v), want %d", same, err, id)
+	}
+	if _, err := u.client.DeleteCustomers(ctx, tenant, []int64{3, 4, 6}, jobs.IdempotencyKey("same-key")); !errors.Is(err, jobs.ErrKeyReused) {
+		t.Errorf("same key, other ids after a Redis flush: %v; want ErrKeyReused", err)
+	}
+	if left := u.remaining([]int64{3, 4, 6}); len(left) != 3 {
+		t.Errorf("customers left = %v, want [3 4 6]", left)
+	}
+}
+
+// A staged list reused under its key with one id changed is refused, and
+// the refused request's staged ids are removed.
+func TestClientRefusesReusedKeyForStagedList(t *testing.T) {
+	t.Parallel()
+	u := newUpstream(t, 300)
+	u.client = jobs.NewClientFromRedis(u.rdb, jobs.WithStaging(u.db.SQL().DB))
+	u.client.PollInterval = 20 * time.Millisecond
+	u.client.InlineLimit = 50
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ids := seq(101, 200)
+	id, err := u.client.DeleteCustomers(ctx, tenant, ids, jobs.IdempotencyKey("erasure-7"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := u.client.Wait(ctx, tenant, id); err != nil || st.DeletedRows != 100 {
+		t.Fatalf("first request: %+v (%v); want 100 deleted", st, err)
+	}
+	changed := slices.Clone(ids)
+	changed[57] = 250
+	if _, err := u.client.DeleteCustomers(ctx, tenant, changed, jobs.IdempotencyKey("erasure-7")); !errors.Is(err, jobs.ErrKeyReused) {
+		t.Fatalf("staged list with one id changed: %v; want ErrKeyReused", err)
+	}
+	if left := u.remaining([]int64{250}); len(left) != 1 {
+		t.Error("customer 250 of the refused request was deleted")
+	}
+	if n := u.count(`SELECT count(*) FROM staged_ids`); n != 0 {
+		t.Errorf("staged rows left = %d, want 0", n)
+	}
+	if n := u.count(`SELECT count(*) FROM imports WHERE tenant_id = $1`, tenant); n != 1 {
+		t.Errorf("imports = %d, want 1", n)
+	}
+}
+
+// A service that enqueues with asynq itself, reusing a key for other ids,
+// finds its task archived with the refusal in its result and error: never
+// the earlier import's success.
+func TestRawTaskWithReusedKeyIsRefused(t *testing.T) {
+	t.Parallel()
+	u := newUpstream(t, 20)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	id, err := u.client.DeleteCustomers(ctx, tenant, []int64{1, 2}, jobs.IdempotencyKey("raw-key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := asynq.NewTask(jobs.TypeCustomersDelete,
+		[]byte(`{"version": 1, "tenant_id": 5200243, "customer_ids": [3, 4], "idempotency_key": "raw-key"}`),
+		asynq.TaskID("raw-reuse"), asynq.Queue(jobs.QueueCritical), asynq.Retention(time.Hour))
+	if _, err := asynq.NewClientFromRedisClient(u.rdb).Enqueue(task); err != nil {
+		t.Fatal(err)
+	}
+	info := u.waitArchived("raw-reuse")
+	var res jobs.DeleteResult
+	if err := json.Unmarshal(info.Result, &res); err != nil || res.Error == nil || res.Error.Code != sweep.EKEYREUSED || res.Error.KeyImportID != id || res.ImportID != 0 {
+		t.Errorf("result = %s (%v); want error %s naming import %d and no import id", info.Result, err, sweep.EKEYREUSED, id)
+	}
+	if !strings.Contains(info.LastErr, "raw-key") {
+		t.Errorf("last error %q should name the key", info.LastErr)
+	}
+	if left := u.remaining([]int64{3, 4}); len(left) != 2 {
+		t.Errorf("customers left = %v, want [3 4]", left)
 	}
 }

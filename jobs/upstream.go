@@ -1,8 +1,10 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -36,11 +38,48 @@ type DeletePayload struct {
 	Policy         sweep.Policy `json:"policy,omitempty"`
 }
 
+// DeletePayloadVersion is the version of the customers:delete payloads this
+// build writes and reads.
+const DeletePayloadVersion = 1
+
 // DeleteResult is what a customers:delete task writes as its asynq result.
 type DeleteResult struct {
-	ImportID int64 `json:"import_id"`
-	// Existed: the idempotency key had already made this import.
+	ImportID int64 `json:"import_id,omitempty"`
+	// Existed: the idempotency key had already made this import for this
+	// same request.
 	Existed bool `json:"existed"`
+	// Error is set when the request was refused (the task is then archived):
+	// Code is a sweep error code, such as sweep.EKEYREUSED for a key already
+	// used for another request (KeyImportID names that import).
+	Error *ResultError `json:"error,omitempty"`
+}
+
+// ResultError is why a customers:delete request was refused.
+type ResultError struct {
+	Code        string `json:"code"`
+	Message     string `json:"message"`
+	KeyImportID int64  `json:"key_import_id,omitempty"`
+}
+
+// ErrKeyReused is what DeleteCustomers returns (test with errors.Is) when its
+// idempotency key was already used for another request: other ids, policy or
+// source. Nothing was enqueued for the new request and nothing deleted; the
+// error's message names the key and the import it belongs to.
+var ErrKeyReused = errors.New("idempotency key already used for another request")
+
+// FileName is the file name the import of the request gets.
+func (p DeletePayload) FileName() string { return cmp.Or(p.Source, "upstream") + ".csv" }
+
+// CreatedBy is who the import history says made the request.
+func (p DeletePayload) CreatedBy() string { return cmp.Or(p.Source, "upstream") }
+
+// Request is what the request's idempotency key binds, given the SHA-256 of
+// its ids as an import file (sweep.IDsFileSHA256): the worker stores the same
+// fingerprint with the import it makes, and the client names the task after
+// it, so a key sent again with other ids never meets the first request's task.
+func (p DeletePayload) Request(idsSHA256 string) sweep.ImportRequest {
+	return sweep.ImportRequest{Source: sweep.SourceUpstream, FileName: p.FileName(), Policy: cmp.Or(p.Policy, sweep.PolicyLine),
+		AutoStart: true, FileSHA256: idsSHA256}
 }
 
 func checkLabel(what, s string, maxLen int) error {
@@ -57,8 +96,8 @@ func checkLabel(what, s string, maxLen int) error {
 
 // Check validates a payload and says what to fix.
 func (p DeletePayload) Check() error {
-	if p.Version != PayloadVersion {
-		return sweep.Errorf(sweep.EUNSUPPORTED, "customers:delete payload version %d is not supported by this build (it reads version %d); upgrade the workers or enqueue version %d.", p.Version, PayloadVersion, PayloadVersion)
+	if p.Version != DeletePayloadVersion {
+		return sweep.Errorf(sweep.EUNSUPPORTED, "customers:delete payload version %d is not supported by this build (it reads version %d); upgrade the workers or enqueue version %d.", p.Version, DeletePayloadVersion, DeletePayloadVersion)
 	}
 	if p.TenantID <= 0 {
 		return sweep.Errorf(sweep.EINVALID, "customers:delete needs a positive tenant_id; found %d.", p.TenantID)
@@ -88,25 +127,35 @@ func (p DeletePayload) Check() error {
 	return nil
 }
 
-// DeleteTaskID names the customers:delete task of a tenant's idempotency key,
-// so the same request enqueued twice while Redis retains it is one task.
-func DeleteTaskID(tenant int64, key string) string {
-	return fmt.Sprintf("%s:%d:%s", TypeCustomersDelete, tenant, key)
+// DeleteTaskID names the customers:delete task of a tenant's idempotency key
+// and request fingerprint (DeletePayload.Request), so the same request
+// enqueued twice while Redis retains it is one task, and the same key with
+// another request is another task, which the worker refuses.
+func DeleteTaskID(tenant int64, key, fingerprint string) string {
+	return fmt.Sprintf("%s:%d:%s:%.16s", TypeCustomersDelete, tenant, key, fingerprint)
 }
 
 // NewCustomersDeleteTask returns the customers:delete task for p. It runs on
 // the critical queue: it only records the import and queues its validation,
-// which then runs on the default queue like any other import.
-func NewCustomersDeleteTask(p DeletePayload) (*asynq.Task, error) {
+// which then runs on the default queue like any other import. fingerprint is
+// p.Request(sha).Fingerprint() for the SHA-256 of its ids as an import file;
+// for ids carried in the task, pass "" and it is computed here.
+func NewCustomersDeleteTask(p DeletePayload, fingerprint string) (*asynq.Task, error) {
 	if err := p.Check(); err != nil {
 		return nil, err
+	}
+	if fingerprint == "" {
+		if p.StagedBatch != "" {
+			return nil, sweep.Errorf(sweep.EINVALID, "customers:delete with a staged batch needs the fingerprint of its ids.")
+		}
+		fingerprint = p.Request(sweep.IDsFileSHA256(p.CustomerIDs)).Fingerprint()
 	}
 	b, err := json.Marshal(p)
 	if err != nil {
 		return nil, err
 	}
 	return asynq.NewTask(TypeCustomersDelete, b,
-		asynq.TaskID(DeleteTaskID(p.TenantID, p.IdempotencyKey)),
+		asynq.TaskID(DeleteTaskID(p.TenantID, p.IdempotencyKey, fingerprint)),
 		asynq.Queue(QueueCritical),
 		asynq.MaxRetry(10),
 		asynq.Timeout(30*time.Minute),
@@ -124,25 +173,44 @@ func ParseDeletePayload(b []byte) (DeletePayload, error) {
 	return p, p.Check()
 }
 
+// CleanupPayloadVersion is the version of the cleanup:run payloads this
+// build writes and reads: version 2 carries the policy's creation stamp.
+// Version 1 tasks are refused: neither their payload nor their id says which
+// policy they were made for.
+const CleanupPayloadVersion = 2
+
 // CleanupPayload is the body of a cleanup:run task: make the batch of one
 // cleanup policy for one due time.
 type CleanupPayload struct {
-	Version  int       `json:"version"`
-	TenantID int64     `json:"tenant_id"`
-	PolicyID int64     `json:"policy_id"`
-	Due      time.Time `json:"due"`
+	Version  int   `json:"version"`
+	TenantID int64 `json:"tenant_id"`
+	PolicyID int64 `json:"policy_id"`
+	// PolicyCreatedUS is the policy's creation time in unix microseconds
+	// (sweep.CleanupPolicy.CreatedAt): with the id, the policy's identity,
+	// so a task never makes a batch for another policy with the same id.
+	PolicyCreatedUS int64     `json:"policy_created_us"`
+	Due             time.Time `json:"due"`
+}
+
+// Owns reports whether policy, as read from the database, is the one the
+// payload was made for: same tenant, id and creation stamp.
+func (p CleanupPayload) Owns(policy sweep.CleanupPolicy) bool {
+	return policy.TenantID == p.TenantID && policy.ID == p.PolicyID && policy.CreatedAt.UnixMicro() == p.PolicyCreatedUS
 }
 
 // NewCleanupRunTask returns the cleanup:run task of a policy's run due at due,
-// on the low queue; its id is derived from policy and due time, so two
-// schedulers enqueueing the same run make one task.
-func NewCleanupRunTask(tenant, policy int64, due time.Time) (*asynq.Task, error) {
-	b, err := json.Marshal(CleanupPayload{Version: PayloadVersion, TenantID: tenant, PolicyID: policy, Due: due.UTC()})
+// on the low queue; created is the policy's creation time. Its id is derived
+// from the policy (id and creation time) and due time, so two schedulers
+// enqueueing the same run make one task, and another policy with the same id
+// (another database on the same Redis) never collides with it.
+func NewCleanupRunTask(tenant, policy int64, created, due time.Time) (*asynq.Task, error) {
+	b, err := json.Marshal(CleanupPayload{Version: CleanupPayloadVersion, TenantID: tenant, PolicyID: policy,
+		PolicyCreatedUS: created.UnixMicro(), Due: due.UTC()})
 	if err != nil {
 		return nil, err
 	}
 	return asynq.NewTask(TypeCleanupRun, b,
-		asynq.TaskID(fmt.Sprintf("%s:%d:%d:%s", TypeCleanupRun, tenant, policy, due.UTC().Format(time.RFC3339Nano))),
+		asynq.TaskID(fmt.Sprintf("%s:%d:%d-%d:%s", TypeCleanupRun, tenant, policy, created.UnixMicro(), due.UTC().Format(time.RFC3339Nano))),
 		asynq.Queue(QueueLow),
 		asynq.MaxRetry(10),
 		asynq.Timeout(30*time.Minute),
@@ -157,11 +225,11 @@ func ParseCleanupPayload(b []byte) (CleanupPayload, error) {
 	if err := json.Unmarshal(b, &p); err != nil {
 		return p, sweep.Errorf(sweep.EINVALID, "cleanup:run payload is not valid JSON: %v.", err)
 	}
-	if p.Version != PayloadVersion {
-		return p, sweep.Errorf(sweep.EUNSUPPORTED, "cleanup:run payload version %d is not supported by this build (it reads version %d).", p.Version, PayloadVersion)
+	if p.Version != CleanupPayloadVersion {
+		return p, sweep.Errorf(sweep.EUNSUPPORTED, "cleanup:run payload version %d is not supported by this build (it reads version %d, which names the policy with its creation time); the run was not made. Run the policy now (POST /v1/cleanup-policies/%d/run-now) if its batch is still wanted.", p.Version, CleanupPayloadVersion, p.PolicyID)
 	}
-	if p.TenantID <= 0 || p.PolicyID <= 0 || p.Due.IsZero() {
-		return p, sweep.Errorf(sweep.EINVALID, "cleanup:run needs a positive tenant_id and policy_id and a due time.")
+	if p.TenantID <= 0 || p.PolicyID <= 0 || p.PolicyCreatedUS <= 0 || p.Due.IsZero() {
+		return p, sweep.Errorf(sweep.EINVALID, "cleanup:run needs a positive tenant_id, policy_id and policy_created_us and a due time.")
 	}
 	return p, nil
 }

@@ -228,7 +228,10 @@ func (db *DB) PreviewPolicy(ctx context.Context, p sweep.CleanupPolicy, list int
 // DuePolicy is a policy run the scheduler found due.
 type DuePolicy struct {
 	TenantID, PolicyID int64
-	Due                time.Time
+	// PolicyCreated is the policy's creation time: with its id, the identity
+	// its cleanup:run task carries.
+	PolicyCreated time.Time
+	Due           time.Time
 }
 
 // ClaimDuePolicies calls enqueue for each enabled policy whose next run is
@@ -253,7 +256,7 @@ func (db *DB) ClaimDuePolicies(ctx context.Context, now time.Time, enqueue func(
 				}
 				continue
 			}
-			if err := enqueue(DuePolicy{TenantID: r.TenantID, PolicyID: r.ID, Due: r.NextRunAt.Time}); err != nil {
+			if err := enqueue(DuePolicy{TenantID: r.TenantID, PolicyID: r.ID, PolicyCreated: r.CreatedAt, Due: r.NextRunAt.Time}); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE cleanup_policies SET next_run_at = $3 WHERE tenant_id = $1 AND id = $2`,

@@ -240,6 +240,13 @@ func (db *DB) importByKey(ctx context.Context, tenant int64, space, key string) 
 	return r.toImport(), nil
 }
 
+// ImportIDByKey returns the id of the import an idempotency key made in the
+// key space of source (0 when there is none).
+func (db *DB) ImportIDByKey(ctx context.Context, tenant int64, source sweep.Source, key string) (int64, error) {
+	imp, err := db.importByKey(ctx, tenant, sweep.KeySpace(source), key)
+	return imp.ID, err
+}
+
 // GetImport returns import id of tenant; another tenant's import is ENOTFOUND.
 func (db *DB) GetImport(ctx context.Context, tenant, id int64) (sweep.Import, error) {
 	var r importRow

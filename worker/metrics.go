@@ -20,6 +20,7 @@ type metrics struct {
 	tasksProcessed   *prometheus.CounterVec
 	taskFailures     *prometheus.CounterVec
 	taskRetries      *prometheus.CounterVec
+	tasksForeign     *prometheus.CounterVec
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -53,10 +54,14 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		taskRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sweep_task_retries_total", Help: "Task runs that were retries of a failed or interrupted run, by type.",
 		}, []string{"type"}),
+		tasksForeign: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sweep_tasks_foreign_total",
+			Help: "Tasks dropped without acting because they were not made for the import or policy this database holds under their id, by type and reason: mismatch (another creation time: another deployment on the same Redis DB, or a database restored from a backup), missing (no such import or policy), unproven (an old task that does not say which one it was made for).",
+		}, []string{"type", "reason"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.customersDeleted, m.rowsProcessed, m.chunkDuration, m.rowsValidated, m.validateDuration,
-			m.validateRate, m.tasksProcessed, m.taskFailures, m.taskRetries)
+			m.validateRate, m.tasksProcessed, m.taskFailures, m.taskRetries, m.tasksForeign)
 	}
 	return m
 }

@@ -23,6 +23,11 @@ func (s *Server) handleImportRun(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
 	log := s.log.With("import_id", p.ImportID, "tenant_id", p.TenantID, "task_type", t.Type(), "part", p.Part)
+	// Before anything changes: this database's import with that id must be
+	// the one the task was made for, or the task deletes nothing.
+	if ok, err := s.ownImport(ctx, t, p); !ok {
+		return err
+	}
 	imp, err := s.db.BeginRunning(ctx, p.TenantID, p.ImportID)
 	switch sweep.ErrorCode(err) {
 	case "":

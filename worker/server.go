@@ -71,6 +71,9 @@ func NewServer(rdb redis.UniversalClient, db *store.DB, cfg Config) *Server {
 		Logger:                   asynqLogger{log.With("component", "asynq")},
 		LogLevel:                 asynq.WarnLevel,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
+			if isForeign(err) {
+				return // logged at warn, with both identities, where it was found
+			}
 			id, _ := asynq.GetTaskID(ctx)
 			retried, _ := asynq.GetRetryCount(ctx)
 			log.Error("task failed", "task_type", t.Type(), "task_id", id, "retry", retried, "err", err)
@@ -81,14 +84,21 @@ func NewServer(rdb redis.UniversalClient, db *store.DB, cfg Config) *Server {
 
 // publishing wraps an import task's handler: whatever the handler did, the
 // import's status afterwards is published to Redis for upstream services
-// following it (jobs.Client.Wait).
+// following it (jobs.Client.Wait). Only the import the task was made for is
+// published: a task of another deployment or of a database state lost in a
+// restore must not publish this database's import under the key its own
+// import's followers read.
 func (s *Server) publishing(h asynq.HandlerFunc) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
 		err := h(ctx, t)
 		if p, perr := jobs.ParseImportPayload(t.Payload()); perr == nil {
 			ctx := context.WithoutCancel(ctx)
+			taskID, _ := asynq.GetTaskID(ctx)
+			stamp, serr := jobs.ImportTaskStamp(p, t.Type(), taskID)
 			if imp, gerr := s.db.GetImport(ctx, p.TenantID, p.ImportID); gerr == nil {
-				s.publish(ctx, imp)
+				if serr == nil && p.Owns(imp, stamp) {
+					s.publish(ctx, imp)
+				}
 			} else if sweep.ErrorCode(gerr) != sweep.ENOTFOUND {
 				s.log.Warn("publish import status", "import_id", p.ImportID, "tenant_id", p.TenantID, "err", gerr)
 			}

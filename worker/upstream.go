@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -27,12 +26,12 @@ func (s *Server) handleCustomersDelete(ctx context.Context, t *asynq.Task) error
 	if ok, err := s.db.TenantExists(ctx, p.TenantID); err != nil {
 		return err
 	} else if !ok {
-		return fmt.Errorf("%w: %w", sweep.Errorf(sweep.ENOTFOUND, "Tenant %d is not known to sweep; check the tenant id.", p.TenantID), asynq.SkipRetry)
+		return s.refuseDelete(t, p, sweep.Errorf(sweep.ENOTFOUND, "Tenant %d is not known to sweep; check the tenant id.", p.TenantID), 0)
 	}
+	req := p.Request("")
 	n := store.NewImport{
-		TenantID: p.TenantID, Source: sweep.SourceUpstream, Policy: cmp.Or(p.Policy, sweep.PolicyLine),
-		FileName: cmp.Or(p.Source, "upstream") + ".csv", AutoStart: true, IdempotencyKey: p.IdempotencyKey,
-		CreatedBy: cmp.Or(p.Source, "upstream"),
+		TenantID: p.TenantID, Source: req.Source, Policy: req.Policy, FileName: req.FileName, AutoStart: req.AutoStart,
+		IdempotencyKey: p.IdempotencyKey, CreatedBy: p.CreatedBy(),
 	}
 	imp, existed, _, err := s.db.CreateImportFromIDs(ctx, n, func(add func(int64) error) error {
 		if p.StagedBatch != "" {
@@ -45,9 +44,22 @@ func (s *Server) handleCustomersDelete(ctx context.Context, t *asynq.Task) error
 		}
 		return nil
 	})
-	if sweep.ErrorCode(err) == sweep.ENOTFOUND {
-		return fmt.Errorf("%w: %w", err, asynq.SkipRetry) // the staged batch is gone
-	} else if err != nil {
+	switch sweep.ErrorCode(err) {
+	case "":
+	case sweep.ENOTFOUND: // the staged batch is gone
+		return s.refuseDelete(t, p, err, 0)
+	case sweep.EKEYREUSED:
+		// The key made another import for another request: refuse this one,
+		// never answer with the other's import. Its staged ids go.
+		if p.StagedBatch != "" {
+			if derr := s.db.DropStaged(ctx, p.TenantID, p.StagedBatch); derr != nil {
+				log.Warn("drop staged batch", "err", derr)
+			}
+		}
+		key, _ := s.db.ImportIDByKey(ctx, p.TenantID, sweep.SourceUpstream, p.IdempotencyKey)
+		log.Warn("upstream request refused: idempotency key already used for another request", "key_import_id", key)
+		return s.refuseDelete(t, p, err, key)
+	default:
 		return err
 	}
 	// Queue the validation of a new import, and of one a crashed earlier
@@ -57,18 +69,34 @@ func (s *Server) handleCustomersDelete(ctx context.Context, t *asynq.Task) error
 			return err
 		}
 	}
+	res, _ := json.Marshal(jobs.DeleteResult{ImportID: imp.ID, Existed: existed})
+	if rw := t.ResultWriter(); rw != nil {
+		if _, err := rw.Write(res); err != nil {
+			return err
+		}
+	}
+	// Only once the result is written: a delivery that crashed before it can
+	// still read the staged ids to prove it is the same request.
 	if p.StagedBatch != "" {
 		if err := s.db.DropStaged(ctx, p.TenantID, p.StagedBatch); err != nil {
 			log.Warn("drop staged batch", "import_id", imp.ID, "err", err)
 		}
 	}
-	res, _ := json.Marshal(jobs.DeleteResult{ImportID: imp.ID, Existed: existed})
-	if _, err := t.ResultWriter().Write(res); err != nil {
-		return err
-	}
 	s.publish(ctx, imp)
 	log.Info("upstream request recorded", "import_id", imp.ID, "existed", existed)
 	return nil
+}
+
+// refuseDelete ends a customers:delete task that must not run: its result
+// says why (what jobs.Client reads), and the task is archived, not retried.
+func (s *Server) refuseDelete(t *asynq.Task, p jobs.DeletePayload, err error, keyImport int64) error {
+	res, _ := json.Marshal(jobs.DeleteResult{Error: &jobs.ResultError{Code: sweep.ErrorCode(err), Message: sweep.ErrorMessage(err), KeyImportID: keyImport}})
+	if rw := t.ResultWriter(); rw != nil {
+		if _, werr := rw.Write(res); werr != nil {
+			s.log.Warn("write refused request's result", "tenant_id", p.TenantID, "err", werr)
+		}
+	}
+	return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 }
 
 // enqueueValidate queues the validation round an import is in and records
@@ -78,7 +106,7 @@ func (s *Server) enqueueValidate(ctx context.Context, imp sweep.Import) error {
 	if err != nil {
 		return err
 	}
-	return s.enqueue(ctx, jobs.ImportPayload{TenantID: imp.TenantID, ImportID: imp.ID}, t)
+	return s.enqueue(ctx, jobs.NewImportPayload(imp, 0), t)
 }
 
 // handleCleanupRun makes the batch of a cleanup policy for one due time (see
@@ -87,14 +115,19 @@ func (s *Server) enqueueValidate(ctx context.Context, imp sweep.Import) error {
 func (s *Server) handleCleanupRun(ctx context.Context, t *asynq.Task) error {
 	p, err := jobs.ParseCleanupPayload(t.Payload())
 	if err != nil {
+		if p.Version == 1 {
+			// Neither its payload nor its id says which policy it was made for.
+			s.metrics.tasksForeign.WithLabelValues(t.Type(), foreignUnproven).Inc()
+			s.log.Warn("task refused: it does not say which cleanup policy it was made for", "policy_id", p.PolicyID,
+				"tenant_id", p.TenantID, "task_type", t.Type(), "payload_version", p.Version)
+			return foreignTaskError{sweep.ErrorMessage(err)}
+		}
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
 	log := s.log.With("tenant_id", p.TenantID, "task_type", t.Type(), "policy_id", p.PolicyID)
+	// A policy deleted meanwhile, or another one under the same id: no batch.
 	policy, err := s.db.GetPolicy(ctx, p.TenantID, p.PolicyID)
-	if sweep.ErrorCode(err) == sweep.ENOTFOUND {
-		log.Info("cleanup policy is gone; nothing to do")
-		return nil
-	} else if err != nil {
+	if ok, err := s.ownPolicy(t, p, policy, err); !ok {
 		return err
 	}
 	imp, existed, err := s.db.CreateBatch(ctx, policy, p.Due)

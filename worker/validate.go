@@ -23,6 +23,9 @@ func (s *Server) handleImportValidate(ctx context.Context, t *asynq.Task) error 
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
 	log := s.log.With("import_id", p.ImportID, "tenant_id", p.TenantID, "task_type", t.Type())
+	if ok, err := s.ownImport(ctx, t, p); !ok {
+		return err // another import's task: this one stays as it is
+	}
 	start := time.Now()
 	ctx, cancel := context.WithCancel(ctx) // stops the file prefetch on every way out
 	defer cancel()
@@ -133,7 +136,7 @@ func (s *Server) autoStart(ctx context.Context, imp sweep.Import) error {
 		return err
 	}
 	for _, t := range tasks {
-		if err := s.enqueue(ctx, jobs.ImportPayload{TenantID: imp.TenantID, ImportID: imp.ID}, t); err != nil {
+		if err := s.enqueue(ctx, jobs.NewImportPayload(imp, 0), t); err != nil {
 			return err
 		}
 	}

@@ -245,7 +245,7 @@ func TestValidateRefusesUnknownPayloadVersion(t *testing.T) {
 	f := newFixture(t, 10, 0)
 	imp := f.upload(t, csvOf("remove,1"), sweep.PolicyLine)
 	task, _ := jobs.NewImportValidateTask(imp)
-	bad := strings.Replace(string(task.Payload()), `"version":1`, `"version":7`, 1)
+	bad := strings.Replace(string(task.Payload()), `"version":2`, `"version":7`, 1)
 	err := f.srv.Handler().ProcessTask(context.Background(), asynqTask(jobs.TypeImportValidate, bad))
 	if err == nil || !strings.Contains(err.Error(), "version 7 is not supported") {
 		t.Errorf("version 7: %v, want a clear refusal", err)

@@ -110,6 +110,48 @@ func newDatabase(t testing.TB, migrated bool) string {
 	return withDatabase(adminURL(), name)
 }
 
+// CopyDatabaseURL copies the database at dbURL with CREATE DATABASE ... TEMPLATE,
+// as a backup restored next to it would be, and returns the copy's URL; the
+// copy is dropped when the test ends. Close every connection to the original
+// first: PostgreSQL copies only a database nobody is connected to.
+func CopyDatabaseURL(t testing.TB, dbURL string) string {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatalf("testenv: bad database URL: %v", err)
+	}
+	orig := u.Path[1:]
+	admin, err := sql.Open("postgres", adminURL())
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	defer admin.Close()
+	name := "sweep_test_" + randomHex(6)
+	// The original's last sessions may take a moment to end after their close.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err = admin.Exec(fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, orig))
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("testenv: copy database %s: %v", orig, err)
+	}
+	t.Cleanup(func() {
+		admin, err := sql.Open("postgres", adminURL())
+		if err != nil {
+			return
+		}
+		defer admin.Close()
+		if _, err := admin.Exec(fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name)); err != nil {
+			t.Errorf("testenv: drop database %s: %v", name, err)
+		}
+	})
+	return withDatabase(adminURL(), name)
+}
+
 // ensureTemplate makes (once per schema version, shared by every test process) a
 // migrated database to copy: CREATE DATABASE from a template is much faster than
 // running the migrations for each test.
