@@ -9,6 +9,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -340,12 +341,29 @@ func badID(t string) string {
 	return fmt.Sprintf("%s must be a whole number such as 1042; found %s.", ColumnCustomerID, q)
 }
 
-// SafeValue makes a value fit to store and show: invalid UTF-8 and NUL bytes
+// SafeValue makes a value (a row's cell, a file name) fit to store and show on
+// one line of a terminal or a page: invalid UTF-8 and control characters (NUL,
+// ESC, BEL, tab, line breaks, DEL, C1, bidirectional overrides; see isControl)
 // become U+FFFD, and it is cut to MaxValueBytes at a character boundary.
 func SafeValue(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.ReplaceAll(s, "\x00", "\uFFFD")
+	if strings.ContainsFunc(s, isControl) {
+		s = strings.Map(func(r rune) rune {
+			if isControl(r) {
+				return '\uFFFD'
+			}
+			return r
+		}, s)
+	}
 	return truncate(s, MaxValueBytes)
+}
+
+// isControl reports whether r is a character a terminal or a text view acts
+// on instead of showing: C0 controls (tab and line breaks included), DEL, C1
+// controls, and the bidirectional embeddings, overrides and isolates, which
+// make text read in another order than it is stored.
+func isControl(r rune) bool {
+	return unicode.IsControl(r) || (r >= '\u202A' && r <= '\u202E') || (r >= '\u2066' && r <= '\u2069')
 }
 
 // truncate cuts s to at most n bytes at a character boundary, marking the cut.

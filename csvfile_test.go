@@ -98,6 +98,18 @@ func TestSafeValue(t *testing.T) {
 		"a\x00b":                 "a\uFFFDb",
 		strings.Repeat("9", 300): strings.Repeat("9", 197) + "…",
 		strings.Repeat("é", 150): strings.Repeat("é", 98) + "…",
+		// Control characters a terminal acts on (ESC starts a sequence that can
+		// recolour or clear the screen, BEL rings, C1 CSI is ESC [ in one byte)
+		// and line breaks and tabs that would forge lines and columns in a
+		// listing are replaced, as are the bidirectional controls that make a
+		// name read backwards.
+		"a\x1b[2Jb":            "a\uFFFD[2Jb",
+		"ring\a":               "ring\uFFFD",
+		"a\u009b31mb":          "a\uFFFD31mb",
+		"12\n34\r\t5\x7f":      "12\uFFFD34\uFFFD\uFFFD5\uFFFD",
+		"invoice\u202Efdp.exe": "invoice\uFFFDfdp.exe",
+		"a\u2066b\u2069":       "a\uFFFDb\uFFFD",
+		"café – naïve, 日本":     "café – naïve, 日本",
 	}
 	for in, want := range tests {
 		if got := sweep.SafeValue(in); got != want || len(got) > sweep.MaxValueBytes {
