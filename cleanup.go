@@ -28,6 +28,15 @@ var CleanupKinds = []CleanupKind{CleanupInactive, CleanupCreatedBy, CleanupErasu
 // MaxCleanupBatch is the largest batch a policy may ask for.
 const MaxCleanupBatch = 1_000_000
 
+// MaxCleanupDays bounds params.days: 100 years is beyond any retention period,
+// and a larger count would overflow the date arithmetic of every preview and run.
+const MaxCleanupDays = 36_500
+
+// MinCleanupPeriod is the shortest time between two runs of a policy: a
+// retention policy runs at most hourly, so a schedule that fires more often (a
+// batch every few seconds) is refused.
+const MinCleanupPeriod = time.Hour
+
 // CleanupParams are the parameters of a policy's kind.
 type CleanupParams struct {
 	Days     int    `json:"days,omitempty"`
@@ -64,6 +73,8 @@ func (p *CleanupPolicy) Check() error {
 		problems = append(problems, "name is required, e.g. \"nightly inactive customers\"")
 	} else if len(p.Name) > 200 {
 		problems = append(problems, "name must be at most 200 characters")
+	} else if strings.ContainsFunc(p.Name, isControl) {
+		problems = append(problems, "name must not contain control characters (such as tabs, line breaks or ESC)")
 	}
 	if p.MaxBatch < 1 || p.MaxBatch > MaxCleanupBatch {
 		problems = append(problems, fmt.Sprintf("max_batch must be between 1 and %d; found %d", MaxCleanupBatch, p.MaxBatch))
@@ -73,8 +84,8 @@ func (p *CleanupPolicy) Check() error {
 	}
 	switch p.Kind {
 	case CleanupInactive:
-		if p.Params.Days < 1 {
-			problems = append(problems, "kind inactive needs params.days, the days without activity (at least 1), e.g. {\"days\": 730}")
+		if p.Params.Days < 1 || p.Params.Days > MaxCleanupDays {
+			problems = append(problems, fmt.Sprintf("kind inactive needs params.days between 1 and %d (100 years), the days without activity, e.g. {\"days\": 730}; found %d", MaxCleanupDays, p.Params.Days))
 		}
 		if p.Params.ImportID != 0 || p.Params.Source != "" {
 			problems = append(problems, "kind inactive takes only params.days")
@@ -87,8 +98,11 @@ func (p *CleanupPolicy) Check() error {
 			problems = append(problems, "kind created_by takes only a positive params.import_id or params.source")
 		}
 	case CleanupErasureRequested:
-		if p.Params.Days < 0 || p.Params.ImportID != 0 || p.Params.Source != "" {
-			problems = append(problems, "kind erasure_requested takes only params.days, a grace period in days (0 or more)")
+		if p.Params.ImportID != 0 || p.Params.Source != "" {
+			problems = append(problems, "kind erasure_requested takes only params.days, a grace period in days")
+		}
+		if p.Params.Days < 0 || p.Params.Days > MaxCleanupDays {
+			problems = append(problems, fmt.Sprintf("kind erasure_requested takes params.days between 0 and %d (100 years), a grace period in days, e.g. {\"days\": 30}; found %d", MaxCleanupDays, p.Params.Days))
 		}
 	default:
 		problems = append(problems, fmt.Sprintf("kind must be one of %s; found %q", joinKinds(), p.Kind))

@@ -1,11 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -16,18 +18,56 @@ import (
 
 // NextRun returns the first time after after that spec names: five cron fields
 // (minute hour day-of-month month day-of-week) or a descriptor such as @daily,
-// in UTC unless the spec starts with CRON_TZ=Area/City.
+// in UTC unless the spec starts with CRON_TZ=Area/City. A spec that fires
+// more often than once every sweep.MinCleanupPeriod is refused, and so is the
+// prefix TZ=, which the cron library also reads but sweep does not document.
 func NextRun(spec string, after time.Time) (time.Time, error) {
+	const example = "use five fields, minute hour day-of-month month day-of-week, e.g. \"0 2 * * *\" for 02:00 UTC every night, or @daily, @hourly"
+	if zone, ok := strings.CutPrefix(spec, "TZ="); ok {
+		zone, _, _ = strings.Cut(zone, " ")
+		return time.Time{}, sweep.Errorf(sweep.EINVALID,
+			"cron_spec %q names its time zone with TZ=; write CRON_TZ= instead, e.g. \"CRON_TZ=%s 0 2 * * *\".", spec, cmp.Or(zone, "Europe/Berlin"))
+	}
+	if zone, ok := strings.CutPrefix(spec, "CRON_TZ="); ok && !strings.Contains(strings.TrimSpace(zone), " ") {
+		// The cron library panics on a time zone with nothing after it.
+		return time.Time{}, sweep.Errorf(sweep.EINVALID,
+			"cron_spec %q has no schedule after the time zone; write it after a space, e.g. \"CRON_TZ=Europe/Berlin 0 2 * * *\".", spec)
+	}
 	s, err := cron.ParseStandard(spec)
 	if err != nil {
-		return time.Time{}, sweep.Errorf(sweep.EINVALID,
-			"cron_spec %q is not valid (%v); use five fields, minute hour day-of-month month day-of-week, e.g. \"0 2 * * *\" for 02:00 UTC every night, or @daily, @hourly.", spec, err)
+		return time.Time{}, sweep.Errorf(sweep.EINVALID, "cron_spec %q is not valid (%v); %s.", spec, err, example)
 	}
 	next := s.Next(after.UTC())
 	if next.IsZero() {
 		return time.Time{}, sweep.Errorf(sweep.EINVALID, "cron_spec %q never fires; pick a date that exists, e.g. \"0 2 * * *\".", spec)
 	}
+	if a, b, ok := tooFrequent(s, next); ok {
+		return time.Time{}, sweep.Errorf(sweep.EINVALID,
+			"cron_spec %q fires %s apart (at %s and %s UTC); a cleanup policy runs at most once an hour: use one minute in the first field, e.g. \"0 * * * *\" for hourly or \"0 2 * * *\" for nightly, @hourly, @daily, or @every 1h or longer.",
+			spec, b.Sub(a), a.UTC().Format("2006-01-02 15:04:05"), b.UTC().Format("2006-01-02 15:04:05"))
+	}
 	return next, nil
+}
+
+// tooFrequent returns two consecutive firings of s, from first on, closer
+// than sweep.MinCleanupPeriod, if there are any among the next hundred. The
+// first two firings alone would not do: "0,30 2 * * *" checked at 02:10 fires
+// at 02:30 and then a day later. A spec with two or more minutes in its first
+// field fires twice within one hour among its first 61 firings; one with a
+// single minute fires whole hours apart, and @every always the same period.
+func tooFrequent(s cron.Schedule, first time.Time) (a, b time.Time, found bool) {
+	a = first
+	for range 100 {
+		b = s.Next(a)
+		if b.IsZero() {
+			return a, b, false
+		}
+		if b.Sub(a) < sweep.MinCleanupPeriod {
+			return a, b, true
+		}
+		a = b
+	}
+	return a, b, false
 }
 
 const policyColumns = `id, tenant_id, name, kind, params, cron_spec, max_batch, enabled, dry_run,

@@ -1,10 +1,12 @@
 package uploader
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"time"
@@ -59,16 +61,34 @@ type policyBody struct {
 
 const policyExample = `{"name": "nightly inactive", "kind": "inactive", "params": {"days": 730}, "cron_spec": "0 2 * * *", "max_batch": 10000, "dry_run": true}`
 
-// decodePolicy applies the request body onto p.
+// decodePolicy applies the request body onto p. The body is one JSON object
+// sent as application/json, read whole before anything is applied: a form
+// (what curl -d sends without a Content-Type) or text is refused rather than
+// read some other way, and so are unknown fields and bytes after the object.
 func decodePolicy(r *http.Request, p *sweep.CleanupPolicy) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+	const maxBody = 64 << 10
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return sweep.Errorf(sweep.EINVALID, "The body could not be read to its end; send it again.")
+	} else if len(body) > maxBody {
+		return sweep.Errorf(sweep.ETOOLARGE, "The body is over 64 KiB; a cleanup policy is a small JSON object such as %s.", policyExample)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return sweep.Errorf(sweep.EINVALID, "The body is empty; send JSON such as %s.", policyExample)
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return sweep.Errorf(sweep.EUNSUPPORTED,
+			"The body must be sent as JSON with the header Content-Type: application/json (with curl: -H 'Content-Type: application/json'); found Content-Type %q.",
+			sweep.SafeValue(r.Header.Get("Content-Type")))
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	var b policyBody
 	if err := dec.Decode(&b); err != nil {
-		if errors.Is(err, io.EOF) {
-			return sweep.Errorf(sweep.EINVALID, "The body is empty; send JSON such as %s.", policyExample)
-		}
 		return sweep.Errorf(sweep.EINVALID, "The body must be JSON such as %s: %v.", policyExample, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return sweep.Errorf(sweep.EINVALID, "The body has more after the JSON object; send one object such as %s.", policyExample)
 	}
 	if b.Name != nil {
 		p.Name = *b.Name

@@ -180,3 +180,130 @@ func TestCleanupPolicyRules(t *testing.T) {
 		t.Errorf("deleted policy = %d, want 404", code)
 	}
 }
+
+// Policies are bounded so that every stored policy can be previewed and run:
+// days within 100 years, max_batch within its limit, a schedule that fires at
+// most once an hour and names its time zone as CRON_TZ=, and a name without
+// control characters. A refused create or update stores nothing.
+func TestCleanupPolicyBounds(t *testing.T) {
+	t.Parallel()
+	admin := newAPI(t, uploader.Limits{}).asAdmin()
+	policy := func(kind, params, cron string) string {
+		return fmt.Sprintf(`{"name": "bounded", "kind": %q, "params": %s, "cron_spec": %q}`, kind, params, cron)
+	}
+	for _, c := range []struct{ body, want string }{
+		{policy("inactive", `{"days": 99999999999}`, "@daily"), "params.days between 1 and 36500"},
+		{policy("inactive", `{"days": 36501}`, "@daily"), "params.days between 1 and 36500"},
+		{policy("inactive", `{"days": 0}`, "@daily"), "params.days between 1 and 36500"},
+		{policy("erasure_requested", `{"days": 99999999999}`, "@daily"), "params.days between 0 and 36500"},
+		{policy("erasure_requested", `{"days": -1}`, "@daily"), "params.days between 0 and 36500"},
+		{`{"name": "x", "kind": "inactive", "params": {"days": 30}, "cron_spec": "@daily", "max_batch": 1000001}`, "max_batch must be between 1 and 1000000"},
+		{`{"name": "x\u001b[2J", "kind": "inactive", "params": {"days": 30}, "cron_spec": "@daily"}`, "name must not contain control characters"},
+		{policy("inactive", `{"days": 30}`, "@every 1s"), "at most once an hour"},
+		{policy("inactive", `{"days": 30}`, "@every 1ms"), "at most once an hour"},
+		{policy("inactive", `{"days": 30}`, "@every 59m59s"), "at most once an hour"},
+		{policy("inactive", `{"days": 30}`, "* * * * *"), "at most once an hour"},
+		{policy("inactive", `{"days": 30}`, "*/5 * * * *"), "at most once an hour"},
+		{policy("inactive", `{"days": 30}`, "0,30 2 * * *"), "at most once an hour"},
+		{policy("inactive", `{"days": 30}`, "CRON_TZ=Europe/Berlin * 2 * * *"), "at most once an hour"},
+		{policy("inactive", `{"days": 30}`, "TZ=Europe/Berlin 0 2 * * *"), "CRON_TZ=Europe/Berlin 0 2 * * *"},
+		{policy("inactive", `{"days": 30}`, "TZ=UTC"), "CRON_TZ="},
+		{policy("inactive", `{"days": 30}`, "CRON_TZ=UTC"), "after the time zone"},
+		{policy("inactive", `{"days": 30}`, "CRON_TZ=Mars/Olympus 0 2 * * *"), "is not valid"},
+	} {
+		code, body := admin.json("POST", "/v1/cleanup-policies", c.body)
+		msg := fmt.Sprint(body["error"])
+		if code != http.StatusBadRequest || !strings.Contains(msg, c.want) {
+			t.Errorf("POST %s = %d %s; want 400 saying %q", c.body, code, msg, c.want)
+		}
+	}
+	if n := admin.count(`SELECT count(*) FROM cleanup_policies`); n != 0 {
+		t.Fatalf("refused policies stored: %d", n)
+	}
+	for i, spec := range []string{"@hourly", "@every 1h", "@every 36h", "0 * * * *", "0 2 * * *", "CRON_TZ=Europe/Berlin 0 2 * * *", "15 */2 * * 1-5", "@weekly"} {
+		code, p := admin.json("POST", "/v1/cleanup-policies", fmt.Sprintf(`{"name": "ok %d", "kind": "erasure_requested", "params": {"days": 36500}, "cron_spec": %q}`, i, spec))
+		if code != http.StatusCreated {
+			t.Errorf("cron_spec %q = %d %v; want 201", spec, code, p)
+		}
+	}
+
+	// An update is held to the same rules, and a refused one changes nothing:
+	// the policy still previews.
+	code, p := admin.json("POST", "/v1/cleanup-policies", policy("inactive", `{"days": 30}`, "@daily"))
+	if code != http.StatusCreated {
+		t.Fatalf("create = %d %v", code, p)
+	}
+	path := fmt.Sprintf("/v1/cleanup-policies/%v", p["id"])
+	for body, want := range map[string]string{
+		`{"params": {"days": 99999999999}}`: "params.days between 1 and 36500",
+		`{"cron_spec": "@every 1s"}`:        "at most once an hour",
+		`{"max_batch": 2000000}`:            "max_batch must be between 1 and 1000000",
+	} {
+		code, got := admin.json("PATCH", path, body)
+		if msg := fmt.Sprint(got["error"]); code != http.StatusBadRequest || !strings.Contains(msg, want) {
+			t.Errorf("PATCH %s = %d %s; want 400 saying %q", body, code, msg, want)
+		}
+	}
+	if code, pv := admin.json("POST", path+"/preview", ""); code != http.StatusOK {
+		t.Errorf("preview after refused updates = %d %v", code, pv)
+	}
+	if _, got := admin.json("GET", path, ""); got["cron_spec"] != "@daily" || got["params"].(map[string]any)["days"] != float64(30) {
+		t.Errorf("policy after refused updates = %v", got)
+	}
+}
+
+// The policy endpoints read JSON only: a body sent as a form (what curl -d
+// sends without -H 'Content-Type: application/json') or as text is refused
+// with 415, and a body with bytes after the JSON object is refused with 400;
+// neither stores or changes anything.
+func TestCleanupPolicyBodyMustBeJSON(t *testing.T) {
+	t.Parallel()
+	admin := newAPI(t, uploader.Limits{}).asAdmin()
+	const good = `{"name": "nightly", "kind": "inactive", "params": {"days": 30}, "cron_spec": "@daily"}`
+	send := func(method, path, body string, header ...string) (int, map[string]any) {
+		t.Helper()
+		code, _, b := admin.request(method, path, strings.NewReader(body), append([]string{"Authorization", "Bearer " + admin.token}, header...)...)
+		return code, decode(t, b)
+	}
+	for _, c := range []struct {
+		body, contentType string
+		code              int
+		errCode, want     string
+	}{
+		{good, "application/x-www-form-urlencoded", http.StatusUnsupportedMediaType, sweep.EUNSUPPORTED, "Content-Type: application/json"},
+		{good, "text/plain", http.StatusUnsupportedMediaType, sweep.EUNSUPPORTED, "Content-Type: application/json"},
+		{good, "", http.StatusUnsupportedMediaType, sweep.EUNSUPPORTED, "Content-Type: application/json"},
+		{good + ` {"name": "second"}`, "application/json", http.StatusBadRequest, sweep.EINVALID, "after the JSON object"},
+		{good + `x`, "application/json", http.StatusBadRequest, sweep.EINVALID, "after the JSON object"},
+		{good[:40], "application/json", http.StatusBadRequest, sweep.EINVALID, "must be JSON"},
+		{"", "application/json", http.StatusBadRequest, sweep.EINVALID, "The body is empty"},
+	} {
+		var h []string
+		if c.contentType != "" {
+			h = []string{"Content-Type", c.contentType}
+		}
+		code, body := send("POST", "/v1/cleanup-policies", c.body, h...)
+		e, _ := body["error"].(map[string]any)
+		if code != c.code || e["code"] != c.errCode || !strings.Contains(fmt.Sprint(e["message"]), c.want) {
+			t.Errorf("POST %.30q as %q = %d %v; want %d %s saying %q", c.body, c.contentType, code, body, c.code, c.errCode, c.want)
+		}
+	}
+	if n := admin.count(`SELECT count(*) FROM cleanup_policies`); n != 0 {
+		t.Fatalf("refused requests stored %d policies", n)
+	}
+
+	code, p := send("POST", "/v1/cleanup-policies", good, "Content-Type", "application/json; charset=utf-8")
+	if code != http.StatusCreated {
+		t.Fatalf("create with charset = %d %v", code, p)
+	}
+	path := fmt.Sprintf("/v1/cleanup-policies/%v", p["id"])
+	if code, body := send("PATCH", path, `{"enabled": false}`, "Content-Type", "application/x-www-form-urlencoded"); code != http.StatusUnsupportedMediaType {
+		t.Errorf("PATCH as a form = %d %v; want 415", code, body)
+	}
+	if code, body := send("PATCH", path, `{"enabled": false}{"dry_run": true}`, "Content-Type", "application/json"); code != http.StatusBadRequest {
+		t.Errorf("PATCH with trailing bytes = %d %v; want 400", code, body)
+	}
+	if _, got := send("GET", path, ""); got["enabled"] != true || got["dry_run"] != false {
+		t.Errorf("policy after refused updates = %v; want it unchanged", got)
+	}
+}

@@ -21,12 +21,12 @@ func TestCleanupTriggerMakesOneBatchPerDueTime(t *testing.T) {
 	ctx := context.Background()
 	f.db.SQL().MustExec(`UPDATE customers SET erasure_requested_at = CASE WHEN id <= 30 THEN now() END WHERE tenant_id = $1`, tenant)
 	on, err := f.db.CreatePolicy(ctx, sweep.CleanupPolicy{TenantID: tenant, Name: "erasure", Kind: sweep.CleanupErasureRequested,
-		CronSpec: "*/5 * * * *", MaxBatch: 1000, Enabled: true})
+		CronSpec: "0 * * * *", MaxBatch: 1000, Enabled: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	off, err := f.db.CreatePolicy(ctx, sweep.CleanupPolicy{TenantID: tenant, Name: "disabled", Kind: sweep.CleanupErasureRequested,
-		CronSpec: "*/5 * * * *", MaxBatch: 1000, Enabled: false})
+		CronSpec: "0 * * * *", MaxBatch: 1000, Enabled: false})
 	if err != nil {
 		t.Fatal(err)
 	}
