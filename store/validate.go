@@ -240,6 +240,9 @@ func (v *Validation) Finish(ctx context.Context, policy sweep.Policy, totalRows 
 		if blocksTx, err = v.db.db.BeginTxx(ctx, nil); err != nil {
 			return res, fmt.Errorf("begin blocks of import %d: %w", v.id, err)
 		}
+		if err := v.lockValidating(ctx, blocksTx); err != nil {
+			return res, err
+		}
 		if valid, err = v.check(ctx, blocksTx, &res); err != nil {
 			return res, err
 		}
@@ -262,12 +265,17 @@ func (v *Validation) Finish(ctx context.Context, policy sweep.Policy, totalRows 
 		if err := blocksTx.Commit(); err != nil {
 			return res, fmt.Errorf("commit blocks of import %d: %w", v.id, err)
 		}
-		blocksTx = nil
+	} else if blocksTx != nil {
+		blocksTx.Rollback()
 	}
+	blocksTx = nil
 	if _, err := v.errs.ExecContext(ctx); err != nil {
 		return res, fmt.Errorf("stage errors of import %d: %w", v.id, err)
 	}
 	v.errs.Close()
+	if err := v.lockValidating(ctx, v.errsTx); err != nil {
+		return res, err
+	}
 	if err := v.errsTx.Commit(); err != nil {
 		return res, fmt.Errorf("commit errors of import %d: %w", v.id, err)
 	}
@@ -278,7 +286,7 @@ func (v *Validation) Finish(ctx context.Context, policy sweep.Policy, totalRows 
 	}
 	res.Import, err = v.db.transition(ctx, v.stageTx, v.tenant, v.id, []sweep.Status{sweep.StatusValidating}, to,
 		"total_rows = $5, valid_rows = $6, error_rows = $7, error = $8, validated_at = now()", totalRows, valid, errs, reason)
-	if sweep.ErrorCode(err) == sweep.ECONFLICT {
+	if c := sweep.ErrorCode(err); c == sweep.ECONFLICT || c == sweep.ENOTFOUND {
 		return res, ErrNotValidating
 	} else if err != nil {
 		return res, err
@@ -288,6 +296,24 @@ func (v *Validation) Finish(ctx context.Context, policy sweep.Policy, totalRows 
 	}
 	v.stageTx = nil
 	return res, nil
+}
+
+// lockValidating returns ErrNotValidating unless the import is still there and
+// validating, and key-share locks it in tx until tx ends, which a delete of the
+// import waits for. Errors and blocks commit only under this lock, so they
+// never outlive a deleted import, whatever the interleaving: either the delete
+// came first and the round keeps nothing, or the round's commit came first
+// and the delete removes what it wrote (errors explicitly, blocks by cascade).
+func (v *Validation) lockValidating(ctx context.Context, tx *sqlx.Tx) error {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM imports WHERE tenant_id = $1 AND id = $2 AND status = 'validating' FOR KEY SHARE`,
+		v.tenant, v.id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotValidating
+	} else if err != nil {
+		return fmt.Errorf("lock import %d: %w", v.id, err)
+	}
+	return nil
 }
 
 // check runs the checks against the database over the sorted stage, writes
