@@ -107,8 +107,9 @@ func isFileError(err error) bool {
 }
 
 // retryOrFail returns err so asynq retries the task, except on the last
-// attempt, where it marks the import failed with the reason so it never stays
-// stuck in a working state.
+// attempt, where it marks the import failed so it never stays stuck in a
+// working state: with a reason the tenant can act on, while err's detail goes
+// to the log.
 func (s *Server) retryOrFail(ctx context.Context, p jobs.ImportPayload, phase string, err error) error {
 	retried, _ := asynq.GetRetryCount(ctx)
 	maxRetry, _ := asynq.GetMaxRetry(ctx)
@@ -118,7 +119,8 @@ func (s *Server) retryOrFail(ctx context.Context, p jobs.ImportPayload, phase st
 	if ctx.Err() != nil {
 		return err // shutting down: the task goes back to the queue
 	}
-	reason := fmt.Sprintf("%s failed after %d attempts: %v. If it keeps failing, contact support with import id %d.", phase, retried+1, err, p.ImportID)
+	s.log.ErrorContext(ctx, "import failed", "import_id", p.ImportID, "tenant_id", p.TenantID, "phase", phase, "attempts", retried+1, "err", err)
+	reason := failureReason(phase, retried+1, p.ImportID, err)
 	if ferr := s.db.FailImport(context.WithoutCancel(ctx), p.TenantID, p.ImportID, reason); ferr != nil {
 		s.log.Error("mark import failed", "import_id", p.ImportID, "tenant_id", p.TenantID, "err", ferr)
 	}
