@@ -43,6 +43,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusInternalServerError {
 		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "route", r.Pattern, "err", err)
 	}
+	if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
+		// The body may be unread (a refusal before reading it): close the
+		// connection after answering, rather than let the server drain a
+		// body a slow client may never finish before the answer goes out.
+		w.Header().Set("Connection", "close")
+	}
 	var body errorBody
 	body.Error.Code = code
 	body.Error.Message = sweep.ErrorMessage(err)
