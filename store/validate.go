@@ -273,6 +273,7 @@ func (v *Validation) Finish(ctx context.Context, policy sweep.Policy, totalRows 
 		return res, fmt.Errorf("stage errors of import %d: %w", v.id, err)
 	}
 	v.errs.Close()
+	v.errs = nil
 	if err := v.lockValidating(ctx, v.errsTx); err != nil {
 		return res, err
 	}
@@ -424,6 +425,12 @@ func (v *Validation) Abort() {
 		close(v.batches)
 		v.batches = nil
 		<-v.stageErr
+	}
+	if v.errs != nil {
+		// Ends the COPY of errors first: while it runs, the driver reads the
+		// connection from a goroutine of its own, which a rollback would race.
+		v.errs.Close()
+		v.errs = nil
 	}
 	for _, tx := range []**sqlx.Tx{&v.errsTx, &v.stageTx} {
 		if *tx != nil {
