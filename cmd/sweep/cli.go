@@ -206,7 +206,10 @@ func runImportCLI(ctx context.Context, args []string, getenv func(string) string
 		if v.ValidRows == 0 {
 			c.say("import %d has no valid rows; nothing to start", v.ID)
 		} else {
-			body := fmt.Sprintf(`{"parallelism": %d}`, *parallelism)
+			body := "" // the import's own setting
+			if *parallelism > 0 {
+				body = fmt.Sprintf(`{"parallelism": %d}`, *parallelism)
+			}
 			if err := c.do(ctx, "POST", fmt.Sprintf("/v1/imports/%d/start", v.ID), strings.NewReader(body), &v, "Content-Type", "application/json"); err != nil {
 				return apiMessage(err)
 			}

@@ -32,6 +32,13 @@ func TestLoadConfigDefaults(t *testing.T) {
 		ReconcileEvery:  30 * time.Second,
 		ReconcileAfter:  time.Minute,
 		CleanupEvery:    15 * time.Second,
+		APIConns:        16,
+		WorkConns:       16,
+		RequestTimeout:  30 * time.Minute,
+		BodyIdle:        30 * time.Second,
+		TenantRequests:  32,
+		TenantTransfers: 4,
+		Transfers:       32,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
