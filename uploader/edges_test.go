@@ -260,3 +260,39 @@ func TestPathIDsAreStrict(t *testing.T) {
 		t.Error("customer 62 was deleted through a path that is not its id")
 	}
 }
+
+// Ten concurrent requests under one key make one import: one is answered
+// 202, the others replay it with 200, and none fails.
+func TestConcurrentRequestsUnderOneKeyMakeOneImport(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, uploader.Limits{TenantTransfers: 16, Transfers: 16})
+	type answer struct {
+		code int
+		id   any
+	}
+	answers := make(chan answer, 10)
+	for range 10 {
+		go func() {
+			code, _, b := a.request("POST", "/v1/imports", strings.NewReader(`{"customer_ids":[70,71,72]}`),
+				"Content-Type", "application/json", "Idempotency-Key", "together")
+			var id any
+			if code < 300 {
+				id = decode(t, b)["id"]
+			}
+			answers <- answer{code, id}
+		}()
+	}
+	codes := map[int]int{}
+	ids := map[any]bool{}
+	for range 10 {
+		ans := <-answers
+		codes[ans.code]++
+		ids[ans.id] = true
+	}
+	if codes[http.StatusAccepted] != 1 || codes[http.StatusOK] != 9 || len(ids) != 1 {
+		t.Errorf("answers = %v with import ids %v; want one 202 and nine 200, all one import", codes, ids)
+	}
+	if n, _ := a.stored(); n != 1 {
+		t.Errorf("imports = %d, want 1", n)
+	}
+}
