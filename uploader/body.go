@@ -12,6 +12,7 @@ import (
 	"mime"
 	"net/http"
 	"os"
+	"reflect"
 	"strings"
 	"time"
 
@@ -28,6 +29,7 @@ type spool struct {
 	sum      hash.Hash
 	size     int64
 	lines    int64
+	inLine   bool // the line being written has more than spaces so far
 	maxBytes int64
 	maxLines int64
 	tooLarge func() error
@@ -41,12 +43,25 @@ func (s *Server) newSpool() (*spool, error) {
 	return &spool{f: f, sum: sha256.New(), maxBytes: s.limits.MaxUploadBytes, maxLines: s.limits.MaxRows + 1, tooLarge: s.tooLarge}, nil
 }
 
-// Write adds to the file, failing with ETOOLARGE past the byte or line limit.
+// Write adds to the file, failing with ETOOLARGE past the byte limit or
+// the line limit (blank lines, which the reader skips, are not counted).
 func (sp *spool) Write(p []byte) (int, error) {
 	if sp.size += int64(len(p)); sp.size > sp.maxBytes {
 		return 0, sp.tooLarge()
 	}
-	if sp.lines += int64(bytes.Count(p, []byte{'\n'})); sp.lines > sp.maxLines {
+	for _, c := range p {
+		switch c {
+		case '\n':
+			if sp.inLine {
+				sp.lines++
+			}
+			sp.inLine = false
+		case ' ', '\t', '\r':
+		default:
+			sp.inLine = true
+		}
+	}
+	if sp.lines > sp.maxLines {
 		return 0, sweep.Errorf(sweep.ETOOLARGE, "The file has more than %d lines; one import takes at most %d rows. Split it into smaller files.", sp.maxLines, sp.maxLines-1)
 	}
 	sp.sum.Write(p)
@@ -132,6 +147,9 @@ func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, v any, max int
 	if mediaType(r) != "application/json" {
 		return false, sweep.Errorf(sweep.EUNSUPPORTED, "Send the body as JSON with the header Content-Type: application/json (curl -H 'Content-Type: application/json' -d '%s'); nothing was done.", example)
 	}
+	if err := exactMembers(b, v); err != nil {
+		return false, sweep.Errorf(sweep.EINVALID, "The body must be one JSON object such as %s (%s); nothing was done.", example, err)
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -141,6 +159,44 @@ func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, v any, max int
 		return false, sweep.Errorf(sweep.EINVALID, "The body has more after its JSON object; send one object such as %s. Nothing was done.", example)
 	}
 	return true, nil
+}
+
+// exactMembers checks that b is a JSON object whose members are each named
+// exactly as a json tag of the struct v points to, once. encoding/json alone
+// would match "RUN_AT" to run_at and keep the last of two "run_at": a request
+// whose meaning depends on that is refused instead.
+func exactMembers(b []byte, v any) error {
+	names := map[string]bool{}
+	t := reflect.TypeOf(v).Elem()
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+			names[name] = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return errors.New("it is not a JSON object")
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return errors.New(jsonProblem(err))
+		}
+		name := tok.(string)
+		switch {
+		case !names[name]:
+			return fmt.Errorf("it has the unknown member %q", sweep.SafeValue(name))
+		case seen[name]:
+			return fmt.Errorf("%s is given twice", name)
+		}
+		seen[name] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return errors.New(jsonProblem(err))
+		}
+	}
+	return nil
 }
 
 // jsonProblem describes a JSON decoding error in a few words, without echoing

@@ -1,14 +1,8 @@
 package uploader
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/sweephq/sweep"
@@ -65,30 +59,12 @@ const policyExample = `{"name": "nightly inactive", "kind": "inactive", "params"
 // sent as application/json, read whole before anything is applied: a form
 // (what curl -d sends without a Content-Type) or text is refused rather than
 // read some other way, and so are unknown fields and bytes after the object.
-func decodePolicy(r *http.Request, p *sweep.CleanupPolicy) error {
-	const maxBody = 64 << 10
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil {
-		return sweep.Errorf(sweep.EINVALID, "The body could not be read to its end; send it again.")
-	} else if len(body) > maxBody {
-		return sweep.Errorf(sweep.ETOOLARGE, "The body is over 64 KiB; a cleanup policy is a small JSON object such as %s.", policyExample)
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return sweep.Errorf(sweep.EINVALID, "The body is empty; send JSON such as %s.", policyExample)
-	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		return sweep.Errorf(sweep.EUNSUPPORTED,
-			"The body must be sent as JSON with the header Content-Type: application/json (with curl: -H 'Content-Type: application/json'); found Content-Type %q.",
-			sweep.SafeValue(r.Header.Get("Content-Type")))
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
+func (s *Server) decodePolicy(w http.ResponseWriter, r *http.Request, p *sweep.CleanupPolicy) error {
 	var b policyBody
-	if err := dec.Decode(&b); err != nil {
-		return sweep.Errorf(sweep.EINVALID, "The body must be JSON such as %s: %v.", policyExample, err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return sweep.Errorf(sweep.EINVALID, "The body has more after the JSON object; send one object such as %s.", policyExample)
+	if sent, err := s.readJSON(w, r, &b, 64<<10, policyExample); err != nil {
+		return err
+	} else if !sent {
+		return sweep.Errorf(sweep.EINVALID, "The body is empty; send JSON such as %s.", policyExample)
 	}
 	if b.Name != nil {
 		p.Name = *b.Name
@@ -115,8 +91,8 @@ func decodePolicy(r *http.Request, p *sweep.CleanupPolicy) error {
 }
 
 func policyID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
+	id, ok := sweep.ParsePathID(r.PathValue("id"))
+	if !ok {
 		return 0, sweep.Errorf(sweep.ENOTFOUND, "Cleanup policy %q was not found; policy ids are positive whole numbers.", r.PathValue("id"))
 	}
 	return id, nil
@@ -149,7 +125,7 @@ func (s *Server) handleListPolicies(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleCreatePolicy(w http.ResponseWriter, r *http.Request) {
 	p := sweep.CleanupPolicy{TenantID: principal(r).TenantID, MaxBatch: 10_000, Enabled: true}
-	if err := decodePolicy(r, &p); err != nil {
+	if err := s.decodePolicy(w, r, &p); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -175,7 +151,7 @@ func (s *Server) handleGetPolicy(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleUpdatePolicy(w http.ResponseWriter, r *http.Request) {
 	p, err := s.loadPolicy(r)
 	if err == nil {
-		err = decodePolicy(r, &p)
+		err = s.decodePolicy(w, r, &p)
 	}
 	if err == nil {
 		p, err = s.db.UpdatePolicy(r.Context(), p)

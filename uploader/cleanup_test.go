@@ -139,7 +139,7 @@ func TestCleanupPolicyRules(t *testing.T) {
 		{`{"name": "x", "kind": "inactive", "params": {"days": 30}, "cron_spec": "every night"}`, "cron_spec \"every night\" is not valid"},
 		{`{"name": "x", "kind": "created_by", "params": {"import_id": 4, "source": "crm"}, "cron_spec": "@daily"}`, "exactly one of"},
 		{`{"name": "x", "kind": "inactive", "params": {"days": 30}, "cron_spec": "@daily", "max_batch": 0}`, "max_batch must be between 1"},
-		{`{"name": "x", "kind": "inactive", "params": {"days": 30}, "cron_spec": "@daily", "where": "1=1"}`, "unknown field \"where\""},
+		{`{"name": "x", "kind": "inactive", "params": {"days": 30}, "cron_spec": "@daily", "where": "1=1"}`, "unknown member \"where\""},
 	} {
 		code, body := admin.json("POST", "/v1/cleanup-policies", c.body)
 		msg := fmt.Sprint(body["error"])
@@ -273,9 +273,9 @@ func TestCleanupPolicyBodyMustBeJSON(t *testing.T) {
 		{good, "application/x-www-form-urlencoded", http.StatusUnsupportedMediaType, sweep.EUNSUPPORTED, "Content-Type: application/json"},
 		{good, "text/plain", http.StatusUnsupportedMediaType, sweep.EUNSUPPORTED, "Content-Type: application/json"},
 		{good, "", http.StatusUnsupportedMediaType, sweep.EUNSUPPORTED, "Content-Type: application/json"},
-		{good + ` {"name": "second"}`, "application/json", http.StatusBadRequest, sweep.EINVALID, "after the JSON object"},
-		{good + `x`, "application/json", http.StatusBadRequest, sweep.EINVALID, "after the JSON object"},
-		{good[:40], "application/json", http.StatusBadRequest, sweep.EINVALID, "must be JSON"},
+		{good + ` {"name": "second"}`, "application/json", http.StatusBadRequest, sweep.EINVALID, "after its JSON object"},
+		{good + `x`, "application/json", http.StatusBadRequest, sweep.EINVALID, "after its JSON object"},
+		{good[:40], "application/json", http.StatusBadRequest, sweep.EINVALID, "must be one JSON object"},
 		{"", "application/json", http.StatusBadRequest, sweep.EINVALID, "The body is empty"},
 	} {
 		var h []string

@@ -3,12 +3,17 @@ package uploader_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/internal/testenv"
+	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/store"
 	"github.com/sweephq/sweep/uploader"
 )
@@ -87,6 +92,9 @@ func TestRefusedUploadStoresNothing(t *testing.T) {
 		js("run_at not a time", 400, `{"customer_ids":[30,31],"run_at":"tomorrow"}`),
 		js("run_at a number", 400, `{"customer_ids":[30,31],"run_at":1764554400}`),
 		js("policy a number", 400, `{"customer_ids":[30,31],"policy":1}`),
+		js("a value of 200 KB", 413, `{"customer_ids":["`+strings.Repeat("1", 200<<10)+`"]}`),
+		js("an unknown member of 200 KB", 400, `{"junk":"`+strings.Repeat("x", 200<<10)+`","customer_ids":[30]}`),
+		js("empty", 400, ``),
 		{"plain text", file, "text/plain", 415},
 		{"form-encoded", "customer_ids=30", "application/x-www-form-urlencoded", 415},
 	}
@@ -142,6 +150,9 @@ func TestStartRefusesABodyItCannotRead(t *testing.T) {
 		{"run_at in year 9999", `{"run_at":"9999-01-01T00:00:00Z"}`, "application/json", 400},
 		{"parallelism 0", `{"parallelism":0}`, "application/json", 400},
 		{"parallelism as a string", `{"parallelism":"2"}`, "application/json", 400},
+		{"run_at twice, then null", `{"run_at":"` + nextWeek + `","run_at":null}`, "application/json", 400},
+		{"run_at and RUN_AT", `{"run_at":"` + nextWeek + `","RUN_AT":"` + time.Now().UTC().Format(time.RFC3339) + `"}`, "application/json", 400},
+		{"null", `null`, "application/json", 400},
 	} {
 		req, _ := http.NewRequest("POST", a.url+path, strings.NewReader(c.body))
 		if c.contentType != "" {
@@ -294,5 +305,68 @@ func TestConcurrentRequestsUnderOneKeyMakeOneImport(t *testing.T) {
 	}
 	if n, _ := a.stored(); n != 1 {
 		t.Errorf("imports = %d, want 1", n)
+	}
+}
+
+// Idempotency-Key is printable ASCII, sent once; a key of spaces is refused,
+// not taken as no key (which would make a retry a second import).
+func TestIdempotencyKeyItself(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, uploader.Limits{})
+	for _, key := range []string{"   ", "\xff\xfe", "caf\u00e9", strings.Repeat("k", 256)} {
+		req, _ := http.NewRequest("POST", a.url+"/v1/imports", strings.NewReader(`{"customer_ids":[80]}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header["Idempotency-Key"] = []string{key}
+		if code, _, body := a.do(req); code != http.StatusBadRequest {
+			t.Errorf("key %q = %d %s; want 400", key, code, body)
+		}
+	}
+	if n, _ := a.stored(); n != 0 {
+		t.Errorf("imports = %d, want 0", n)
+	}
+}
+
+// Blank lines, which the reader skips, do not count against the row limit at
+// upload.
+func TestBlankLinesDoNotCountAsRows(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, uploader.Limits{MaxRows: 2})
+	if code, body := a.upload("action,customerId\nremove,30\n\n  \r\nremove,31\n\n\n"); code != http.StatusAccepted {
+		t.Errorf("two rows and blank lines with a limit of 2 rows = %d %v", code, body)
+	}
+	if code, body := a.upload("action,customerId\nremove,30\nremove,31\nremove,32\n"); code != http.StatusRequestEntityTooLarge {
+		t.Errorf("three rows with a limit of 2 = %d %v", code, body)
+	}
+}
+
+// An upload is answered 202 once stored, even when the queue cannot be
+// reached then: the reconciler queues its validation, so a 5xx never means
+// "stored after all".
+func TestUploadWhileRedisIsDownIsAccepted(t *testing.T) {
+	t.Parallel()
+	db := testenv.DB(t)
+	ctx := context.Background()
+	if _, err := db.Seed(ctx, store.SeedOptions{Tenant: tenant, Customers: 10, Seed: 5}); err != nil {
+		t.Fatal(err)
+	}
+	rdb, err := jobs.OpenRedis("redis://127.0.0.1:1/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	srv := httptest.NewServer(uploader.NewServer(uploader.Options{DB: db, Redis: rdb, API: true,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	t.Cleanup(srv.Close)
+	token, _, err := db.CreateToken(ctx, tenant, "ops", []sweep.Scope{sweep.ScopeImportsWrite})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &api{t: t, db: db, url: srv.URL, token: token}
+	code, _, body := a.request("POST", "/v1/imports", strings.NewReader(`{"customer_ids":[3]}`), "Content-Type", "application/json")
+	if code != http.StatusAccepted {
+		t.Fatalf("upload with Redis down = %d %s; want 202 (stored, queued by the reconciler)", code, body)
+	}
+	if got := decode(t, body); got["status"] != "uploaded" {
+		t.Errorf("import = %v; want uploaded", got)
 	}
 }

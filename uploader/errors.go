@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/sweephq/sweep"
 )
@@ -48,6 +49,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		// connection after answering, rather than let the server drain a
 		// body a slow client may never finish before the answer goes out.
 		w.Header().Set("Connection", "close")
+		defer http.NewResponseController(w).SetReadDeadline(time.Now()) // and stop reading it once answered
 	}
 	var body errorBody
 	body.Error.Code = code

@@ -101,6 +101,26 @@ func parseRunAt(value string, now time.Time) (*time.Time, error) {
 
 const maxKeyLength = 255
 
+// idempotencyKey reads the Idempotency-Key header: absent, or 1 to 255 bytes
+// of printable ASCII (a UUID, a job name and date). A key of spaces, or one
+// with other bytes, is refused rather than taken as no key.
+func idempotencyKey(r *http.Request) (string, error) {
+	raw, sent := r.Header["Idempotency-Key"]
+	if !sent {
+		return "", nil
+	}
+	key := strings.TrimSpace(strings.Join(raw, ","))
+	if len(raw) > 1 || key == "" || len(key) > maxKeyLength {
+		return "", sweep.Errorf(sweep.EINVALID, "Idempotency-Key must be sent once, with 1 to %d characters; leave the header out to send a request without one.", maxKeyLength)
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x20 || key[i] > 0x7e {
+			return "", sweep.Errorf(sweep.EINVALID, "Idempotency-Key may hold only printable ASCII characters (letters, digits, punctuation), such as a UUID.")
+		}
+	}
+	return key, nil
+}
+
 // handleCreateImport stores an uploaded file (multipart field "file") or a JSON
 // list of ids as a new import and queues its validation. The whole request is
 // read, and every option checked, before anything is stored: a request
@@ -108,9 +128,9 @@ const maxKeyLength = 255
 // parts.
 func (s *Server) handleCreateImport(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
-	key := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
-	if len(key) > maxKeyLength {
-		s.writeError(w, r, sweep.Errorf(sweep.EINVALID, "Idempotency-Key is longer than %d characters.", maxKeyLength))
+	key, err := idempotencyKey(r)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	// The body may hold the file plus a little multipart framing.
@@ -122,7 +142,6 @@ func (s *Server) handleCreateImport(w http.ResponseWriter, r *http.Request) {
 	var (
 		sp   *spool
 		opts importOptions
-		err  error
 	)
 	switch mediaType(r) {
 	case "multipart/form-data":
@@ -151,10 +170,9 @@ func (s *Server) handleCreateImport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if imp.Status == sweep.StatusUploaded {
-		if err := s.enqueueValidate(r.Context(), imp); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
+		// The import is stored: a queue that cannot be reached now only delays
+		// its validation (the reconciler queues it), so the answer stays 202.
+		s.enqueueValidate(r.Context(), imp)
 	}
 	w.Header().Set("Location", fmt.Sprintf("/v1/imports/%d", imp.ID))
 	if existed {
@@ -252,11 +270,15 @@ func cleanFileName(name string) string {
 // opts. Members other than these, a member given twice, a value of the wrong
 // JSON type, a body cut short and bytes after the object are refused.
 func (s *Server) readJSONIDs(w http.ResponseWriter, r *http.Request, opts *importOptions) (*spool, error) {
-	dec := json.NewDecoder(s.body(w, r))
+	tr := &tokenLimit{r: s.body(w, r)}
+	dec := json.NewDecoder(tr)
+	tr.dec = dec
 	dec.UseNumber()
 	const example = `{"customer_ids": [1042, 1043]}`
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		if err != nil && !errors.As(err, new(*json.SyntaxError)) {
+		if err == io.EOF {
+			return nil, sweep.Errorf(sweep.EINVALID, "The body is empty; send a JSON object such as %s.", example)
+		} else if err != nil && !errors.As(err, new(*json.SyntaxError)) {
 			return nil, s.bodyError(err, "JSON body")
 		}
 		return nil, sweep.Errorf(sweep.EINVALID, "The body must be a JSON object such as %s.", example)
@@ -273,6 +295,9 @@ func (s *Server) readJSONIDs(w http.ResponseWriter, r *http.Request, opts *impor
 		}
 		name, _ := tok.(string)
 		if name != "customer_ids" {
+			if !slices.Contains(importOptionNames, name) { // refused before its value is read
+				return fail(opts.set(name, ""))
+			}
 			var v any
 			if err := dec.Decode(&v); err != nil {
 				return fail(s.jsonError(err))
@@ -309,6 +334,29 @@ func (s *Server) readJSONIDs(w http.ResponseWriter, r *http.Request, opts *impor
 		return nil, sweep.Errorf(sweep.EINVALID, "The body has no customer_ids. Send %s.", example)
 	}
 	return sp, nil
+}
+
+// maxJSONToken is the most bytes one JSON value of an upload may take (an
+// id, an option): a body of a gigabyte in one string is refused as it comes,
+// never held in memory.
+const maxJSONToken = 64 << 10
+
+// tokenLimit feeds a JSON decoder and fails once the decoder holds more than
+// maxJSONToken bytes it has not yet consumed, which is a single value that
+// long.
+type tokenLimit struct {
+	r   io.Reader
+	dec *json.Decoder
+	n   int64
+}
+
+func (t *tokenLimit) Read(p []byte) (int, error) {
+	if t.n-t.dec.InputOffset() > maxJSONToken {
+		return 0, sweep.Errorf(sweep.ETOOLARGE, "A value in the JSON body is longer than %d bytes; ids and options are short. Send {\"customer_ids\": [1042, 1043]}.", maxJSONToken)
+	}
+	k, err := t.r.Read(p)
+	t.n += int64(k)
+	return k, err
 }
 
 // jsonOption checks an option member's JSON type: policy and run_at are
@@ -390,7 +438,9 @@ func (s *Server) idsToCSV(dec *json.Decoder, w io.Writer) error {
 }
 
 // enqueueValidate queues the validation round the import is in. Enqueueing a
-// round twice is a no-op (the task id is derived from import and round).
+// round twice is a no-op (the task id is derived from import and round). A
+// failure is logged and returned; the import is stored either way, and the
+// reconciler queues an import whose task is missing.
 func (s *Server) enqueueValidate(ctx context.Context, imp sweep.Import) error {
 	t, err := jobs.NewImportValidateTask(imp)
 	if err != nil {
@@ -402,8 +452,8 @@ func (s *Server) enqueueValidate(ctx context.Context, imp sweep.Import) error {
 	} else if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
 		return nil
 	}
-	s.log.ErrorContext(ctx, "enqueue validation", "import_id", imp.ID, "tenant_id", imp.TenantID, "err", err)
-	return sweep.Errorf(sweep.EUNAVAILABLE, "Import %d is stored, but its validation could not be queued. Try POST /v1/imports/%d/validate in a minute.", imp.ID, imp.ID)
+	s.log.ErrorContext(ctx, "enqueue validation; the reconciler will queue it", "import_id", imp.ID, "tenant_id", imp.TenantID, "err", err)
+	return err
 }
 
 func pathID(r *http.Request) (int64, error) {
@@ -491,10 +541,7 @@ func (s *Server) handleValidateImport(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.enqueueValidate(r.Context(), imp); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+	s.enqueueValidate(r.Context(), imp) // on failure the reconciler queues it: the step is taken
 	writeJSON(w, http.StatusAccepted, toJSON(imp))
 }
 

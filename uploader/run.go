@@ -56,10 +56,7 @@ func (s *Server) handleStartImport(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.enqueueRun(r, imp); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+	s.enqueueRun(r, imp) // on failure the reconciler queues it: the step is taken
 	s.log.InfoContext(r.Context(), "import queued", "import_id", imp.ID, "tenant_id", imp.TenantID, "parallelism", imp.Parallelism)
 	writeJSON(w, http.StatusAccepted, toJSON(imp))
 }
@@ -73,9 +70,9 @@ func (s *Server) enqueueRun(r *http.Request, imp sweep.Import) error {
 	for i, t := range tasks {
 		info, err := s.queue.EnqueueContext(r.Context(), t)
 		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && !errors.Is(err, asynq.ErrDuplicateTask) {
-			s.log.ErrorContext(r.Context(), "enqueue run", "import_id", imp.ID, "tenant_id", imp.TenantID, "err", err)
 			// The reconciler will find the queued import without a task.
-			return sweep.Errorf(sweep.EUNAVAILABLE, "Import %d is queued, but its task could not be sent to the workers; it will be picked up automatically within a few minutes.", imp.ID)
+			s.log.ErrorContext(r.Context(), "enqueue run; the reconciler will queue it", "import_id", imp.ID, "tenant_id", imp.TenantID, "err", err)
+			return err
 		}
 		if info != nil && i == 0 {
 			s.db.SetTaskID(r.Context(), imp.TenantID, imp.ID, info.ID)
