@@ -188,13 +188,20 @@ func ValidateTaskID(imp sweep.Import, retry ...string) string {
 // StartTasks returns the first run tasks of an import: one per degree of
 // parallelism, delayed until its run_at when that is in the future.
 func StartTasks(imp sweep.Import) ([]*asynq.Task, error) {
+	return RunTasks(imp, "start")
+}
+
+// RunTasks returns one run task per degree of parallelism of an import, each
+// named by step (see RunTaskID), delayed until its run_at when that is in the
+// future.
+func RunTasks(imp sweep.Import, step string) ([]*asynq.Task, error) {
 	var at time.Time
 	if imp.RunAt != nil && imp.RunAt.After(time.Now()) {
 		at = *imp.RunAt
 	}
 	tasks := make([]*asynq.Task, 0, max(imp.Parallelism, 1))
 	for part := range max(imp.Parallelism, 1) {
-		t, err := NewImportRunTask(imp, part, "start", at)
+		t, err := NewImportRunTask(imp, part, step, at)
 		if err != nil {
 			return nil, err
 		}

@@ -2,27 +2,13 @@ package jobs
 
 import (
 	"slices"
-	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/sweephq/sweep"
 )
 
 // QueueStat is the state of one of sweep's queues in Redis.
-type QueueStat struct {
-	Queue     string        `json:"queue"`
-	Size      int           `json:"size"` // pending + active + scheduled + retry + archived
-	Pending   int           `json:"pending"`
-	Active    int           `json:"active"`
-	Scheduled int           `json:"scheduled"`
-	Retry     int           `json:"retry"`
-	Archived  int           `json:"archived"`
-	Completed int           `json:"completed"` // retained after success
-	Latency   time.Duration `json:"-"`         // age of the oldest pending task
-	Paused    bool          `json:"paused"`
-	// ProcessedToday and FailedToday count tasks since midnight UTC.
-	ProcessedToday int `json:"processed_today"`
-	FailedToday    int `json:"failed_today"`
-}
+type QueueStat = sweep.QueueStat
 
 // QueueStats reads the three queues through inspector; a queue that has
 // never held a task reads as empty.

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
@@ -322,9 +323,10 @@ func BatchKey(policyID int64, due time.Time) string {
 // CreateBatch turns a policy's run due at due into an import of source
 // schedule holding the customers the policy selects now, written as an import
 // file so it passes the same validation as any other. A batch that finds
-// nothing is recorded as a completed import of zero rows. The import is
-// returned with existed set when this run's batch was made before. The policy
-// records the run, the batch and how many customers it found.
+// nothing is recorded as a completed import of zero rows. The import, its
+// file and the policy's record of the run (last run, batch, how many it
+// found) commit in one transaction: a run delivered again after a crash finds
+// either all of it (and returns the batch with existed set) or none of it.
 func (db *DB) CreateBatch(ctx context.Context, p sweep.CleanupPolicy, due time.Time) (imp sweep.Import, existed bool, err error) {
 	n := NewImport{
 		TenantID: p.TenantID, Source: sweep.SourceSchedule, Policy: sweep.PolicyLine,
@@ -334,24 +336,27 @@ func (db *DB) CreateBatch(ctx context.Context, p sweep.CleanupPolicy, due time.T
 		CreatedBy:       "cleanup policy: " + p.Name,
 		CleanupPolicyID: p.ID,
 	}
-	imp, existed, found, err := db.CreateImportFromIDs(ctx, n, func(add func(int64) error) error {
-		return db.PolicyCandidates(ctx, p, add)
-	})
-	if err != nil || existed {
-		return imp, existed, err
+	if imp, err := db.importByKey(ctx, n.TenantID, sweep.KeySpace(n.Source), n.IdempotencyKey); err == nil {
+		return imp, true, nil
+	} else if sweep.ErrorCode(err) != sweep.ENOTFOUND {
+		return sweep.Import{}, false, err
 	}
-	if found == 0 {
-		// Nothing to validate or run: the batch goes straight to completed, so
-		// the history shows the policy ran and found nothing.
-		var r importRow
-		if err := db.db.GetContext(ctx, &r, `UPDATE imports SET status = 'completed', validated_at = now(),
-				started_at = now(), finished_at = now(), updated_at = now()
-			WHERE tenant_id = $1 AND id = $2 AND status = 'uploaded' RETURNING `+importColumns, p.TenantID, imp.ID); err != nil {
-			return imp, false, fmt.Errorf("record empty batch: %w", err)
+	// The selection is at most max_batch ids: read it first, so the batch is
+	// created knowing whether it is empty.
+	var ids []int64
+	if err := db.PolicyCandidates(ctx, p, func(id int64) error { ids = append(ids, id); return nil }); err != nil {
+		return sweep.Import{}, false, err
+	}
+	var file bytes.Buffer
+	sweep.WriteIDsFile(&file, func(add func(int64) error) error {
+		for _, id := range ids {
+			add(id)
 		}
-		imp = r.toImport()
-	}
-	_, err = db.db.ExecContext(ctx, `UPDATE cleanup_policies SET last_run_at = $3, last_import_id = $4, last_found = $5
-		WHERE tenant_id = $1 AND id = $2`, p.TenantID, p.ID, due, imp.ID, found)
-	return imp, false, err
+		return nil
+	})
+	return db.createImport(ctx, n, &file, createOptions{empty: len(ids) == 0, also: func(tx *sqlx.Tx, id int64) error {
+		_, err := tx.ExecContext(ctx, `UPDATE cleanup_policies SET last_run_at = $3, last_import_id = $4, last_found = $5
+			WHERE tenant_id = $1 AND id = $2`, p.TenantID, p.ID, due, id, len(ids))
+		return err
+	}})
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 	"github.com/sweephq/sweep"
 )
 
@@ -77,18 +76,7 @@ func (r importRow) toImport() sweep.Import {
 }
 
 // NewImport describes an import to create.
-type NewImport struct {
-	TenantID       int64
-	Source         sweep.Source
-	Policy         sweep.Policy
-	FileName       string
-	AutoStart      bool
-	RunAt          *time.Time
-	IdempotencyKey string // optional; a repeated key returns the first import
-	CreatedBy      string
-	// CleanupPolicyID names the cleanup policy whose batch this is (0: none).
-	CleanupPolicyID int64
-}
+type NewImport = sweep.NewImport
 
 // CreateImport stores file, read in chunks of FileChunkSize so it is never
 // whole in memory, and creates its import in state uploaded with validation
@@ -101,6 +89,20 @@ type NewImport struct {
 // (sweep.KeySpace), so HTTP clients, upstream services and cleanup batches
 // never share one.
 func (db *DB) CreateImport(ctx context.Context, n NewImport, file io.Reader) (imp sweep.Import, existed bool, err error) {
+	return db.createImport(ctx, n, file, createOptions{})
+}
+
+// createOptions shape createImport for the imports sweep makes itself.
+type createOptions struct {
+	// empty creates the import completed with no rows, as the record of a
+	// cleanup run that found nothing: it never passes through the states of
+	// an import with work to do.
+	empty bool
+	// also runs in the import's transaction once it is written.
+	also func(tx *sqlx.Tx, id int64) error
+}
+
+func (db *DB) createImport(ctx context.Context, n NewImport, file io.Reader, opt createOptions) (imp sweep.Import, existed bool, err error) {
 	h := sha256.New()
 	file = io.TeeReader(file, h)
 	req := sweep.ImportRequest{Source: n.Source, FileName: n.FileName, Policy: n.Policy, AutoStart: n.AutoStart,
@@ -121,11 +123,13 @@ func (db *DB) CreateImport(ctx context.Context, n NewImport, file io.Reader) (im
 	var id int64
 	err = db.withTx(ctx, func(tx *sqlx.Tx) error {
 		err := tx.QueryRowContext(ctx, `
-			INSERT INTO imports (tenant_id, source, policy, file_name, auto_start, run_at, idempotency_key, key_space, created_by, cleanup_policy_id, validations)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, nullif($10, 0), 1)
+			INSERT INTO imports (tenant_id, source, policy, file_name, auto_start, run_at, idempotency_key, key_space, created_by, cleanup_policy_id, validations,
+				status, validated_at, started_at, finished_at)
+			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, nullif($10, 0), 1, s.status, s.at, s.at, s.at
+			FROM (SELECT CASE WHEN $11 THEN 'completed' ELSE 'uploaded' END AS status, CASE WHEN $11 THEN now() END AS at) s
 			ON CONFLICT (tenant_id, key_space, idempotency_key) DO NOTHING
 			RETURNING id`,
-			n.TenantID, n.Source, n.Policy, n.FileName, n.AutoStart, n.RunAt, key, space, n.CreatedBy, n.CleanupPolicyID).Scan(&id)
+			n.TenantID, n.Source, n.Policy, n.FileName, n.AutoStart, n.RunAt, key, space, n.CreatedBy, n.CleanupPolicyID, opt.empty).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			existed = true // a concurrent request with the same key won
 			return nil
@@ -154,6 +158,9 @@ func (db *DB) CreateImport(ctx context.Context, n NewImport, file io.Reader) (im
 		req.FileSHA256 = hex.EncodeToString(h.Sum(nil))
 		_, err = tx.ExecContext(ctx, `UPDATE imports SET file_size = $3, file_sha256 = $4, request_sha256 = $5 WHERE tenant_id = $1 AND id = $2`,
 			n.TenantID, id, size, req.FileSHA256, req.Fingerprint())
+		if err == nil && opt.also != nil {
+			err = opt.also(tx, id)
+		}
 		return err
 	})
 	if err != nil {
@@ -190,6 +197,11 @@ func fill(r io.Reader, buf []byte) (int, error) {
 // the rest of the file only to take its digest, and returns imp when the
 // request is the one the key was first used with, sweep.KeyReused otherwise.
 func (db *DB) replay(ctx context.Context, n NewImport, imp sweep.Import, req sweep.ImportRequest, file io.Reader, h hash.Hash) (sweep.Import, bool, error) {
+	if n.Source == sweep.SourceSchedule {
+		// A batch's key is sweep's own, one per policy and due time: it is the
+		// request, whatever the policy selects when the run is delivered again.
+		return imp, true, nil
+	}
 	if _, err := io.Copy(io.Discard, file); err != nil {
 		return sweep.Import{}, false, err
 	}
@@ -277,79 +289,6 @@ func (db *DB) ListImports(ctx context.Context, tenant, before int64, limit int, 
 	return out, nil
 }
 
-// DeleteImport removes an import that is not queued or running, with its file,
-// rows and errors. The deletion audit stays.
-func (db *DB) DeleteImport(ctx context.Context, tenant, id int64) error {
-	var deleted int64
-	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM imports WHERE tenant_id = $1 AND id = $2 AND status NOT IN ('queued', 'running')`, tenant, id)
-		if err != nil {
-			return err
-		}
-		if deleted, _ = res.RowsAffected(); deleted == 0 {
-			return nil
-		}
-		// Files and blocks go by cascade; errors have no foreign key (see the schema).
-		_, err = tx.ExecContext(ctx, `DELETE FROM import_errors WHERE tenant_id = $1 AND import_id = $2`, tenant, id)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("delete import %d: %w", id, err)
-	}
-	if deleted == 1 {
-		return nil
-	}
-	imp, err := db.GetImport(ctx, tenant, id)
-	if err != nil {
-		return err
-	}
-	return sweep.Errorf(sweep.ECONFLICT, "Import %d is %s; cancel it first, or wait until it finishes, then delete it.", id, imp.Status)
-}
-
-// transition moves import id from one of the states in from to state to,
-// applying set (extra "col = value" assignments) in the same statement. When
-// the import is in no such state it returns ECONFLICT naming the current state.
-func (db *DB) transition(ctx context.Context, q sqlx.QueryerContext, tenant, id int64, from []sweep.Status, to sweep.Status, set string, args ...any) (sweep.Import, error) {
-	states := make([]string, 0, len(from))
-	for _, f := range from {
-		if sweep.CanTransition(f, to) || f == to {
-			states = append(states, string(f))
-		}
-	}
-	if set != "" {
-		set = ", " + set
-	}
-	var r importRow
-	err := sqlx.GetContext(ctx, q, &r, `UPDATE imports SET status = $3, updated_at = now()`+set+`
-		WHERE tenant_id = $1 AND id = $2 AND status = ANY($4) RETURNING `+importColumns,
-		append([]any{tenant, id, to, pq.Array(states)}, args...)...)
-	if err == nil {
-		return r.toImport(), nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return sweep.Import{}, fmt.Errorf("import %d to %s: %w", id, to, err)
-	}
-	cur, gerr := db.GetImport(ctx, tenant, id)
-	if gerr != nil {
-		return sweep.Import{}, gerr
-	}
-	return cur, sweep.Transition(cur.Status, to)
-}
-
-// RequestValidation starts a new validation round for an import that is
-// uploaded or rejected: it becomes validating with the round counter bumped, and
-// the caller enqueues the round's task.
-func (db *DB) RequestValidation(ctx context.Context, tenant, id int64) (sweep.Import, error) {
-	return db.transition(ctx, db.db, tenant, id, []sweep.Status{sweep.StatusUploaded, sweep.StatusRejected},
-		sweep.StatusValidating, "validations = validations + 1, error = ''")
-}
-
-// BeginValidating moves an uploaded import to validating when its task starts.
-// An import already validating (a re-delivered task) is returned as it is.
-func (db *DB) BeginValidating(ctx context.Context, tenant, id int64) (sweep.Import, error) {
-	return db.transition(ctx, db.db, tenant, id, []sweep.Status{sweep.StatusUploaded, sweep.StatusValidating}, sweep.StatusValidating, "")
-}
-
 // FileReader returns a reader over the stored file of an import. A goroutine
 // fetches the next chunk while the caller reads the current one, so at most
 // two chunks are in memory and parsing never waits on the database for long.
@@ -407,15 +346,6 @@ func (f *fileReader) Read(p []byte) (int, error) {
 	n := copy(p, f.buf)
 	f.buf = f.buf[n:]
 	return n, nil
-}
-
-// FailImport marks an import that a worker could not finish as failed, with a
-// reason for the operator.
-func (db *DB) FailImport(ctx context.Context, tenant, id int64, reason string) error {
-	_, err := db.transition(ctx, db.db, tenant, id,
-		[]sweep.Status{sweep.StatusValidating, sweep.StatusQueued, sweep.StatusRunning}, sweep.StatusFailed,
-		"error = $5, finished_at = now()", reason)
-	return err
 }
 
 // ImportError is one stored row error.

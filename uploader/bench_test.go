@@ -18,6 +18,7 @@ import (
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/jobs"
+	"github.com/sweephq/sweep/lifecycle"
 	"github.com/sweephq/sweep/store"
 	"github.com/sweephq/sweep/uploader"
 	"github.com/sweephq/sweep/worker"
@@ -51,7 +52,8 @@ func BenchmarkUploadToValidated(b *testing.B) {
 	if err := w.Start(); err != nil {
 		b.Fatal(err)
 	}
-	srv := httptest.NewServer(uploader.NewServer(uploader.Options{DB: db, Redis: rdb, API: true, Logger: quiet}))
+	life := lifecycle.New(db, rdb, quiet)
+	srv := httptest.NewServer(uploader.NewServer(uploader.Options{DB: db, Redis: rdb, API: true, Logger: quiet, Lifecycle: life, Queues: life}))
 	defer func() { srv.Close(); w.Shutdown(); rdb.Close() }()
 	token, _, _ := db.CreateToken(ctx, tenant, "bench", []sweep.Scope{sweep.ScopeImportsRead, sweep.ScopeImportsWrite})
 

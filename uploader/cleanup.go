@@ -216,16 +216,10 @@ func (s *Server) handleRunPolicyNow(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	imp, _, err := s.db.CreateBatch(r.Context(), p, time.Now().UTC().Truncate(time.Second))
+	imp, err := s.life.RunPolicyNow(r.Context(), p)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
-	}
-	if imp.Status == sweep.StatusUploaded {
-		if err := s.enqueueValidate(r.Context(), imp); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
 	}
 	s.log.InfoContext(r.Context(), "cleanup policy run now", "tenant_id", p.TenantID, "policy_id", p.ID, "import_id", imp.ID)
 	writeJSON(w, http.StatusAccepted, toJSON(imp))

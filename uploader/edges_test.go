@@ -14,6 +14,7 @@ import (
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/jobs"
+	"github.com/sweephq/sweep/lifecycle"
 	"github.com/sweephq/sweep/store"
 	"github.com/sweephq/sweep/uploader"
 )
@@ -354,8 +355,9 @@ func TestUploadWhileRedisIsDownIsAccepted(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rdb.Close() })
-	srv := httptest.NewServer(uploader.NewServer(uploader.Options{DB: db, Redis: rdb, API: true,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	life := lifecycle.New(db, rdb, quiet)
+	srv := httptest.NewServer(uploader.NewServer(uploader.Options{DB: db, Redis: rdb, API: true, Logger: quiet, Lifecycle: life, Queues: life}))
 	t.Cleanup(srv.Close)
 	token, _, err := db.CreateToken(ctx, tenant, "ops", []sweep.Scope{sweep.ScopeImportsWrite})
 	if err != nil {

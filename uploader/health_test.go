@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/jobs"
+	"github.com/sweephq/sweep/lifecycle"
 	"github.com/sweephq/sweep/uploader"
 )
 
@@ -33,7 +34,10 @@ func newServer(t *testing.T, redisURL string) *httptest.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rdb.Close() })
-	srv := httptest.NewServer(uploader.NewServer(uploader.Options{DB: testenv.DB(t), Redis: rdb, Registry: prometheus.NewRegistry(), API: true}))
+	db := testenv.DB(t)
+	life := lifecycle.New(db, rdb, nil)
+	srv := httptest.NewServer(uploader.NewServer(uploader.Options{DB: db, Redis: rdb, Registry: prometheus.NewRegistry(), API: true,
+		Lifecycle: life, Queues: life}))
 	t.Cleanup(srv.Close)
 	return srv
 }

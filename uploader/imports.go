@@ -2,7 +2,6 @@ package uploader
 
 import (
 	"cmp"
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -17,9 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/sweephq/sweep"
-	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/store"
 )
 
@@ -164,15 +161,12 @@ func (s *Server) handleCreateImport(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	imp, existed, err := s.db.CreateImport(r.Context(), n, file)
+	// Once stored, a queue that cannot be reached only delays the validation
+	// (the reconciler queues it): the answer is 202 all the same.
+	imp, existed, err := s.life.CreateImport(r.Context(), n, file)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
-	}
-	if imp.Status == sweep.StatusUploaded {
-		// The import is stored: a queue that cannot be reached now only delays
-		// its validation (the reconciler queues it), so the answer stays 202.
-		s.enqueueValidate(r.Context(), imp)
 	}
 	w.Header().Set("Location", fmt.Sprintf("/v1/imports/%d", imp.ID))
 	if existed {
@@ -437,25 +431,6 @@ func (s *Server) idsToCSV(dec *json.Decoder, w io.Writer) error {
 	return cw.Error()
 }
 
-// enqueueValidate queues the validation round the import is in. Enqueueing a
-// round twice is a no-op (the task id is derived from import and round). A
-// failure is logged and returned; the import is stored either way, and the
-// reconciler queues an import whose task is missing.
-func (s *Server) enqueueValidate(ctx context.Context, imp sweep.Import) error {
-	t, err := jobs.NewImportValidateTask(imp)
-	if err != nil {
-		return err
-	}
-	info, err := s.queue.EnqueueContext(ctx, t)
-	if err == nil {
-		return s.db.SetTaskID(ctx, imp.TenantID, imp.ID, info.ID)
-	} else if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
-		return nil
-	}
-	s.log.ErrorContext(ctx, "enqueue validation; the reconciler will queue it", "import_id", imp.ID, "tenant_id", imp.TenantID, "err", err)
-	return err
-}
-
 func pathID(r *http.Request) (int64, error) {
 	id, ok := sweep.ParsePathID(r.PathValue("id"))
 	if !ok {
@@ -536,19 +511,18 @@ func (s *Server) handleValidateImport(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	imp, err := s.db.RequestValidation(r.Context(), principal(r).TenantID, id)
+	imp, err := s.life.RequestValidation(r.Context(), principal(r).TenantID, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	s.enqueueValidate(r.Context(), imp) // on failure the reconciler queues it: the step is taken
 	writeJSON(w, http.StatusAccepted, toJSON(imp))
 }
 
 func (s *Server) handleDeleteImport(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
 	if err == nil {
-		err = s.db.DeleteImport(r.Context(), principal(r).TenantID, id)
+		err = s.life.DeleteImport(r.Context(), principal(r).TenantID, id)
 	}
 	if err != nil {
 		s.writeError(w, r, err)

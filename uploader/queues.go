@@ -6,10 +6,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sweephq/sweep"
-	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/store"
 )
 
@@ -17,13 +15,13 @@ import (
 // runs, what is scheduled, retried or archived, and the age of the oldest
 // waiting task. The queues are shared by every tenant.
 func (s *Server) handleQueues(w http.ResponseWriter, r *http.Request) {
-	stats, err := jobs.QueueStats(s.inspector)
+	stats, err := s.queues.QueueStats(r.Context())
 	if err != nil {
 		s.writeError(w, r, sweep.Errorf(sweep.EUNAVAILABLE, "Redis did not answer: %v.", err))
 		return
 	}
 	type queueJSON struct {
-		jobs.QueueStat
+		sweep.QueueStat
 		LatencySeconds float64 `json:"latency_seconds"`
 	}
 	out := struct {
@@ -40,8 +38,8 @@ func (s *Server) handleQueues(w http.ResponseWriter, r *http.Request) {
 // processes report them; every one reports the same figures, so aggregate
 // with max().
 type statusCollector struct {
-	db        *store.DB
-	inspector *asynq.Inspector
+	db     *store.DB
+	queues sweep.Queues
 	log       interface {
 		Warn(msg string, args ...any)
 	}
@@ -50,7 +48,7 @@ type statusCollector struct {
 
 func newStatusCollector(s *Server) *statusCollector {
 	return &statusCollector{
-		db: s.db, inspector: s.inspector, log: s.log,
+		db: s.db, queues: s.queues, log: s.log,
 		imports:      prometheus.NewDesc("sweep_imports", "Imports by state, over all tenants.", []string{"state"}, nil),
 		queueSize:    prometheus.NewDesc("sweep_queue_size", "Tasks in a queue, by state.", []string{"queue", "state"}, nil),
 		queueLatency: prometheus.NewDesc("sweep_queue_latency_seconds", "Age of the oldest task waiting in a queue.", []string{"queue"}, nil),
@@ -73,7 +71,7 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.imports, prometheus.GaugeValue, float64(counts[st]), string(st))
 		}
 	}
-	stats, err := jobs.QueueStats(c.inspector)
+	stats, err := c.queues.QueueStats(ctx)
 	if err != nil {
 		c.log.Warn("metrics: queue stats", "err", err)
 		return

@@ -2,7 +2,6 @@ package uploader
 
 import (
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -10,9 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/sweephq/sweep"
-	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/store"
 )
 
@@ -51,34 +48,13 @@ func (s *Server) handleStartImport(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	imp, err := s.db.StartImport(r.Context(), principal(r).TenantID, id, runAt, parallelism)
+	imp, err := s.life.StartImport(r.Context(), principal(r).TenantID, id, sweep.StartOptions{RunAt: runAt, Parallelism: parallelism})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	s.enqueueRun(r, imp) // on failure the reconciler queues it: the step is taken
 	s.log.InfoContext(r.Context(), "import queued", "import_id", imp.ID, "tenant_id", imp.TenantID, "parallelism", imp.Parallelism)
 	writeJSON(w, http.StatusAccepted, toJSON(imp))
-}
-
-// enqueueRun queues the run tasks of a queued import.
-func (s *Server) enqueueRun(r *http.Request, imp sweep.Import) error {
-	tasks, err := jobs.StartTasks(imp)
-	if err != nil {
-		return err
-	}
-	for i, t := range tasks {
-		info, err := s.queue.EnqueueContext(r.Context(), t)
-		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && !errors.Is(err, asynq.ErrDuplicateTask) {
-			// The reconciler will find the queued import without a task.
-			s.log.ErrorContext(r.Context(), "enqueue run; the reconciler will queue it", "import_id", imp.ID, "tenant_id", imp.TenantID, "err", err)
-			return err
-		}
-		if info != nil && i == 0 {
-			s.db.SetTaskID(r.Context(), imp.TenantID, imp.ID, info.ID)
-		}
-	}
-	return nil
 }
 
 func (s *Server) handleCancelImport(w http.ResponseWriter, r *http.Request) {
@@ -88,7 +64,7 @@ func (s *Server) handleCancelImport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := principal(r)
-	imp, err := s.db.CancelImport(r.Context(), p.TenantID, id, p.Name)
+	imp, err := s.life.CancelImport(r.Context(), p.TenantID, id, p.Name)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
@@ -29,6 +28,10 @@ type Options struct {
 	// only /healthz, /readyz and /metrics, which every sweep process exposes.
 	API    bool
 	Limits Limits
+	// Lifecycle performs every step of an import the API asks for, and
+	// Queues reports the queues; both are needed with API.
+	Lifecycle sweep.Lifecycle
+	Queues    sweep.Queues
 }
 
 // Limits bound what one request may hold and how many a tenant may have in
@@ -60,8 +63,8 @@ const (
 type Server struct {
 	api       bool
 	limits    Limits
-	queue     *asynq.Client
-	inspector *asynq.Inspector
+	life      sweep.Lifecycle
+	queues    sweep.Queues
 	db        *store.DB
 	rdb       redis.UniversalClient
 	log       *slog.Logger
@@ -97,10 +100,7 @@ func NewServer(opt Options) *Server {
 	s.limits.Transfers = cmp.Or(s.limits.Transfers, DefaultTransfers)
 	s.requestSlots = newSlots(s.limits.TenantRequests, 0)
 	s.transferSlots = newSlots(s.limits.TenantTransfers, s.limits.Transfers)
-	if opt.Redis != nil {
-		s.queue = asynq.NewClientFromRedisClient(opt.Redis)
-		s.inspector = asynq.NewInspectorFromRedisClient(opt.Redis)
-	}
+	s.life, s.queues = opt.Lifecycle, opt.Queues
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "sweep_http_requests_total",
 		Help: "HTTP requests answered, by route pattern and status code.",
@@ -111,7 +111,7 @@ func NewServer(opt Options) *Server {
 		Buckets: prometheus.DefBuckets,
 	}, []string{"route"})
 	reg.MustRegister(s.requests, s.duration)
-	if s.api && s.db != nil && s.inspector != nil {
+	if s.api && s.db != nil && s.queues != nil {
 		reg.MustRegister(newStatusCollector(s))
 	}
 	s.routes()

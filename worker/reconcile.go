@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/jobs"
+	"github.com/sweephq/sweep/lifecycle"
 	"github.com/sweephq/sweep/store"
 )
 
@@ -22,7 +23,7 @@ import (
 type Reconciler struct {
 	db         *store.DB
 	inspector  *asynq.Inspector
-	client     *asynq.Client
+	life       *lifecycle.Owner
 	log        *slog.Logger
 	reenqueued prometheus.Counter
 	// Stale is how long an import may go unchanged before its task is looked
@@ -37,7 +38,7 @@ func NewReconciler(db *store.DB, rdb redis.UniversalClient, log *slog.Logger, re
 	if log == nil {
 		log = slog.Default()
 	}
-	r := &Reconciler{db: db, inspector: asynq.NewInspectorFromRedisClient(rdb), client: asynq.NewClientFromRedisClient(rdb),
+	r := &Reconciler{db: db, inspector: asynq.NewInspectorFromRedisClient(rdb), life: lifecycle.New(db, rdb, log),
 		log: log.With("component", "reconciler"), Stale: time.Minute,
 		reenqueued: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sweep_reconciler_reenqueued_total", Help: "Imports whose lost task the reconciler enqueued again.",
@@ -84,45 +85,25 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (r *Reconciler) reconcile(ctx context.Context, imp store.StaleImport) error {
-	key := sweep.Import{ID: imp.ID, TenantID: imp.TenantID, CreatedAt: imp.CreatedAt, Validations: imp.Round, Source: sweep.Source(imp.Source)}
-	queue := jobs.ImportQueue(key)
+func (r *Reconciler) reconcile(ctx context.Context, st store.StaleImport) error {
+	imp := sweep.Import{ID: st.ID, TenantID: st.TenantID, CreatedAt: st.CreatedAt, Validations: st.Round,
+		Source: sweep.Source(st.Source), Status: sweep.Status(st.Status), RunAt: st.RunAt, Parallelism: st.Parallelism}
+	queue := jobs.ImportQueue(imp)
 	alive := false
 	switch imp.Status {
-	case "uploaded", "validating":
-		alive = r.alive(queue, jobs.ValidateTaskID(key)) || r.alive(queue, imp.TaskID)
-	case "queued":
-		alive = r.alive(queue, imp.TaskID)
+	case sweep.StatusUploaded, sweep.StatusValidating:
+		alive = r.alive(queue, jobs.ValidateTaskID(imp)) || r.alive(queue, st.TaskID)
+	case sweep.StatusQueued:
+		alive = r.alive(queue, st.TaskID)
 	}
 	if alive {
 		return r.db.TouchImport(ctx, imp.TenantID, imp.ID)
 	}
-	retry := fmt.Sprintf("r%d", time.Now().UnixNano())
-	var (
-		t   *asynq.Task
-		err error
-	)
-	if imp.Status == "uploaded" || imp.Status == "validating" {
-		t, err = jobs.NewImportValidateTask(key, retry)
-	} else {
-		var at time.Time
-		if imp.RunAt != nil && imp.RunAt.After(time.Now()) {
-			at = *imp.RunAt
-		}
-		t, err = jobs.NewImportRunTask(key, 0, retry, at)
-	}
-	if err != nil {
-		return err
-	}
-	info, err := r.client.EnqueueContext(ctx, t)
-	if err != nil {
+	if err := r.life.Requeue(ctx, imp, fmt.Sprintf("r%d", time.Now().UnixNano())); err != nil {
 		return err
 	}
 	r.reenqueued.Inc()
 	r.log.Warn("task of import was lost; enqueued it again", "import_id", imp.ID, "tenant_id", imp.TenantID,
-		"status", imp.Status, "task_id", info.ID)
-	if err := r.db.SetTaskID(ctx, imp.TenantID, imp.ID, info.ID); err != nil {
-		return err
-	}
-	return r.db.TouchImport(ctx, imp.TenantID, imp.ID)
+		"status", imp.Status, "parts", max(imp.Parallelism, 1))
+	return nil
 }

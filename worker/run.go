@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -28,7 +27,7 @@ func (s *Server) handleImportRun(ctx context.Context, t *asynq.Task) error {
 	if ok, err := s.ownImport(ctx, t, p); !ok {
 		return err
 	}
-	imp, err := s.db.BeginRunning(ctx, p.TenantID, p.ImportID)
+	imp, err := s.life.BeginRunning(ctx, p.TenantID, p.ImportID)
 	switch sweep.ErrorCode(err) {
 	case "":
 	case sweep.ENOTFOUND, sweep.ECONFLICT:
@@ -57,14 +56,14 @@ func (s *Server) handleImportRun(ctx context.Context, t *asynq.Task) error {
 			log.Info("import stopped meanwhile", "rows", rows)
 			return nil
 		case res.CancelRequested:
-			imp, err := s.db.FinishCancel(ctx, p.TenantID, p.ImportID)
+			imp, err := s.life.FinishCancel(ctx, p.TenantID, p.ImportID)
 			if err != nil && sweep.ErrorCode(err) != sweep.ECONFLICT {
 				return s.retryOrFail(ctx, p, "Deletion", err)
 			}
 			log.Info("import cancelled", "processed_rows", imp.ProcessedRows, "deleted_rows", imp.DeletedRows)
 			return nil
 		case res.Done:
-			imp, done, err := s.db.CompleteImport(ctx, p.TenantID, p.ImportID)
+			imp, done, err := s.life.Complete(ctx, p.TenantID, p.ImportID)
 			if err != nil {
 				return s.retryOrFail(ctx, p, "Deletion", err)
 			}
@@ -79,11 +78,7 @@ func (s *Server) handleImportRun(ctx context.Context, t *asynq.Task) error {
 		// stopping (the chunk in flight has committed).
 		stopping := s.isStopping()
 		if time.Now().After(sliceEnd) || stopping || ctx.Err() != nil {
-			next, err := jobs.NewImportRunTask(imp, p.Part, fmt.Sprintf("after-%d", res.Block), time.Time{})
-			if err != nil {
-				return err
-			}
-			if err := s.enqueue(context.WithoutCancel(ctx), p, next); err != nil {
+			if err := s.life.Continue(context.WithoutCancel(ctx), imp, p.Part, res.Block); err != nil {
 				return err
 			}
 			log.Info("time slice used", "rows", rows, "deleted", deleted, "stopping", stopping,
@@ -93,15 +88,3 @@ func (s *Server) handleImportRun(ctx context.Context, t *asynq.Task) error {
 	}
 }
 
-// enqueue puts a task for an import in the queue and records it as the
-// import's current task; a task that already exists is fine.
-func (s *Server) enqueue(ctx context.Context, p jobs.ImportPayload, t *asynq.Task) error {
-	info, err := s.client.EnqueueContext(ctx, t)
-	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && !errors.Is(err, asynq.ErrDuplicateTask) {
-		return fmt.Errorf("enqueue %s for import %d: %w", t.Type(), p.ImportID, err)
-	}
-	if info != nil {
-		return s.db.SetTaskID(ctx, p.TenantID, p.ImportID, info.ID)
-	}
-	return nil
-}

@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/jobs"
+	"github.com/sweephq/sweep/lifecycle"
 	"github.com/sweephq/sweep/store"
 )
 
@@ -32,7 +33,7 @@ type Config struct {
 type Server struct {
 	srv      *asynq.Server
 	mux      *asynq.ServeMux
-	client   *asynq.Client
+	life     *lifecycle.Owner
 	rdb      redis.UniversalClient
 	db       *store.DB
 	log      *slog.Logger
@@ -53,7 +54,7 @@ func NewServer(rdb redis.UniversalClient, db *store.DB, cfg Config) *Server {
 	if cfg.TimeSlice <= 0 {
 		cfg.TimeSlice = 5 * time.Second
 	}
-	s := &Server{mux: asynq.NewServeMux(), client: asynq.NewClientFromRedisClient(rdb), rdb: rdb, db: db, log: log, cfg: cfg,
+	s := &Server{mux: asynq.NewServeMux(), life: lifecycle.New(db, rdb, log), rdb: rdb, db: db, log: log, cfg: cfg,
 		metrics: newMetrics(cfg.Registry)}
 	s.mux.Use(s.metrics.counting)
 	s.mux.HandleFunc(jobs.TypeImportValidate, s.publishing(s.handleImportValidate))

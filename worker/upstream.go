@@ -33,7 +33,10 @@ func (s *Server) handleCustomersDelete(ctx context.Context, t *asynq.Task) error
 		TenantID: p.TenantID, Source: req.Source, Policy: req.Policy, FileName: req.FileName, AutoStart: req.AutoStart,
 		IdempotencyKey: p.IdempotencyKey, CreatedBy: p.CreatedBy(),
 	}
-	imp, existed, _, err := s.db.CreateImportFromIDs(ctx, n, func(add func(int64) error) error {
+	// A new import's validation is queued with it, and so is that of one a
+	// crashed earlier delivery made but did not queue (the task id makes
+	// this a no-op otherwise).
+	imp, existed, err := s.life.CreateFromIDs(ctx, n, func(add func(int64) error) error {
 		if p.StagedBatch != "" {
 			return s.db.EachStagedID(ctx, p.TenantID, p.StagedBatch, add)
 		}
@@ -61,13 +64,6 @@ func (s *Server) handleCustomersDelete(ctx context.Context, t *asynq.Task) error
 		return s.refuseDelete(t, p, err, key)
 	default:
 		return err
-	}
-	// Queue the validation of a new import, and of one a crashed earlier
-	// delivery made but did not queue (the task id makes this a no-op otherwise).
-	if imp.Status == sweep.StatusUploaded {
-		if err := s.enqueueValidate(ctx, imp); err != nil {
-			return err
-		}
 	}
 	res, _ := json.Marshal(jobs.DeleteResult{ImportID: imp.ID, Existed: existed})
 	if rw := t.ResultWriter(); rw != nil {
@@ -99,16 +95,6 @@ func (s *Server) refuseDelete(t *asynq.Task, p jobs.DeletePayload, err error, ke
 	return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 }
 
-// enqueueValidate queues the validation round an import is in and records
-// its task.
-func (s *Server) enqueueValidate(ctx context.Context, imp sweep.Import) error {
-	t, err := jobs.NewImportValidateTask(imp)
-	if err != nil {
-		return err
-	}
-	return s.enqueue(ctx, jobs.NewImportPayload(imp, 0), t)
-}
-
 // handleCleanupRun makes the batch of a cleanup policy for one due time (see
 // store.CreateBatch) and queues its validation; the batch starts by itself
 // unless the policy is a dry run. A run delivered twice makes one batch.
@@ -130,14 +116,9 @@ func (s *Server) handleCleanupRun(ctx context.Context, t *asynq.Task) error {
 	if ok, err := s.ownPolicy(t, p, policy, err); !ok {
 		return err
 	}
-	imp, existed, err := s.db.CreateBatch(ctx, policy, p.Due)
+	imp, existed, err := s.life.CreateBatch(ctx, policy, p.Due)
 	if err != nil {
 		return err
-	}
-	if imp.Status == sweep.StatusUploaded {
-		if err := s.enqueueValidate(ctx, imp); err != nil {
-			return err
-		}
 	}
 	s.publish(ctx, imp)
 	log.Info("cleanup batch recorded", "import_id", imp.ID, "existed", existed, "status", imp.Status,

@@ -29,7 +29,7 @@ func (s *Server) handleImportValidate(ctx context.Context, t *asynq.Task) error 
 	start := time.Now()
 	ctx, cancel := context.WithCancel(ctx) // stops the file prefetch on every way out
 	defer cancel()
-	imp, err := s.db.BeginValidating(ctx, p.TenantID, p.ImportID)
+	imp, err := s.life.BeginValidating(ctx, p.TenantID, p.ImportID)
 	switch sweep.ErrorCode(err) {
 	case "":
 	case sweep.ENOTFOUND, sweep.ECONFLICT:
@@ -87,8 +87,9 @@ func (s *Server) handleImportValidate(ctx context.Context, t *asynq.Task) error 
 		return s.retryOrFail(ctx, p, "Validation", err)
 	}
 	if imp := res.Import; imp.StartsByItself() {
-		if err := s.autoStart(ctx, imp); err != nil {
-			log.Error("auto start", "err", err) // the import stays validated; an operator can start it
+		if _, err := s.life.AutoStart(ctx, imp); err != nil {
+			// Validated, or queued without its task, which the reconciler queues.
+			log.Error("auto start", "err", err)
 		}
 	}
 	took := time.Since(start)
@@ -121,26 +122,9 @@ func (s *Server) retryOrFail(ctx context.Context, p jobs.ImportPayload, phase st
 	}
 	s.log.ErrorContext(ctx, "import failed", "import_id", p.ImportID, "tenant_id", p.TenantID, "phase", phase, "attempts", retried+1, "err", err)
 	reason := failureReason(phase, retried+1, p.ImportID, err)
-	if ferr := s.db.FailImport(context.WithoutCancel(ctx), p.TenantID, p.ImportID, reason); ferr != nil {
+	if ferr := s.life.Fail(context.WithoutCancel(ctx), p.TenantID, p.ImportID, reason); ferr != nil {
 		s.log.Error("mark import failed", "import_id", p.ImportID, "tenant_id", p.TenantID, "err", ferr)
 	}
 	return err
 }
 
-// autoStart queues a validated import that starts by itself.
-func (s *Server) autoStart(ctx context.Context, imp sweep.Import) error {
-	imp, err := s.db.StartImport(ctx, imp.TenantID, imp.ID, nil, 0)
-	if err != nil {
-		return err
-	}
-	tasks, err := jobs.StartTasks(imp)
-	if err != nil {
-		return err
-	}
-	for _, t := range tasks {
-		if err := s.enqueue(ctx, jobs.NewImportPayload(imp, 0), t); err != nil {
-			return err
-		}
-	}
-	return nil
-}

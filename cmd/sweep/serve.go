@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 	"github.com/sweephq/sweep/jobs"
+	"github.com/sweephq/sweep/lifecycle"
 	"github.com/sweephq/sweep/store"
 	"github.com/sweephq/sweep/uploader"
 	"github.com/sweephq/sweep/worker"
@@ -159,9 +160,11 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s (SWEEP_HTTP_ADDR): %w", m.cfg.HTTPAddr, err)
 	}
+	life := lifecycle.New(m.apiDB, m.rdb, m.log)
 	m.http = &http.Server{
 		Handler: uploader.NewServer(uploader.Options{
 			DB: m.apiDB, Redis: m.rdb, Registry: reg, Logger: m.log, API: slices.Contains(m.roles, roleAPI),
+			Lifecycle: life, Queues: life,
 			Limits: uploader.Limits{MaxUploadBytes: m.cfg.MaxUploadBytes, MaxRows: m.cfg.MaxRows, SpoolDir: m.cfg.SpoolDir,
 				BodyIdleTimeout: m.cfg.BodyIdle, TenantRequests: m.cfg.TenantRequests, TenantTransfers: m.cfg.TenantTransfers,
 				Transfers: m.cfg.Transfers},

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/sweephq/sweep/jobs"
+	"github.com/sweephq/sweep/lifecycle"
 	"github.com/sweephq/sweep/store"
 	"github.com/sweephq/sweep/uploader"
 	"github.com/sweephq/sweep/worker"
@@ -46,7 +47,8 @@ func StartSweep(t testing.TB, db *store.DB, opts SweepOptions) Sweep {
 	s := Sweep{Redis: rdb}
 	var srv *httptest.Server
 	if opts.API {
-		srv = httptest.NewServer(uploader.NewServer(uploader.Options{DB: db, Redis: rdb, API: true, Limits: opts.Limits,
+		life := lifecycle.New(db, rdb, quiet)
+		srv = httptest.NewServer(uploader.NewServer(uploader.Options{DB: db, Redis: rdb, API: true, Limits: opts.Limits, Lifecycle: life, Queues: life,
 			Logger: quiet, Registry: opts.Registry}))
 		s.URL = srv.URL
 	}

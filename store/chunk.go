@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -19,28 +18,6 @@ const (
 	OutcomeAlreadyDeleted = "skipped_already_deleted"
 	OutcomeLinked         = "skipped_linked_to_loan"
 )
-
-// StartImport queues a validated import to run, at runAt when given (else at
-// the time set at upload, else now), with parallelism tasks (0 keeps the
-// import's setting).
-func (db *DB) StartImport(ctx context.Context, tenant, id int64, runAt *time.Time, parallelism int) (sweep.Import, error) {
-	return db.transition(ctx, db.db, tenant, id, []sweep.Status{sweep.StatusValidated}, sweep.StatusQueued,
-		"run_at = coalesce($5, run_at), parallelism = CASE WHEN $6 > 0 THEN $6 ELSE parallelism END", runAt, parallelism)
-}
-
-// SetTaskID records the newest task that carries an import's work, which the
-// reconciler looks for in Redis.
-func (db *DB) SetTaskID(ctx context.Context, tenant, id int64, taskID string) error {
-	_, err := db.db.ExecContext(ctx, `UPDATE imports SET task_id = $3 WHERE tenant_id = $1 AND id = $2`, tenant, id, taskID)
-	return err
-}
-
-// BeginRunning moves a queued import to running when its first task starts; a
-// running import (a continuation, or a parallel task) is returned as it is.
-func (db *DB) BeginRunning(ctx context.Context, tenant, id int64) (sweep.Import, error) {
-	return db.transition(ctx, db.db, tenant, id, []sweep.Status{sweep.StatusQueued, sweep.StatusRunning}, sweep.StatusRunning,
-		"started_at = coalesce(started_at, now())")
-}
 
 // ChunkResult is what one RunChunk did.
 type ChunkResult struct {
@@ -288,150 +265,13 @@ func (db *DB) runChunk(ctx context.Context, tenant, id int64, source sweep.Sourc
 		return exec(`
 			UPDATE imports SET
 				processed_rows = processed_rows + $3, deleted_rows = deleted_rows + $4, skipped_rows = skipped_rows + $5,
-				cursor_customer_id = greatest(cursor_customer_id, $6),
 				rows_per_second = CASE
 					WHEN rows_per_second = 0 OR now() - updated_at > interval '10 seconds'
 					THEN $3 / greatest(extract(epoch FROM now() - updated_at), 0.001)
 					ELSE 0.8 * rows_per_second + 0.2 * ($3 / greatest(extract(epoch FROM now() - updated_at), 0.001)) END,
 				updated_at = now()
 			WHERE tenant_id = $1 AND id = $2`,
-			tenant, id, res.Rows, res.Deleted, res.Skipped, ids[len(ids)-1])
+			tenant, id, res.Rows, res.Deleted, res.Skipped)
 	})
 	return res, err
-}
-
-// CompleteImport ends a running import whose blocks are all processed:
-// completed, or completed_with_errors when some rows failed validation or were
-// skipped. It returns false, without error, while a block is still in flight.
-func (db *DB) CompleteImport(ctx context.Context, tenant, id int64) (sweep.Import, bool, error) {
-	var r importRow
-	err := db.db.GetContext(ctx, &r, `
-		UPDATE imports SET
-			status = CASE WHEN error_rows + skipped_rows > 0 THEN 'completed_with_errors' ELSE 'completed' END,
-			finished_at = now(), updated_at = now()
-		WHERE tenant_id = $1 AND id = $2 AND status = 'running'
-		  AND NOT EXISTS (SELECT 1 FROM import_blocks b WHERE b.tenant_id = $1 AND b.import_id = $2 AND b.processed_at IS NULL)
-		RETURNING `+importColumns, tenant, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return sweep.Import{}, false, nil
-	} else if err != nil {
-		return sweep.Import{}, false, fmt.Errorf("complete import %d: %w", id, err)
-	}
-	return r.toImport(), true, nil
-}
-
-// CancelImport stops an import. One that has not started ends cancelled at
-// once; a running one is asked to stop, and its task ends it after the chunk
-// in flight, keeping what was deleted (FinishCancel).
-func (db *DB) CancelImport(ctx context.Context, tenant, id int64, who string) (sweep.Import, error) {
-	var r importRow
-	err := db.db.GetContext(ctx, &r, `UPDATE imports SET cancel_requested = true, updated_at = now()
-		WHERE tenant_id = $1 AND id = $2 AND status = 'running' RETURNING `+importColumns, tenant, id)
-	if err == nil {
-		return r.toImport(), nil
-	} else if !errors.Is(err, sql.ErrNoRows) {
-		return sweep.Import{}, fmt.Errorf("cancel import %d: %w", id, err)
-	}
-	return db.transition(ctx, db.db, tenant, id,
-		[]sweep.Status{sweep.StatusUploaded, sweep.StatusValidating, sweep.StatusValidated, sweep.StatusQueued},
-		sweep.StatusCancelled, "cancel_requested = true, finished_at = now(), error = $5",
-		fmt.Sprintf("Cancelled by %s before it started; nothing was deleted.", who))
-}
-
-// FinishCancel ends a running import whose cancellation was requested.
-func (db *DB) FinishCancel(ctx context.Context, tenant, id int64) (sweep.Import, error) {
-	return db.transition(ctx, db.db, tenant, id, []sweep.Status{sweep.StatusRunning}, sweep.StatusCancelled,
-		`finished_at = now(), error = format('Cancelled after %s of %s rows: %s customers were deleted and stay deleted; %s rows were left and not processed.',
-			processed_rows, valid_rows, deleted_rows, valid_rows - processed_rows)`)
-}
-
-// DeleteCustomer deletes one customer of a tenant with its related rows and an
-// audit row naming the API token. A customer linked to a loan is ELINKED, an
-// unknown one ENOTFOUND.
-func (db *DB) DeleteCustomer(ctx context.Context, tenant, customer, tokenID int64) error {
-	return db.withTx(ctx, func(tx *sqlx.Tx) error {
-		var loan sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT min(loan_id) FROM loan_customers WHERE tenant_id = $1 AND customer_id = $2`, tenant, customer).Scan(&loan)
-		if err != nil {
-			return err
-		}
-		if loan.Valid {
-			return sweep.Errorf(sweep.ELINKED, "Customer %d is linked to loan %d, and loans are never deleted. Unlink the customer from the loan first, then delete the customer again.", customer, loan.Int64)
-		}
-		// One customer: counting its related rows costs next to nothing.
-		deleted, err := db.deleteCustomers(ctx, tx, tenant, []int64{customer}, sql.NullInt64{}, sql.NullInt64{Int64: tokenID, Valid: true}, string(sweep.SourceAPI), true, true)
-		if isSQLState(err, sqlstateForeignKeyViolation) {
-			return sweep.Errorf(sweep.ELINKED, "Customer %d was linked to a loan a moment ago. Unlink the customer from the loan first, then delete the customer again.", customer)
-		} else if err != nil {
-			return fmt.Errorf("delete customer %d: %w", customer, err)
-		}
-		if !deleted[customer] {
-			return sweep.Errorf(sweep.ENOTFOUND, "Customer %d was not found; it may have been deleted already.", customer)
-		}
-		return nil
-	})
-}
-
-// Outcome is one row of an import's results.
-type Outcome struct {
-	Line       int64
-	CustomerID string
-	Outcome    string // deleted, skipped_..., pending, or error
-	Detail     string
-}
-
-// EachOutcome calls fn for every row of an import in line order: the valid
-// rows with their run outcome (pending until run) and the rejected rows with
-// their error, streamed from the database.
-func (db *DB) EachOutcome(ctx context.Context, tenant, id int64, fn func(Outcome) error) error {
-	rows, err := db.db.QueryContext(ctx, `
-		SELECT r.line, r.customer_id::text, coalesce(r.outcome, 'pending'), ''
-		FROM import_blocks b, unnest(b.lines, b.customer_ids, b.outcomes) AS r(line, customer_id, outcome)
-		WHERE b.tenant_id = $1 AND b.import_id = $2
-		UNION ALL
-		SELECT line, value, 'error', message FROM import_errors WHERE tenant_id = $1 AND import_id = $2
-		ORDER BY 1`, tenant, id)
-	if err != nil {
-		return fmt.Errorf("results of import %d: %w", id, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var o Outcome
-		if err := rows.Scan(&o.Line, &o.CustomerID, &o.Outcome, &o.Detail); err != nil {
-			return err
-		}
-		if err := fn(o); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
-// StaleImport is an import a worker should be holding but may have lost.
-type StaleImport struct {
-	TenantID  int64      `db:"tenant_id"`
-	ID        int64      `db:"id"`
-	Source    string     `db:"source"`
-	Status    string     `db:"status"`
-	TaskID    string     `db:"task_id"`
-	RunAt     *time.Time `db:"run_at"`
-	Round     int        `db:"validations"`
-	CreatedAt time.Time  `db:"created_at"`
-}
-
-// StaleImports lists imports in a working state that have not changed for
-// olderThan: the reconciler's candidates.
-func (db *DB) StaleImports(ctx context.Context, olderThan time.Duration) ([]StaleImport, error) {
-	var out []StaleImport
-	err := db.db.SelectContext(ctx, &out, `
-		SELECT tenant_id, id, source, status, task_id, run_at, validations, created_at FROM imports
-		WHERE status IN ('uploaded', 'validating', 'queued', 'running') AND updated_at < now() - $1 * interval '1 second'
-		ORDER BY id LIMIT 1000`, olderThan.Seconds())
-	return out, err
-}
-
-// TouchImport marks an import as looked after now.
-func (db *DB) TouchImport(ctx context.Context, tenant, id int64) error {
-	_, err := db.db.ExecContext(ctx, `UPDATE imports SET updated_at = now() WHERE tenant_id = $1 AND id = $2`, tenant, id)
-	return err
 }

@@ -1,0 +1,253 @@
+// Package lifecycle owns every step of an import: each change of state, as a
+// named operation, together with the task that follows it, queued by one
+// policy and recorded as the import's task. The HTTP API reaches it through
+// the root package's Lifecycle interface; the worker, its reconciler, cleanup
+// batches and upstream requests call it directly.
+//
+// The state changes themselves are the statements of store/lifecycle.go, and
+// the database refuses any change of state the table in status.go lacks.
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/jobs"
+	"github.com/sweephq/sweep/store"
+)
+
+// Owner performs the steps of imports over a database and a queue. Safe for
+// concurrent use.
+type Owner struct {
+	db  *store.DB
+	rdb redis.UniversalClient
+	log *slog.Logger
+}
+
+// New returns the owner of the imports in db, queueing through rdb.
+func New(db *store.DB, rdb redis.UniversalClient, log *slog.Logger) *Owner {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Owner{db: db, rdb: rdb, log: log}
+}
+
+var _ sweep.Lifecycle = (*Owner)(nil)
+
+// enqueue is the one enqueue policy: task ids are deterministic, so a task
+// already in Redis (asynq.ErrTaskIDConflict) is the same step queued before
+// and counts as done; the first task enqueued is recorded as the import's
+// task, which the reconciler looks for. A fresh asynq client per call: one
+// registers a queue in Redis only on its first use, so a long-lived one would
+// not register it again after Redis lost its data.
+func (o *Owner) enqueue(ctx context.Context, imp sweep.Import, tasks ...*asynq.Task) error {
+	client := asynq.NewClientFromRedisClient(o.rdb)
+	recorded := false
+	for _, t := range tasks {
+		info, err := client.EnqueueContext(ctx, t)
+		if errors.Is(err, asynq.ErrTaskIDConflict) {
+			continue
+		} else if err != nil {
+			return fmt.Errorf("enqueue %s for import %d: %w", t.Type(), imp.ID, err)
+		}
+		if !recorded {
+			if err := o.db.SetTaskID(ctx, imp.TenantID, imp.ID, info.ID); err != nil {
+				return fmt.Errorf("record task of import %d: %w", imp.ID, err)
+			}
+			recorded = true
+		}
+	}
+	return nil
+}
+
+// queued enqueues the step's tasks after a state change that has committed.
+// A failure does not undo the step: the import is in its new state, and the
+// reconciler queues what it lacks. It is logged, and returned for callers
+// that retry (the worker); the API answers the step as taken.
+func (o *Owner) queued(ctx context.Context, imp sweep.Import, what string, tasks func() ([]*asynq.Task, error)) error {
+	ts, err := tasks()
+	if err == nil {
+		err = o.enqueue(ctx, imp, ts...)
+	}
+	if err != nil {
+		o.log.ErrorContext(ctx, "queue "+what+"; the reconciler will queue it", "import_id", imp.ID, "tenant_id", imp.TenantID, "err", err)
+	}
+	return err
+}
+
+func (o *Owner) queueValidation(ctx context.Context, imp sweep.Import) error {
+	return o.queued(ctx, imp, "validation", func() ([]*asynq.Task, error) {
+		t, err := jobs.NewImportValidateTask(imp)
+		return []*asynq.Task{t}, err
+	})
+}
+
+func (o *Owner) queueStart(ctx context.Context, imp sweep.Import) error {
+	return o.queued(ctx, imp, "run", func() ([]*asynq.Task, error) { return jobs.StartTasks(imp) })
+}
+
+// CreateImport stores a file as a new import (uploaded) and queues its
+// validation. A key that made an import before returns that import (existed).
+func (o *Owner) CreateImport(ctx context.Context, n sweep.NewImport, file io.Reader) (sweep.Import, bool, error) {
+	imp, existed, err := o.db.CreateImport(ctx, n, file)
+	if err == nil && imp.Status == sweep.StatusUploaded {
+		o.queueValidation(ctx, imp) // also for a replay whose first delivery stopped before queueing
+	}
+	return imp, existed, err
+}
+
+// CreateFromIDs is CreateImport for ids a program gives (an upstream
+// request): each calls add with every id.
+func (o *Owner) CreateFromIDs(ctx context.Context, n sweep.NewImport, each func(add func(id int64) error) error) (sweep.Import, bool, error) {
+	imp, existed, _, err := o.db.CreateImportFromIDs(ctx, n, each)
+	if err != nil {
+		return imp, existed, err
+	}
+	if imp.Status == sweep.StatusUploaded {
+		err = o.queueValidation(ctx, imp)
+	}
+	return imp, existed, err
+}
+
+// CreateBatch makes a cleanup policy's batch for one due time (uploaded, or
+// completed when it found nothing) and queues its validation.
+func (o *Owner) CreateBatch(ctx context.Context, p sweep.CleanupPolicy, due time.Time) (sweep.Import, bool, error) {
+	imp, existed, err := o.db.CreateBatch(ctx, p, due)
+	if err != nil {
+		return imp, existed, err
+	}
+	if imp.Status == sweep.StatusUploaded {
+		err = o.queueValidation(ctx, imp)
+	}
+	return imp, existed, err
+}
+
+// RunPolicyNow makes a cleanup policy's batch now, as an operator asks.
+func (o *Owner) RunPolicyNow(ctx context.Context, p sweep.CleanupPolicy) (sweep.Import, error) {
+	imp, _, err := o.db.CreateBatch(ctx, p, time.Now().UTC().Truncate(time.Second))
+	if err == nil && imp.Status == sweep.StatusUploaded {
+		o.queueValidation(ctx, imp)
+	}
+	return imp, err
+}
+
+// RequestValidation moves an uploaded or rejected import to validating for a
+// new round, and queues the round.
+func (o *Owner) RequestValidation(ctx context.Context, tenant, id int64) (sweep.Import, error) {
+	imp, err := o.db.RequestValidation(ctx, tenant, id)
+	if err == nil {
+		o.queueValidation(ctx, imp)
+	}
+	return imp, err
+}
+
+// BeginValidating moves an uploaded import to validating as its task starts
+// (an import validating already is returned as it is). The round ends in
+// validated or rejected through store.Validation.Finish.
+func (o *Owner) BeginValidating(ctx context.Context, tenant, id int64) (sweep.Import, error) {
+	return o.db.BeginValidating(ctx, tenant, id)
+}
+
+// StartImport moves a validated import to queued and queues its run tasks,
+// one per part, at its run_at.
+func (o *Owner) StartImport(ctx context.Context, tenant, id int64, opts sweep.StartOptions) (sweep.Import, error) {
+	imp, err := o.db.StartImport(ctx, tenant, id, opts.RunAt, opts.Parallelism)
+	if err == nil {
+		o.queueStart(ctx, imp)
+	}
+	return imp, err
+}
+
+// AutoStart is StartImport for an import that starts by itself once
+// validated; a failure to queue is returned, for the worker to retry.
+func (o *Owner) AutoStart(ctx context.Context, imp sweep.Import) (sweep.Import, error) {
+	imp, err := o.db.StartImport(ctx, imp.TenantID, imp.ID, nil, 0)
+	if err != nil {
+		return imp, err
+	}
+	return imp, o.queueStart(ctx, imp)
+}
+
+// BeginRunning moves a queued import to running as its first task starts (a
+// running import is returned as it is).
+func (o *Owner) BeginRunning(ctx context.Context, tenant, id int64) (sweep.Import, error) {
+	return o.db.BeginRunning(ctx, tenant, id)
+}
+
+// Continue queues the next time slice of a run's part, after block.
+func (o *Owner) Continue(ctx context.Context, imp sweep.Import, part, block int) error {
+	t, err := jobs.NewImportRunTask(imp, part, fmt.Sprintf("after-%d", block), time.Time{})
+	if err != nil {
+		return err
+	}
+	return o.enqueue(ctx, imp, t)
+}
+
+// Complete ends a running import whose blocks are all processed; it reports
+// false while a block is still in flight elsewhere.
+func (o *Owner) Complete(ctx context.Context, tenant, id int64) (sweep.Import, bool, error) {
+	return o.db.CompleteImport(ctx, tenant, id)
+}
+
+// CancelImport cancels an import that has not started, or asks a running one
+// to stop after its chunk (FinishCancel then ends it).
+func (o *Owner) CancelImport(ctx context.Context, tenant, id int64, who string) (sweep.Import, error) {
+	return o.db.CancelImport(ctx, tenant, id, who)
+}
+
+// FinishCancel ends a running import whose cancellation was asked.
+func (o *Owner) FinishCancel(ctx context.Context, tenant, id int64) (sweep.Import, error) {
+	return o.db.FinishCancel(ctx, tenant, id)
+}
+
+// Fail ends an import a worker could not finish, with a reason for the
+// operator.
+func (o *Owner) Fail(ctx context.Context, tenant, id int64, reason string) error {
+	return o.db.FailImport(ctx, tenant, id, reason)
+}
+
+// DeleteImport removes an import that is not queued or running.
+func (o *Owner) DeleteImport(ctx context.Context, tenant, id int64) error {
+	return o.db.DeleteImport(ctx, tenant, id)
+}
+
+// Requeue queues again the work of an import whose task was lost (see the
+// reconciler): its validation round, or every part of its run, under task ids
+// of their own (retry names the attempt), at its run_at.
+func (o *Owner) Requeue(ctx context.Context, imp sweep.Import, retry string) error {
+	var (
+		tasks []*asynq.Task
+		err   error
+	)
+	switch imp.Status {
+	case sweep.StatusUploaded, sweep.StatusValidating:
+		var t *asynq.Task
+		t, err = jobs.NewImportValidateTask(imp, retry)
+		tasks = []*asynq.Task{t}
+	case sweep.StatusQueued, sweep.StatusRunning:
+		tasks, err = jobs.RunTasks(imp, retry)
+	default:
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := o.enqueue(ctx, imp, tasks...); err != nil {
+		return err
+	}
+	return o.db.TouchImport(ctx, imp.TenantID, imp.ID)
+}
+
+var _ sweep.Queues = (*Owner)(nil)
+
+// QueueStats reads the figures of sweep's queues.
+func (o *Owner) QueueStats(ctx context.Context) ([]sweep.QueueStat, error) {
+	return jobs.QueueStats(asynq.NewInspectorFromRedisClient(o.rdb))
+}

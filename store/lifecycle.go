@@ -1,0 +1,190 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"github.com/sweephq/sweep"
+)
+
+// This file holds every statement that changes an import's state: each edge
+// of the table in the root package's status.go is a named operation here, and
+// nothing else in sweep writes imports.status (the database refuses an edge
+// the table lacks: see migration 00004). Package lifecycle calls these and
+// queues the task that follows each one.
+//
+// Edges and where they are performed:
+//
+//	uploaded   -> validating  RequestValidation (API, a new round), BeginValidating (worker)
+//	rejected   -> validating  RequestValidation
+//	validating -> validated   Validation.Finish (store/validate.go, through transition)
+//	validating -> rejected    Validation.Finish
+//	validated  -> queued      StartImport (API start, or the worker's auto start)
+//	queued     -> running     BeginRunning (worker)
+//	running    -> completed, completed_with_errors  CompleteImport
+//	uploaded, validating, validated, queued -> cancelled  CancelImport
+//	running    -> cancelled   FinishCancel (the run, after CancelImport asked)
+//	validating, queued, running -> failed  FailImport (the worker, out of retries)
+//
+// An import is created uploaded (CreateImport), or completed with no rows
+// (CreateBatch of a cleanup run that found nothing); neither is an edge.
+
+// transition moves import id from one of the states in from to state to,
+// applying set (extra "col = value" assignments) in the same statement. When
+// the import is in no such state it returns ECONFLICT naming the current state.
+// Every from must be an edge of the table: a caller asking for another is a
+// bug, refused before any SQL.
+func (db *DB) transition(ctx context.Context, q sqlx.QueryerContext, tenant, id int64, from []sweep.Status, to sweep.Status, set string, args ...any) (sweep.Import, error) {
+	states := make([]string, 0, len(from))
+	for _, f := range from {
+		if !sweep.CanTransition(f, to) {
+			return sweep.Import{}, fmt.Errorf("import %d: %s -> %s is not an edge of the state table", id, f, to)
+		}
+		states = append(states, string(f))
+	}
+	if set != "" {
+		set = ", " + set
+	}
+	var r importRow
+	err := sqlx.GetContext(ctx, q, &r, `UPDATE imports SET status = $3, updated_at = now()`+set+`
+		WHERE tenant_id = $1 AND id = $2 AND status = ANY($4) RETURNING `+importColumns,
+		append([]any{tenant, id, to, pq.Array(states)}, args...)...)
+	if err == nil {
+		return r.toImport(), nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return sweep.Import{}, fmt.Errorf("import %d to %s: %w", id, to, err)
+	}
+	cur, gerr := db.GetImport(ctx, tenant, id)
+	if gerr != nil {
+		return sweep.Import{}, gerr
+	}
+	return cur, sweep.Transition(cur.Status, to)
+}
+
+// RequestValidation starts a new validation round for an import that is
+// uploaded or rejected: it becomes validating with the round counter bumped, and
+// the caller enqueues the round's task.
+func (db *DB) RequestValidation(ctx context.Context, tenant, id int64) (sweep.Import, error) {
+	return db.transition(ctx, db.db, tenant, id, []sweep.Status{sweep.StatusUploaded, sweep.StatusRejected},
+		sweep.StatusValidating, "validations = validations + 1, error = ''")
+}
+
+// BeginValidating moves an uploaded import to validating when its task starts.
+// An import already validating (a re-delivered task, or a round the API
+// requested) is returned as it is: that is no change of state.
+func (db *DB) BeginValidating(ctx context.Context, tenant, id int64) (sweep.Import, error) {
+	return db.enter(ctx, tenant, id, sweep.StatusUploaded, sweep.StatusValidating, "")
+}
+
+// enter moves an import from state from to state to, or returns it as it is
+// when it is in state to already.
+func (db *DB) enter(ctx context.Context, tenant, id int64, from, to sweep.Status, set string) (sweep.Import, error) {
+	imp, err := db.transition(ctx, db.db, tenant, id, []sweep.Status{from}, to, set)
+	if sweep.ErrorCode(err) == sweep.ECONFLICT && imp.Status == to {
+		return imp, nil
+	}
+	return imp, err
+}
+
+// FailImport marks an import that a worker could not finish as failed, with a
+// reason for the operator.
+func (db *DB) FailImport(ctx context.Context, tenant, id int64, reason string) error {
+	_, err := db.transition(ctx, db.db, tenant, id,
+		[]sweep.Status{sweep.StatusValidating, sweep.StatusQueued, sweep.StatusRunning}, sweep.StatusFailed,
+		"error = $5, finished_at = now()", reason)
+	return err
+}
+
+// DeleteImport removes an import that is not queued or running, with its file,
+// rows and errors. The deletion audit stays.
+func (db *DB) DeleteImport(ctx context.Context, tenant, id int64) error {
+	var deleted int64
+	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM imports WHERE tenant_id = $1 AND id = $2 AND status NOT IN ('queued', 'running')`, tenant, id)
+		if err != nil {
+			return err
+		}
+		if deleted, _ = res.RowsAffected(); deleted == 0 {
+			return nil
+		}
+		// Files and blocks go by cascade; errors have no foreign key (see the schema).
+		_, err = tx.ExecContext(ctx, `DELETE FROM import_errors WHERE tenant_id = $1 AND import_id = $2`, tenant, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delete import %d: %w", id, err)
+	}
+	if deleted == 1 {
+		return nil
+	}
+	imp, err := db.GetImport(ctx, tenant, id)
+	if err != nil {
+		return err
+	}
+	return sweep.Errorf(sweep.ECONFLICT, "Import %d is %s; cancel it first, or wait until it finishes, then delete it.", id, imp.Status)
+}
+
+// StartImport queues a validated import to run, at runAt when given (else at
+// the time set at upload, else now), with parallelism tasks (0 keeps the
+// import's setting).
+func (db *DB) StartImport(ctx context.Context, tenant, id int64, runAt *time.Time, parallelism int) (sweep.Import, error) {
+	return db.transition(ctx, db.db, tenant, id, []sweep.Status{sweep.StatusValidated}, sweep.StatusQueued,
+		"run_at = coalesce($5, run_at), parallelism = CASE WHEN $6 > 0 THEN $6 ELSE parallelism END", runAt, parallelism)
+}
+
+// BeginRunning moves a queued import to running when its first task starts; a
+// running import (a continuation, or a parallel task) is returned as it is.
+func (db *DB) BeginRunning(ctx context.Context, tenant, id int64) (sweep.Import, error) {
+	return db.enter(ctx, tenant, id, sweep.StatusQueued, sweep.StatusRunning, "started_at = coalesce(started_at, now())")
+}
+
+// CompleteImport ends a running import whose blocks are all processed:
+// completed, or completed_with_errors when some rows failed validation or were
+// skipped. It returns false, without error, while a block is still in flight.
+func (db *DB) CompleteImport(ctx context.Context, tenant, id int64) (sweep.Import, bool, error) {
+	var r importRow
+	err := db.db.GetContext(ctx, &r, `
+		UPDATE imports SET
+			status = CASE WHEN error_rows + skipped_rows > 0 THEN 'completed_with_errors' ELSE 'completed' END,
+			finished_at = now(), updated_at = now()
+		WHERE tenant_id = $1 AND id = $2 AND status = 'running'
+		  AND NOT EXISTS (SELECT 1 FROM import_blocks b WHERE b.tenant_id = $1 AND b.import_id = $2 AND b.processed_at IS NULL)
+		RETURNING `+importColumns, tenant, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sweep.Import{}, false, nil
+	} else if err != nil {
+		return sweep.Import{}, false, fmt.Errorf("complete import %d: %w", id, err)
+	}
+	return r.toImport(), true, nil
+}
+
+// CancelImport stops an import. One that has not started ends cancelled at
+// once; a running one is asked to stop, and its task ends it after the chunk
+// in flight, keeping what was deleted (FinishCancel).
+func (db *DB) CancelImport(ctx context.Context, tenant, id int64, who string) (sweep.Import, error) {
+	var r importRow
+	err := db.db.GetContext(ctx, &r, `UPDATE imports SET cancel_requested = true, updated_at = now()
+		WHERE tenant_id = $1 AND id = $2 AND status = 'running' RETURNING `+importColumns, tenant, id)
+	if err == nil {
+		return r.toImport(), nil
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return sweep.Import{}, fmt.Errorf("cancel import %d: %w", id, err)
+	}
+	return db.transition(ctx, db.db, tenant, id,
+		[]sweep.Status{sweep.StatusUploaded, sweep.StatusValidating, sweep.StatusValidated, sweep.StatusQueued},
+		sweep.StatusCancelled, "cancel_requested = true, finished_at = now(), error = $5",
+		fmt.Sprintf("Cancelled by %s before it started; nothing was deleted.", who))
+}
+
+// FinishCancel ends a running import whose cancellation was requested.
+func (db *DB) FinishCancel(ctx context.Context, tenant, id int64) (sweep.Import, error) {
+	return db.transition(ctx, db.db, tenant, id, []sweep.Status{sweep.StatusRunning}, sweep.StatusCancelled,
+		`finished_at = now(), error = format('Cancelled after %s of %s rows: %s customers were deleted and stay deleted; %s rows were left and not processed.',
+			processed_rows, valid_rows, deleted_rows, valid_rows - processed_rows)`)
+}

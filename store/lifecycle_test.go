@@ -1,0 +1,133 @@
+package store_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/internal/testenv"
+	"github.com/sweephq/sweep/store"
+)
+
+// The database's edge list is the Go table: for every pair of states,
+// sweep_import_edge answers what sweep.CanTransition does.
+func TestDatabaseEdgesAreTheStateTable(t *testing.T) {
+	t.Parallel()
+	db := testenv.DB(t)
+	for _, from := range sweep.Statuses {
+		for _, to := range sweep.Statuses {
+			var ok bool
+			if err := db.SQL().Get(&ok, `SELECT sweep_import_edge($1, $2)`, from, to); err != nil {
+				t.Fatal(err)
+			}
+			if ok != sweep.CanTransition(from, to) {
+				t.Errorf("%s -> %s: the database says %v, status.go says %v", from, to, ok, !ok)
+			}
+		}
+	}
+}
+
+// An UPDATE that moves an import along an edge the table lacks is refused by
+// the database itself, whatever runs it.
+func TestDatabaseRefusesAForbiddenEdge(t *testing.T) {
+	t.Parallel()
+	db := testenv.DB(t)
+	ctx := context.Background()
+	if err := db.EnsureTenant(ctx, 5200243, "t"); err != nil {
+		t.Fatal(err)
+	}
+	imp, _, err := db.CreateImport(ctx, sweep.NewImport{TenantID: 5200243, Source: sweep.SourceUpload, Policy: sweep.PolicyLine},
+		strings.NewReader("action,customerId\nremove,1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range []sweep.Status{sweep.StatusCompleted, sweep.StatusRunning, sweep.StatusQueued, sweep.StatusValidated} {
+		_, err := db.SQL().Exec(`UPDATE imports SET status = $3 WHERE tenant_id = $1 AND id = $2`, 5200243, imp.ID, to)
+		if err == nil || !strings.Contains(err.Error(), "is not an edge of the import state table") {
+			t.Errorf("uploaded -> %s: %v; want the database to refuse it", to, err)
+		}
+	}
+	if _, err := db.SQL().Exec(`UPDATE imports SET status = 'validating' WHERE tenant_id = $1 AND id = $2`, 5200243, imp.ID); err != nil {
+		t.Errorf("uploaded -> validating, an edge: %v", err)
+	}
+	// Other columns change freely.
+	if _, err := db.SQL().Exec(`UPDATE imports SET updated_at = now(), status = status WHERE tenant_id = $1 AND id = $2`, 5200243, imp.ID); err != nil {
+		t.Errorf("an update that keeps the state: %v", err)
+	}
+}
+
+// The reconciler's scan can use its index.
+func TestReconcilerScanUsesItsIndex(t *testing.T) {
+	t.Parallel()
+	db := testenv.DB(t)
+	tx := db.SQL().MustBegin()
+	defer tx.Rollback()
+	tx.MustExec(`SET LOCAL enable_seqscan = off`)
+	var plan []string
+	if err := tx.Select(&plan, `EXPLAIN SELECT tenant_id, id FROM imports
+		WHERE status IN ('uploaded', 'validating', 'queued', 'running') AND updated_at < now() - 60 * interval '1 second'
+		ORDER BY id LIMIT 1000`); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(plan, "\n"), "imports_working_idx") {
+		t.Errorf("plan does not use imports_working_idx:\n%s", strings.Join(plan, "\n"))
+	}
+}
+
+// A cleanup batch is made in one transaction: a crash after the import and
+// its file are written but before the policy records the run leaves nothing,
+// and the run delivered again makes exactly one batch, which the policy
+// records. A run that finds nothing is created completed, never moved there.
+func TestCreateBatchIsOneTransaction(t *testing.T) {
+	t.Parallel()
+	db := testenv.DB(t)
+	ctx := context.Background()
+	const tenant = 5200243
+	if _, err := db.Seed(ctx, store.SeedOptions{Tenant: tenant, Customers: 30, Seed: 4}); err != nil {
+		t.Fatal(err)
+	}
+	db.SQL().MustExec(`DELETE FROM loan_customers WHERE tenant_id = $1`, tenant)
+	db.SQL().MustExec(`UPDATE customers SET last_activity_at = now() WHERE tenant_id = $1`, tenant)
+	db.SQL().MustExec(`UPDATE customers SET last_activity_at = now() - interval '400 days' WHERE tenant_id = $1 AND id BETWEEN 10 AND 14`, tenant)
+	p, err := db.CreatePolicy(ctx, sweep.CleanupPolicy{TenantID: tenant, Name: "inactive", Kind: sweep.CleanupInactive,
+		Params: sweep.CleanupParams{Days: 365}, CronSpec: "0 2 * * *", MaxBatch: 100, Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first delivery dies when the policy records the run: a trigger
+	// fails the first such update (a sequence is not rolled back).
+	db.SQL().MustExec(`CREATE SEQUENCE crash_once`)
+	db.SQL().MustExec(`CREATE FUNCTION crash_once() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN IF nextval('crash_once') = 1 THEN RAISE EXCEPTION 'worker lost'; END IF; RETURN NEW; END $$`)
+	db.SQL().MustExec(`CREATE TRIGGER crash_once BEFORE UPDATE OF last_import_id ON cleanup_policies FOR EACH ROW EXECUTE FUNCTION crash_once()`)
+	due := time.Date(2026, 12, 1, 2, 0, 0, 0, time.UTC)
+	if _, _, err := db.CreateBatch(ctx, p, due); err == nil || !strings.Contains(err.Error(), "worker lost") {
+		t.Fatalf("first delivery: %v; want it to die", err)
+	}
+	var imports, files int
+	db.SQL().Get(&imports, `SELECT count(*) FROM imports`)
+	db.SQL().Get(&files, `SELECT count(*) FROM import_files`)
+	if imports != 0 || files != 0 {
+		t.Fatalf("a batch that died left %d imports and %d file chunks", imports, files)
+	}
+	imp, existed, err := db.CreateBatch(ctx, p, due)
+	if err != nil || existed || imp.Status != sweep.StatusUploaded {
+		t.Fatalf("second delivery = %+v existed %v (%v); want a new uploaded batch", imp, existed, err)
+	}
+	again, existed, err := db.CreateBatch(ctx, p, due)
+	if err != nil || !existed || again.ID != imp.ID {
+		t.Fatalf("third delivery = import %d existed %v (%v); want import %d again", again.ID, existed, err, imp.ID)
+	}
+	got, _ := db.GetPolicy(ctx, tenant, p.ID)
+	if got.LastImportID == nil || *got.LastImportID != imp.ID || got.LastFound == nil || *got.LastFound != 5 {
+		t.Errorf("policy records batch %v with %v found; want %d with 5", got.LastImportID, got.LastFound, imp.ID)
+	}
+	// Nothing left to select: the next run's batch is created completed.
+	db.SQL().MustExec(`UPDATE customers SET last_activity_at = now() WHERE tenant_id = $1`, tenant)
+	empty, _, err := db.CreateBatch(ctx, p, due.Add(24*time.Hour))
+	if err != nil || empty.Status != sweep.StatusCompleted || empty.TotalRows != 0 || empty.FinishedAt == nil {
+		t.Errorf("empty batch = %+v (%v); want completed with 0 rows", empty, err)
+	}
+}

@@ -1,0 +1,54 @@
+-- +goose Up
+
+-- The import state table of the root package's status.go, as the database
+-- enforces it: an UPDATE that moves imports.status along an edge the table
+-- lacks is refused, whatever code runs it. A test checks this function
+-- against the Go table for every pair of states; a change of the table is a
+-- new migration that replaces the function.
+-- +goose StatementBegin
+CREATE FUNCTION sweep_import_edge(from_status text, to_status text) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT (from_status, to_status) IN (VALUES
+        ('uploaded', 'validating'), ('uploaded', 'cancelled'),
+        ('validating', 'validated'), ('validating', 'rejected'), ('validating', 'cancelled'), ('validating', 'failed'),
+        ('validated', 'queued'), ('validated', 'cancelled'),
+        ('rejected', 'validating'),
+        ('queued', 'running'), ('queued', 'cancelled'), ('queued', 'failed'),
+        ('running', 'completed'), ('running', 'completed_with_errors'), ('running', 'cancelled'), ('running', 'failed'))
+$$;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
+CREATE FUNCTION sweep_check_import_edge() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT sweep_import_edge(OLD.status, NEW.status) THEN
+        RAISE EXCEPTION 'import % of tenant %: % -> % is not an edge of the import state table', OLD.id, OLD.tenant_id, OLD.status, NEW.status
+            USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END
+$$;
+-- +goose StatementEnd
+
+CREATE TRIGGER imports_status_edge BEFORE UPDATE OF status ON imports
+    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
+    EXECUTE FUNCTION sweep_check_import_edge();
+
+-- Never read: the run keeps its place in import_blocks, and retries are
+-- asynq's.
+ALTER TABLE imports DROP COLUMN attempts, DROP COLUMN cursor_customer_id;
+
+-- The reconciler's scan (store.StaleImports): imports a worker should be
+-- holding, by how long they have been unchanged. The old index left out
+-- uploaded, so that query could not use it.
+DROP INDEX imports_active_idx;
+CREATE INDEX imports_working_idx ON imports (updated_at) WHERE status IN ('uploaded', 'validating', 'queued', 'running');
+
+-- +goose Down
+DROP INDEX imports_working_idx;
+CREATE INDEX imports_active_idx ON imports (status) WHERE status IN ('validating', 'queued', 'running');
+ALTER TABLE imports ADD COLUMN attempts integer NOT NULL DEFAULT 0, ADD COLUMN cursor_customer_id bigint NOT NULL DEFAULT 0;
+DROP TRIGGER imports_status_edge ON imports;
+DROP FUNCTION sweep_check_import_edge();
+DROP FUNCTION sweep_import_edge(text, text);
