@@ -8,17 +8,18 @@ import (
 // Error codes shared by every layer. The HTTP layer maps each code to a status in
 // one table; the worker decides retry or not from them.
 const (
-	ECONFLICT     = "conflict"          // the resource is in a state that forbids the request
-	EINTERNAL     = "internal"          // an unexpected failure; the message is generic
-	EINVALID      = "invalid"           // the request or its input is malformed
-	ENOTFOUND     = "not_found"         // no such resource for this tenant
-	EUNAUTHORIZED = "unauthorized"      // no valid token
-	EFORBIDDEN    = "forbidden"         // a valid token without the needed scope
-	ETOOLARGE     = "too_large"         // a body or a file over the configured limit
-	ELINKED       = "linked_to_loan"    // a customer still linked to a loan
-	EUNAVAILABLE  = "unavailable"       // a dependency (PostgreSQL, Redis) is unreachable
-	EUNSUPPORTED  = "unsupported"       // e.g. a task payload version this build does not know
-	EBUSY         = "too_many_requests" // the tenant has as many requests in flight as it may; retry later
+	ECONFLICT     = "conflict"            // the resource is in a state that forbids the request
+	EINTERNAL     = "internal"            // an unexpected failure; the message is generic
+	EINVALID      = "invalid"             // the request or its input is malformed
+	ENOTFOUND     = "not_found"           // no such resource for this tenant
+	EUNAUTHORIZED = "unauthorized"        // no valid token
+	EFORBIDDEN    = "forbidden"           // a valid token without the needed scope
+	ETOOLARGE     = "too_large"           // a body or a file over the configured limit
+	ELINKED       = "linked_to_loan"      // a customer still linked to a loan
+	EUNAVAILABLE  = "unavailable"         // a dependency (PostgreSQL, Redis) is unreachable
+	EUNSUPPORTED  = "unsupported"         // a request body of a media type the API does not read (415)
+	EVERSION      = "unsupported_version" // a task payload of a version this build does not read
+	EBUSY         = "too_many_requests"   // the tenant has as many requests in flight as it may; retry later
 )
 
 // Error is a domain error: a machine-readable code and a message written for the

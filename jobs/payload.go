@@ -84,7 +84,7 @@ func NewImportValidateTask(imp sweep.Import, retry ...string) (*asynq.Task, erro
 }
 
 // ParseImportPayload decodes an import task's payload and refuses versions
-// this build does not know with an EUNSUPPORTED error. A version 1 payload is
+// this build does not know with an EVERSION error. A version 1 payload is
 // returned without a stamp: ImportTaskStamp finds it in the task id.
 func ParseImportPayload(b []byte) (ImportPayload, error) {
 	var p ImportPayload
@@ -92,7 +92,7 @@ func ParseImportPayload(b []byte) (ImportPayload, error) {
 		return p, sweep.Errorf(sweep.EINVALID, "import task payload is not valid JSON: %v", err)
 	}
 	if p.Version != ImportPayloadVersion && p.Version != ImportPayloadV1 {
-		return p, sweep.Errorf(sweep.EUNSUPPORTED, "import task payload version %d is not supported by this build (it reads versions %d and %d); upgrade the workers or enqueue version %d", p.Version, ImportPayloadV1, ImportPayloadVersion, ImportPayloadVersion)
+		return p, sweep.Errorf(sweep.EVERSION, "import task payload version %d is not supported by this build (it reads versions %d and %d); upgrade the workers or enqueue version %d", p.Version, ImportPayloadV1, ImportPayloadVersion, ImportPayloadVersion)
 	}
 	if p.TenantID <= 0 || p.ImportID <= 0 {
 		return p, sweep.Errorf(sweep.EINVALID, "import task payload needs a positive tenant_id and import_id; found %d and %d", p.TenantID, p.ImportID)
@@ -108,13 +108,13 @@ func ParseImportPayload(b []byte) (ImportPayload, error) {
 // (taskType:<import id>-<created unix micro>:..., as RunTaskID and
 // ValidateTaskID name tasks), which must name the payload's import. A
 // version 1 task whose id carries no stamp (enqueued by hand, or by a build
-// older than stamped ids) is refused with EUNSUPPORTED: nothing tells which
+// older than stamped ids) is refused with EVERSION: nothing tells which
 // import it was made for.
 func ImportTaskStamp(p ImportPayload, taskType, taskID string) (int64, error) {
 	if p.Version != ImportPayloadV1 {
 		return p.ImportCreatedUS, nil
 	}
-	refuse := sweep.Errorf(sweep.EUNSUPPORTED, "%s task %q has a version %d payload and its id does not name import %d with its creation time, so this build cannot tell which import it was made for; it was not run. If import %d of tenant %d is still due, the reconciler enqueues a version %d task for it",
+	refuse := sweep.Errorf(sweep.EVERSION, "%s task %q has a version %d payload and its id does not name import %d with its creation time, so this build cannot tell which import it was made for; it was not run. If import %d of tenant %d is still due, the reconciler enqueues a version %d task for it",
 		taskType, taskID, p.Version, p.ImportID, p.ImportID, p.TenantID, ImportPayloadVersion)
 	key, ok := strings.CutPrefix(taskID, taskType+":")
 	if !ok {

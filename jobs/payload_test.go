@@ -49,8 +49,8 @@ func TestImportTasksCarryTheImportsIdentity(t *testing.T) {
 			t.Errorf("%s: %v; want EINVALID naming import_created_us", bad, err)
 		}
 	}
-	if _, err := jobs.ParseImportPayload([]byte(`{"version":3,"tenant_id":5200243,"import_id":7,"import_created_us":1}`)); sweep.ErrorCode(err) != sweep.EUNSUPPORTED {
-		t.Errorf("version 3: %v; want EUNSUPPORTED", err)
+	if _, err := jobs.ParseImportPayload([]byte(`{"version":3,"tenant_id":5200243,"import_id":7,"import_created_us":1}`)); sweep.ErrorCode(err) != sweep.EVERSION {
+		t.Errorf("version 3: %v; want EVERSION", err)
 	}
 }
 
@@ -90,7 +90,7 @@ func TestImportTaskStampOfVersion1(t *testing.T) {
 	} {
 		got, err := jobs.ImportTaskStamp(v1, c.typ, c.id)
 		if c.want == 0 {
-			if sweep.ErrorCode(err) != sweep.EUNSUPPORTED || !strings.Contains(err.Error(), "cannot tell which import") {
+			if sweep.ErrorCode(err) != sweep.EVERSION || !strings.Contains(err.Error(), "cannot tell which import") {
 				t.Errorf("%s %q: stamp %d, %v; want it refused", c.typ, c.id, got, err)
 			}
 			continue
@@ -120,8 +120,8 @@ func TestCleanupTaskCarriesThePolicysIdentity(t *testing.T) {
 	if p.Version != jobs.CleanupPayloadVersion || !p.Owns(a) || p.Owns(b) {
 		t.Errorf("payload %s: version %d, owns its policy %v, owns the other %v", ta.Payload(), p.Version, p.Owns(a), p.Owns(b))
 	}
-	if _, err := jobs.ParseCleanupPayload([]byte(`{"version":1,"tenant_id":5200243,"policy_id":1,"due":"2026-11-25T02:00:00Z"}`)); sweep.ErrorCode(err) != sweep.EUNSUPPORTED || !strings.Contains(err.Error(), "run-now") {
-		t.Errorf("version 1 cleanup payload: %v; want EUNSUPPORTED saying how to run the policy now", err)
+	if _, err := jobs.ParseCleanupPayload([]byte(`{"version":1,"tenant_id":5200243,"policy_id":1,"due":"2026-11-25T02:00:00Z"}`)); sweep.ErrorCode(err) != sweep.EVERSION || !strings.Contains(err.Error(), "run-now") {
+		t.Errorf("version 1 cleanup payload: %v; want EVERSION saying how to run the policy now", err)
 	}
 }
 

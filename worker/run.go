@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -19,7 +18,7 @@ import (
 func (s *Server) handleImportRun(ctx context.Context, t *asynq.Task) error {
 	p, err := jobs.ParseImportPayload(t.Payload())
 	if err != nil {
-		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+		return err
 	}
 	log := s.log.With("import_id", p.ImportID, "tenant_id", p.TenantID, "task_type", t.Type(), "part", p.Part)
 	// Before anything changes: this database's import with that id must be
@@ -28,17 +27,12 @@ func (s *Server) handleImportRun(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	imp, err := s.life.BeginRunning(ctx, p.TenantID, p.ImportID)
-	switch sweep.ErrorCode(err) {
-	case "":
-	case sweep.ENOTFOUND, sweep.ECONFLICT:
-		log.Info("nothing to run", "reason", sweep.ErrorMessage(err))
-		return nil
-	default:
-		return s.retryOrFail(ctx, p, "Deletion", err)
+	if err != nil {
+		return err // gone or no longer queued: nothing to run (see outcomes.go)
 	}
 	from, err := s.db.PartStart(ctx, p.TenantID, p.ImportID, p.Part, imp.Parallelism)
 	if err != nil {
-		return s.retryOrFail(ctx, p, "Deletion", err)
+		return err
 	}
 	start := time.Now()
 	sliceEnd := start.Add(s.cfg.TimeSlice)
@@ -47,7 +41,7 @@ func (s *Server) handleImportRun(ctx context.Context, t *asynq.Task) error {
 		chunkStart := time.Now()
 		res, err := s.db.RunChunk(ctx, p.TenantID, p.ImportID, imp.Source, from)
 		if err != nil {
-			return s.retryOrFail(ctx, p, "Deletion", err)
+			return err
 		}
 		rows += res.Rows
 		deleted += res.Deleted
@@ -58,14 +52,14 @@ func (s *Server) handleImportRun(ctx context.Context, t *asynq.Task) error {
 		case res.CancelRequested:
 			imp, err := s.life.FinishCancel(ctx, p.TenantID, p.ImportID)
 			if err != nil && sweep.ErrorCode(err) != sweep.ECONFLICT {
-				return s.retryOrFail(ctx, p, "Deletion", err)
+				return err
 			}
 			log.Info("import cancelled", "processed_rows", imp.ProcessedRows, "deleted_rows", imp.DeletedRows)
 			return nil
 		case res.Done:
 			imp, done, err := s.life.Complete(ctx, p.TenantID, p.ImportID)
 			if err != nil {
-				return s.retryOrFail(ctx, p, "Deletion", err)
+				return err
 			}
 			if done {
 				log.Info("import completed", "status", imp.Status, "deleted_rows", imp.DeletedRows,

@@ -57,10 +57,10 @@ func NewServer(rdb redis.UniversalClient, db *store.DB, cfg Config) *Server {
 	s := &Server{mux: asynq.NewServeMux(), life: lifecycle.New(db, rdb, log), rdb: rdb, db: db, log: log, cfg: cfg,
 		metrics: newMetrics(cfg.Registry)}
 	s.mux.Use(s.metrics.counting)
-	s.mux.HandleFunc(jobs.TypeImportValidate, s.publishing(s.handleImportValidate))
-	s.mux.HandleFunc(jobs.TypeImportRun, s.publishing(s.handleImportRun))
-	s.mux.HandleFunc(jobs.TypeCustomersDelete, s.handleCustomersDelete)
-	s.mux.HandleFunc(jobs.TypeCleanupRun, s.handleCleanupRun)
+	s.mux.HandleFunc(jobs.TypeImportValidate, s.publishing(s.settling("Validation", s.handleImportValidate)))
+	s.mux.HandleFunc(jobs.TypeImportRun, s.publishing(s.settling("Deletion", s.handleImportRun)))
+	s.mux.HandleFunc(jobs.TypeCustomersDelete, s.settling("", s.handleCustomersDelete))
+	s.mux.HandleFunc(jobs.TypeCleanupRun, s.settling("", s.handleCleanupRun))
 	s.srv = asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency: cfg.Concurrency,
 		Queues:      jobs.QueuePriorities,

@@ -20,7 +20,7 @@ import (
 func (s *Server) handleCustomersDelete(ctx context.Context, t *asynq.Task) error {
 	p, err := jobs.ParseDeletePayload(t.Payload())
 	if err != nil {
-		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+		return err
 	}
 	log := s.log.With("tenant_id", p.TenantID, "task_type", t.Type(), "source", p.Source)
 	if ok, err := s.db.TenantExists(ctx, p.TenantID); err != nil {

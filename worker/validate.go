@@ -20,7 +20,7 @@ import (
 func (s *Server) handleImportValidate(ctx context.Context, t *asynq.Task) error {
 	p, err := jobs.ParseImportPayload(t.Payload())
 	if err != nil {
-		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+		return err
 	}
 	log := s.log.With("import_id", p.ImportID, "tenant_id", p.TenantID, "task_type", t.Type())
 	if ok, err := s.ownImport(ctx, t, p); !ok {
@@ -30,13 +30,8 @@ func (s *Server) handleImportValidate(ctx context.Context, t *asynq.Task) error 
 	ctx, cancel := context.WithCancel(ctx) // stops the file prefetch on every way out
 	defer cancel()
 	imp, err := s.life.BeginValidating(ctx, p.TenantID, p.ImportID)
-	switch sweep.ErrorCode(err) {
-	case "":
-	case sweep.ENOTFOUND, sweep.ECONFLICT:
-		log.Info("nothing to validate", "reason", sweep.ErrorMessage(err))
-		return nil
-	default:
-		return s.retryOrFail(ctx, p, "Validation", fmt.Errorf("validate import %d: %w", p.ImportID, err))
+	if err != nil {
+		return fmt.Errorf("validate import %d: %w", p.ImportID, err) // gone or moved on: nothing to do (outcomes.go)
 	}
 
 	v, err := s.db.BeginValidation(ctx, p.TenantID, p.ImportID, s.cfg.ChunkSize)
@@ -44,7 +39,7 @@ func (s *Server) handleImportValidate(ctx context.Context, t *asynq.Task) error 
 		log.Info("nothing to validate", "reason", "no longer validating")
 		return nil
 	} else if err != nil {
-		return s.retryOrFail(ctx, p, "Validation", err)
+		return err
 	}
 	defer v.Abort()
 
@@ -53,7 +48,7 @@ func (s *Server) handleImportValidate(ctx context.Context, t *asynq.Task) error 
 	if isFileError(err) {
 		fileErr = sweep.ErrorMessage(err)
 	} else if err != nil {
-		return s.retryOrFail(ctx, p, "Validation", err)
+		return err
 	}
 	for fr != nil && fileErr == "" {
 		rec, err := fr.Next()
@@ -63,7 +58,7 @@ func (s *Server) handleImportValidate(ctx context.Context, t *asynq.Task) error 
 			fileErr = sweep.ErrorMessage(err)
 			break
 		} else if err != nil {
-			return s.retryOrFail(ctx, p, "Validation", err)
+			return err
 		}
 		if rec.Err != nil {
 			err = v.AddError(ctx, rec.Err)
@@ -71,7 +66,7 @@ func (s *Server) handleImportValidate(ctx context.Context, t *asynq.Task) error 
 			err = v.AddRow(ctx, rec.Line, rec.CustomerID)
 		}
 		if err != nil {
-			return s.retryOrFail(ctx, p, "Validation", err)
+			return err
 		}
 	}
 	var total int64
@@ -84,7 +79,7 @@ func (s *Server) handleImportValidate(ctx context.Context, t *asynq.Task) error 
 		log.Info("validation discarded", "reason", "the import left the validating state meanwhile")
 		return nil
 	} else if err != nil {
-		return s.retryOrFail(ctx, p, "Validation", err)
+		return err
 	}
 	if imp := res.Import; imp.StartsByItself() {
 		if _, err := s.life.AutoStart(ctx, imp); err != nil {
@@ -105,26 +100,5 @@ func (s *Server) handleImportValidate(ctx context.Context, t *asynq.Task) error 
 func isFileError(err error) bool {
 	c := sweep.ErrorCode(err)
 	return c == sweep.EINVALID || c == sweep.ETOOLARGE
-}
-
-// retryOrFail returns err so asynq retries the task, except on the last
-// attempt, where it marks the import failed so it never stays stuck in a
-// working state: with a reason the tenant can act on, while err's detail goes
-// to the log.
-func (s *Server) retryOrFail(ctx context.Context, p jobs.ImportPayload, phase string, err error) error {
-	retried, _ := asynq.GetRetryCount(ctx)
-	maxRetry, _ := asynq.GetMaxRetry(ctx)
-	if retried < maxRetry && ctx.Err() == nil {
-		return err
-	}
-	if ctx.Err() != nil {
-		return err // shutting down: the task goes back to the queue
-	}
-	s.log.ErrorContext(ctx, "import failed", "import_id", p.ImportID, "tenant_id", p.TenantID, "phase", phase, "attempts", retried+1, "err", err)
-	reason := failureReason(phase, retried+1, p.ImportID, err)
-	if ferr := s.life.Fail(context.WithoutCancel(ctx), p.TenantID, p.ImportID, reason); ferr != nil {
-		s.log.Error("mark import failed", "import_id", p.ImportID, "tenant_id", p.TenantID, "err", ferr)
-	}
-	return err
 }
 

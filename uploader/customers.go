@@ -1,0 +1,59 @@
+package uploader
+
+import (
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/sweephq/sweep"
+)
+
+// handleDeleteCustomer deletes one customer: 204, 404 when the tenant has no
+// such customer, 409 with an instruction when a loan links it.
+func (s *Server) handleDeleteCustomer(w http.ResponseWriter, r *http.Request) {
+	s.deleteCustomer(w, r, r.PathValue("id"))
+}
+
+func (s *Server) deleteCustomer(w http.ResponseWriter, r *http.Request, raw string) {
+	id, ok := sweep.ParsePathID(raw)
+	if !ok {
+		s.writeError(w, r, sweep.Errorf(sweep.ENOTFOUND, "Customer %q was not found: customer ids in a path are written as digits without a sign, spaces or leading zeros, such as 1042.", sweep.SafeValue(raw)))
+		return
+	}
+	p := principal(r)
+	if err := s.db.DeleteCustomer(r.Context(), p.TenantID, id, p.TokenID); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "customer deleted", "tenant_id", p.TenantID, "token_id", p.TokenID)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// odataCustomer matches the platform's own path for a customer, Customers(42)
+// (an "L" suffix for a long literal is accepted too).
+var odataCustomer = regexp.MustCompile(`^Customers\(([0-9]+)L?\)$`)
+
+// handleODataDelete serves DELETE /api/public/api/1/odata.svc/Customers({id})
+// as the platform does: the tenant comes from the Autopal-Instance-Id header
+// and must be the token's.
+func (s *Server) handleODataDelete(w http.ResponseWriter, r *http.Request) {
+	m := odataCustomer.FindStringSubmatch(strings.TrimPrefix(r.URL.Path, odataPrefix))
+	if m == nil {
+		s.writeError(w, r, sweep.Errorf(sweep.ENOTFOUND, "Use DELETE %sCustomers(<id>) to delete a customer.", odataPrefix))
+		return
+	}
+	inst := strings.TrimSpace(r.Header.Get("Autopal-Instance-Id"))
+	tenant, err := strconv.ParseInt(inst, 10, 64)
+	if err != nil || tenant <= 0 {
+		s.writeError(w, r, sweep.Errorf(sweep.EINVALID, "Send the instance id in the Autopal-Instance-Id header, such as Autopal-Instance-Id: 5200243."))
+		return
+	}
+	if tenant != principal(r).TenantID {
+		s.writeError(w, r, sweep.Errorf(sweep.EFORBIDDEN, "The token does not belong to instance %d.", tenant))
+		return
+	}
+	s.deleteCustomer(w, r, m[1])
+}
+
+const odataPrefix = "/api/public/api/1/odata.svc/"
