@@ -131,3 +131,62 @@ func TestCreateBatchIsOneTransaction(t *testing.T) {
 		t.Errorf("empty batch = %+v (%v); want completed with 0 rows", empty, err)
 	}
 }
+
+// Every named operation of the lifecycle, tried from every state, moves an
+// import only along an edge of the table, and together they perform every
+// edge but the two that Validation.Finish performs (validating -> validated,
+// rejected; see TestValidateSetBasedChecks and the policy tests).
+func TestEveryOperationFollowsTheTable(t *testing.T) {
+	t.Parallel()
+	db := testenv.DB(t)
+	ctx := context.Background()
+	const tenant = 5200243
+	if err := db.EnsureTenant(ctx, tenant, "t"); err != nil {
+		t.Fatal(err)
+	}
+	ops := map[string]func(id int64) error{
+		"RequestValidation": func(id int64) error { _, err := db.RequestValidation(ctx, tenant, id); return err },
+		"BeginValidating":   func(id int64) error { _, err := db.BeginValidating(ctx, tenant, id); return err },
+		"StartImport":       func(id int64) error { _, err := db.StartImport(ctx, tenant, id, nil, 0); return err },
+		"BeginRunning":      func(id int64) error { _, err := db.BeginRunning(ctx, tenant, id); return err },
+		"CompleteImport":    func(id int64) error { _, _, err := db.CompleteImport(ctx, tenant, id); return err },
+		"CompleteImport with row errors": func(id int64) error {
+			db.SQL().MustExec(`UPDATE imports SET error_rows = 1 WHERE tenant_id = $1 AND id = $2`, tenant, id)
+			_, _, err := db.CompleteImport(ctx, tenant, id)
+			return err
+		},
+		"CancelImport": func(id int64) error { _, err := db.CancelImport(ctx, tenant, id, "ops"); return err },
+		"FinishCancel": func(id int64) error { _, err := db.FinishCancel(ctx, tenant, id); return err },
+		"FailImport":   func(id int64) error { return db.FailImport(ctx, tenant, id, "it broke") },
+	}
+	performed := map[[2]sweep.Status]bool{}
+	for name, op := range ops {
+		for _, from := range sweep.Statuses {
+			var id int64
+			if err := db.SQL().Get(&id, `INSERT INTO imports (tenant_id, source, status, key_space) VALUES ($1, 'upload', $2, 'http') RETURNING id`, tenant, from); err != nil {
+				t.Fatal(err)
+			}
+			err := op(id)
+			got, gerr := db.GetImport(ctx, tenant, id)
+			if gerr != nil {
+				t.Fatal(gerr)
+			}
+			switch {
+			case got.Status != from && !sweep.CanTransition(from, got.Status):
+				t.Errorf("%s moved %s to %s, an edge the table lacks", name, from, got.Status)
+			case got.Status != from:
+				performed[[2]sweep.Status{from, got.Status}] = true
+			case err != nil && sweep.ErrorCode(err) != sweep.ECONFLICT:
+				t.Errorf("%s from %s: %v; want the state unchanged with ECONFLICT, or success", name, from, err)
+			}
+		}
+	}
+	for _, from := range sweep.Statuses {
+		for _, to := range from.Next() {
+			finish := from == sweep.StatusValidating && (to == sweep.StatusValidated || to == sweep.StatusRejected)
+			if !performed[[2]sweep.Status{from, to}] && !finish {
+				t.Errorf("no operation performs %s -> %s", from, to)
+			}
+		}
+	}
+}
