@@ -85,6 +85,21 @@ func (imp *Import) StartsByItself() bool {
 	return imp.ErrorRows == 0 || imp.Source == SourceUpstream || imp.Source == SourceSchedule
 }
 
+// AwaitsOperator reports whether nothing more happens to the import until a
+// person acts: it validated and does not start by itself (StartsByItself), so
+// someone must start or cancel it, or it was rejected and must be fixed and
+// validated again.
+func (imp *Import) AwaitsOperator() bool {
+	return imp.Status == StatusRejected || imp.Status == StatusValidated && !imp.StartsByItself()
+}
+
+// Settled reports whether the import will not change by itself, so whoever
+// follows it can stop: it ended (Status.Terminal), or it awaits the operator
+// (AwaitsOperator).
+func (imp *Import) Settled() bool {
+	return imp.Status.Settled() || imp.AwaitsOperator()
+}
+
 // Actions lists the steps an operator may take on the import in its current
 // state, for the API and the web page: validate, start, cancel, delete.
 func (imp *Import) Actions() []string {

@@ -57,6 +57,26 @@ func (s Status) Terminal() bool {
 	return s.Valid() && len(transitions[s]) == 0
 }
 
+// Settled reports whether an import in state s will not change by itself: it
+// has ended (Terminal), or it was rejected and waits for a person to fix the
+// file or the data and validate it again. Import.Settled adds the validated
+// import that waits for its operator.
+func (s Status) Settled() bool {
+	return s.Terminal() || s == StatusRejected
+}
+
+// HasRun reports whether an import in state s has a deletion run to show, its
+// progress and each row's outcome: queued, running, completed,
+// completed_with_errors, or cancelled (which shows how far it got, if
+// anywhere).
+func (s Status) HasRun() bool {
+	switch s {
+	case StatusQueued, StatusRunning, StatusCompleted, StatusCompletedWithErrors, StatusCancelled:
+		return true
+	}
+	return false
+}
+
 // Active reports whether a worker may be working on an import in state s, which is
 // when it must not be deleted.
 func (s Status) Active() bool {
