@@ -126,31 +126,64 @@ func TestCancelWhileRunning(t *testing.T) {
 	task, _ := jobs.NewImportRunTask(imp, 0, "start", time.Time{})
 	done := make(chan error, 1)
 	go func() { done <- f.srv.Handler().ProcessTask(context.Background(), task) }()
+	// Cancel once 200 rows are gone, while the task still runs: the task must
+	// not have ended by itself before the cancel, or the test proves nothing.
+	deadline := time.Now().Add(30 * time.Second)
 	for {
-		got, _ := f.db.GetImport(context.Background(), tenant, imp.ID)
+		select {
+		case err := <-done:
+			t.Fatalf("the run task ended (%v) before the cancel; want it still running", err)
+		default:
+		}
+		got, err := f.db.GetImport(context.Background(), tenant, imp.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if got.ProcessedRows >= 200 {
 			break
 		}
+		if time.Now().After(deadline) {
+			t.Fatalf("import %s with %d rows processed after 30s; want 200", got.Status, got.ProcessedRows)
+		}
 		time.Sleep(time.Millisecond)
 	}
-	if _, err := f.db.CancelImport(context.Background(), tenant, imp.ID, "ops"); err != nil {
+	cancelled, err := f.db.CancelImport(context.Background(), tenant, imp.ID, "ops")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := <-done; err != nil {
+	atCancel := cancelled.ProcessedRows
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the run task did not return within 30s of the cancel")
+	}
+	got, err := f.db.GetImport(context.Background(), tenant, imp.ID)
+	if err != nil {
 		t.Fatal(err)
 	}
-	got, _ := f.db.GetImport(context.Background(), tenant, imp.ID)
 	left := got.ValidRows - got.ProcessedRows
 	if got.Status != sweep.StatusCancelled || left <= 0 || got.DeletedRows != got.ProcessedRows ||
 		!strings.Contains(got.Error, fmt.Sprintf("%d rows were left", left)) {
 		t.Fatalf("after cancel: %s, processed %d of %d, %q", got.Status, got.ProcessedRows, got.ValidRows, got.Error)
 	}
+	// It stops after the chunk in flight: at most one chunk (10 rows) more.
+	if got.ProcessedRows > atCancel+10 {
+		t.Errorf("processed %d rows after a cancel at %d; want at most one chunk (10) more", got.ProcessedRows, atCancel)
+	}
 	if n := f.count(t, `SELECT count(*) FROM customers WHERE tenant_id = $1`, tenant); n != 3000-got.DeletedRows {
 		t.Errorf("customers left = %d, want %d", n, 3000-got.DeletedRows)
 	}
 	// The task delivered again does nothing more.
-	f.srv.Handler().ProcessTask(context.Background(), task)
-	again, _ := f.db.GetImport(context.Background(), tenant, imp.ID)
+	if err := f.srv.Handler().ProcessTask(context.Background(), task); err != nil {
+		t.Errorf("the task delivered again after the cancel: %v", err)
+	}
+	again, err := f.db.GetImport(context.Background(), tenant, imp.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if again.ProcessedRows != got.ProcessedRows {
 		t.Errorf("a cancelled import went on: %d rows, then %d", got.ProcessedRows, again.ProcessedRows)
 	}

@@ -212,8 +212,25 @@ func TestValidateRedeliveryIsIdempotent(t *testing.T) {
 	first := f.validate(t, f.upload(t, data, sweep.PolicyLine))
 	want := f.staged(t, first.ID)
 
-	// As if the worker died after staging but before the status commit.
-	f.db.SQL().Exec(`UPDATE imports SET status = 'validating' WHERE id = $1`, first.ID)
+	// As if the worker died after staging but before the status commit. The
+	// database refuses validated -> validating (not an edge), so the state is
+	// set with its edge guard off for this one statement.
+	tx := f.db.SQL().MustBegin()
+	tx.MustExec(`ALTER TABLE imports DISABLE TRIGGER imports_status_edge`)
+	res, err := tx.Exec(`UPDATE imports SET status = 'validating' WHERE id = $1 AND status = 'validated'`, first.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		t.Fatalf("set up the redelivery: %d imports moved back to validating, want 1", n)
+	}
+	tx.MustExec(`ALTER TABLE imports ENABLE TRIGGER imports_status_edge`)
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.db.GetImport(context.Background(), tenant, first.ID); got.Status != sweep.StatusValidating {
+		t.Fatalf("import is %s before the redelivery, want validating", got.Status)
+	}
 	second := f.validate(t, first)
 	if diff := cmp.Diff(want, f.staged(t, first.ID)); diff != "" {
 		t.Errorf("after redelivery (-want +got):\n%s", diff)
@@ -256,14 +273,14 @@ func TestValidateRefusesUnknownPayloadVersion(t *testing.T) {
 }
 
 // The worker's memory does not depend on the file: rows stream from the stored
-// chunks to COPY. This reads a generated 200,000-row file through the reader
+// chunks to COPY. This reads a generated 500,000-row (7 MiB) file through the reader
 // the worker uses and checks that it is consumed chunk by chunk.
 func TestFileReaderStreamsChunks(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 1, 0)
 	var b bytes.Buffer
 	b.WriteString("action,customerId\n")
-	for i := 1; i <= 200_000; i++ {
+	for i := 1; i <= 500_000; i++ {
 		fmt.Fprintf(&b, "remove,%d\n", i)
 	}
 	imp := f.upload(t, b.Bytes(), sweep.PolicyLine)
@@ -271,9 +288,38 @@ func TestFileReaderStreamsChunks(t *testing.T) {
 	if want := int64(b.Len()/store.FileChunkSize + 1); chunks != want {
 		t.Errorf("file stored in %d chunks, want %d of %d bytes", chunks, want, store.FileChunkSize)
 	}
+	if chunks < 4 {
+		t.Fatalf("file stored in %d chunks; the test needs at least 4", chunks)
+	}
 	got, err := io.ReadAll(f.db.FileReader(context.Background(), tenant, imp.ID))
 	if err != nil || !bytes.Equal(got, b.Bytes()) {
 		t.Errorf("read back %d bytes (%v), want the %d bytes stored", len(got), err, b.Len())
+	}
+
+	// Streaming: a reader that has handed out its first chunk holds at most
+	// the next one and is fetching a third; it has not read the rest of the
+	// file. Chunks taken away from the database now are never seen.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r := f.db.FileReader(ctx, tenant, imp.ID)
+	first := make([]byte, store.FileChunkSize)
+	if _, err := io.ReadFull(r, first); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.db.SQL().Exec(`DELETE FROM import_files WHERE import_id = $1 AND seq >= 3`, imp.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := res.RowsAffected(); n != chunks-3 {
+		t.Fatalf("removed %d chunks, want %d", n, chunks-3)
+	}
+	rest, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(first) + len(rest); n != 3*store.FileChunkSize || !bytes.Equal(append(first, rest...), b.Bytes()[:n]) {
+		t.Errorf("the reader gave %d bytes after the file lost all but its first 3 chunks; want exactly those 3 chunks (%d bytes): it read ahead more than one chunk",
+			n, 3*store.FileChunkSize)
 	}
 }
 
