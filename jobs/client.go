@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -215,18 +216,33 @@ func (c *Client) Status(ctx context.Context, tenant, importID int64) (ImportStat
 	} else if err != nil {
 		return st, err
 	}
-	return st, json.Unmarshal(b, &st)
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, err
+	}
+	// A status published by a worker older than the settled member has
+	// import_id instead of id, and says awaits_operator only of a validated
+	// import: read it the same.
+	var old struct {
+		ImportID int64 `json:"import_id"`
+		Settled  *bool `json:"settled"`
+	}
+	if json.Unmarshal(b, &old) == nil && old.Settled == nil {
+		st.ID = cmp.Or(st.ID, old.ImportID)
+		st.Settled = st.Status.Settled() || st.AwaitsOperator
+	}
+	return st, nil
 }
 
-// Wait returns the import's status once it has ended (completed,
-// completed_with_errors, rejected, cancelled, failed) or waits for a person,
-// or ctx's error.
+// Wait returns the import's status once it is settled (ImportStatus.Settled:
+// it has ended, completed, completed_with_errors, cancelled or failed, or it
+// waits for a person, rejected or validated without starting by itself), or
+// ctx's error.
 func (c *Client) Wait(ctx context.Context, tenant, importID int64) (ImportStatus, error) {
 	t := time.NewTicker(c.PollInterval)
 	defer t.Stop()
 	for {
 		st, err := c.Status(ctx, tenant, importID)
-		if err == nil && st.Done() {
+		if err == nil && st.Settled {
 			return st, nil
 		} else if err != nil && sweep.ErrorCode(err) != sweep.ENOTFOUND {
 			return st, err

@@ -12,6 +12,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/client"
 )
 
 // MaxInlineIDs is the most customer ids a customers:delete task carries in its
@@ -245,28 +246,11 @@ func ImportQueue(imp sweep.Import) string {
 
 // ImportStatus is the state of an import as the workers publish it to Redis
 // at every step, so a service that only reaches Redis can follow its import
-// (Client.Status, Client.Wait).
-type ImportStatus struct {
-	TenantID      int64        `json:"tenant_id"`
-	ImportID      int64        `json:"import_id"`
-	Status        sweep.Status `json:"status"`
-	TotalRows     int64        `json:"total_rows"`
-	ValidRows     int64        `json:"valid_rows"`
-	ErrorRows     int64        `json:"error_rows"`
-	ProcessedRows int64        `json:"processed_rows"`
-	DeletedRows   int64        `json:"deleted_rows"`
-	SkippedRows   int64        `json:"skipped_rows"`
-	Error         string       `json:"error,omitempty"`
-	// AwaitsOperator: validated, and it will not start by itself.
-	AwaitsOperator bool      `json:"awaits_operator"`
-	UpdatedAt      time.Time `json:"updated_at"`
-}
-
-// Done reports whether the import will not change any more by itself: it
-// ended, or it waits for a person (rejected, or validated without auto start).
-func (st ImportStatus) Done() bool {
-	return st.Status.Terminal() || st.Status == sweep.StatusRejected || st.AwaitsOperator
-}
+// (Client.Status, Client.Wait): the same wire format as the HTTP API's import.
+// Its Settled says the import will not change by itself: it ended, or it waits
+// for a person (AwaitsOperator: rejected, or validated without starting by
+// itself).
+type ImportStatus = client.Import
 
 // StatusTTL is how long a published import status stays in Redis.
 const StatusTTL = 7 * 24 * time.Hour
@@ -278,11 +262,6 @@ func StatusKey(tenant, id int64) string {
 
 // PublishStatus writes an import's status to Redis (see ImportStatus).
 func PublishStatus(ctx context.Context, rdb redis.UniversalClient, imp sweep.Import) error {
-	b, _ := json.Marshal(ImportStatus{
-		TenantID: imp.TenantID, ImportID: imp.ID, Status: imp.Status, TotalRows: imp.TotalRows,
-		ValidRows: imp.ValidRows, ErrorRows: imp.ErrorRows, ProcessedRows: imp.ProcessedRows,
-		DeletedRows: imp.DeletedRows, SkippedRows: imp.SkippedRows, Error: imp.Error, AwaitsOperator: imp.Status == sweep.StatusValidated && !imp.StartsByItself(),
-		UpdatedAt: imp.UpdatedAt,
-	})
+	b, _ := json.Marshal(client.FromImport(imp))
 	return rdb.Set(ctx, StatusKey(imp.TenantID, imp.ID), b, StatusTTL).Err()
 }

@@ -114,6 +114,12 @@ func TestImportScreenInABrowser(t *testing.T) {
 	if s := text("#imports"); !strings.Contains(s, "validated") || !strings.Contains(s, "3 errors") {
 		t.Errorf("history row = %q; want validated with 3 errors", s)
 	}
+	// The API says the import awaits its operator and has no run yet: the
+	// page asks for Start and offers no results.
+	if s := text("#detail-summary"); !strings.Contains(s, "then press Start") {
+		t.Errorf("summary of a validated import = %q; want the hint to press Start", s)
+	}
+	waitFor("no results download before a run", `document.getElementById("download-results").hidden`)
 
 	// Download the failed rows.
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#download-failed"))); err != nil {
@@ -159,6 +165,7 @@ func TestImportScreenInABrowser(t *testing.T) {
 		const row = document.querySelector('#imports tr[data-id="2"]');
 		const bar = row && row.querySelector("progress");
 		return !!bar && bar.value === 100 && row.querySelector(".state").textContent === "completed" })()`)
+	waitFor("the results download of the completed import", `!document.getElementById("download-results").hidden`)
 	if n := a.count(`SELECT count(*) FROM customers WHERE tenant_id = $1 AND id BETWEEN 10 AND 14`, tenant); n != 0 {
 		t.Errorf("%d of the 5 customers are still there", n)
 	}

@@ -5,7 +5,8 @@
 
 const $ = (id) => document.getElementById(id);
 const state = { token: sessionStorage.getItem("sweep.token") || "", imports: [], selected: null, errorsNext: null, timer: null };
-const LIVE = ["uploaded", "validating", "queued", "running"];
+// What a state means (settled, awaits the operator, has a run to show) comes
+// with each import from the API; this script never derives it from the status.
 
 function notice(text, isError) {
   const n = $("notice");
@@ -131,13 +132,13 @@ async function refresh() {
   } catch (e) {
     if (e.message !== "unauthorized") notice("Could not load the imports: " + e.message, true);
   }
-  const busy = state.imports.some((i) => LIVE.includes(i.status) || (i.status === "validated" && i.auto_start && i.error_rows === 0));
+  const busy = state.imports.some((i) => !i.settled);
   if (state.token) state.timer = setTimeout(refresh, busy ? 1000 : 5000);
 }
 
 function progressCell(imp) {
   const td = el("td", { class: "bar", "data-label": "Progress" });
-  if (!["queued", "running", "completed", "completed_with_errors", "cancelled"].includes(imp.status) || imp.valid_rows === 0) {
+  if (!imp.has_run || imp.valid_rows === 0) {
     return td;
   }
   const p = el("progress", { max: "100", value: String(imp.percent), "aria-label": `Import ${imp.id} progress` });
@@ -236,10 +237,10 @@ async function renderDetail() {
   let s = `State: ${imp.status.replaceAll("_", " ")}. ${fmt(imp.total_rows)} rows, ${fmt(imp.valid_rows)} valid, ${fmt(imp.error_rows)} with errors.`;
   if (imp.processed_rows) s += ` ${fmt(imp.deleted_rows)} deleted, ${fmt(imp.skipped_rows)} skipped.`;
   if (imp.error) s += " " + imp.error;
-  if (imp.status === "validated" && imp.actions.includes("start")) s += " Review the errors below, then press Start to delete the valid rows.";
+  if (imp.awaits_operator && imp.actions.includes("start")) s += " Review the errors below, then press Start to delete the valid rows.";
   $("detail-summary").textContent = s;
   $("download-failed").hidden = !(imp.error_rows > 0);
-  $("download-results").hidden = !["completed", "completed_with_errors", "cancelled"].includes(imp.status);
+  $("download-results").hidden = !(imp.has_run && imp.settled);
   const box = $("errors-box");
   if (imp.error_rows > 0 && box.dataset.id !== String(imp.id)) {
     box.dataset.id = String(imp.id);

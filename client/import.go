@@ -1,0 +1,144 @@
+package client
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/sweephq/sweep"
+)
+
+// Import is the wire format of an import: how the API shows it, how the
+// workers publish its status to Redis (jobs.ImportStatus), and what Client
+// returns. FromImport makes it from a sweep.Import.
+//
+// Settled, AwaitsOperator, StartsByItself and HasRun carry the domain's
+// predicates (sweep.Import.Settled and friends), so a reader of the JSON, the
+// Import screen's script included, never decides them from the status itself.
+type Import struct {
+	ID            int64        `json:"id"`
+	Status        sweep.Status `json:"status"`
+	Source        sweep.Source `json:"source"`
+	Policy        sweep.Policy `json:"policy"`
+	FileName      string       `json:"file_name"`
+	FileSize      int64        `json:"file_size"`
+	FileSHA256    string       `json:"file_sha256"`
+	AutoStart     bool         `json:"auto_start"`
+	RunAt         *time.Time   `json:"run_at,omitempty"`
+	Parallelism   int          `json:"parallelism"`
+	CancelAsked   bool         `json:"cancel_requested,omitempty"`
+	RowsLeft      int64        `json:"rows_left"`
+	TotalRows     int64        `json:"total_rows"`
+	ValidRows     int64        `json:"valid_rows"`
+	ErrorRows     int64        `json:"error_rows"`
+	ProcessedRows int64        `json:"processed_rows"`
+	DeletedRows   int64        `json:"deleted_rows"`
+	SkippedRows   int64        `json:"skipped_rows"`
+	Percent       float64      `json:"percent"`
+	RowsPerSecond float64      `json:"rows_per_second"`
+	ETASeconds    *int64       `json:"eta_seconds,omitempty"`
+	Error         string       `json:"error,omitempty"`
+	CreatedBy     string       `json:"created_by"`
+	CleanupPolicy int64        `json:"cleanup_policy_id,omitempty"`
+	CreatedAt     time.Time    `json:"created_at"`
+	UpdatedAt     time.Time    `json:"updated_at"`
+	ValidatedAt   *time.Time   `json:"validated_at,omitempty"`
+	StartedAt     *time.Time   `json:"started_at,omitempty"`
+	FinishedAt    *time.Time   `json:"finished_at,omitempty"`
+	// Settled: the import will not change by itself (sweep.Import.Settled);
+	// whoever follows it can stop.
+	Settled bool `json:"settled"`
+	// AwaitsOperator: nothing more happens until a person starts, cancels or
+	// fixes it (sweep.Import.AwaitsOperator).
+	AwaitsOperator bool `json:"awaits_operator"`
+	// StartsByItself: validated, and it goes on to run without an operator
+	// (sweep.Import.StartsByItself).
+	StartsByItself bool `json:"starts_by_itself"`
+	// HasRun: the import has a deletion run to show, progress and results
+	// (sweep.Status.HasRun).
+	HasRun  bool     `json:"has_run"`
+	Actions []string `json:"actions"`
+	Links   Links    `json:"links"`
+}
+
+// Links are the paths of an import's resources, relative to the API's base.
+type Links struct {
+	Self    string `json:"self"`
+	Errors  string `json:"errors"`
+	Failed  string `json:"failed_rows_csv"`
+	Results string `json:"results_csv"`
+}
+
+// FromImport returns the wire format of imp.
+func FromImport(imp sweep.Import) Import {
+	j := Import{
+		ID: imp.ID, Status: imp.Status, Source: imp.Source, Policy: imp.Policy,
+		FileName: imp.FileName, FileSize: imp.FileSize, FileSHA256: imp.FileSHA256,
+		AutoStart: imp.AutoStart, RunAt: imp.RunAt, Parallelism: imp.Parallelism, CancelAsked: imp.CancelRequested,
+		RowsLeft:  imp.ValidRows - imp.ProcessedRows,
+		TotalRows: imp.TotalRows, ValidRows: imp.ValidRows, ErrorRows: imp.ErrorRows,
+		ProcessedRows: imp.ProcessedRows, DeletedRows: imp.DeletedRows, SkippedRows: imp.SkippedRows,
+		RowsPerSecond: math.Round(imp.RowsPerSecond), Error: imp.Error, CreatedBy: imp.CreatedBy,
+		CleanupPolicy: imp.CleanupPolicyID, CreatedAt: imp.CreatedAt, UpdatedAt: imp.UpdatedAt, ValidatedAt: imp.ValidatedAt,
+		StartedAt: imp.StartedAt, FinishedAt: imp.FinishedAt,
+		Settled: imp.Settled(), AwaitsOperator: imp.AwaitsOperator(), StartsByItself: imp.StartsByItself(),
+		HasRun: imp.Status.HasRun(), Actions: imp.Actions(),
+	}
+	if imp.ValidRows > 0 {
+		j.Percent = math.Round(1000*float64(imp.ProcessedRows)/float64(imp.ValidRows)) / 10
+	}
+	if imp.Status == sweep.StatusRunning && imp.RowsPerSecond > 0 {
+		eta := int64(math.Ceil(float64(imp.ValidRows-imp.ProcessedRows) / imp.RowsPerSecond))
+		j.ETASeconds = &eta
+	}
+	self := fmt.Sprintf("/v1/imports/%d", imp.ID)
+	j.Links = Links{Self: self, Errors: self + "/errors", Failed: self + "/errors?format=csv", Results: self + "/results"}
+	return j
+}
+
+// ImportList is a page of the import history (GET /v1/imports), newest first;
+// Next is the path of the following page, empty on the last.
+type ImportList struct {
+	Imports []Import `json:"imports"`
+	Next    string   `json:"next,omitempty"`
+}
+
+// RowError is one row error of an import as the API shows it.
+type RowError struct {
+	Line    int64  `json:"line"`
+	Code    string `json:"code"`
+	Column  string `json:"column"`
+	Value   string `json:"value"`
+	Message string `json:"message"`
+}
+
+// ErrorsPage is a page of an import's row errors (GET /v1/imports/{id}/errors).
+// FileError is why a rejected import was rejected; Next is the path of the
+// following page, empty on the last.
+type ErrorsPage struct {
+	ImportID  int64      `json:"import_id"`
+	Total     int64      `json:"total"`
+	FileError string     `json:"file_error,omitempty"`
+	Errors    []RowError `json:"errors"`
+	Next      string     `json:"next,omitempty"`
+}
+
+// Me is who a token is (GET /v1/me).
+type Me struct {
+	TenantID  int64    `json:"tenant_id"`
+	TokenName string   `json:"token_name"`
+	Scopes    []string `json:"scopes"`
+}
+
+// ErrorBody is the JSON of every error answer:
+// {"error":{"code":"not_found","message":"..."}}.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail is the member "error" of an ErrorBody: a sweep error code and a
+// message that says what to do.
+type ErrorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
