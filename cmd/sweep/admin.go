@@ -98,12 +98,11 @@ func runSeed(ctx context.Context, cfg Config, args []string, stdout, stderr io.W
 		}
 	}
 	if *ifFewerFree > 0 {
-		var free int
-		if err := db.SQL().GetContext(ctx, &free, `SELECT count(*) FROM customers c WHERE tenant_id = $1 AND NOT EXISTS
-			(SELECT 1 FROM loan_customers l WHERE l.tenant_id = c.tenant_id AND l.customer_id = c.id)`, *tenant); err != nil {
+		free, err := db.CountUnlinkedCustomers(ctx, *tenant)
+		if err != nil {
 			return err
 		}
-		if free >= *ifFewerFree {
+		if free >= int64(*ifFewerFree) {
 			fmt.Fprintf(stdout, "tenant %d already has %d customers no loan links; not seeding (--if-fewer-free %d)\n", *tenant, free, *ifFewerFree)
 			return nil
 		}

@@ -9,20 +9,21 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"mime/multipart"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/lib/pq"
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/client"
 	"github.com/sweephq/sweep/jobs"
+	"github.com/sweephq/sweep/lifecycle"
 	"github.com/sweephq/sweep/store"
 	"github.com/sweephq/sweep/uploader"
 )
@@ -37,6 +38,11 @@ type bench struct {
 	rdbURL string
 	api    string
 	tokens map[int64]string // tenant → token
+}
+
+// client is the API client of tenant's bench token.
+func (b *bench) client(tenant int64) *client.Client {
+	return client.New(b.api, b.tokens[tenant])
 }
 
 const benchTenant = 900_001
@@ -81,22 +87,13 @@ func (b *bench) open(ctx context.Context) error {
 	}
 	u.Path = "/sweep_bench"
 	b.dbURL = u.String()
-	admin, err := store.Open(ctx, b.cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	_, err = admin.SQL().ExecContext(ctx, `DROP DATABASE IF EXISTS sweep_bench WITH (FORCE)`)
-	if err == nil {
-		_, err = admin.SQL().ExecContext(ctx, `CREATE DATABASE sweep_bench`)
-	}
-	admin.Close()
-	if err != nil {
+	if err := store.ResetDatabase(ctx, b.cfg.DatabaseURL, "sweep_bench"); err != nil {
 		return fmt.Errorf("create the bench database (the role needs CREATEDB): %w", err)
 	}
 	if b.db, err = store.Open(ctx, b.dbURL); err != nil {
 		return err
 	}
-	m, err := store.NewMigrator(b.db.SQL().DB)
+	m, err := b.db.Migrator()
 	if err == nil {
 		_, err = m.Up(ctx)
 	}
@@ -127,7 +124,7 @@ func (b *bench) tenant(ctx context.Context, tenant, n int64) error {
 	if _, err := b.db.SeedBare(ctx, tenant, n); err != nil {
 		return err
 	}
-	if _, err := b.db.SQL().ExecContext(ctx, `VACUUM (ANALYZE) customers`); err != nil {
+	if err := b.db.Vacuum(ctx, "customers"); err != nil {
 		return err
 	}
 	tok, _, err := b.db.CreateToken(ctx, tenant, "bench", sweep.Scopes)
@@ -146,7 +143,8 @@ func (b *bench) startAPI(ctx context.Context) error {
 		return err
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := &http.Server{Handler: uploader.NewServer(uploader.Options{DB: b.db, Redis: rdb, API: true, Logger: quiet,
+	life := lifecycle.New(b.db, rdb, quiet)
+	srv := &http.Server{Handler: uploader.NewServer(uploader.Options{DB: b.db, Redis: rdb, API: true, Logger: quiet, Lifecycle: life, Queues: life,
 		Limits: uploader.Limits{MaxUploadBytes: 1 << 40, MaxRows: 1 << 40}})}
 	go srv.Serve(ln)
 	go func() { <-ctx.Done(); srv.Close(); rdb.Close() }()
@@ -220,39 +218,21 @@ func benchFile(first, n int64) []byte {
 	return buf.Bytes()
 }
 
-// upload posts a file to the API and returns the new import's id.
-func (b *bench) upload(ctx context.Context, tenant int64, data []byte, fields ...string) (int64, error) {
-	pr, pw := io.Pipe()
-	mw := multipart.NewWriter(pw)
-	go func() {
-		for i := 0; i+1 < len(fields); i += 2 {
-			mw.WriteField(fields[i], fields[i+1])
-		}
-		fw, _ := mw.CreateFormFile("file", "bench.csv")
-		fw.Write(data)
-		pw.CloseWithError(mw.Close())
-	}()
-	req, _ := http.NewRequestWithContext(ctx, "POST", b.api+"/v1/imports", pr)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer "+b.tokens[tenant])
-	resp, err := http.DefaultClient.Do(req)
+// upload posts a file to the API as tenant and returns the new import's id.
+func (b *bench) upload(ctx context.Context, tenant int64, data []byte, opts client.UploadOptions) (int64, error) {
+	imp, err := b.client(tenant).Upload(ctx, "bench.csv", bytes.NewReader(data), opts)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("upload: %w", err)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusAccepted {
-		return 0, fmt.Errorf("upload: %s %s", resp.Status, body)
-	}
-	var id int64
-	fmt.Sscanf(string(body), `{"id":%d`, &id)
-	return id, nil
+	return imp.ID, nil
 }
 
-// waitFor polls an import until it reaches one of the states: every 5 ms
-// while it validates (a matter of seconds, timed by this poll), every 50 ms
-// while it runs (timed by the import's own start and finish), so the polling
-// does not take CPU from the deletions measured.
+// waitFor polls an import until it is settled (sweep.Import.Settled) and
+// returns it when it is in one of the states: every 5 ms while it validates
+// (a matter of seconds, timed by this poll), every 50 ms while it runs (timed
+// by the import's own start and finish), so the polling does not take CPU
+// from the deletions measured. It reads the database, not the API, for the
+// same reason.
 func (b *bench) waitFor(ctx context.Context, tenant, id int64, states ...sweep.Status) (sweep.Import, error) {
 	every := 5 * time.Millisecond
 	for {
@@ -260,13 +240,11 @@ func (b *bench) waitFor(ctx context.Context, tenant, id int64, states ...sweep.S
 		if err != nil {
 			return imp, err
 		}
-		for _, s := range states {
-			if imp.Status == s {
-				return imp, nil
+		if imp.Settled() {
+			if !slices.Contains(states, imp.Status) {
+				return imp, fmt.Errorf("import %d ended %s: %s", id, imp.Status, imp.Error)
 			}
-		}
-		if imp.Status.Terminal() || imp.Status == sweep.StatusRejected {
-			return imp, fmt.Errorf("import %d ended %s: %s", id, imp.Status, imp.Error)
+			return imp, nil
 		}
 		if imp.Status == sweep.StatusRunning {
 			every = 50 * time.Millisecond
@@ -304,7 +282,7 @@ func (b *bench) validate(ctx context.Context, rows, memRows int64) error {
 		defer w.stop()
 		time.Sleep(300 * time.Millisecond) // let it connect before the clock starts
 		start := time.Now()
-		id, err := b.upload(ctx, tenant, data)
+		id, err := b.upload(ctx, tenant, data, client.UploadOptions{})
 		if err != nil {
 			return 0, 0, err
 		}
@@ -402,22 +380,16 @@ func (b *bench) run(ctx context.Context, n, apiSample int) error {
 	if err != nil {
 		return err
 	}
+	b.tokens[benchAPI] = tok
+	api := b.client(benchAPI)
 	start := time.Now()
 	for id := 1; id <= apiSample; id++ {
-		req, _ := http.NewRequestWithContext(ctx, "DELETE", fmt.Sprintf("%s/v1/customers/%d", b.api, id), nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusNoContent {
-			return fmt.Errorf("DELETE customer %d: %s", id, resp.Status)
+		if err := api.DeleteCustomer(ctx, int64(id)); err != nil {
+			return fmt.Errorf("delete customer %d: %w", id, err)
 		}
 	}
-	api := float64(apiSample) / time.Since(start).Seconds()
-	b.line(fmt.Sprintf("(1) single-customer API deletes, %s in a loop", commas(int64(apiSample))), api, "cust/s", "")
+	single := float64(apiSample) / time.Since(start).Seconds()
+	b.line(fmt.Sprintf("(1) single-customer API deletes, %s in a loop", commas(int64(apiSample))), single, "cust/s", "")
 
 	// (2) the raw reference: straight SQL, 1,000 sorted ids per statement, one
 	// connection; measured before and again after the imports, on tables that
@@ -455,7 +427,7 @@ func (b *bench) run(ctx context.Context, n, apiSample int) error {
 		fmt.Sprintf("the reference: mean of %s before and %s after the imports", commas(int64(raw)), commas(int64(rawAfter))))
 	b.line("    raw SQL as (2), two connections in parallel", raw2, "cust/s", fmt.Sprintf("%.2f× (2): what two cores give here", raw2/ref))
 	for _, r := range results {
-		note := fmt.Sprintf("%.0f%% of (2); %.1f× (1); targets ≥ 90%% and ≥ 10×", 100*r.run/ref, r.run/api)
+		note := fmt.Sprintf("%.0f%% of (2); %.1f× (1); targets ≥ 90%% and ≥ 10×", 100*r.run/ref, r.run/single)
 		if r.parallelism > 1 {
 			note = fmt.Sprintf("%.2f× (2); target ≥ 1.6×", r.run/ref)
 		}
@@ -486,24 +458,15 @@ func (b *bench) importRun(ctx context.Context, tenant int64, file []byte, parall
 	defer w.stop()
 	time.Sleep(300 * time.Millisecond)
 	start := time.Now()
-	id, err := b.upload(ctx, tenant, file, "policy", "line")
+	id, err := b.upload(ctx, tenant, file, client.UploadOptions{Policy: sweep.PolicyLine})
 	if err != nil {
 		return 0, 0, 0, err
 	}
 	if _, err := b.waitFor(ctx, tenant, id, sweep.StatusValidated); err != nil {
 		return 0, 0, 0, err
 	}
-	req, _ := http.NewRequestWithContext(ctx, "POST", fmt.Sprintf("%s/v1/imports/%d/start", b.api, id),
-		strings.NewReader(fmt.Sprintf(`{"parallelism": %d}`, parallelism)))
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		return 0, 0, 0, fmt.Errorf("start import %d: %s", id, resp.Status)
+	if _, err := b.client(tenant).Start(ctx, id, client.StartOptions{Parallelism: parallelism}); err != nil {
+		return 0, 0, 0, fmt.Errorf("start import %d: %w", id, err)
 	}
 	imp, err := b.waitFor(ctx, tenant, id, sweep.StatusCompleted, sweep.StatusCompletedWithErrors)
 	if err != nil {
@@ -517,12 +480,7 @@ func (b *bench) importRun(ctx context.Context, tenant int64, file []byte, parall
 // settle vacuums the customer tables before a measure, so none pays for the
 // dead rows an earlier one left (autovacuum would otherwise run during it).
 func (b *bench) settle(ctx context.Context) error {
-	for _, t := range append([]string{"customers", "loan_customers", "deletion_audit"}, store.RelatedTables...) {
-		if _, err := b.db.SQL().ExecContext(ctx, "VACUUM (ANALYZE) "+t); err != nil {
-			return err
-		}
-	}
-	return nil
+	return b.db.Vacuum(ctx, append([]string{"customers", "loan_customers", "deletion_audit"}, store.RelatedTables...)...)
 }
 
 // rawDelete deletes every customer of tenant that no loan links with plain
@@ -532,35 +490,13 @@ func (b *bench) rawDelete(ctx context.Context, tenant int64, conns int) (float64
 	if err := b.settle(ctx); err != nil {
 		return 0, err
 	}
-	var free []int64
-	if err := b.db.SQL().SelectContext(ctx, &free, `SELECT id FROM customers c WHERE tenant_id = $1 AND NOT EXISTS
-		(SELECT 1 FROM loan_customers l WHERE l.tenant_id = c.tenant_id AND l.customer_id = c.id) ORDER BY id`, tenant); err != nil {
+	free, err := b.db.UnlinkedCustomerIDs(ctx, tenant)
+	if err != nil {
 		return 0, err
 	}
-	errs := make(chan error, conns)
 	start := time.Now()
-	for k := range conns {
-		go func() {
-			conn, err := b.db.SQL().Conn(ctx)
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer conn.Close()
-			for i := k * 1000; i < len(free); i += conns * 1000 {
-				if _, err := conn.ExecContext(ctx, `DELETE FROM customers WHERE tenant_id = $1 AND id = ANY($2)`,
-					tenant, pq.Array(free[i:min(i+1000, len(free))])); err != nil {
-					errs <- err
-					return
-				}
-			}
-			errs <- nil
-		}()
-	}
-	for range conns {
-		if err := <-errs; err != nil {
-			return 0, err
-		}
+	if err := b.db.RawDeleteReference(ctx, tenant, free, conns); err != nil {
+		return 0, err
 	}
 	return float64(len(free)) / time.Since(start).Seconds(), nil
 }

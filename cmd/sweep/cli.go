@@ -1,22 +1,24 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"mime/multipart"
-	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/client"
 )
 
 // exitError ends the command with a given exit status (after printing msg, when
@@ -33,39 +35,10 @@ const (
 	exitRowsFailed = 3 // the import went through, but some rows failed (written to FILE.errors.csv)
 )
 
-// importView is the part of the API's import JSON the CLI shows.
-type importView struct {
-	ID            int64    `json:"id"`
-	Status        string   `json:"status"`
-	FileName      string   `json:"file_name"`
-	AutoStart     bool     `json:"auto_start"`
-	TotalRows     int64    `json:"total_rows"`
-	ValidRows     int64    `json:"valid_rows"`
-	ErrorRows     int64    `json:"error_rows"`
-	ProcessedRows int64    `json:"processed_rows"`
-	DeletedRows   int64    `json:"deleted_rows"`
-	SkippedRows   int64    `json:"skipped_rows"`
-	Percent       float64  `json:"percent"`
-	RowsPerSecond float64  `json:"rows_per_second"`
-	ETASeconds    *int64   `json:"eta_seconds"`
-	Error         string   `json:"error"`
-	CreatedBy     string   `json:"created_by"`
-	CreatedAt     string   `json:"created_at"`
-	Actions       []string `json:"actions"`
-}
-
-func (v importView) finished() bool {
-	switch v.Status {
-	case "completed", "completed_with_errors", "rejected", "cancelled", "failed":
-		return true
-	}
-	return false
-}
-
 // cliClient reaches the API from the command line: --url and --token, or
 // SWEEP_URL and SWEEP_TOKEN.
 type cliClient struct {
-	apiClient
+	api    *client.Client
 	json   bool
 	stdout io.Writer
 	stderr io.Writer
@@ -74,25 +47,40 @@ type cliClient struct {
 
 // apiFlags adds the flags every API command takes.
 func apiFlags(fs *flag.FlagSet, getenv func(string) string) (url, token *string, asJSON *bool) {
-	url = fs.String("url", cmpOr(getenv("SWEEP_URL"), "http://127.0.0.1:8080"), "where sweep serves (SWEEP_URL)")
+	url = fs.String("url", cmp.Or(getenv("SWEEP_URL"), "http://127.0.0.1:8080"), "where sweep serves (SWEEP_URL)")
 	token = fs.String("token", getenv("SWEEP_TOKEN"), "an API token (SWEEP_TOKEN)")
 	asJSON = fs.Bool("json", false, "print JSON instead of text")
 	return
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func newCLI(url, token string, asJSON bool, stdout, stderr io.Writer) (*cliClient, error) {
 	if token == "" {
 		return nil, usageError{"an API token is needed: pass --token or set SWEEP_TOKEN (an administrator creates one with: sweep token create)"}
 	}
-	return &cliClient{apiClient: apiClient{base: strings.TrimRight(url, "/"), token: token}, json: asJSON,
-		stdout: stdout, stderr: stderr, tty: isTerminal(stderr)}, nil
+	return &cliClient{api: client.New(url, token), json: asJSON, stdout: stdout, stderr: stderr, tty: isTerminal(stderr)}, nil
+}
+
+// apiError shows an error of the API as the message the API wrote for the
+// person at the terminal; the *sweep.Error stays in the chain, so
+// sweep.ErrorCode still tells what went wrong.
+type apiError struct{ err error }
+
+func (e apiError) Error() string {
+	var se *sweep.Error
+	if errors.As(e.err, &se) {
+		return se.Message
+	}
+	return e.err.Error()
+}
+
+func (e apiError) Unwrap() error { return e.err }
+
+// shown wraps a client's error in an apiError.
+func shown(err error) error {
+	if err == nil {
+		return nil
+	}
+	return apiError{err}
 }
 
 // parseInterspersed parses flags that may come before, between or after the
@@ -109,26 +97,6 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
-}
-
-// apiError turns an API error body into the message the API wrote.
-func apiMessage(err error) error {
-	s := err.Error()
-	if i := strings.Index(s, "{"); i >= 0 {
-		var body struct {
-			Error struct{ Message string } `json:"error"`
-		}
-		if json.Unmarshal([]byte(s[i:]), &body) == nil && body.Error.Message != "" {
-			return errors.New(strings.TrimSpace(s[:i]) + ": " + body.Error.Message)
-		}
-	}
-	return err
-}
-
-func (c *cliClient) get(ctx context.Context, id int64) (importView, error) {
-	var v importView
-	err := c.do(ctx, "GET", fmt.Sprintf("/v1/imports/%d", id), nil, &v)
-	return v, err
 }
 
 // runImport is `sweep import FILE`: upload, then (with --start) validate and
@@ -171,28 +139,13 @@ func runImportCLI(ctx context.Context, args []string, getenv func(string) string
 			progressbar.OptionShowCount())
 		up = io.TeeReader(f, bar)
 	}
-	pr, pw := io.Pipe()
-	mw := multipart.NewWriter(pw)
-	go func() {
-		mw.WriteField("policy", *policy)
-		fw, err := mw.CreateFormFile("file", filepath.Base(path))
-		if err == nil {
-			_, err = io.Copy(fw, up)
-		}
-		if err == nil {
-			err = mw.Close()
-		}
-		pw.CloseWithError(err)
-	}()
-	var v importView
-	err = c.do(ctx, "POST", "/v1/imports", pr, &v, "Content-Type", mw.FormDataContentType())
-	pr.CloseWithError(io.ErrClosedPipe)
+	v, err := c.api.Upload(ctx, filepath.Base(path), up, client.UploadOptions{Policy: sweep.Policy(*policy)})
 	if bar != nil {
 		bar.Finish()
 		fmt.Fprintln(stderr)
 	}
 	if err != nil {
-		return apiMessage(err)
+		return shown(err)
 	}
 	c.say("uploaded %s as import %d", filepath.Base(path), v.ID)
 	if !*start && !*wait {
@@ -202,16 +155,16 @@ func runImportCLI(ctx context.Context, args []string, getenv func(string) string
 	if v, err = c.follow(ctx, v, "validating"); err != nil {
 		return err
 	}
-	if v.Status == "validated" && *start {
+	if v.Status == sweep.StatusValidated && *start {
 		if v.ValidRows == 0 {
 			c.say("import %d has no valid rows; nothing to start", v.ID)
 		} else {
-			body := "" // the import's own setting
+			var opts client.StartOptions // the import's own settings
 			if *parallelism > 0 {
-				body = fmt.Sprintf(`{"parallelism": %d}`, *parallelism)
+				opts.Parallelism = *parallelism
 			}
-			if err := c.do(ctx, "POST", fmt.Sprintf("/v1/imports/%d/start", v.ID), strings.NewReader(body), &v, "Content-Type", "application/json"); err != nil {
-				return apiMessage(err)
+			if v, err = c.api.Start(ctx, v.ID, opts); err != nil {
+				return shown(err)
 			}
 			c.say("started import %d: deleting %d customers", v.ID, v.ValidRows)
 			if *wait {
@@ -231,9 +184,11 @@ func (c *cliClient) say(format string, args ...any) {
 	}
 }
 
-// follow polls the import while it is being validated or run, with a bar on a
-// terminal: a spinner while validating, rows deleted of valid rows while running.
-func (c *cliClient) follow(ctx context.Context, v importView, phase string) (importView, error) {
+// follow polls the import until it is settled (it ended, or waits for a
+// person, as a validated import the CLI did not ask to start by itself does),
+// with a bar on a terminal: a spinner while validating, rows deleted of valid
+// rows while running.
+func (c *cliClient) follow(ctx context.Context, v client.Import, phase string) (client.Import, error) {
 	var bar *progressbar.ProgressBar
 	if c.tty && !c.json {
 		if phase == "validating" {
@@ -245,15 +200,11 @@ func (c *cliClient) follow(ctx context.Context, v importView, phase string) (imp
 				progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionSetWidth(30))
 		}
 	}
-	last := ""
+	var last sweep.Status
 	for {
 		var err error
-		if v, err = c.get(ctx, v.ID); err != nil {
-			return v, apiMessage(err)
-		}
-		working := v.Status == "uploaded" || v.Status == "validating"
-		if phase != "validating" {
-			working = v.Status == "queued" || v.Status == "running"
+		if v, err = c.api.Import(ctx, v.ID); err != nil {
+			return v, shown(err)
 		}
 		if bar != nil {
 			if phase == "validating" {
@@ -265,7 +216,7 @@ func (c *cliClient) follow(ctx context.Context, v importView, phase string) (imp
 			c.say("import %d is %s (%d of %d rows processed)", v.ID, v.Status, v.ProcessedRows, v.ValidRows)
 		}
 		last = v.Status
-		if !working {
+		if v.Settled {
 			if bar != nil {
 				bar.Finish()
 				fmt.Fprintln(c.stderr)
@@ -282,7 +233,7 @@ func (c *cliClient) follow(ctx context.Context, v importView, phase string) (imp
 
 // finish prints the summary, writes the failed rows next to the file, and
 // picks the exit status.
-func (c *cliClient) finish(ctx context.Context, path string, v importView) error {
+func (c *cliClient) finish(ctx context.Context, path string, v client.Import) error {
 	var errFile string
 	if v.ErrorRows > 0 {
 		errFile = strings.TrimSuffix(path, filepath.Ext(path)) + ".errors.csv"
@@ -292,9 +243,9 @@ func (c *cliClient) finish(ctx context.Context, path string, v importView) error
 	}
 	next := ""
 	switch {
-	case v.Status == "validated":
+	case v.AwaitsOperator && slices.Contains(v.Actions, "start"):
 		next = fmt.Sprintf("start it with: sweep imports start %d", v.ID)
-	case !v.finished():
+	case !v.Settled:
 		next = fmt.Sprintf("follow it with: sweep imports show %d", v.ID)
 	}
 	if err := c.printImport(v, "%s", next); err != nil {
@@ -304,7 +255,7 @@ func (c *cliClient) finish(ctx context.Context, path string, v importView) error
 		fmt.Fprintf(c.stdout, "%d rows failed; they are in %s with a line and an error column: fix them and import that file.\n", v.ErrorRows, errFile)
 	}
 	switch {
-	case v.Status == "rejected" || v.Status == "failed" || v.Status == "cancelled":
+	case v.Status == sweep.StatusRejected || v.Status == sweep.StatusFailed || v.Status == sweep.StatusCancelled:
 		return exitError{code: 1, msg: fmt.Sprintf("import %d is %s: %s", v.ID, v.Status, v.Error)}
 	case v.ErrorRows > 0 || v.SkippedRows > 0:
 		return exitError{code: exitRowsFailed}
@@ -317,21 +268,21 @@ func (c *cliClient) saveFailedRows(ctx context.Context, id int64, path string) e
 	if err != nil {
 		return err
 	}
-	if err := c.copyTo(ctx, fmt.Sprintf("/v1/imports/%d/errors?format=csv", id), out); err != nil {
+	if err := c.api.FailedRows(ctx, id, out); err != nil {
 		out.Close()
-		return err
+		return shown(err)
 	}
 	return out.Close()
 }
 
 // printImport prints one import: JSON, or a few lines of text.
-func (c *cliClient) printImport(v importView, next string, args ...any) error {
+func (c *cliClient) printImport(v client.Import, next string, args ...any) error {
 	if c.json {
 		return json.NewEncoder(c.stdout).Encode(v)
 	}
-	fmt.Fprintf(c.stdout, "import %d (%s): %s\n", v.ID, v.FileName, strings.ReplaceAll(v.Status, "_", " "))
+	fmt.Fprintf(c.stdout, "import %d (%s): %s\n", v.ID, v.FileName, strings.ReplaceAll(string(v.Status), "_", " "))
 	fmt.Fprintf(c.stdout, "  rows %d, valid %d, with errors %d", v.TotalRows, v.ValidRows, v.ErrorRows)
-	if v.ProcessedRows > 0 || v.Status == "running" {
+	if v.ProcessedRows > 0 || v.Status == sweep.StatusRunning {
 		fmt.Fprintf(c.stdout, "; deleted %d, skipped %d (%.1f%%)", v.DeletedRows, v.SkippedRows, v.Percent)
 	}
 	fmt.Fprintln(c.stdout)
@@ -373,11 +324,9 @@ func runImportsCLI(ctx context.Context, args []string, getenv func(string) strin
 	}
 	switch sub {
 	case "list":
-		var out struct {
-			Imports []importView `json:"imports"`
-		}
-		if err := c.do(ctx, "GET", fmt.Sprintf("/v1/imports?limit=%d", *limit), nil, &out); err != nil {
-			return apiMessage(err)
+		out, err := c.api.Imports(ctx, client.ListOptions{Limit: *limit})
+		if err != nil {
+			return shown(err)
 		}
 		if c.json {
 			return json.NewEncoder(stdout).Encode(out.Imports)
@@ -386,13 +335,13 @@ func runImportsCLI(ctx context.Context, args []string, getenv func(string) strin
 		fmt.Fprintln(tw, "ID\tSTATE\tFILE\tROWS\tVALID\tERRORS\tDELETED\tSKIPPED\tBY\tCREATED")
 		for _, v := range out.Imports {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", v.ID, v.Status, v.FileName, v.TotalRows, v.ValidRows,
-				v.ErrorRows, v.DeletedRows, v.SkippedRows, v.CreatedBy, v.CreatedAt)
+				v.ErrorRows, v.DeletedRows, v.SkippedRows, v.CreatedBy, v.CreatedAt.Format(time.RFC3339Nano))
 		}
 		return tw.Flush()
 	case "show":
-		v, err := c.get(ctx, id)
+		v, err := c.api.Import(ctx, id)
 		if err != nil {
-			return apiMessage(err)
+			return shown(err)
 		}
 		next := ""
 		if len(v.Actions) > 0 {
@@ -401,22 +350,11 @@ func runImportsCLI(ctx context.Context, args []string, getenv func(string) strin
 		return c.printImport(v, "%s", next)
 	case "errors":
 		if *asCSV {
-			return c.copyTo(ctx, fmt.Sprintf("/v1/imports/%d/errors?format=csv", id), stdout)
+			return shown(c.api.FailedRows(ctx, id, stdout))
 		}
-		var page struct {
-			FileError string `json:"file_error"`
-			Errors    []struct {
-				Line    int64  `json:"line"`
-				Code    string `json:"code"`
-				Column  string `json:"column"`
-				Value   string `json:"value"`
-				Message string `json:"message"`
-			} `json:"errors"`
-			Total int64  `json:"total"`
-			Next  string `json:"next"`
-		}
-		if err := c.do(ctx, "GET", fmt.Sprintf("/v1/imports/%d/errors?limit=%d", id, *limit), nil, &page); err != nil {
-			return apiMessage(err)
+		page, err := c.api.Errors(ctx, id, client.ErrorsOptions{Limit: *limit})
+		if err != nil {
+			return shown(err)
 		}
 		if c.json {
 			return json.NewEncoder(stdout).Encode(page)
@@ -432,31 +370,17 @@ func runImportsCLI(ctx context.Context, args []string, getenv func(string) strin
 		}
 		return nil
 	case "start", "cancel":
-		var v importView
-		if err := c.do(ctx, "POST", fmt.Sprintf("/v1/imports/%d/%s", id, sub), nil, &v); err != nil {
-			return apiMessage(err)
+		op := c.api.Cancel
+		if sub == "start" {
+			op = func(ctx context.Context, id int64) (client.Import, error) {
+				return c.api.Start(ctx, id, client.StartOptions{})
+			}
+		}
+		v, err := op(ctx, id)
+		if err != nil {
+			return shown(err)
 		}
 		return c.printImport(v, "")
 	}
 	return usageError{fmt.Sprintf("imports: unknown subcommand %q (list, show, errors, start, cancel)", sub)}
-}
-
-// copyTo streams an API response body to w.
-func (c *cliClient) copyTo(ctx context.Context, path string, w io.Writer) error {
-	req, err := http.NewRequestWithContext(ctx, "GET", c.base+path, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		return apiMessage(fmt.Errorf("GET %s: %s %s", path, resp.Status, b))
-	}
-	_, err = io.Copy(w, resp.Body)
-	return err
 }

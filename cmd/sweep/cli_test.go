@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/client"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/store"
 )
@@ -74,8 +75,8 @@ func TestImportCommand(t *testing.T) {
 	clean := filepath.Join(dir, "clean.csv")
 	os.WriteFile(clean, []byte("action,customerId\nremove,5\n"), 0o644)
 	out, _, err = runCLI(t, env, "import", "--json", clean, "--start", "--wait")
-	var v importView
-	if err != nil || json.Unmarshal([]byte(out), &v) != nil || v.Status != "completed" || v.DeletedRows != 1 {
+	var v client.Import
+	if err != nil || json.Unmarshal([]byte(out), &v) != nil || v.Status != sweep.StatusCompleted || !v.Settled || v.DeletedRows != 1 {
 		t.Fatalf("clean import: %v, %q", err, out)
 	}
 
@@ -91,8 +92,11 @@ func TestImportCommand(t *testing.T) {
 	if err != nil || !strings.Contains(out, `"status":"completed"`) {
 		t.Errorf("imports show --json: %v\n%s", err, out)
 	}
-	if _, _, err := runCLI(t, env, "imports", "cancel", "2"); err == nil || !strings.Contains(err.Error(), "completed") {
-		t.Errorf("cancelling a completed import: %v; want the API's conflict", err)
+	if _, _, err := runCLI(t, env, "imports", "cancel", "2"); sweep.ErrorCode(err) != sweep.ECONFLICT || !strings.HasPrefix(err.Error(), "The import is completed") {
+		t.Errorf("cancelling a completed import: %v; want the API's conflict, in its words", err)
+	}
+	if _, _, err := runCLI(t, env, "imports", "show", "99"); sweep.ErrorCode(err) != sweep.ENOTFOUND {
+		t.Errorf("showing an unknown import: %v; want %s", err, sweep.ENOTFOUND)
 	}
 	if _, _, err := runCLI(t, map[string]string{"SWEEP_URL": url}, "imports", "list"); err == nil || !strings.Contains(err.Error(), "SWEEP_TOKEN") {
 		t.Errorf("without a token: %v", err)
