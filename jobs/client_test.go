@@ -101,7 +101,9 @@ func TestClientDeletesCustomersOnce(t *testing.T) {
 		t.Errorf("import = source %q created by %q (%v); want upstream, billing-sync", imp.Source, imp.CreatedBy, err)
 	}
 	var codes []string
-	u.db.SQL().Select(&codes, `SELECT code FROM import_errors WHERE tenant_id = $1 AND import_id = $2 ORDER BY line`, tenant, id)
+	if err := u.db.SQL().Select(&codes, `SELECT code FROM import_errors WHERE tenant_id = $1 AND import_id = $2 ORDER BY line`, tenant, id); err != nil {
+		t.Fatal(err)
+	}
 	if !slices.Equal(codes, []string{"linked_to_loan", "not_found"}) {
 		t.Errorf("row error codes = %v, want [linked_to_loan not_found]", codes)
 	}

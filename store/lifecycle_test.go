@@ -107,8 +107,12 @@ func TestCreateBatchIsOneTransaction(t *testing.T) {
 		t.Fatalf("first delivery: %v; want it to die", err)
 	}
 	var imports, files int
-	db.SQL().Get(&imports, `SELECT count(*) FROM imports`)
-	db.SQL().Get(&files, `SELECT count(*) FROM import_files`)
+	if err := db.SQL().Get(&imports, `SELECT count(*) FROM imports`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SQL().Get(&files, `SELECT count(*) FROM import_files`); err != nil {
+		t.Fatal(err)
+	}
 	if imports != 0 || files != 0 {
 		t.Fatalf("a batch that died left %d imports and %d file chunks", imports, files)
 	}

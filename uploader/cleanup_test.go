@@ -75,7 +75,9 @@ func TestCleanupPolicyPreviewThenRun(t *testing.T) {
 		t.Fatalf("batch ended %v with %v deleted; want completed with 15", done["status"], done["deleted_rows"])
 	}
 	var audited []int64
-	a.db.SQL().Select(&audited, `SELECT customer_id FROM deletion_audit WHERE tenant_id = $1 AND import_id = $2 ORDER BY customer_id`, tenant, imp["id"])
+	if err := a.db.SQL().Select(&audited, `SELECT customer_id FROM deletion_audit WHERE tenant_id = $1 AND import_id = $2 ORDER BY customer_id`, tenant, imp["id"]); err != nil {
+		t.Fatal(err)
+	}
 	if !slices.Equal(audited, want) {
 		t.Errorf("deleted %v, previewed %v", audited, want)
 	}

@@ -45,9 +45,7 @@ func rawMultipart(closed bool, parts ...string) (body, contentType string) {
 
 func (a *api) stored() (imports, chunks int) {
 	a.t.Helper()
-	a.db.SQL().Get(&imports, `SELECT count(*) FROM imports`)
-	a.db.SQL().Get(&chunks, `SELECT count(*) FROM import_files`)
-	return imports, chunks
+	return a.count(`SELECT count(*) FROM imports`), a.count(`SELECT count(*) FROM import_files`)
 }
 
 // Any 4xx answer to an upload stores nothing, whatever the order of its parts

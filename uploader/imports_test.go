@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -248,9 +249,7 @@ func TestIdempotencyKeyCreatesOneImport(t *testing.T) {
 	if i1["id"] != i2["id"] || i1["source"] != "api" {
 		t.Errorf("ids %v and %v, source %v; want one import from the api", i1["id"], i2["id"], i1["source"])
 	}
-	var n int
-	a.db.SQL().Get(&n, `SELECT count(*) FROM imports WHERE tenant_id = $1`, tenant)
-	if n != 1 {
+	if n := a.count(`SELECT count(*) FROM imports WHERE tenant_id = $1`, tenant); n != 1 {
 		t.Errorf("%d imports after a repeated request, want 1", n)
 	}
 	got := a.waitStatus(i1["id"])
@@ -281,10 +280,7 @@ func TestLimitsAnswer413(t *testing.T) {
 	if code2 != http.StatusRequestEntityTooLarge {
 		t.Errorf("too many JSON ids = %d %s", code2, b2)
 	}
-	var n int
-	a.db.SQL().Get(&n, `SELECT count(*) FROM imports`)
-	var chunks int
-	a.db.SQL().Get(&chunks, `SELECT count(*) FROM import_files`)
+	n, chunks := a.count(`SELECT count(*) FROM imports`), a.count(`SELECT count(*) FROM import_files`)
 	if n != 0 || chunks != 0 {
 		t.Errorf("refused uploads left %d imports and %d file chunks", n, chunks)
 	}
@@ -357,14 +353,21 @@ func TestSampleAndInstructions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rows := 0
 	for {
 		rec, err := fr.Next()
-		if err != nil {
+		if errors.Is(err, io.EOF) {
 			break
+		} else if err != nil {
+			t.Fatalf("sample after %d rows: %v", rows, err)
 		}
+		rows++
 		if rec.Err != nil {
 			t.Errorf("sample line %d: %s", rec.Line, rec.Err.Message)
 		}
+	}
+	if rows != 3 {
+		t.Errorf("the sample has %d rows, want 3", rows)
 	}
 	code, _, body = a.request("GET", "/v1/instructions", nil, "Authorization", "")
 	ins := decode(t, body)

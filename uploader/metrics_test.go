@@ -1,17 +1,18 @@
 package uploader_test
 
 import (
+	"io"
 	"net/http"
 	"regexp"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sweephq/sweep/uploader"
 )
 
-// metric reads one sample from /metrics (0 when absent).
+// metric reads one sample from /metrics; a series that is not there fails
+// the test, so a check for 0 cannot pass on a metric that vanished.
 func (a *api) metric(name string) float64 {
 	a.t.Helper()
 	resp, err := http.Get(a.url + "/metrics")
@@ -19,20 +20,18 @@ func (a *api) metric(name string) float64 {
 		a.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var b strings.Builder
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := resp.Body.Read(buf)
-		b.WriteString(string(buf[:n]))
-		if err != nil {
-			break
-		}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		a.t.Fatal(err)
 	}
-	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` ([0-9.e+-]+)$`).FindStringSubmatch(b.String())
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` ([0-9.e+-]+)$`).FindStringSubmatch(string(b))
 	if m == nil {
-		return 0
+		a.t.Fatalf("/metrics has no series %s", name)
 	}
-	v, _ := strconv.ParseFloat(m[1], 64)
+	v, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		a.t.Fatalf("%s: %v", name, err)
+	}
 	return v
 }
 

@@ -151,8 +151,7 @@ func TestSlowClientsOfOneTenantDoNotStarveAnother(t *testing.T) {
 	// two more seconds of trickling, none has been in one for over a second
 	// (the worker's own transactions last milliseconds).
 	time.Sleep(2 * time.Second)
-	var idle int
-	a.db.SQL().Get(&idle, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+	idle := a.count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
 		AND state LIKE 'idle in transaction%' AND xact_start < now() - interval '1 second'`)
 	if idle != 0 {
 		t.Errorf("%d sessions idle in a transaction for over a second while clients trickle; want 0", idle)

@@ -85,8 +85,12 @@ func TestUploadValidateStartCompleted(t *testing.T) {
 		}
 		var related map[string]int
 		var raw []byte
-		a.db.SQL().Get(&raw, `SELECT related_rows FROM deletion_audit WHERE tenant_id = $1 AND customer_id = $2 AND import_id = $3`, tenant, c, imp["id"])
-		json.Unmarshal(raw, &related)
+		if err := a.db.SQL().Get(&raw, `SELECT related_rows FROM deletion_audit WHERE tenant_id = $1 AND customer_id = $2 AND import_id = $3`, tenant, c, imp["id"]); err != nil {
+			t.Fatalf("audit of customer %d: %v", c, err)
+		}
+		if err := json.Unmarshal(raw, &related); err != nil {
+			t.Fatalf("audit of customer %d: %v", c, err)
+		}
 		if related["phones"] != 2 || related["addresses"] != 1 || len(related) != len(store.RelatedTables) {
 			t.Errorf("audit of customer %d counts %v, want every kind (2 phones, 1 address, ...)", c, related)
 		}

@@ -58,7 +58,9 @@ func TestCleanupTriggerMakesOneBatchPerDueTime(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var states []string
-		f.db.SQL().Select(&states, `SELECT status FROM imports WHERE tenant_id = $1`, tenant)
+		if err := f.db.SQL().Select(&states, `SELECT status FROM imports WHERE tenant_id = $1`, tenant); err != nil {
+			t.Fatal(err)
+		}
 		if len(states) == 1 && states[0] == string(sweep.StatusCompleted) {
 			break
 		}

@@ -159,9 +159,8 @@ func csvOf(lines ...string) []byte {
 func TestValidateSetBasedChecks(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 100, 0)
-	var linked int64
-	f.db.SQL().QueryRow(`INSERT INTO loans (tenant_id, id, principal_cents) VALUES ($1, 900, 100000) RETURNING id`, tenant).Scan(new(int64))
-	f.db.SQL().QueryRow(`INSERT INTO loan_customers (tenant_id, loan_id, customer_id) VALUES ($1, 900, 7) RETURNING customer_id`, tenant).Scan(&linked)
+	f.db.SQL().MustExec(`INSERT INTO loans (tenant_id, id, principal_cents) VALUES ($1, 900, 100000)`, tenant)
+	f.db.SQL().MustExec(`INSERT INTO loan_customers (tenant_id, loan_id, customer_id) VALUES ($1, 900, 7)`, tenant)
 
 	imp := f.validate(t, f.upload(t, csvOf("remove,5", "remove,6", "remove,0005", "remove,7", "remove,100000", "remove,6", "remove,abc"), sweep.PolicyLine))
 	if imp.Status != sweep.StatusValidated || imp.TotalRows != 7 || imp.ValidRows != 2 || imp.ErrorRows != 5 {
@@ -191,7 +190,7 @@ func TestValidateSetBasedChecks(t *testing.T) {
 	}
 
 	// Unlinking the customer and validating again accepts the row.
-	f.db.SQL().Exec(`DELETE FROM loan_customers WHERE tenant_id = $1 AND customer_id = 7`, tenant)
+	f.db.SQL().MustExec(`DELETE FROM loan_customers WHERE tenant_id = $1 AND customer_id = 7`, tenant)
 	again, err := f.db.RequestValidation(context.Background(), tenant, rej.ID)
 	if err != nil {
 		t.Fatal(err)

@@ -103,7 +103,9 @@ func TestTwoSchedulerProcessesMakeOneBatchPerDueTime(t *testing.T) {
 		deadline := time.Now().Add(60 * time.Second)
 		for {
 			var n int
-			db.SQL().Get(&n, `SELECT count(*) FROM imports WHERE tenant_id = $1 AND status = 'completed'`, tn)
+			if err := db.SQL().Get(&n, `SELECT count(*) FROM imports WHERE tenant_id = $1 AND status = 'completed'`, tn); err != nil {
+				t.Fatal(err)
+			}
 			if n >= want {
 				return
 			}

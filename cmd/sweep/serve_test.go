@@ -129,8 +129,12 @@ func TestTokenCreateThenAuthenticate(t *testing.T) {
 		t.Errorf("principal = %+v", p)
 	}
 	var hashed, plain int
-	db.SQL().QueryRow("SELECT count(*) FROM api_tokens WHERE token_hash = sha256(convert_to($1, 'UTF8'))", token).Scan(&hashed)
-	db.SQL().QueryRow("SELECT count(*) FROM api_tokens t WHERE strpos(t::text, $1) > 0", strings.TrimPrefix(token, "swp_")).Scan(&plain)
+	if err := db.SQL().QueryRow("SELECT count(*) FROM api_tokens WHERE token_hash = sha256(convert_to($1, 'UTF8'))", token).Scan(&hashed); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SQL().QueryRow("SELECT count(*) FROM api_tokens t WHERE strpos(t::text, $1) > 0", strings.TrimPrefix(token, "swp_")).Scan(&plain); err != nil {
+		t.Fatal(err)
+	}
 	if hashed != 1 || plain != 0 {
 		t.Errorf("rows holding the token's SHA-256: %d, want 1; rows holding it in the clear: %d, want 0", hashed, plain)
 	}
