@@ -98,7 +98,7 @@ func checkLabel(what, s string, maxLen int) error {
 // Check validates a payload and says what to fix.
 func (p DeletePayload) Check() error {
 	if p.Version != DeletePayloadVersion {
-		return sweep.Errorf(sweep.EUNSUPPORTED, "customers:delete payload version %d is not supported by this build (it reads version %d); upgrade the workers or enqueue version %d.", p.Version, DeletePayloadVersion, DeletePayloadVersion)
+		return sweep.Errorf(sweep.EVERSION, "customers:delete payload version %d is not supported by this build (it reads version %d); upgrade the workers or enqueue version %d.", p.Version, DeletePayloadVersion, DeletePayloadVersion)
 	}
 	if p.TenantID <= 0 {
 		return sweep.Errorf(sweep.EINVALID, "customers:delete needs a positive tenant_id; found %d.", p.TenantID)
@@ -165,7 +165,7 @@ func NewCustomersDeleteTask(p DeletePayload, fingerprint string) (*asynq.Task, e
 }
 
 // ParseDeletePayload decodes and checks a customers:delete payload; an
-// unknown version is EUNSUPPORTED.
+// unknown version is EVERSION.
 func ParseDeletePayload(b []byte) (DeletePayload, error) {
 	var p DeletePayload
 	if err := json.Unmarshal(b, &p); err != nil {
@@ -220,14 +220,14 @@ func NewCleanupRunTask(tenant, policy int64, created, due time.Time) (*asynq.Tas
 }
 
 // ParseCleanupPayload decodes a cleanup:run payload; an unknown version is
-// EUNSUPPORTED.
+// EVERSION.
 func ParseCleanupPayload(b []byte) (CleanupPayload, error) {
 	var p CleanupPayload
 	if err := json.Unmarshal(b, &p); err != nil {
 		return p, sweep.Errorf(sweep.EINVALID, "cleanup:run payload is not valid JSON: %v.", err)
 	}
 	if p.Version != CleanupPayloadVersion {
-		return p, sweep.Errorf(sweep.EUNSUPPORTED, "cleanup:run payload version %d is not supported by this build (it reads version %d, which names the policy with its creation time); the run was not made. Run the policy now (POST /v1/cleanup-policies/%d/run-now) if its batch is still wanted.", p.Version, CleanupPayloadVersion, p.PolicyID)
+		return p, sweep.Errorf(sweep.EVERSION, "cleanup:run payload version %d is not supported by this build (it reads version %d, which names the policy with its creation time); the run was not made. Run the policy now (POST /v1/cleanup-policies/%d/run-now) if its batch is still wanted.", p.Version, CleanupPayloadVersion, p.PolicyID)
 	}
 	if p.TenantID <= 0 || p.PolicyID <= 0 || p.PolicyCreatedUS <= 0 || p.Due.IsZero() {
 		return p, sweep.Errorf(sweep.EINVALID, "cleanup:run needs a positive tenant_id, policy_id and policy_created_us and a due time.")

@@ -181,9 +181,11 @@ func (o *Owner) BeginRunning(ctx context.Context, tenant, id int64) (sweep.Impor
 	return o.db.BeginRunning(ctx, tenant, id)
 }
 
-// Continue queues the next time slice of a run's part, after block.
-func (o *Owner) Continue(ctx context.Context, imp sweep.Import, part, block int) error {
-	t, err := jobs.NewImportRunTask(imp, part, fmt.Sprintf("after-%d", block), time.Time{})
+// Continue queues the next time slice of a run's part; step names it in its
+// task id (the last block the slice did, so a slice delivered twice queues
+// one continuation).
+func (o *Owner) Continue(ctx context.Context, imp sweep.Import, part int, step string) error {
+	t, err := jobs.NewImportRunTask(imp, part, step, time.Time{})
 	if err != nil {
 		return err
 	}

@@ -144,13 +144,26 @@ func (db *DB) PartStart(ctx context.Context, tenant, id int64, part, parts int) 
 // refuses a customer linked since, and then the chunk is rolled back and run
 // again passing over linked customers. That spares a lookup per customer in
 // the usual case.
+//
+// A chunk that waits longer than the session's lock_timeout for a row another
+// transaction holds (the platform updating one of the customers) is rolled
+// back whole and returns ErrChunkLocked: the caller waits and tries again,
+// and nothing waits on sweep meanwhile.
 func (db *DB) RunChunk(ctx context.Context, tenant, id int64, source sweep.Source, from int) (ChunkResult, error) {
 	res, err := db.runChunk(ctx, tenant, id, source, from, false)
 	if isSQLState(err, sqlstateForeignKeyViolation) {
 		res, err = db.runChunk(ctx, tenant, id, source, from, true)
 	}
+	if isSQLState(err, sqlstateLockNotAvailable) {
+		return res, fmt.Errorf("%w (%v)", ErrChunkLocked, err)
+	}
 	return res, err
 }
+
+// ErrChunkLocked is what RunChunk returns when a row of its chunk stayed
+// locked by another transaction past lock_timeout; nothing of the chunk was
+// done.
+var ErrChunkLocked = sweep.Errorf(sweep.EBUSY, "a customer of the chunk is locked by another transaction")
 
 // nextBlockQuery takes the first unprocessed block from block $3 on;
 // prevBlockQuery the last one before it.

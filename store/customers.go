@@ -24,7 +24,9 @@ func (db *DB) DeleteCustomer(ctx context.Context, tenant, customer, tokenID int6
 		}
 		// One customer: counting its related rows costs next to nothing.
 		deleted, err := db.deleteCustomers(ctx, tx, tenant, []int64{customer}, sql.NullInt64{}, sql.NullInt64{Int64: tokenID, Valid: true}, string(sweep.SourceAPI), true, true)
-		if isSQLState(err, sqlstateForeignKeyViolation) {
+		if isSQLState(err, sqlstateLockNotAvailable) {
+			return sweep.Errorf(sweep.EUNAVAILABLE, "Customer %d is being changed by another transaction right now; nothing was deleted. Try again in a moment.", customer)
+		} else if isSQLState(err, sqlstateForeignKeyViolation) {
 			return sweep.Errorf(sweep.ELINKED, "Customer %d was linked to a loan a moment ago. Unlink the customer from the loan first, then delete the customer again.", customer)
 		} else if err != nil {
 			return fmt.Errorf("delete customer %d: %w", customer, err)

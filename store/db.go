@@ -24,6 +24,11 @@ type DB struct {
 	// it is off unless SWEEP_AUDIT_RELATED_COUNTS asks for it; single-customer
 	// deletes always count. Set it before use.
 	AuditRelatedCounts bool
+	// ValidationTimeout is the statement_timeout of a validation's
+	// transactions, which carry a whole file's rows and checks (0 leaves the
+	// session's). They wait for no platform lock either: lock_timeout is off
+	// in them. Set it before use.
+	ValidationTimeout time.Duration
 
 	stmtsMu sync.Mutex
 	stmts   map[string]*sql.Stmt // the run loop's statements, prepared once
@@ -126,6 +131,7 @@ func (db *DB) withTx(ctx context.Context, fn func(tx *sqlx.Tx) error) (err error
 const (
 	sqlstateForeignKeyViolation = "23503"
 	sqlstateUniqueViolation     = "23505"
+	sqlstateLockNotAvailable    = "55P03"
 )
 
 func isSQLState(err error, code string) bool {

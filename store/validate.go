@@ -73,6 +73,9 @@ func (db *DB) BeginValidation(ctx context.Context, tenant, id int64, blockSize i
 	}
 	// Two deliveries of one task never stage at once: the second waits here,
 	// then finds the import validated and stops.
+	if err = db.longWork(ctx, v.stageTx); err != nil {
+		return nil, fmt.Errorf("begin validation: %w", err)
+	}
 	if _, err = v.stageTx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('import:' || $1::text, 0))`, id); err != nil {
 		return nil, fmt.Errorf("lock import %d: %w", id, err)
 	}
@@ -102,6 +105,9 @@ func (db *DB) BeginValidation(ctx context.Context, tenant, id int64, blockSize i
 	v.batches, v.stageErr = make(chan stageBatch, 1), make(chan error, 1)
 	go v.insertBatches(ctx, v.batches)
 	if v.errsTx, err = db.db.BeginTxx(ctx, nil); err != nil {
+		return nil, fmt.Errorf("begin validation: %w", err)
+	}
+	if err = db.longWork(ctx, v.errsTx); err != nil {
 		return nil, fmt.Errorf("begin validation: %w", err)
 	}
 	if _, err = v.errsTx.ExecContext(ctx, `DELETE FROM import_errors WHERE tenant_id = $1 AND import_id = $2`, tenant, id); err != nil {
@@ -238,6 +244,9 @@ func (v *Validation) Finish(ctx context.Context, policy sweep.Policy, totalRows 
 	var valid int64
 	if fileError == "" {
 		if blocksTx, err = v.db.db.BeginTxx(ctx, nil); err != nil {
+			return res, fmt.Errorf("begin blocks of import %d: %w", v.id, err)
+		}
+		if err = v.db.longWork(ctx, blocksTx); err != nil {
 			return res, fmt.Errorf("begin blocks of import %d: %w", v.id, err)
 		}
 		if err := v.lockValidating(ctx, blocksTx); err != nil {

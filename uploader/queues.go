@@ -40,7 +40,7 @@ func (s *Server) handleQueues(w http.ResponseWriter, r *http.Request) {
 type statusCollector struct {
 	db     *store.DB
 	queues sweep.Queues
-	log       interface {
+	log    interface {
 		Warn(msg string, args ...any)
 	}
 	imports, queueSize, queueLatency *prometheus.Desc

@@ -61,15 +61,15 @@ const (
 
 // Server serves the HTTP API.
 type Server struct {
-	api       bool
-	limits    Limits
-	life      sweep.Lifecycle
-	queues    sweep.Queues
-	db        *store.DB
-	rdb       redis.UniversalClient
-	log       *slog.Logger
-	metrics   *prometheus.Registry
-	mux       *http.ServeMux
+	api     bool
+	limits  Limits
+	life    sweep.Lifecycle
+	queues  sweep.Queues
+	db      *store.DB
+	rdb     redis.UniversalClient
+	log     *slog.Logger
+	metrics *prometheus.Registry
+	mux     *http.ServeMux
 
 	requestSlots, transferSlots *slots
 

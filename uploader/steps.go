@@ -86,4 +86,3 @@ func (s *Server) handleImportResults(w http.ResponseWriter, r *http.Request) {
 		})
 	})
 }
-

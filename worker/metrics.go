@@ -21,6 +21,7 @@ type metrics struct {
 	taskFailures     *prometheus.CounterVec
 	taskRetries      *prometheus.CounterVec
 	tasksForeign     *prometheus.CounterVec
+	lockWaits        prometheus.Counter
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -58,10 +59,14 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "sweep_tasks_foreign_total",
 			Help: "Tasks dropped without acting because they were not made for the import or policy this database holds under their id, by type and reason: mismatch (another creation time: another deployment on the same Redis DB, or a database restored from a backup), missing (no such import or policy), unproven (an old task that does not say which one it was made for).",
 		}, []string{"type", "reason"}),
+		lockWaits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sweep_chunk_lock_waits_total",
+			Help: "Chunks that met a customer locked by another transaction past lock_timeout, were rolled back whole and waited to try again.",
+		}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.customersDeleted, m.rowsProcessed, m.chunkDuration, m.rowsValidated, m.validateDuration,
-			m.validateRate, m.tasksProcessed, m.taskFailures, m.taskRetries, m.tasksForeign)
+			m.validateRate, m.tasksProcessed, m.taskFailures, m.taskRetries, m.tasksForeign, m.lockWaits)
 	}
 	return m
 }

@@ -1,12 +1,17 @@
 package worker
 
 import (
+	"cmp"
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/jobs"
+	"github.com/sweephq/sweep/store"
 )
 
 // handleImportRun deletes an import's blocks, one transaction each, for one
@@ -37,12 +42,31 @@ func (s *Server) handleImportRun(ctx context.Context, t *asynq.Task) error {
 	start := time.Now()
 	sliceEnd := start.Add(s.cfg.TimeSlice)
 	var rows, deleted int
+	step := "" // what names this task's continuation: the last block it did
+	wait := lockBackoff
 	for {
 		chunkStart := time.Now()
 		res, err := s.db.RunChunk(ctx, p.TenantID, p.ImportID, imp.Source, from)
-		if err != nil {
+		if errors.Is(err, store.ErrChunkLocked) {
+			// A platform transaction holds a customer of the chunk: the chunk
+			// gave up at lock_timeout and did nothing. Wait (holding no lock and
+			// no transaction), then try again; or hand over at the end of the
+			// slice, so other imports get the worker meanwhile.
+			s.metrics.lockWaits.Inc()
+			log.Info("chunk met a locked customer; waiting", "wait_ms", wait.Milliseconds())
+			select {
+			case <-ctx.Done():
+			case <-time.After(wait):
+			}
+			wait = min(2*wait, maxLockBackoff)
+			if time.Now().After(sliceEnd) || s.isStopping() || ctx.Err() != nil {
+				return s.handOver(ctx, log, imp, p.Part, cmp.Or(step, fmt.Sprintf("locked-%d", time.Now().UnixNano())), rows, deleted, start)
+			}
+			continue
+		} else if err != nil {
 			return err
 		}
+		wait = lockBackoff
 		rows += res.Rows
 		deleted += res.Deleted
 		switch {
@@ -68,17 +92,29 @@ func (s *Server) handleImportRun(ctx context.Context, t *asynq.Task) error {
 			return nil
 		}
 		s.metrics.chunk(res, time.Since(chunkStart))
+		step = fmt.Sprintf("after-%d", res.Block)
 		// Between chunks: hand over when the slice is used up or the worker is
 		// stopping (the chunk in flight has committed).
-		stopping := s.isStopping()
-		if time.Now().After(sliceEnd) || stopping || ctx.Err() != nil {
-			if err := s.life.Continue(context.WithoutCancel(ctx), imp, p.Part, res.Block); err != nil {
-				return err
-			}
-			log.Info("time slice used", "rows", rows, "deleted", deleted, "stopping", stopping,
-				"rows_per_second", int(float64(rows)/time.Since(start).Seconds()))
-			return nil
+		if time.Now().After(sliceEnd) || s.isStopping() || ctx.Err() != nil {
+			return s.handOver(ctx, log, imp, p.Part, step, rows, deleted, start)
 		}
 	}
 }
 
+// How long a chunk that met a locked customer waits before it tries again:
+// doubling from lockBackoff up to maxLockBackoff.
+const (
+	lockBackoff    = 250 * time.Millisecond
+	maxLockBackoff = 5 * time.Second
+)
+
+// handOver queues the continuation of a run's part, named by step, and ends
+// this task's time slice.
+func (s *Server) handOver(ctx context.Context, log *slog.Logger, imp sweep.Import, part int, step string, rows, deleted int, start time.Time) error {
+	if err := s.life.Continue(context.WithoutCancel(ctx), imp, part, step); err != nil {
+		return err
+	}
+	log.Info("time slice used", "rows", rows, "deleted", deleted, "stopping", s.isStopping(),
+		"rows_per_second", int(float64(rows)/time.Since(start).Seconds()))
+	return nil
+}

@@ -101,4 +101,3 @@ func isFileError(err error) bool {
 	c := sweep.ErrorCode(err)
 	return c == sweep.EINVALID || c == sweep.ETOOLARGE
 }
-

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"github.com/sweephq/sweep/store"
 	"log/slog"
 	"net"
 	"net/url"
@@ -18,29 +19,31 @@ import (
 // Config is sweep's configuration, read once from SWEEP_* environment variables.
 // Every variable has a default that works with `make services` on one machine.
 type Config struct {
-	DatabaseURL     string        // SWEEP_DATABASE_URL
-	RedisURL        string        // SWEEP_REDIS_URL
-	HTTPAddr        string        // SWEEP_HTTP_ADDR
-	Concurrency     int           // SWEEP_CONCURRENCY: tasks a worker process runs at once
-	ChunkSize       int           // SWEEP_CHUNK_SIZE: customers deleted per transaction
-	MaxUploadBytes  int64         // SWEEP_MAX_UPLOAD_BYTES
-	MaxRows         int64         // SWEEP_MAX_ROWS: data rows allowed in one file
-	LogLevel        slog.Level    // SWEEP_LOG_LEVEL: debug, info, warn or error
-	LogFormat       string        // SWEEP_LOG_FORMAT: json or text
-	ShutdownTimeout time.Duration // SWEEP_SHUTDOWN_TIMEOUT: how long a stop waits for running work
-	TimeSlice       time.Duration // SWEEP_TIME_SLICE: how long a run task works before letting other imports in
-	ReconcileEvery  time.Duration // SWEEP_RECONCILE_INTERVAL: how often the scheduler looks for lost tasks
-	ReconcileAfter  time.Duration // SWEEP_RECONCILE_AFTER: how long an import may go unchanged before its task counts as lost
-	CleanupEvery    time.Duration // SWEEP_CLEANUP_INTERVAL: how often the scheduler looks for due cleanup policies
-	AuditCounts     bool          // SWEEP_AUDIT_RELATED_COUNTS: audit rows of imports count related rows by kind
-	APIConns        int           // SWEEP_API_DB_CONNS: database connections the API may hold (its own pool)
-	WorkConns       int           // SWEEP_WORKER_DB_CONNS: database connections the worker and scheduler may hold (their own pool)
-	RequestTimeout  time.Duration // SWEEP_HTTP_REQUEST_TIMEOUT: the longest one HTTP request may take, body and answer included
-	BodyIdle        time.Duration // SWEEP_HTTP_BODY_IDLE_TIMEOUT: how long a request body may send nothing
-	TenantRequests  int           // SWEEP_TENANT_REQUESTS: API requests one tenant may have in flight
-	TenantTransfers int           // SWEEP_TENANT_TRANSFERS: uploads and CSV downloads one tenant may have in flight
-	Transfers       int           // SWEEP_TRANSFERS: uploads and CSV downloads all tenants together may have in flight
-	SpoolDir        string        // SWEEP_SPOOL_DIR: where uploads and downloads wait on disk
+	DatabaseURL       string              // SWEEP_DATABASE_URL
+	RedisURL          string              // SWEEP_REDIS_URL
+	HTTPAddr          string              // SWEEP_HTTP_ADDR
+	Concurrency       int                 // SWEEP_CONCURRENCY: tasks a worker process runs at once
+	ChunkSize         int                 // SWEEP_CHUNK_SIZE: customers deleted per transaction
+	MaxUploadBytes    int64               // SWEEP_MAX_UPLOAD_BYTES
+	MaxRows           int64               // SWEEP_MAX_ROWS: data rows allowed in one file
+	LogLevel          slog.Level          // SWEEP_LOG_LEVEL: debug, info, warn or error
+	LogFormat         string              // SWEEP_LOG_FORMAT: json or text
+	ShutdownTimeout   time.Duration       // SWEEP_SHUTDOWN_TIMEOUT: how long a stop waits for running work
+	TimeSlice         time.Duration       // SWEEP_TIME_SLICE: how long a run task works before letting other imports in
+	ReconcileEvery    time.Duration       // SWEEP_RECONCILE_INTERVAL: how often the scheduler looks for lost tasks
+	ReconcileAfter    time.Duration       // SWEEP_RECONCILE_AFTER: how long an import may go unchanged before its task counts as lost
+	CleanupEvery      time.Duration       // SWEEP_CLEANUP_INTERVAL: how often the scheduler looks for due cleanup policies
+	AuditCounts       bool                // SWEEP_AUDIT_RELATED_COUNTS: audit rows of imports count related rows by kind
+	APIConns          int                 // SWEEP_API_DB_CONNS: database connections the API may hold (its own pool)
+	WorkConns         int                 // SWEEP_WORKER_DB_CONNS: database connections the worker and scheduler may hold (their own pool)
+	RequestTimeout    time.Duration       // SWEEP_HTTP_REQUEST_TIMEOUT: the longest one HTTP request may take, body and answer included
+	BodyIdle          time.Duration       // SWEEP_HTTP_BODY_IDLE_TIMEOUT: how long a request body may send nothing
+	TenantRequests    int                 // SWEEP_TENANT_REQUESTS: API requests one tenant may have in flight
+	TenantTransfers   int                 // SWEEP_TENANT_TRANSFERS: uploads and CSV downloads one tenant may have in flight
+	Transfers         int                 // SWEEP_TRANSFERS: uploads and CSV downloads all tenants together may have in flight
+	SpoolDir          string              // SWEEP_SPOOL_DIR: where uploads and downloads wait on disk
+	Session           store.SessionLimits // SWEEP_STATEMENT_TIMEOUT, SWEEP_LOCK_TIMEOUT, SWEEP_IDLE_IN_TRANSACTION_TIMEOUT, SWEEP_TCP_KEEPALIVE
+	ValidationTimeout time.Duration       // SWEEP_VALIDATION_TIMEOUT: statement_timeout of a validation's transactions
 }
 
 // Defaults for the settings.
@@ -144,6 +147,20 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.ReconcileEvery = durVar("SWEEP_RECONCILE_INTERVAL", 30*time.Second)
 	c.ReconcileAfter = durVar("SWEEP_RECONCILE_AFTER", time.Minute)
 	c.CleanupEvery = durVar("SWEEP_CLEANUP_INTERVAL", 15*time.Second)
+	// Session limits: 0 turns one off (the server's own setting applies).
+	offOrDur := func(name string, def time.Duration) time.Duration {
+		if s := strings.TrimSpace(getenv(name)); s == "0" {
+			return 0
+		}
+		return durVar(name, def)
+	}
+	c.Session = store.SessionLimits{
+		StatementTimeout:  offOrDur("SWEEP_STATEMENT_TIMEOUT", time.Minute),
+		LockTimeout:       offOrDur("SWEEP_LOCK_TIMEOUT", 2*time.Second),
+		IdleInTransaction: offOrDur("SWEEP_IDLE_IN_TRANSACTION_TIMEOUT", 30*time.Second),
+		Keepalive:         offOrDur("SWEEP_TCP_KEEPALIVE", 10*time.Second),
+	}
+	c.ValidationTimeout = offOrDur("SWEEP_VALIDATION_TIMEOUT", time.Hour)
 	c.RequestTimeout = durVar("SWEEP_HTTP_REQUEST_TIMEOUT", 30*time.Minute)
 	c.BodyIdle = durVar("SWEEP_HTTP_BODY_IDLE_TIMEOUT", 30*time.Second)
 	if s := strings.TrimSpace(getenv("SWEEP_AUDIT_RELATED_COUNTS")); s != "" {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/sweephq/sweep/store"
 	"log/slog"
 	"strings"
 	"testing"
@@ -39,6 +40,9 @@ func TestLoadConfigDefaults(t *testing.T) {
 		TenantRequests:  32,
 		TenantTransfers: 4,
 		Transfers:       32,
+		Session: store.SessionLimits{StatementTimeout: time.Minute, LockTimeout: 2 * time.Second,
+			IdleInTransaction: 30 * time.Second, Keepalive: 10 * time.Second},
+		ValidationTimeout: time.Hour,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)

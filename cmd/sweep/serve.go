@@ -89,15 +89,21 @@ func runServe(ctx context.Context, cfg Config, log *slog.Logger, args []string) 
 
 // Open connects to PostgreSQL and Redis and starts the roles.
 func (m *Main) Open(ctx context.Context) error {
-	db, err := store.Open(ctx, m.cfg.DatabaseURL)
+	// Every session sweep opens is bounded (see store.SessionLimits).
+	dbURL, err := store.SessionURL(m.cfg.DatabaseURL, m.cfg.Session)
+	if err != nil {
+		return fmt.Errorf("SWEEP_DATABASE_URL: %w", err)
+	}
+	db, err := store.Open(ctx, dbURL)
 	if err != nil {
 		return fmt.Errorf("%w (is PostgreSQL running? `make services` starts it; SWEEP_DATABASE_URL=%s)", err, redactURL(m.cfg.DatabaseURL))
 	}
 	m.db = db
 	m.db.AuditRelatedCounts = m.cfg.AuditCounts
+	m.db.ValidationTimeout = m.cfg.ValidationTimeout
 	m.db.SetMaxConns(m.cfg.WorkConns)
 	if slices.Contains(m.roles, roleAPI) {
-		if m.apiDB, err = store.Open(ctx, m.cfg.DatabaseURL); err != nil {
+		if m.apiDB, err = store.Open(ctx, dbURL); err != nil {
 			return err
 		}
 		m.apiDB.SetMaxConns(m.cfg.APIConns)
