@@ -192,10 +192,27 @@ func (o *Owner) Continue(ctx context.Context, imp sweep.Import, part int, step s
 	return o.enqueue(ctx, imp, t)
 }
 
-// Complete ends a running import whose blocks are all processed; it reports
-// false while a block is still in flight elsewhere.
-func (o *Owner) Complete(ctx context.Context, tenant, id int64) (sweep.Import, bool, error) {
-	return o.db.CompleteImport(ctx, tenant, id)
+// CheckLater queues a look at a run's part after wait: its blocks were all
+// taken, but one is still held by another session (a chunk in flight, or the
+// session of a worker that vanished, whose block comes free when the server
+// ends that session). If the holder finishes the import meanwhile, the look
+// finds nothing to do.
+func (o *Owner) CheckLater(ctx context.Context, imp sweep.Import, part int, wait time.Duration) error {
+	t, err := jobs.NewImportRunTask(imp, part, fmt.Sprintf("check-%d", time.Now().UnixNano()), time.Now().Add(wait))
+	if err != nil {
+		return err
+	}
+	return o.enqueue(ctx, imp, t)
+}
+
+// Complete ends a running import whose blocks are all processed, and returns
+// it; while a block is still held elsewhere it returns the zero Import.
+func (o *Owner) Complete(ctx context.Context, tenant, id int64) (sweep.Import, error) {
+	imp, done, err := o.db.CompleteImport(ctx, tenant, id)
+	if !done {
+		return sweep.Import{}, err
+	}
+	return imp, err
 }
 
 // CancelImport cancels an import that has not started, or asks a running one

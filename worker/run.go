@@ -81,15 +81,20 @@ func (s *Server) handleImportRun(ctx context.Context, t *asynq.Task) error {
 			log.Info("import cancelled", "processed_rows", imp.ProcessedRows, "deleted_rows", imp.DeletedRows)
 			return nil
 		case res.Done:
-			imp, done, err := s.life.Complete(ctx, p.TenantID, p.ImportID)
+			done, err := s.life.Complete(ctx, p.TenantID, p.ImportID)
 			if err != nil {
 				return err
 			}
-			if done {
-				log.Info("import completed", "status", imp.Status, "deleted_rows", imp.DeletedRows,
-					"skipped_rows", imp.SkippedRows, "error_rows", imp.ErrorRows)
+			if done.Status != "" {
+				log.Info("import completed", "status", done.Status, "deleted_rows", done.DeletedRows,
+					"skipped_rows", done.SkippedRows, "error_rows", done.ErrorRows)
+				return nil
 			}
-			return nil
+			// A block is still held by another session. Look again shortly
+			// rather than leave it to its holder: if that holder's worker
+			// vanished, the block comes free when the server ends its session
+			// (idle_in_transaction_session_timeout), and this part takes it.
+			return s.life.CheckLater(context.WithoutCancel(ctx), imp, p.Part, heldBlockRecheck)
 		}
 		s.metrics.chunk(res, time.Since(chunkStart))
 		step = fmt.Sprintf("after-%d", res.Block)
@@ -100,6 +105,10 @@ func (s *Server) handleImportRun(ctx context.Context, t *asynq.Task) error {
 		}
 	}
 }
+
+// heldBlockRecheck is how long a run whose last block is held elsewhere waits
+// before it looks again.
+const heldBlockRecheck = 5 * time.Second
 
 // How long a chunk that met a locked customer waits before it tries again:
 // doubling from lockBackoff up to maxLockBackoff.
