@@ -8,13 +8,6 @@
 //	status, _ := client.Wait(ctx, tenant, id)
 package jobs
 
-import (
-	"fmt"
-
-	"github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/maintnotifications"
-)
-
 // Queues, from most to least urgent.
 const (
 	QueueCritical = "critical" // single deletes and cancellations
@@ -34,15 +27,3 @@ const (
 	TypeCustomersDelete = "customers:delete"
 	TypeCleanupRun      = "cleanup:run"
 )
-
-// OpenRedis returns a client for a redis:// or rediss:// URL. Maintenance
-// notifications (a Redis Enterprise feature) are off, so a plain Redis does not
-// fill the logs with warnings about them.
-func OpenRedis(url string) (redis.UniversalClient, error) {
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("redis URL: %w", err)
-	}
-	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
-	return redis.NewClient(opt), nil
-}

@@ -2,12 +2,9 @@ package uploader
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"mime"
 	"net/http"
@@ -26,7 +23,6 @@ import (
 // connection or transaction.
 type spool struct {
 	f        *os.File
-	sum      hash.Hash
 	size     int64
 	lines    int64
 	inLine   bool // the line being written has more than spaces so far
@@ -40,7 +36,7 @@ func (s *Server) newSpool() (*spool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("spool upload: %w", err)
 	}
-	return &spool{f: f, sum: sha256.New(), maxBytes: s.limits.MaxUploadBytes, maxLines: s.limits.MaxRows + 1, tooLarge: s.tooLarge}, nil
+	return &spool{f: f, maxBytes: s.limits.MaxUploadBytes, maxLines: s.limits.MaxRows + 1, tooLarge: s.tooLarge}, nil
 }
 
 // Write adds to the file, failing with ETOOLARGE past the byte limit or
@@ -64,7 +60,6 @@ func (sp *spool) Write(p []byte) (int, error) {
 	if sp.lines > sp.maxLines {
 		return 0, sweep.Errorf(sweep.ETOOLARGE, "The file has more than %d lines; one import takes at most %d rows. Split it into smaller files.", sp.maxLines, sp.maxLines-1)
 	}
-	sp.sum.Write(p)
 	return sp.f.Write(p)
 }
 
@@ -75,8 +70,6 @@ func (sp *spool) reader() (io.Reader, error) {
 	}
 	return sp.f, nil
 }
-
-func (sp *spool) sha256() string { return hex.EncodeToString(sp.sum.Sum(nil)) }
 
 // Close removes the file.
 func (sp *spool) Close() {

@@ -100,12 +100,9 @@ func (b *bench) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ru, err := url.Parse(b.cfg.RedisURL)
-	if err != nil {
+	if b.rdbURL, err = jobs.RedisURLWithDB(b.cfg.RedisURL, 15); err != nil {
 		return err
 	}
-	ru.Path = "/15"
-	b.rdbURL = ru.String()
 	rdb, err := jobs.OpenRedis(b.rdbURL)
 	if err != nil {
 		return err

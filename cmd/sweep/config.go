@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/sweephq/sweep/jobs"
 )
 
 // Config is sweep's configuration, read once from SWEEP_* environment variables.
@@ -90,8 +90,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
 		bad("SWEEP_DATABASE_URL", redactURL(c.DatabaseURL), "must be a URL such as postgres://user:password@host:5432/sweep?sslmode=disable")
 	}
-	if _, err := redis.ParseURL(c.RedisURL); err != nil {
-		bad("SWEEP_REDIS_URL", redactURL(c.RedisURL), "must be a URL such as redis://host:6379/0 ("+err.Error()+")")
+	if err := jobs.CheckRedisURL(c.RedisURL); err != nil {
+		bad("SWEEP_REDIS_URL", redactURL(c.RedisURL), "must be a URL such as redis://host:6379/0 or redis-sentinel://host1:26379,host2:26379/mymaster?db=0 ("+err.Error()+")")
 	}
 	if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil || port == "" {
 		bad("SWEEP_HTTP_ADDR", c.HTTPAddr, "must be host:port or :port, such as :8080")
