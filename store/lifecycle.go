@@ -182,9 +182,19 @@ func (db *DB) CancelImport(ctx context.Context, tenant, id int64, who string) (s
 		fmt.Sprintf("Cancelled by %s before it started; nothing was deleted.", who))
 }
 
-// FinishCancel ends a running import whose cancellation was requested.
-func (db *DB) FinishCancel(ctx context.Context, tenant, id int64) (sweep.Import, error) {
-	return db.transition(ctx, db.db, tenant, id, []sweep.Status{sweep.StatusRunning}, sweep.StatusCancelled,
-		`finished_at = now(), error = format('Cancelled after %s of %s rows: %s customers were deleted and stay deleted; %s rows were left and not processed.',
-			processed_rows, valid_rows, deleted_rows, valid_rows - processed_rows)`)
+// FinishCancel ends a running import whose cancellation was requested. It
+// first waits for the chunks other parts still have in flight (each holds
+// its block), so the counts it ends with, and its message, are final.
+func (db *DB) FinishCancel(ctx context.Context, tenant, id int64) (imp sweep.Import, err error) {
+	err = db.withTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SELECT 1 FROM import_blocks WHERE tenant_id = $1 AND import_id = $2 AND processed_at IS NULL
+			ORDER BY block FOR UPDATE`, tenant, id); err != nil {
+			return fmt.Errorf("cancel import %d: %w", id, err)
+		}
+		imp, err = db.transition(ctx, tx, tenant, id, []sweep.Status{sweep.StatusRunning}, sweep.StatusCancelled,
+			`finished_at = now(), error = format('Cancelled after %s of %s rows: %s customers were deleted and stay deleted; %s rows were left and not processed.',
+				processed_rows, valid_rows, deleted_rows, valid_rows - processed_rows)`)
+		return err
+	})
+	return imp, err
 }

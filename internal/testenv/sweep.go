@@ -28,6 +28,9 @@ type SweepOptions struct {
 	API      bool
 	Limits   uploader.Limits
 	Registry *prometheus.Registry // where the worker's and the API's metrics go
+	// ChunkSize and TimeSlice configure the worker; 0 keeps its defaults.
+	ChunkSize int
+	TimeSlice time.Duration
 }
 
 // StartSweep starts a worker (two tasks at once, logs discarded) and, with
@@ -40,7 +43,7 @@ func StartSweep(t testing.TB, db *store.DB, opts SweepOptions) Sweep {
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	w := worker.NewServer(rdb, db, worker.Config{Concurrency: 2, MaxRows: opts.Limits.MaxRows, ShutdownTimeout: 5 * time.Second,
-		Logger: quiet, Registry: opts.Registry})
+		ChunkSize: opts.ChunkSize, TimeSlice: opts.TimeSlice, Logger: quiet, Registry: opts.Registry})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
