@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/worker"
@@ -102,5 +103,81 @@ func TestFailedImportShowsASentenceNotDriverText(t *testing.T) {
 				t.Errorf("no error-level log with import_id, tenant_id and the driver's detail:\n%s", logs.String())
 			}
 		})
+	}
+}
+
+// The database-failure path through a real asynq server: a validation that
+// fails every attempt is retried, the import stays validating with no error
+// while retries remain, and the last attempt ends it failed with a sentence
+// that says how many times sweep tried; asynq archives the task.
+func TestImportFailsOnlyAfterItsRetries(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 20, 0)
+	logs := &lockedBuffer{}
+	f.configure(worker.Config{Concurrency: 1, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+	imp := f.upload(t, csvOf("remove,1", "remove,2"), sweep.PolicyLine)
+	f.db.SQL().MustExec(`ALTER TABLE import_errors RENAME TO gone`)
+	if err := f.srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer f.srv.Shutdown()
+	task, err := jobs.NewImportValidateTask(imp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two retries instead of ten, each run at once instead of after asynq's
+	// back-off.
+	info, err := asynq.NewClientFromRedisClient(f.rdb).Enqueue(task, asynq.MaxRetry(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inspector := asynq.NewInspectorFromRedisClient(f.rdb)
+	waitState := func(want asynq.TaskState, retried int) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			ti, err := inspector.GetTaskInfo(info.Queue, info.ID)
+			if err == nil && ti.State == want && ti.Retried == retried {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("task is %+v (%v) after 30s; want %s after %d retries", ti, err, want, retried)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	for attempt := 1; attempt <= 2; attempt++ {
+		waitState(asynq.TaskStateRetry, attempt)
+		got, err := f.db.GetImport(context.Background(), tenant, imp.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != sweep.StatusValidating || got.Error != "" {
+			t.Fatalf("after attempt %d of 3: import %s (%q); want validating, no error, while retries remain", attempt, got.Status, got.Error)
+		}
+		if err := inspector.RunTask(info.Queue, info.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitState(asynq.TaskStateArchived, 2)
+	got, err := f.db.GetImport(context.Background(), tenant, imp.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != sweep.StatusFailed {
+		t.Fatalf("after the last attempt the import is %s, want failed", got.Status)
+	}
+	for _, want := range []string{"Validation stopped", "tried 3 times", "Nothing was deleted", fmt.Sprintf("import id %d", imp.ID)} {
+		if !strings.Contains(got.Error, want) {
+			t.Errorf("the import's error does not say %q: %s", want, got.Error)
+		}
+	}
+	for _, leak := range []string{"pq:", "does not exist", "import_errors"} {
+		if strings.Contains(got.Error, leak) {
+			t.Errorf("the import's error shows %q: %s", leak, got.Error)
+		}
+	}
+	if n := strings.Count(logs.String(), `"msg":"import failed"`); n != 1 {
+		t.Errorf("%d 'import failed' log lines, want 1 (on the last attempt only):\n%s", n, logs.String())
 	}
 }
