@@ -1,12 +1,16 @@
 # sweep: `make demo` runs it, `make test` tests it. `make help` lists every target.
 GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
+# Helm runs as a Go module (no binary to download); the chart test reads this line too.
+HELM_VERSION ?= v3.22.0
+HELM ?= $(GO) run helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+CHART := deploy/helm/sweep
 DEMO_TENANT ?= 5200243
 DEMO_CUSTOMERS ?= 20000
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 .DEFAULT_GOAL := help
-.PHONY: help services browser build demo test lint bench clean
+.PHONY: help services browser build demo test lint chart bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -34,10 +38,20 @@ demo: services build ## migrate, seed a demo tenant, run sweep on :8080 and show
 test: services browser ## run the whole test suite against real PostgreSQL and Redis (and Chromium)
 	$(GO) test -race -count=1 ./...
 
-lint: ## go vet, gofmt and staticcheck
+lint: chart ## go vet, gofmt and staticcheck (and the Helm chart, as make chart)
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+chart: ## helm lint and helm template the chart with each values file in its ci/, then check the rendered objects
+	@set -e; for f in $(CHART)/ci/*-values.yaml; do \
+	  echo "helm lint --strict $(CHART) -f $$f"; $(HELM) lint --strict --quiet $(CHART) -f $$f; \
+	done
+	@set -e; out=$$(mktemp -d); trap 'rm -rf "$$out"' EXIT; \
+	for f in $(CHART)/ci/*-values.yaml; do \
+	  echo "helm template sweep $(CHART) -f $$f"; $(HELM) template sweep $(CHART) -f $$f --output-dir "$$out/$$(basename $$f .yaml)" >/dev/null; \
+	done
+	$(GO) test -count=1 ./deploy/helm/
 
 bench: services build ## measure speed and memory with sweep bench (a scratch database; several minutes)
 	./sweep migrate up
