@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/jobs"
@@ -69,7 +70,22 @@ func TestCleanupTriggerMakesOneBatchPerDueTime(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(300 * time.Millisecond) // room for a second batch, if one were coming
+	// Every trigger has returned, so every task they enqueued is in Redis:
+	// once the queue holds nothing waiting or running, no second batch can
+	// come.
+	inspector := asynq.NewInspectorFromRedisClient(rdb)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		q, err := inspector.GetQueueInfo(jobs.QueueLow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q.Pending+q.Active+q.Scheduled+q.Retry+q.Aggregating == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queue %s still holds %+v after 30s", jobs.QueueLow, q)
+		}
+	}
 	if n := f.count(t, `SELECT count(*) FROM imports WHERE tenant_id = $1`, tenant); n != 1 {
 		t.Errorf("imports = %d, want 1 batch", n)
 	}

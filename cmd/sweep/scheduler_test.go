@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -17,14 +16,15 @@ import (
 )
 
 // startScheduler runs `sweep serve --roles scheduler,worker` as a process that
-// looks for due cleanup policies every 100 ms.
-func startScheduler(t *testing.T, bin, dbURL, redisURL, addr string) *workerProcess {
+// looks for due cleanup policies every 100 ms, and returns it with the
+// address it serves /metrics on.
+func startScheduler(t *testing.T, bin, dbURL, redisURL string) (*workerProcess, string) {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--roles", "scheduler,worker")
 	cmd.Env = append(os.Environ(), "SWEEP_DATABASE_URL="+dbURL, "SWEEP_REDIS_URL="+redisURL,
-		"SWEEP_HTTP_ADDR="+addr, "SWEEP_LOG_LEVEL=warn", "SWEEP_CLEANUP_INTERVAL=100ms")
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+		"SWEEP_HTTP_ADDR=127.0.0.1:0", "SWEEP_LOG_FORMAT=json", "SWEEP_LOG_LEVEL=info", "SWEEP_CLEANUP_INTERVAL=100ms")
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,8 @@ func startScheduler(t *testing.T, bin, dbURL, redisURL, addr string) *workerProc
 			t.Logf("scheduler process output:\n%s", logs.String())
 		}
 	})
-	return w
+	// A process that dies early shows in its logs once the wait times out.
+	return w, listeningAddr(t, logs, func() bool { return false })
 }
 
 // Two scheduler processes (two replicas) with three due policies make exactly
@@ -71,8 +72,11 @@ func TestTwoSchedulerProcessesMakeOneBatchPerDueTime(t *testing.T) {
 	due := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
 	db.SQL().MustExec(`UPDATE cleanup_policies SET next_run_at = $1`, due)
 
-	addrs := []string{freeAddr(t), freeAddr(t)}
-	procs := []*workerProcess{startScheduler(t, bin, dbURL, redisURL, addrs[0]), startScheduler(t, bin, dbURL, redisURL, addrs[1])}
+	procs := make([]*workerProcess, 2)
+	addrs := make([]string, 2)
+	for i := range procs {
+		procs[i], addrs[i] = startScheduler(t, bin, dbURL, redisURL)
+	}
 	// leaders returns the processes that say they hold the scheduler lease,
 	// from their metrics. Two at once is a broken lease, whatever the
 	// database's de-duplication of batches hides.

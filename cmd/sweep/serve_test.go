@@ -3,42 +3,83 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/sweephq/sweep/internal/testenv"
 )
 
-func freeAddr(t *testing.T) string {
+// syncBuffer is a log destination a running sweep writes to while the test
+// reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// listeningAddr waits for a sweep started with SWEEP_HTTP_ADDR=127.0.0.1:0
+// and SWEEP_LOG_FORMAT=json to log the address it listens on, and returns
+// it: the port is the one the process holds, never one picked before and
+// taken by someone else meanwhile. exited reports whether the process ended.
+func listeningAddr(t *testing.T, logs *syncBuffer, exited func() bool) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		for line := range strings.Lines(logs.String()) {
+			var rec struct {
+				Msg  string `json:"msg"`
+				Addr string `json:"addr"`
+			}
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "http server listening" && rec.Addr != "" {
+				return rec.Addr
+			}
+		}
+		if exited() {
+			t.Fatalf("sweep exited before listening:\n%s", logs.String())
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sweep did not log its address within 30s:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // `sweep serve` with every role answers /readyz and stops cleanly on a signal.
 func TestServeAllRolesAndShutdown(t *testing.T) {
 	t.Parallel()
-	addr := freeAddr(t)
 	vars := map[string]string{
 		"SWEEP_DATABASE_URL": testenv.DatabaseURL(t),
 		"SWEEP_REDIS_URL":    testenv.RedisURL(t),
-		"SWEEP_HTTP_ADDR":    addr,
+		"SWEEP_HTTP_ADDR":    "127.0.0.1:0",
 		"SWEEP_LOG_FORMAT":   "json",
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	var logs bytes.Buffer
+	logs := &syncBuffer{}
 	done := make(chan error, 1)
+	var exited atomic.Bool
 	go func() {
-		done <- run(ctx, []string{"serve", "--roles", "api,worker,scheduler"}, env(vars), io.Discard, &logs)
+		err := run(ctx, []string{"serve", "--roles", "api,worker,scheduler"}, env(vars), io.Discard, logs)
+		exited.Store(true)
+		done <- err
 	}()
+	addr := listeningAddr(t, logs, exited.Load)
 
 	var code int
 	deadline := time.Now().Add(15 * time.Second)
@@ -84,7 +125,7 @@ func TestServeRefusesAnUnmigratedDatabase(t *testing.T) {
 	t.Parallel()
 	vars := map[string]string{
 		"SWEEP_DATABASE_URL": testenv.EmptyDatabaseURL(t),
-		"SWEEP_HTTP_ADDR":    freeAddr(t),
+		"SWEEP_HTTP_ADDR":    "127.0.0.1:0",
 	}
 	err := run(context.Background(), []string{"serve"}, env(vars), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "run `sweep migrate up` first") {

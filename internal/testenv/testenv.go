@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -175,9 +176,13 @@ func ensureTemplate(t testing.TB, ctx context.Context, admin *sql.DB) string {
 		t.Fatalf("testenv: %v", err)
 	}
 	if exists {
+		holdTemplate(t, name)
 		return name
 	}
-	// Templates of older schemas are of no use any more.
+	// Templates of other schemas (older ones, or another checkout's) are
+	// dropped only when no test process uses them: each holds a shared lock
+	// on the templates it copies until it exits (holdTemplate), and a
+	// template whose exclusive lock cannot be taken is left alone.
 	var stale []string
 	rows, err := conn.QueryContext(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'sweep\_test\_tmpl\_%' AND datname <> $1`, name)
 	if err != nil {
@@ -185,12 +190,23 @@ func ensureTemplate(t testing.TB, ctx context.Context, admin *sql.DB) string {
 	}
 	for rows.Next() {
 		var d string
-		rows.Scan(&d)
+		if err := rows.Scan(&d); err != nil {
+			t.Fatalf("testenv: %v", err)
+		}
 		stale = append(stale, d)
 	}
 	rows.Close()
 	for _, d := range stale {
-		conn.ExecContext(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", d))
+		var free bool
+		if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", templateLockName(d)).Scan(&free); err != nil {
+			t.Fatalf("testenv: %v", err)
+		}
+		if !free {
+			continue
+		}
+		// Without FORCE: a session in it means someone uses it after all.
+		conn.ExecContext(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s", d))
+		conn.ExecContext(ctx, "SELECT pg_advisory_unlock(hashtextextended($1, 0))", templateLockName(d))
 	}
 	building := name + "_new"
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", building)); err != nil {
@@ -214,7 +230,39 @@ func ensureTemplate(t testing.TB, ctx context.Context, admin *sql.DB) string {
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf("ALTER DATABASE %s RENAME TO %s", building, name)); err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
+	holdTemplate(t, name)
 	return name
+}
+
+func templateLockName(template string) string { return "sweep-test-template:" + template }
+
+// templateUsers holds, per template this process copies, a session with a
+// shared advisory lock on it, open until the process exits: another test
+// process (of this checkout or another) then never drops the template while
+// this one's tests still copy it.
+var templateUsers sync.Map // template name -> *sql.Conn
+
+func holdTemplate(t testing.TB, name string) {
+	t.Helper()
+	if _, ok := templateUsers.Load(name); ok {
+		return
+	}
+	db, err := sql.Open("postgres", adminURL())
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err == nil {
+		_, err = conn.ExecContext(ctx, "SELECT pg_advisory_lock_shared(hashtextextended($1, 0))", templateLockName(name))
+	}
+	if err != nil {
+		t.Fatalf("testenv: hold template %s: %v", name, err)
+	}
+	if _, loaded := templateUsers.LoadOrStore(name, conn); loaded {
+		conn.Close()
+		db.Close()
+	}
 }
 
 func schemaHash() string {
@@ -249,7 +297,9 @@ func redact(u string) string {
 }
 
 // RedisURL reserves a Redis DB number (1 to 15) for this test, empties it, and
-// returns its URL. The DB is emptied and released when the test ends.
+// returns its URL. The reservation is renewed while the test runs; when the
+// test ends the DB is emptied and released, if the reservation is still this
+// test's.
 func RedisURL(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("SWEEP_TEST_REDIS_URL")
@@ -272,7 +322,7 @@ func RedisURL(t testing.TB) string {
 	for {
 		for n := 1; n <= 15; n++ {
 			key := "sweep:test:redis-db:" + strconv.Itoa(n)
-			ok, err := ctl.SetNX(ctx, key, owner, 15*time.Minute).Result()
+			ok, err := ctl.SetNX(ctx, key, owner, reservationTTL).Result()
 			if err != nil {
 				t.Fatalf("testenv: reserve Redis DB: %v", err)
 			}
@@ -287,13 +337,40 @@ func RedisURL(t testing.TB) string {
 			if err != nil {
 				t.Fatalf("testenv: flush Redis DB %d: %v", n, err)
 			}
+			// The reservation lives as long as the test, however long that is:
+			// it is renewed while the test runs, and lapses soon after a test
+			// process dies without its cleanup.
+			stop := make(chan struct{})
+			renewed := make(chan struct{})
+			go func() {
+				defer close(renewed)
+				ctl := redis.NewClient(opt)
+				defer ctl.Close()
+				tick := time.NewTicker(reservationTTL / 4)
+				defer tick.Stop()
+				for {
+					select {
+					case <-stop:
+						return
+					case <-tick.C:
+						renewReservation.Run(context.Background(), ctl, []string{key}, owner, reservationTTL.Milliseconds())
+					}
+				}
+			}()
 			t.Cleanup(func() {
+				close(stop)
+				<-renewed
+				ctl := redis.NewClient(opt)
+				defer ctl.Close()
+				// Empty the DB only while it is still this test's, then give it up.
+				if cur, err := ctl.Get(context.Background(), key).Result(); err != nil || cur != owner {
+					t.Errorf("testenv: Redis DB %d is no longer this test's (owner %q, err %v); left as it is", n, cur, err)
+					return
+				}
 				c := redis.NewClient(&dbOpt)
 				c.FlushDB(context.Background())
 				c.Close()
-				ctl := redis.NewClient(opt)
-				ctl.Del(context.Background(), key)
-				ctl.Close()
+				releaseReservation.Run(context.Background(), ctl, []string{key}, owner)
 			})
 			u, _ := url.Parse(base)
 			u.Path = "/" + strconv.Itoa(n)
@@ -305,6 +382,16 @@ func RedisURL(t testing.TB) string {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// reservationTTL is how long a Redis DB reservation outlives its last renewal.
+const reservationTTL = 2 * time.Minute
+
+// renewReservation and releaseReservation act on a reservation only while it
+// is still the owner's.
+var (
+	renewReservation   = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end return 0`)
+	releaseReservation = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
+)
 
 // OpenDB opens the database at url and closes it when the test ends.
 func OpenDB(t testing.TB, url string) *store.DB {
