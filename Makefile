@@ -1,6 +1,7 @@
 # sweep: `make demo` runs it, `make test` tests it. `make help` lists every target.
 GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
+FUZZTIME ?= 30s
 # Helm runs as a Go module (no binary to download); the chart test reads this line too.
 HELM_VERSION ?= v3.22.0
 HELM ?= $(GO) run helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
@@ -10,7 +11,7 @@ DEMO_CUSTOMERS ?= 20000
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 .DEFAULT_GOAL := help
-.PHONY: help services browser build demo test lint chart bench clean
+.PHONY: help services browser build demo test lint fuzz chart bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -37,6 +38,9 @@ demo: services build ## migrate, seed a demo tenant, run sweep on :8080 and show
 
 test: services browser ## run the whole test suite against real PostgreSQL and Redis (and Chromium)
 	$(GO) test -race -count=1 ./...
+
+fuzz: ## fuzz the CSV reader for FUZZTIME (30s), seeded with the hostile corpus; a failing input stays in testdata/fuzz/ (commit it as a seed)
+	$(GO) test -run '^$$' -fuzz '^FuzzParseRow$$' -fuzztime $(FUZZTIME) .
 
 lint: chart ## go vet, gofmt and staticcheck (and the Helm chart, as make chart)
 	$(GO) vet ./...

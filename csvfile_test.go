@@ -126,6 +126,23 @@ func FuzzParseRow(f *testing.F) {
 		"remove,\"12\n3\"", "remove,12\"3", ",", "remove,\xff", "remove,-0", "remove,１２"} {
 		f.Add([]byte(s))
 	}
+	// The hostile corpus: each file whole (its header then reads as a row)
+	// and its rows after the header. Inputs the fuzzer finds failing are
+	// kept under testdata/fuzz/FuzzParseRow and run as seeds from then on.
+	files, err := filepath.Glob(filepath.Join("testdata", "files", "*.csv"))
+	if err != nil || len(files) == 0 {
+		f.Fatalf("hostile corpus: %d files (%v)", len(files), err)
+	}
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+		if _, rows, ok := bytes.Cut(data, []byte("\n")); ok {
+			f.Add(rows)
+		}
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		data := append([]byte("action,customerId\n"), body...)
 		fr, err := sweep.NewFileReader(bytes.NewReader(data), 0)
