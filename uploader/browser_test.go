@@ -1,7 +1,9 @@
 package uploader_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,23 +127,51 @@ func TestImportScreenInABrowser(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#download-failed"))); err != nil {
 		t.Fatal(err)
 	}
+	var failed string
 	select {
 	case guid := <-done:
-		b, err := os.ReadFile(filepath.Join(downloads, guid))
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-		if len(lines) != 4 || lines[0] != "action,customerId,line,error" || !strings.HasPrefix(lines[1], "remove,1O,3,") {
-			t.Errorf("failed rows file:\n%s", b)
-		}
+		failed = filepath.Join(downloads, guid)
 	case <-time.After(30 * time.Second):
 		t.Fatal("the failed rows were not downloaded")
 	}
+	b, err := os.ReadFile(failed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 4 || lines[0] != "action,customerId,line,error" || !strings.HasPrefix(lines[1], "remove,1O,3,") {
+		t.Fatalf("failed rows file:\n%s", b)
+	}
 
-	// The fixed file: every row valid. Upload, start from its row, confirm.
+	// Fix the downloaded file as an operator does, in place: correct the two
+	// ids, take out the row of the customer linked to a loan, and add the
+	// rest; the line and error columns stay (they are ignored).
+	rows, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var edited [][]string
+	for _, r := range rows {
+		switch r[1] {
+		case "1O":
+			r[1] = "12"
+		case "99999":
+			r[1] = "13"
+		case "7":
+			continue
+		}
+		edited = append(edited, r)
+	}
+	edited = append(edited, []string{"remove", "10", "", ""}, []string{"remove", "11", "", ""}, []string{"remove", "14", "", ""})
+	var fixedFile bytes.Buffer
+	if err := csv.NewWriter(&fixedFile).WriteAll(edited); err != nil {
+		t.Fatal(err)
+	}
 	fixed := filepath.Join(t.TempDir(), "customers-fixed.csv")
-	os.WriteFile(fixed, []byte("action,customerId\nremove,10\nremove,12\nremove,11\nremove,13\nremove,14\n"), 0o644)
+	if err := os.WriteFile(fixed, fixedFile.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Upload the edited file, start it from its row, confirm.
 	if err := chromedp.Do(ctx,
 		chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{fixed}),
 		chromedp.Click(chromedp.CSS("#upload-button")),
@@ -180,9 +210,11 @@ func TestImportScreenInABrowser(t *testing.T) {
 	t.Logf("screenshot: %s", path)
 
 	// On a phone: nothing wider than the screen.
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Sleep(300*time.Millisecond)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)); err != nil {
 		t.Fatal(err)
 	}
+	// The page has the phone's width (reading clientWidth lays it out anew).
+	waitFor("the phone layout", `window.innerWidth === 390 && document.documentElement.clientWidth <= 390`)
 	overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
 	if err != nil {
 		t.Fatal(err)
