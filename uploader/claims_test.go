@@ -475,3 +475,26 @@ func TestIDsOfAnotherTenantAreNotFoundThroughEveryPath(t *testing.T) {
 		t.Errorf("this tenant has %d customers, want its 100", n)
 	}
 }
+
+// auto_start=true: an upload whose every row is valid starts by itself and
+// completes; one with a row error stays validated for a person to look at.
+func TestAutoStartRunsOnlyACleanUpload(t *testing.T) {
+	t.Parallel()
+	a := newLiveAPI(t, 100, 0)
+	code, clean := a.upload("action,customerId\nremove,20\nremove,21\n", "auto_start", "true")
+	if code != http.StatusAccepted {
+		t.Fatalf("upload = %d %v", code, clean)
+	}
+	code, mixed := a.upload("action,customerId\nremove,30\nremove,x\n", "auto_start", "true")
+	if code != http.StatusAccepted {
+		t.Fatalf("upload = %d %v", code, mixed)
+	}
+	done := a.waitImport(int64(clean["id"].(float64)), 30*time.Second, "completed", func(i sweep.Import) bool { return i.Status.Terminal() })
+	if done.Status != sweep.StatusCompleted || done.DeletedRows != 2 || a.left(20, 21) != 0 {
+		t.Errorf("clean upload with auto_start: %s, %d deleted, %d left; want completed, 2, 0", done.Status, done.DeletedRows, a.left(20, 21))
+	}
+	held := a.waitImport(int64(mixed["id"].(float64)), 30*time.Second, "validated", func(i sweep.Import) bool { return i.Settled() })
+	if held.Status != sweep.StatusValidated || held.ProcessedRows != 0 || a.left(30, 30) != 1 {
+		t.Errorf("upload with a row error and auto_start: %s, %d processed, customer 30 left %d; want validated, 0, 1", held.Status, held.ProcessedRows, a.left(30, 30))
+	}
+}
