@@ -68,6 +68,24 @@ func StartSentinel(t testing.TB) *Sentinel {
 		waitRedis(t, addrs[i])
 	}
 	s.URL = "redis-sentinel://" + strings.Join(addrs, ",") + "/sweepmaster?db=0"
+	// A failover needs every sentinel to know the replica (they learn it from
+	// the master's INFO, every 10 s) and the other sentinels (from hello
+	// messages): wait for both, or a master killed early has no successor.
+	for _, addr := range addrs {
+		sc := redis.NewSentinelClient(&redis.Options{Addr: addr})
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			m, err := sc.Master(context.Background(), "sweepmaster").Result()
+			if err == nil && m["num-slaves"] == "1" && m["num-other-sentinels"] == "2" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("sentinel %s does not know the replica and the other sentinels after 30 s: %v %v", addr, m, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		sc.Close()
+	}
 	// The replica must have caught up before a failover can promote it.
 	replica := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", rport)})
 	defer replica.Close()
