@@ -61,7 +61,7 @@ func newLiveAPI(t *testing.T, customers int, chunk int) *liveAPI {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &liveAPI{api: &api{t: t, db: db, url: sw.URL, token: token}, rdb: sw.Redis, reg: reg}
+	return &liveAPI{api: &api{t: t, db: db, url: sw.URL, token: token, rdb: sw.Redis}, rdb: sw.Redis, reg: reg}
 }
 
 // runScheduler runs the scheduler role's reconciler every 100 ms, looking at

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/jobs"
@@ -173,7 +174,11 @@ func TestStartRefusesABodyItCannotRead(t *testing.T) {
 	if code != http.StatusAccepted || got["status"] != "queued" || got["run_at"] != nextWeek {
 		t.Fatalf("start with run_at = %d %v; want queued at %s", code, got, nextWeek)
 	}
-	time.Sleep(1500 * time.Millisecond) // a worker would have taken a task due now by then
+	// Its run task waits in Redis for that time, not for now.
+	tasks, err := asynq.NewInspectorFromRedisClient(a.rdb).ListScheduledTasks(jobs.QueueDefault)
+	if err != nil || len(tasks) != 1 || tasks[0].Type != jobs.TypeImportRun || tasks[0].NextProcessAt.UTC().Format(time.RFC3339) != nextWeek {
+		t.Errorf("scheduled tasks %v (%v); want the run task due at %s", tasks, err, nextWeek)
+	}
 	if n := a.count(`SELECT count(*) FROM customers WHERE tenant_id = $1 AND id IN (40, 41)`, tenant); n != 2 {
 		t.Errorf("customers of an import set for next week = %d, want 2", n)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/store"
@@ -30,6 +31,7 @@ type api struct {
 	db    *store.DB
 	url   string
 	token string
+	rdb   redis.UniversalClient // the Redis the worker takes tasks from
 }
 
 func newAPI(t *testing.T, limits uploader.Limits) *api {
@@ -54,7 +56,7 @@ func newAPIWith(t *testing.T, limits uploader.Limits, reg *prometheus.Registry) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &api{t: t, db: db, url: sw.URL, token: token}
+	return &api{t: t, db: db, url: sw.URL, token: token, rdb: sw.Redis}
 }
 
 func (a *api) do(req *http.Request) (int, http.Header, []byte) {
