@@ -176,20 +176,8 @@ func TestUnknownPayloadVersionIsArchived(t *testing.T) {
 	if _, err := client.Enqueue(task); err != nil {
 		t.Fatal(err)
 	}
-	inspector := asynq.NewInspectorFromRedisClient(rdb)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		info, err := inspector.GetTaskInfo(jobs.QueueCritical, "v2-task")
-		if err == nil && info.State == asynq.TaskStateArchived {
-			if !strings.Contains(info.LastErr, "version 2 is not supported") {
-				t.Errorf("archived with %q; want it to say version 2 is not supported", info.LastErr)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("task not archived after 20s: %+v %v", info, err)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if info := u.waitArchived("v2-task"); !strings.Contains(info.LastErr, "version 2 is not supported") {
+		t.Errorf("archived with %q; want it to say version 2 is not supported", info.LastErr)
 	}
 	if n := u.count(`SELECT count(*) FROM customers WHERE tenant_id = $1`, tenant); n != 10 {
 		t.Errorf("customers = %d, want 10", n)

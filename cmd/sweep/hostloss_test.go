@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/url"
 	"os"
@@ -128,22 +126,10 @@ func TestSilentHostLossMidChunk(t *testing.T) {
 	const n = 20_000
 	bin := buildSweep(t)
 	ctx := context.Background()
-	urls := []string{testenv.DatabaseURL(t), testenv.DatabaseURL(t)}
+	urls, dbs, file := twinDatabases(t, n, 78)
 	redis := []string{testenv.RedisURL(t), testenv.RedisURL(t)}
-	dbs := make([]*store.DB, 2)
-	for i := range dbs {
-		dbs[i] = testenv.OpenDB(t, urls[i])
-		if _, err := dbs[i].Seed(ctx, store.SeedOptions{Tenant: crashTenant, Customers: n, LinkedFraction: 0.1, Seed: 78, Workers: 1}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var file bytes.Buffer
-	file.WriteString("action,customerId\n")
-	for _, p := range rand.New(rand.NewPCG(6, 6)).Perm(n) {
-		fmt.Fprintf(&file, "remove,%d\n", p+1)
-	}
 	// The reference: an uninterrupted run.
-	idB, _ := runImport(t, bin, dbs[1], urls[1], redis[1], file.Bytes(), 0)
+	idB, _ := runImport(t, bin, dbs[1], urls[1], redis[1], file, 0)
 
 	// The drill: the run's worker reaches PostgreSQL through the proxy, with
 	// the default session limits; the scheduler (reconciler) runs apart.
@@ -173,7 +159,7 @@ func TestSilentHostLossMidChunk(t *testing.T) {
 	spawn(urls[0], "scheduler")
 	doomed := spawn(viaProxy.String(), "worker")
 
-	imp, _, err := db.CreateImport(ctx, store.NewImport{TenantID: crashTenant, Source: sweep.SourceUpload, Policy: sweep.PolicyLine, FileName: "loss.csv"}, bytes.NewReader(file.Bytes()))
+	imp, _, err := db.CreateImport(ctx, store.NewImport{TenantID: crashTenant, Source: sweep.SourceUpload, Policy: sweep.PolicyLine, FileName: "loss.csv"}, bytes.NewReader(file))
 	if err != nil {
 		t.Fatal(err)
 	}

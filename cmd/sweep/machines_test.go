@@ -115,30 +115,8 @@ func TestSeveralMachines(t *testing.T) {
 	const n = 100_000
 	bin := buildSweep(t)
 	ctx := context.Background()
-	urls := []string{testenv.DatabaseURL(t), testenv.DatabaseURL(t)}
-	dbs := make([]*store.DB, 2)
-	var wg sync.WaitGroup
-	for i := range dbs {
-		dbs[i] = testenv.OpenDB(t, urls[i])
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, err := dbs[i].Seed(ctx, store.SeedOptions{Tenant: crashTenant, Customers: n, LinkedFraction: 0.1, Seed: 79, Workers: 1}); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
-	if t.Failed() {
-		return
-	}
-	var file bytes.Buffer
-	file.WriteString("action,customerId\n")
-	for _, p := range rand.New(rand.NewPCG(7, 7)).Perm(n) {
-		fmt.Fprintf(&file, "remove,%d\n", p+1)
-	}
-	file.WriteString("remove,not-an-id\n")
-	idB, _ := runImport(t, bin, dbs[1], urls[1], testenv.RedisURL(t), file.Bytes(), 0)
+	urls, dbs, file := twinDatabases(t, n, 79)
+	idB, _ := runImport(t, bin, dbs[1], urls[1], testenv.RedisURL(t), file, 0)
 
 	group := testenv.StartSentinel(t)
 	f := &fleet{t: t, bin: bin, procs: map[string]*exec.Cmd{}, addrs: map[string]string{}, env: []string{
@@ -159,7 +137,7 @@ func TestSeveralMachines(t *testing.T) {
 		t.Fatal(err)
 	}
 	api1, api2 := client.New("http://"+f.apiAddrs[0], token), client.New("http://"+f.apiAddrs[1], token)
-	imp, err := api1.Upload(ctx, "fleet.csv", bytes.NewReader(file.Bytes()), client.UploadOptions{Policy: sweep.PolicyLine})
+	imp, err := api1.Upload(ctx, "fleet.csv", bytes.NewReader(file), client.UploadOptions{Policy: sweep.PolicyLine})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,4 +204,37 @@ func TestSeveralMachines(t *testing.T) {
 	if have.Audit != have.AuditCustomers {
 		t.Errorf("%d audit rows for %d customers: some customer was audited twice", have.Audit, have.AuditCustomers)
 	}
+}
+
+// twinDatabases makes two databases seeded alike with n customers (a tenth
+// linked to a loan) and a file deleting all of them in a shuffled order plus
+// one bad row: a drill runs on the first, the uninterrupted reference on the
+// second.
+func twinDatabases(t *testing.T, n int, seed uint64) ([]string, []*store.DB, []byte) {
+	t.Helper()
+	ctx := context.Background()
+	urls := []string{testenv.DatabaseURL(t), testenv.DatabaseURL(t)}
+	dbs := make([]*store.DB, 2)
+	var wg sync.WaitGroup
+	for i := range dbs {
+		dbs[i] = testenv.OpenDB(t, urls[i])
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := dbs[i].Seed(ctx, store.SeedOptions{Tenant: crashTenant, Customers: n, LinkedFraction: 0.1, Seed: seed, Workers: 1}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	var file bytes.Buffer
+	file.WriteString("action,customerId\n")
+	for _, p := range rand.New(rand.NewPCG(seed, seed)).Perm(n) {
+		fmt.Fprintf(&file, "remove,%d\n", p+1)
+	}
+	file.WriteString("remove,not-an-id\n")
+	return urls, dbs, file.Bytes()
 }
