@@ -90,7 +90,7 @@ func (imp *Import) StartsByItself() bool {
 // someone must start or cancel it, or it was rejected and must be fixed and
 // validated again.
 func (imp *Import) AwaitsOperator() bool {
-	return imp.Status == StatusRejected || imp.Status == StatusValidated && !imp.StartsByItself()
+	return imp.Status == StatusRejected || imp.Status == StatusPaused || imp.Status == StatusValidated && !imp.StartsByItself()
 }
 
 // Settled reports whether the import will not change by itself, so whoever
@@ -101,14 +101,21 @@ func (imp *Import) Settled() bool {
 }
 
 // Actions lists the steps an operator may take on the import in its current
-// state, for the API and the web page: validate, start, cancel, delete.
+// state, for the API and the web page: validate, start, pause, resume,
+// cancel, delete.
 func (imp *Import) Actions() []string {
 	var out []string
 	if CanTransition(imp.Status, StatusValidating) {
 		out = append(out, "validate")
 	}
-	if CanTransition(imp.Status, StatusQueued) {
+	if imp.Status == StatusValidated {
 		out = append(out, "start")
+	}
+	if CanTransition(imp.Status, StatusPaused) {
+		out = append(out, "pause")
+	}
+	if imp.Status == StatusPaused {
+		out = append(out, "resume")
 	}
 	if CanTransition(imp.Status, StatusCancelled) {
 		out = append(out, "cancel")

@@ -44,6 +44,10 @@ type Lifecycle interface {
 	// CancelImport cancels an import before it runs, or asks a running one
 	// to stop after its chunk.
 	CancelImport(ctx context.Context, tenant, id int64, who string) (Import, error)
+	// PauseImport stops a queued or running import after its chunk in
+	// flight; ResumeImport queues it again to go on where it stopped.
+	PauseImport(ctx context.Context, tenant, id int64, who string) (Import, error)
+	ResumeImport(ctx context.Context, tenant, id int64) (Import, error)
 	// DeleteImport removes an import that is not queued or running.
 	DeleteImport(ctx context.Context, tenant, id int64) error
 	// RunPolicyNow makes a cleanup policy's batch now and queues it.

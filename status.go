@@ -2,9 +2,10 @@ package sweep
 
 import "slices"
 
-// Status is the state of an import. Every change of state goes through
-// CanTransition here and is applied in SQL with "WHERE status = $expected", so two
-// workers can never both move the same import.
+// Status is the state of an import. The table below is the whole state
+// machine: every change of state is a named operation of store/lifecycle.go,
+// applied with "WHERE status = $expected" (two workers never both move the
+// same import), and the database itself refuses an edge the table lacks.
 type Status string
 
 // The import states, in the order an import normally passes through them.
@@ -14,6 +15,7 @@ const (
 	StatusValidated           Status = "validated"
 	StatusQueued              Status = "queued"
 	StatusRunning             Status = "running"
+	StatusPaused              Status = "paused"
 	StatusCompleted           Status = "completed"
 	StatusCompletedWithErrors Status = "completed_with_errors"
 	StatusRejected            Status = "rejected"
@@ -23,7 +25,7 @@ const (
 
 // Statuses lists every state, for validation, metrics and documentation.
 var Statuses = []Status{
-	StatusUploaded, StatusValidating, StatusValidated, StatusQueued, StatusRunning,
+	StatusUploaded, StatusValidating, StatusValidated, StatusQueued, StatusRunning, StatusPaused,
 	StatusCompleted, StatusCompletedWithErrors, StatusRejected, StatusCancelled, StatusFailed,
 }
 
@@ -33,8 +35,11 @@ var transitions = map[Status][]Status{
 	StatusValidating: {StatusValidated, StatusRejected, StatusCancelled, StatusFailed},
 	StatusValidated:  {StatusQueued, StatusCancelled},
 	StatusRejected:   {StatusValidating},
-	StatusQueued:     {StatusRunning, StatusCancelled, StatusFailed},
-	StatusRunning:    {StatusCompleted, StatusCompletedWithErrors, StatusCancelled, StatusFailed},
+	StatusQueued:     {StatusRunning, StatusPaused, StatusCancelled, StatusFailed},
+	StatusRunning:    {StatusCompleted, StatusCompletedWithErrors, StatusPaused, StatusCancelled, StatusFailed},
+	// A paused import holds no worker; resuming queues it again, and its run
+	// goes on with the blocks not yet done.
+	StatusPaused: {StatusQueued, StatusCancelled},
 }
 
 // CanTransition reports whether an import in state from may move to state to.
@@ -71,16 +76,16 @@ func (s Status) Settled() bool {
 // anywhere).
 func (s Status) HasRun() bool {
 	switch s {
-	case StatusQueued, StatusRunning, StatusCompleted, StatusCompletedWithErrors, StatusCancelled:
+	case StatusQueued, StatusRunning, StatusPaused, StatusCompleted, StatusCompletedWithErrors, StatusCancelled:
 		return true
 	}
 	return false
 }
 
-// Active reports whether a worker may be working on an import in state s, which is
-// when it must not be deleted.
+// Active reports whether a worker may be working on an import in state s, or
+// may again once it is resumed, which is when it must not be deleted.
 func (s Status) Active() bool {
-	return s == StatusQueued || s == StatusRunning
+	return s == StatusQueued || s == StatusRunning || s == StatusPaused
 }
 
 // Transition returns nil when from may move to to, and otherwise an ECONFLICT

@@ -30,6 +30,7 @@ func TestPredicatesOfEveryStatus(t *testing.T) {
 		sweep.StatusValidated:           {AwaitsOperator: true, Settled: true},
 		sweep.StatusQueued:              {HasRun: true},
 		sweep.StatusRunning:             {HasRun: true},
+		sweep.StatusPaused:              {HasRun: true, AwaitsOperator: true, Settled: true},
 		sweep.StatusCompleted:           {StatusSettled: true, HasRun: true, Settled: true},
 		sweep.StatusCompletedWithErrors: {StatusSettled: true, HasRun: true, Settled: true},
 		sweep.StatusRejected:            {StatusSettled: true, AwaitsOperator: true, Settled: true},

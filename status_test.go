@@ -28,6 +28,12 @@ func TestCanTransition(t *testing.T) {
 		{sweep.StatusRunning, sweep.StatusCompletedWithErrors, true},
 		{sweep.StatusRunning, sweep.StatusCancelled, true},
 		{sweep.StatusRunning, sweep.StatusFailed, true},
+		{sweep.StatusRunning, sweep.StatusPaused, true},
+		{sweep.StatusQueued, sweep.StatusPaused, true},
+		{sweep.StatusPaused, sweep.StatusQueued, true},
+		{sweep.StatusPaused, sweep.StatusCancelled, true},
+		{sweep.StatusPaused, sweep.StatusRunning, false},
+		{sweep.StatusValidated, sweep.StatusPaused, false},
 		{sweep.StatusRunning, sweep.StatusValidated, false},
 		{sweep.StatusCompleted, sweep.StatusRunning, false},
 		{sweep.StatusCancelled, sweep.StatusQueued, false},
@@ -88,7 +94,7 @@ func TestStatusActive(t *testing.T) {
 			active = append(active, s)
 		}
 	}
-	if diff := cmp.Diff([]sweep.Status{sweep.StatusQueued, sweep.StatusRunning}, active); diff != "" {
+	if diff := cmp.Diff([]sweep.Status{sweep.StatusQueued, sweep.StatusRunning, sweep.StatusPaused}, active); diff != "" {
 		t.Errorf("active states (-want +got):\n%s", diff)
 	}
 }

@@ -229,6 +229,20 @@ func (c *Client) Cancel(ctx context.Context, id int64) (Import, error) {
 	return imp, err
 }
 
+// Pause stops a queued or running import after its chunk in flight.
+func (c *Client) Pause(ctx context.Context, id int64) (Import, error) {
+	var imp Import
+	err := c.do(ctx, http.MethodPost, importPath(id, "/pause"), nil, "", &imp)
+	return imp, err
+}
+
+// Resume queues a paused import again; it goes on where it stopped.
+func (c *Client) Resume(ctx context.Context, id int64) (Import, error) {
+	var imp Import
+	err := c.do(ctx, http.MethodPost, importPath(id, "/resume"), nil, "", &imp)
+	return imp, err
+}
+
 // DeleteImport removes an import that is neither queued nor running from the
 // history, with its file and errors (the audit trail stays).
 func (c *Client) DeleteImport(ctx context.Context, id int64) error {

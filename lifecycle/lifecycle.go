@@ -221,6 +221,24 @@ func (o *Owner) CancelImport(ctx context.Context, tenant, id int64, who string) 
 	return o.db.CancelImport(ctx, tenant, id, who)
 }
 
+// PauseImport stops a queued or running import; its run ends after the
+// chunk in flight and it holds no worker while paused.
+func (o *Owner) PauseImport(ctx context.Context, tenant, id int64, who string) (sweep.Import, error) {
+	return o.db.PauseImport(ctx, tenant, id, who)
+}
+
+// ResumeImport queues a paused import again with a run task per part, at its
+// run_at if that is still ahead; the run takes the blocks not yet done.
+func (o *Owner) ResumeImport(ctx context.Context, tenant, id int64) (sweep.Import, error) {
+	imp, err := o.db.ResumeImport(ctx, tenant, id)
+	if err == nil {
+		o.queued(ctx, imp, "run", func() ([]*asynq.Task, error) {
+			return jobs.RunTasks(imp, fmt.Sprintf("resume-%d", time.Now().UnixNano()))
+		})
+	}
+	return imp, err
+}
+
 // FinishCancel ends a running import whose cancellation was asked.
 func (o *Owner) FinishCancel(ctx context.Context, tenant, id int64) (sweep.Import, error) {
 	return o.db.FinishCancel(ctx, tenant, id)

@@ -29,6 +29,9 @@ import (
 //	running    -> completed, completed_with_errors  CompleteImport
 //	uploaded, validating, validated, queued -> cancelled  CancelImport
 //	running    -> cancelled   FinishCancel (the run, after CancelImport asked)
+//	paused     -> cancelled   CancelImport
+//	queued, running -> paused PauseImport (the run stops after the chunk in flight)
+//	paused     -> queued      ResumeImport
 //	validating, queued, running -> failed  FailImport (the worker, out of retries)
 //
 // An import is created uploaded (CreateImport), or completed with no rows
@@ -101,12 +104,24 @@ func (db *DB) FailImport(ctx context.Context, tenant, id int64, reason string) e
 	return err
 }
 
+// activeStatuses are the states in which an import must not be deleted
+// (sweep.Status.Active).
+var activeStatuses = func() []string {
+	var out []string
+	for _, s := range sweep.Statuses {
+		if s.Active() {
+			out = append(out, string(s))
+		}
+	}
+	return out
+}()
+
 // DeleteImport removes an import that is not queued or running, with its file,
 // rows and errors. The deletion audit stays.
 func (db *DB) DeleteImport(ctx context.Context, tenant, id int64) error {
 	var deleted int64
 	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM imports WHERE tenant_id = $1 AND id = $2 AND status NOT IN ('queued', 'running')`, tenant, id)
+		res, err := tx.ExecContext(ctx, `DELETE FROM imports WHERE tenant_id = $1 AND id = $2 AND NOT status = ANY($3)`, tenant, id, pq.Array(activeStatuses))
 		if err != nil {
 			return err
 		}
@@ -177,7 +192,7 @@ func (db *DB) CancelImport(ctx context.Context, tenant, id int64, who string) (s
 		return sweep.Import{}, fmt.Errorf("cancel import %d: %w", id, err)
 	}
 	return db.transition(ctx, db.db, tenant, id,
-		[]sweep.Status{sweep.StatusUploaded, sweep.StatusValidating, sweep.StatusValidated, sweep.StatusQueued},
+		[]sweep.Status{sweep.StatusUploaded, sweep.StatusValidating, sweep.StatusValidated, sweep.StatusQueued, sweep.StatusPaused},
 		sweep.StatusCancelled, "cancel_requested = true, finished_at = now(), error = $5",
 		fmt.Sprintf("Cancelled by %s before it started; nothing was deleted.", who))
 }
@@ -197,4 +212,19 @@ func (db *DB) FinishCancel(ctx context.Context, tenant, id int64) (imp sweep.Imp
 		return err
 	})
 	return imp, err
+}
+
+// PauseImport stops a queued or running import: a run task finds it paused
+// at its next chunk and ends, the chunk in flight committing first; a task
+// still waiting finds it paused and does nothing. It keeps its place: every
+// block not yet done stays pending.
+func (db *DB) PauseImport(ctx context.Context, tenant, id int64, who string) (sweep.Import, error) {
+	return db.transition(ctx, db.db, tenant, id, []sweep.Status{sweep.StatusQueued, sweep.StatusRunning}, sweep.StatusPaused,
+		"error = $5", fmt.Sprintf("Paused by %s; resume it to go on where it stopped.", who))
+}
+
+// ResumeImport queues a paused import again; its run goes on with the blocks
+// not yet done (the caller queues its tasks).
+func (db *DB) ResumeImport(ctx context.Context, tenant, id int64) (sweep.Import, error) {
+	return db.transition(ctx, db.db, tenant, id, []sweep.Status{sweep.StatusPaused}, sweep.StatusQueued, "error = ''")
 }

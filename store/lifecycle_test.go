@@ -162,6 +162,8 @@ func TestEveryOperationFollowsTheTable(t *testing.T) {
 		"CancelImport": func(id int64) error { _, err := db.CancelImport(ctx, tenant, id, "ops"); return err },
 		"FinishCancel": func(id int64) error { _, err := db.FinishCancel(ctx, tenant, id); return err },
 		"FailImport":   func(id int64) error { return db.FailImport(ctx, tenant, id, "it broke") },
+		"PauseImport":  func(id int64) error { _, err := db.PauseImport(ctx, tenant, id, "ops"); return err },
+		"ResumeImport": func(id int64) error { _, err := db.ResumeImport(ctx, tenant, id); return err },
 	}
 	performed := map[[2]sweep.Status]bool{}
 	for name, op := range ops {

@@ -140,6 +140,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /v1/imports/{id}/errors", s.requireScope(read, s.transfer(s.handleImportErrors)))
 	s.mux.HandleFunc("POST /v1/imports/{id}/start", s.requireScope(write, s.handleStartImport))
 	s.mux.HandleFunc("POST /v1/imports/{id}/cancel", s.requireScope(write, s.handleCancelImport))
+	s.mux.HandleFunc("POST /v1/imports/{id}/pause", s.requireScope(write, s.handlePauseImport))
+	s.mux.HandleFunc("POST /v1/imports/{id}/resume", s.requireScope(write, s.handleResumeImport))
 	s.mux.HandleFunc("GET /v1/imports/{id}/results", s.requireScope(read, s.transfer(s.handleImportResults)))
 	s.mux.HandleFunc("DELETE /v1/customers/{id}", s.requireScope(sweep.ScopeCustomersDelete, s.handleDeleteCustomer))
 	s.mux.HandleFunc("DELETE "+odataPrefix, s.requireScope(sweep.ScopeCustomersDelete, s.handleODataDelete))

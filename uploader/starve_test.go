@@ -21,7 +21,10 @@ func (a *api) trickle(stop <-chan struct{}, codes chan<- int) {
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
 	go func() {
-		fw, _ := mw.CreateFormFile("file", "slow.csv")
+		fw, err := mw.CreateFormFile("file", "slow.csv")
+		if err != nil {
+			return // refused before the body was asked for: the client closed it
+		}
 		fw.Write([]byte("action,customerId\n"))
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
@@ -40,6 +43,10 @@ func (a *api) trickle(stop <-chan struct{}, codes chan<- int) {
 	req, _ := http.NewRequest("POST", a.url+"/v1/imports", pr)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set("Authorization", "Bearer "+a.token)
+	// As careful clients do (package client too): the body goes only once the
+	// server has taken the request, so a refusal is read as the 429 it is, not
+	// as a connection closed under a body still being written.
+	req.Header.Set("Expect", "100-continue")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		codes <- 0

@@ -71,6 +71,39 @@ func (s *Server) handleCancelImport(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, toJSON(imp))
 }
 
+// handlePauseImport stops a queued or running import after its chunk in
+// flight; handleResumeImport queues it again.
+func (s *Server) handlePauseImport(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p := principal(r)
+	imp, err := s.life.PauseImport(r.Context(), p.TenantID, id, p.Name)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "import paused", "import_id", imp.ID, "tenant_id", imp.TenantID)
+	writeJSON(w, http.StatusAccepted, toJSON(imp))
+}
+
+func (s *Server) handleResumeImport(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	imp, err := s.life.ResumeImport(r.Context(), principal(r).TenantID, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "import resumed", "import_id", imp.ID, "tenant_id", imp.TenantID)
+	writeJSON(w, http.StatusAccepted, toJSON(imp))
+}
+
 // handleImportResults streams every row's outcome as CSV: line, customerId,
 // outcome (deleted, skipped_already_deleted, skipped_linked_to_loan, pending,
 // error) and detail.

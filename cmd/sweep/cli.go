@@ -295,10 +295,10 @@ func (c *cliClient) printImport(v client.Import, next string, args ...any) error
 	return nil
 }
 
-// runImportsCLI is `sweep imports list|show|errors|start|cancel`.
+// runImportsCLI is `sweep imports list|show|errors|start|pause|resume|cancel`.
 func runImportsCLI(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"imports: say list, show ID, errors ID, start ID or cancel ID"}
+		return usageError{"imports: say list, show ID, errors ID, start ID, pause ID, resume ID or cancel ID"}
 	}
 	sub, args := args[0], args[1:]
 	fs := newFlags("imports " + sub)
@@ -369,18 +369,18 @@ func runImportsCLI(ctx context.Context, args []string, getenv func(string) strin
 			fmt.Fprintf(stdout, "(more: --limit %d, or the failed rows as CSV with --csv)\n", *limit*10)
 		}
 		return nil
-	case "start", "cancel":
-		op := c.api.Cancel
-		if sub == "start" {
-			op = func(ctx context.Context, id int64) (client.Import, error) {
+	case "start", "pause", "resume", "cancel":
+		op := map[string]func(context.Context, int64) (client.Import, error){
+			"start": func(ctx context.Context, id int64) (client.Import, error) {
 				return c.api.Start(ctx, id, client.StartOptions{})
-			}
-		}
+			},
+			"pause": c.api.Pause, "resume": c.api.Resume, "cancel": c.api.Cancel,
+		}[sub]
 		v, err := op(ctx, id)
 		if err != nil {
 			return shown(err)
 		}
 		return c.printImport(v, "")
 	}
-	return usageError{fmt.Sprintf("imports: unknown subcommand %q (list, show, errors, start, cancel)", sub)}
+	return usageError{fmt.Sprintf("imports: unknown subcommand %q (list, show, errors, start, pause, resume, cancel)", sub)}
 }

@@ -152,7 +152,7 @@ function progressCell(imp) {
   return td;
 }
 
-const LABELS = { validate: "Validate", start: "Start", cancel: "Cancel", delete: "Remove" };
+const LABELS = { validate: "Validate", start: "Start", pause: "Pause", resume: "Resume", cancel: "Cancel", delete: "Remove" };
 
 function renderHistory() {
   const body = $("imports");
@@ -165,7 +165,7 @@ function renderHistory() {
     const rows = `${fmt(imp.total_rows)} rows · ${fmt(imp.valid_rows)} valid · ${fmt(imp.error_rows)} errors` +
       (imp.deleted_rows || imp.skipped_rows ? ` · ${fmt(imp.deleted_rows)} deleted · ${fmt(imp.skipped_rows)} skipped` : "");
     const actions = el("td", { class: "actions", "data-label": "Actions" });
-    for (const a of ["validate", "start", "cancel", "delete"]) {
+    for (const a of ["validate", "start", "pause", "resume", "cancel", "delete"]) {
       const b = el("button", { type: "button", class: "secondary", "data-action": a, text: LABELS[a] });
       b.disabled = !imp.actions.includes(a);
       b.addEventListener("click", () => act(imp, a));
@@ -195,8 +195,13 @@ async function act(imp, action) {
       notice(`Import ${imp.id} was removed from the history.`);
     } else {
       const r = await (await api("POST", `/v1/imports/${imp.id}/${action}`)).json();
-      notice(action === "cancel" ? (r.status === "cancelled" ? `Import ${imp.id} was cancelled.` : `Import ${imp.id} stops after its current chunk.`)
-        : `Import ${imp.id} is being validated again.`);
+      const done = {
+        cancel: r.status === "cancelled" ? `Import ${imp.id} was cancelled.` : `Import ${imp.id} stops after its current chunk.`,
+        pause: `Import ${imp.id} is paused: it stops after its current chunk and holds no worker until you resume it.`,
+        resume: `Import ${imp.id} goes on where it stopped.`,
+        validate: `Import ${imp.id} is being validated again.`,
+      };
+      notice(done[action]);
       state.selected = imp.id;
     }
   } catch (e) {
