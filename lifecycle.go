@@ -48,7 +48,7 @@ type Lifecycle interface {
 	// flight; ResumeImport queues it again to go on where it stopped.
 	PauseImport(ctx context.Context, tenant, id int64, who string) (Import, error)
 	ResumeImport(ctx context.Context, tenant, id int64) (Import, error)
-	// DeleteImport removes an import that is not queued or running.
+	// DeleteImport removes an import that is not queued, running or paused.
 	DeleteImport(ctx context.Context, tenant, id int64) error
 	// RunPolicyNow makes a cleanup policy's batch now and queues it.
 	RunPolicyNow(ctx context.Context, p CleanupPolicy) (Import, error)

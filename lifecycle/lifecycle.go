@@ -250,7 +250,7 @@ func (o *Owner) Fail(ctx context.Context, tenant, id int64, reason string) error
 	return o.db.FailImport(ctx, tenant, id, reason)
 }
 
-// DeleteImport removes an import that is not queued or running.
+// DeleteImport removes an import that is not queued, running or paused.
 func (o *Owner) DeleteImport(ctx context.Context, tenant, id int64) error {
 	return o.db.DeleteImport(ctx, tenant, id)
 }

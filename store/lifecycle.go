@@ -116,7 +116,7 @@ var activeStatuses = func() []string {
 	return out
 }()
 
-// DeleteImport removes an import that is not queued or running, with its file,
+// DeleteImport removes an import that is not queued, running or paused, with its file,
 // rows and errors. The deletion audit stays.
 func (db *DB) DeleteImport(ctx context.Context, tenant, id int64) error {
 	var deleted int64
