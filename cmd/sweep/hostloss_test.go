@@ -170,20 +170,7 @@ func TestSilentHostLossMidChunk(t *testing.T) {
 	}
 	waitFor := func(what string, limit time.Duration, until func(sweep.Import) bool) sweep.Import {
 		t.Helper()
-		deadline := time.Now().Add(limit)
-		for {
-			got, err := db.GetImport(ctx, crashTenant, imp.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if until(got) {
-				return got
-			}
-			if got.Status == sweep.StatusFailed || time.Now().After(deadline) {
-				t.Fatalf("waiting %s for %s: import is %s with %d processed (%s)", limit, what, got.Status, got.ProcessedRows, got.Error)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		return waitImport(t, db, imp.ID, what, limit, until)
 	}
 	waitFor("validation", time.Minute, func(i sweep.Import) bool { return i.Status == sweep.StatusValidated })
 	started, err := db.StartImport(ctx, crashTenant, imp.ID, nil, 0)

@@ -238,3 +238,23 @@ func twinDatabases(t *testing.T, n int, seed uint64) ([]string, []*store.DB, []b
 	file.WriteString("remove,not-an-id\n")
 	return urls, dbs, file.Bytes()
 }
+
+// waitImport polls import id until until says so, and returns it then; it
+// fails the test when the import failed or was rejected, or after limit.
+func waitImport(t *testing.T, db *store.DB, id int64, what string, limit time.Duration, until func(sweep.Import) bool) sweep.Import {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		got, err := db.GetImport(context.Background(), crashTenant, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if until(got) {
+			return got
+		}
+		if got.Status == sweep.StatusFailed || got.Status == sweep.StatusRejected || time.Now().After(deadline) {
+			t.Fatalf("waiting %s for %s: import %d is %s with %d of %d processed (%s)", limit, what, id, got.Status, got.ProcessedRows, got.ValidRows, got.Error)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -41,20 +41,7 @@ func TestPausedImportSurvivesAKilledWorker(t *testing.T) {
 	}
 	wait := func(what string, until func(sweep.Import) bool) sweep.Import {
 		t.Helper()
-		deadline := time.Now().Add(3 * time.Minute)
-		for {
-			got, err := db.GetImport(ctx, crashTenant, imp.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if until(got) {
-				return got
-			}
-			if got.Status == sweep.StatusFailed || time.Now().After(deadline) {
-				t.Fatalf("waiting for %s: import is %s with %d processed (%s)", what, got.Status, got.ProcessedRows, got.Error)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		return waitImport(t, db, imp.ID, what, 3*time.Minute, until)
 	}
 	// auto_start holds an upload with a row error at validated: start it.
 	wait("validation", func(i sweep.Import) bool { return i.Status == sweep.StatusValidated })
