@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -178,11 +179,21 @@ func TestClientErrorsCarryTheAPIsCode(t *testing.T) {
 	// next upload is refused with 429.
 	pr, pw := io.Pipe()
 	held := make(chan error, 1)
+	taken := make(chan struct{})
 	go func() {
-		_, err := c.Upload(ctx, "slow.csv", io.MultiReader(strings.NewReader("action,customerId\n"), pr), client.UploadOptions{})
+		// The body is read only once the server has taken the request (the
+		// client waits for 100 Continue), and then from its slot.
+		body := &firstRead{r: io.MultiReader(strings.NewReader("action,customerId\n"), pr), seen: taken}
+		_, err := c.Upload(ctx, "slow.csv", body, client.UploadOptions{})
 		held <- err
 	}()
-	time.Sleep(300 * time.Millisecond) // until the server has taken it
+	select {
+	case <-taken:
+	case err := <-held:
+		t.Fatalf("the held upload ended before the server read it: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server did not take the held upload within 10 s")
+	}
 	select {
 	case err := <-held:
 		t.Fatalf("the held upload ended: %v", err)
@@ -292,4 +303,16 @@ func TestClientRequests(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("requests (-want +got):\n%s", diff)
 	}
+}
+
+// firstRead closes seen when its reader is first read.
+type firstRead struct {
+	r    io.Reader
+	seen chan struct{}
+	once sync.Once
+}
+
+func (f *firstRead) Read(p []byte) (int, error) {
+	f.once.Do(func() { close(f.seen) })
+	return f.r.Read(p)
 }

@@ -66,7 +66,9 @@ func TestImportCommand(t *testing.T) {
 		t.Errorf("failed rows file = %q, %v", failed, err)
 	}
 	var n int
-	db.SQL().Get(&n, `SELECT count(*) FROM customers WHERE tenant_id = 5200243 AND id IN (1, 2, 4)`)
+	if err := db.SQL().Get(&n, `SELECT count(*) FROM customers WHERE tenant_id = 5200243 AND id IN (1, 2, 4)`); err != nil {
+		t.Fatal(err)
+	}
 	if n != 0 {
 		t.Errorf("%d of the 3 customers are still there", n)
 	}
