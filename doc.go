@@ -11,7 +11,7 @@
 //
 //   - status.go: the import states and the table of legal edges
 //     (CanTransition); the database enforces the same table.
-//   - error.go: the error codes; uploader/errors.go maps them to HTTP statuses
+//   - error.go: the error codes; client/errors.go maps them to HTTP statuses
 //     and worker/outcomes.go to what a task's ending means.
 //   - csvfile.go: the file format and its row errors.
 //   - idempotency.go: what an idempotency key binds.

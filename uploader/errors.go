@@ -7,40 +7,14 @@ import (
 	"time"
 
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/client"
 )
-
-// statusOf is the one place where an error code becomes an HTTP status.
-var statusOf = map[string]int{
-	sweep.EINVALID:      http.StatusBadRequest,
-	sweep.EUNAUTHORIZED: http.StatusUnauthorized,
-	sweep.EFORBIDDEN:    http.StatusForbidden,
-	sweep.ENOTFOUND:     http.StatusNotFound,
-	sweep.ECONFLICT:     http.StatusConflict,
-	sweep.ELINKED:       http.StatusConflict,
-	sweep.ETOOLARGE:     http.StatusRequestEntityTooLarge,
-	sweep.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
-	sweep.EUNAVAILABLE:  http.StatusServiceUnavailable,
-	sweep.EKEYREUSED:    http.StatusUnprocessableEntity,
-	sweep.EBUSY:         http.StatusTooManyRequests,
-	sweep.EINTERNAL:     http.StatusInternalServerError,
-}
-
-// errorBody is the JSON shape of every error answer.
-type errorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
 
 // writeError answers with err's code and message. Internal errors are logged
 // with their detail and answered with a generic message.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := sweep.ErrorCode(err)
-	status, ok := statusOf[code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
+	status := client.ErrorStatusCode(code)
 	if status == http.StatusInternalServerError {
 		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "route", r.Pattern, "err", err)
 	}
@@ -51,9 +25,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Connection", "close")
 		defer http.NewResponseController(w).SetReadDeadline(time.Now()) // and stop reading it once answered
 	}
-	var body errorBody
-	body.Error.Code = code
-	body.Error.Message = sweep.ErrorMessage(err)
+	body := client.ErrorBody{Error: client.ErrorDetail{Code: code, Message: sweep.ErrorMessage(err)}}
 	// A message may quote what the client sent; with <, > and & escaped it is
 	// never markup, whatever reads the answer.
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
