@@ -336,7 +336,7 @@ func (db *DB) CreateBatch(ctx context.Context, p sweep.CleanupPolicy, due time.T
 		CreatedBy:       "cleanup policy: " + p.Name,
 		CleanupPolicyID: p.ID,
 	}
-	if imp, err := db.importByKey(ctx, n.TenantID, sweep.KeySpace(n.Source), n.IdempotencyKey); err == nil {
+	if imp, _, err := db.importByKey(ctx, n.TenantID, sweep.KeySpace(n.Source), n.IdempotencyKey); err == nil {
 		return imp, true, nil
 	} else if sweep.ErrorCode(err) != sweep.ENOTFOUND {
 		return sweep.Import{}, false, err

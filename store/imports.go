@@ -109,9 +109,9 @@ func (db *DB) createImport(ctx context.Context, n NewImport, file io.Reader, opt
 		RunAt: n.RunAt, CleanupPolicyID: n.CleanupPolicyID}
 	space := sweep.KeySpace(n.Source)
 	if n.IdempotencyKey != "" {
-		imp, err := db.importByKey(ctx, n.TenantID, space, n.IdempotencyKey)
+		imp, stored, err := db.importByKey(ctx, n.TenantID, space, n.IdempotencyKey)
 		if err == nil {
-			return db.replay(ctx, n, imp, req, file, h)
+			return replay(n, imp, stored, req, file, h)
 		} else if sweep.ErrorCode(err) != sweep.ENOTFOUND {
 			return sweep.Import{}, false, err
 		}
@@ -167,11 +167,11 @@ func (db *DB) createImport(ctx context.Context, n NewImport, file io.Reader, opt
 		return sweep.Import{}, false, err
 	}
 	if existed {
-		imp, err := db.importByKey(ctx, n.TenantID, space, n.IdempotencyKey)
+		imp, stored, err := db.importByKey(ctx, n.TenantID, space, n.IdempotencyKey)
 		if err != nil {
 			return sweep.Import{}, false, err
 		}
-		return db.replay(ctx, n, imp, req, file, h)
+		return replay(n, imp, stored, req, file, h)
 	}
 	imp, err = db.GetImport(ctx, n.TenantID, id)
 	return imp, false, err
@@ -193,10 +193,11 @@ func fill(r io.Reader, buf []byte) (int, error) {
 	return n, nil
 }
 
-// replay answers a request whose idempotency key already made imp: it reads
-// the rest of the file only to take its digest, and returns imp when the
-// request is the one the key was first used with, sweep.KeyReused otherwise.
-func (db *DB) replay(ctx context.Context, n NewImport, imp sweep.Import, req sweep.ImportRequest, file io.Reader, h hash.Hash) (sweep.Import, bool, error) {
+// replay answers a request whose idempotency key already made imp, whose
+// request had the fingerprint stored: it reads the rest of the file only to
+// take its digest, and returns imp when the request is the one the key was
+// first used with, sweep.KeyReused otherwise.
+func replay(n NewImport, imp sweep.Import, stored sql.NullString, req sweep.ImportRequest, file io.Reader, h hash.Hash) (sweep.Import, bool, error) {
 	if n.Source == sweep.SourceSchedule {
 		// A batch's key is sweep's own, one per policy and due time: it is the
 		// request, whatever the policy selects when the run is delivered again.
@@ -206,10 +207,6 @@ func (db *DB) replay(ctx context.Context, n NewImport, imp sweep.Import, req swe
 		return sweep.Import{}, false, err
 	}
 	req.FileSHA256 = hex.EncodeToString(h.Sum(nil))
-	var stored sql.NullString
-	if err := db.db.GetContext(ctx, &stored, `SELECT request_sha256 FROM imports WHERE tenant_id = $1 AND id = $2`, imp.TenantID, imp.ID); err != nil {
-		return sweep.Import{}, false, notFound(err, "Import %d was not found.", imp.ID)
-	}
 	same := stored.String == req.Fingerprint()
 	if !stored.Valid { // made before requests were fingerprinted: its file is all there is to compare
 		same = imp.FileSHA256 == req.FileSHA256
@@ -243,19 +240,25 @@ func (db *DB) CreateImportFromIDs(ctx context.Context, n NewImport, each func(ad
 	return imp, existed, count, err
 }
 
-func (db *DB) importByKey(ctx context.Context, tenant int64, space, key string) (sweep.Import, error) {
-	var r importRow
-	err := db.db.GetContext(ctx, &r, `SELECT `+importColumns+` FROM imports WHERE tenant_id = $1 AND key_space = $2 AND idempotency_key = $3`, tenant, space, key)
-	if err != nil {
-		return sweep.Import{}, notFound(err, "no import with that idempotency key")
+// importByKey returns the import an idempotency key made in a key space,
+// with the fingerprint of the request that made it (NULL for imports made
+// before requests were fingerprinted).
+func (db *DB) importByKey(ctx context.Context, tenant int64, space, key string) (sweep.Import, sql.NullString, error) {
+	var r struct {
+		importRow
+		RequestSHA256 sql.NullString `db:"request_sha256"`
 	}
-	return r.toImport(), nil
+	err := db.db.GetContext(ctx, &r, `SELECT `+importColumns+`, request_sha256 FROM imports WHERE tenant_id = $1 AND key_space = $2 AND idempotency_key = $3`, tenant, space, key)
+	if err != nil {
+		return sweep.Import{}, r.RequestSHA256, notFound(err, "no import with that idempotency key")
+	}
+	return r.toImport(), r.RequestSHA256, nil
 }
 
 // ImportIDByKey returns the id of the import an idempotency key made in the
 // key space of source (0 when there is none).
 func (db *DB) ImportIDByKey(ctx context.Context, tenant int64, source sweep.Source, key string) (int64, error) {
-	imp, err := db.importByKey(ctx, tenant, sweep.KeySpace(source), key)
+	imp, _, err := db.importByKey(ctx, tenant, sweep.KeySpace(source), key)
 	return imp.ID, err
 }
 
