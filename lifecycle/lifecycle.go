@@ -107,23 +107,21 @@ func (o *Owner) CreateImport(ctx context.Context, n sweep.NewImport, file io.Rea
 // request): each calls add with every id.
 func (o *Owner) CreateFromIDs(ctx context.Context, n sweep.NewImport, each func(add func(id int64) error) error) (sweep.Import, bool, error) {
 	imp, existed, _, err := o.db.CreateImportFromIDs(ctx, n, each)
-	if err != nil {
-		return imp, existed, err
-	}
-	if imp.Status == sweep.StatusUploaded {
-		err = o.queueValidation(ctx, imp)
-	}
-	return imp, existed, err
+	return o.validateCreated(ctx, imp, existed, err)
 }
 
 // CreateBatch makes a cleanup policy's batch for one due time (uploaded, or
 // completed when it found nothing) and queues its validation.
 func (o *Owner) CreateBatch(ctx context.Context, p sweep.CleanupPolicy, due time.Time) (sweep.Import, bool, error) {
 	imp, existed, err := o.db.CreateBatch(ctx, p, due)
-	if err != nil {
-		return imp, existed, err
-	}
-	if imp.Status == sweep.StatusUploaded {
+	return o.validateCreated(ctx, imp, existed, err)
+}
+
+// validateCreated queues the validation of an import a worker just made, or
+// found under its key still uploaded (the delivery that made it stopped
+// before queueing); a failure to queue is returned, for the task to retry.
+func (o *Owner) validateCreated(ctx context.Context, imp sweep.Import, existed bool, err error) (sweep.Import, bool, error) {
+	if err == nil && imp.Status == sweep.StatusUploaded {
 		err = o.queueValidation(ctx, imp)
 	}
 	return imp, existed, err
