@@ -203,14 +203,10 @@ func (o *Owner) CheckLater(ctx context.Context, imp sweep.Import, part int, wait
 	return o.enqueue(ctx, imp, t)
 }
 
-// Complete ends a running import whose blocks are all processed, and returns
-// it; while a block is still held elsewhere it returns the zero Import.
-func (o *Owner) Complete(ctx context.Context, tenant, id int64) (sweep.Import, error) {
-	imp, done, err := o.db.CompleteImport(ctx, tenant, id)
-	if !done {
-		return sweep.Import{}, err
-	}
-	return imp, err
+// Complete ends a running import whose blocks are all processed; it reports
+// false while a block is still held elsewhere.
+func (o *Owner) Complete(ctx context.Context, tenant, id int64) (sweep.Import, bool, error) {
+	return o.db.CompleteImport(ctx, tenant, id)
 }
 
 // CancelImport cancels an import that has not started, or asks a running one

@@ -81,13 +81,13 @@ func (s *Server) handleImportRun(ctx context.Context, t *asynq.Task) error {
 			log.Info("import cancelled", "processed_rows", imp.ProcessedRows, "deleted_rows", imp.DeletedRows)
 			return nil
 		case res.Done:
-			done, err := s.life.Complete(ctx, p.TenantID, p.ImportID)
+			ended, done, err := s.life.Complete(ctx, p.TenantID, p.ImportID)
 			if err != nil {
 				return err
 			}
-			if done.Status != "" {
-				log.Info("import completed", "status", done.Status, "deleted_rows", done.DeletedRows,
-					"skipped_rows", done.SkippedRows, "error_rows", done.ErrorRows)
+			if done {
+				log.Info("import completed", "status", ended.Status, "deleted_rows", ended.DeletedRows,
+					"skipped_rows", ended.SkippedRows, "error_rows", ended.ErrorRows)
 				return nil
 			}
 			// A block is still held by another session. Look again shortly
