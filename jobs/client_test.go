@@ -46,6 +46,13 @@ func newUpstream(t *testing.T, customers int, opts ...jobs.ClientOption) *upstre
 	return &upstream{t: t, db: db, client: c, rdb: rdb}
 }
 
+// stageOver makes the client stage lists longer than inline ids.
+func (u *upstream) stageOver(inline int) {
+	u.client = jobs.NewClientFromRedis(u.rdb, jobs.WithStaging(u.db.SQL().DB))
+	u.client.PollInterval = 20 * time.Millisecond
+	u.client.InlineLimit = inline
+}
+
 func (u *upstream) count(q string, args ...any) int {
 	u.t.Helper()
 	var n int
@@ -135,9 +142,7 @@ func TestClientDeletesCustomersOnce(t *testing.T) {
 func TestClientStagesLongLists(t *testing.T) {
 	t.Parallel()
 	u := newUpstream(t, 300)
-	u.client = jobs.NewClientFromRedis(u.rdb, jobs.WithStaging(u.db.SQL().DB))
-	u.client.PollInterval = 20 * time.Millisecond
-	u.client.InlineLimit = 50
+	u.stageOver(50)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	ids := seq(101, 300)
@@ -298,9 +303,7 @@ func TestClientRefusesReusedKey(t *testing.T) {
 func TestClientRefusesReusedKeyForStagedList(t *testing.T) {
 	t.Parallel()
 	u := newUpstream(t, 300)
-	u.client = jobs.NewClientFromRedis(u.rdb, jobs.WithStaging(u.db.SQL().DB))
-	u.client.PollInterval = 20 * time.Millisecond
-	u.client.InlineLimit = 50
+	u.stageOver(50)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	ids := seq(101, 200)
