@@ -505,20 +505,6 @@ func (s *Server) handleListImports(w http.ResponseWriter, r *http.Request) {
 	s.writeError(w, r, err)
 }
 
-func (s *Server) handleValidateImport(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	imp, err := s.life.RequestValidation(r.Context(), principal(r).TenantID, id)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, toJSON(imp))
-}
-
 func (s *Server) handleDeleteImport(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
 	if err == nil {

@@ -1,6 +1,7 @@
 package uploader
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
 	"net/http"
@@ -55,53 +56,40 @@ func (s *Server) handleStartImport(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, toJSON(imp))
 }
 
-func (s *Server) handleCancelImport(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
+// importStep answers a step that takes nothing but the import's id (validate,
+// pause, resume, cancel): do performs it for the caller's tenant, and the
+// answer is the import after it, 202.
+func (s *Server) importStep(name string, do func(ctx context.Context, p store.Principal, id int64) (sweep.Import, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r)
+		if err == nil {
+			var imp sweep.Import
+			if imp, err = do(r.Context(), principal(r), id); err == nil {
+				s.log.InfoContext(r.Context(), "import "+name, "import_id", imp.ID, "tenant_id", imp.TenantID, "status", imp.Status)
+				writeJSON(w, http.StatusAccepted, toJSON(imp))
+				return
+			}
+		}
 		s.writeError(w, r, err)
-		return
 	}
-	p := principal(r)
-	imp, err := s.life.CancelImport(r.Context(), p.TenantID, id, p.Name)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.log.InfoContext(r.Context(), "import cancel requested", "import_id", imp.ID, "tenant_id", imp.TenantID, "status", imp.Status)
-	writeJSON(w, http.StatusAccepted, toJSON(imp))
 }
 
-// handlePauseImport stops a queued or running import after its chunk in
-// flight; handleResumeImport queues it again.
-func (s *Server) handlePauseImport(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	p := principal(r)
-	imp, err := s.life.PauseImport(r.Context(), p.TenantID, id, p.Name)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.log.InfoContext(r.Context(), "import paused", "import_id", imp.ID, "tenant_id", imp.TenantID)
-	writeJSON(w, http.StatusAccepted, toJSON(imp))
+func (s *Server) validateImport(ctx context.Context, p store.Principal, id int64) (sweep.Import, error) {
+	return s.life.RequestValidation(ctx, p.TenantID, id)
 }
 
-func (s *Server) handleResumeImport(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	imp, err := s.life.ResumeImport(r.Context(), principal(r).TenantID, id)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.log.InfoContext(r.Context(), "import resumed", "import_id", imp.ID, "tenant_id", imp.TenantID)
-	writeJSON(w, http.StatusAccepted, toJSON(imp))
+func (s *Server) cancelImport(ctx context.Context, p store.Principal, id int64) (sweep.Import, error) {
+	return s.life.CancelImport(ctx, p.TenantID, id, p.Name)
+}
+
+// pauseImport stops a queued or running import after its chunk in flight;
+// resumeImport queues it again.
+func (s *Server) pauseImport(ctx context.Context, p store.Principal, id int64) (sweep.Import, error) {
+	return s.life.PauseImport(ctx, p.TenantID, id, p.Name)
+}
+
+func (s *Server) resumeImport(ctx context.Context, p store.Principal, id int64) (sweep.Import, error) {
+	return s.life.ResumeImport(ctx, p.TenantID, id)
 }
 
 // handleImportResults streams every row's outcome as CSV: line, customerId,
