@@ -42,12 +42,9 @@ func (s *Server) requireScope(scope sweep.Scope, next http.HandlerFunc) http.Han
 				"This token does not have the %s scope. Ask an administrator for a token with it (sweep token create --scopes %s).", scope, scope))
 			return
 		}
-		if full := s.requestSlots.take(p.TenantID); full != "" {
-			s.busy(w, r, s.requestSlots, full, "requests")
-			return
-		}
-		defer s.requestSlots.give(p.TenantID)
-		next(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		s.inSlot(w, r, s.requestSlots, p.TenantID, "requests", func() {
+			next(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		})
 	}
 }
 

@@ -51,6 +51,17 @@ func (s *slots) give(tenant int64) {
 // retryAfterSeconds is what a 429 answer tells the client to wait.
 const retryAfterSeconds = 5
 
+// inSlot runs fn in one of the tenant's slots of sl, or answers 429 when it
+// has none left.
+func (s *Server) inSlot(w http.ResponseWriter, r *http.Request, sl *slots, tenant int64, what string, fn func()) {
+	if full := sl.take(tenant); full != "" {
+		s.busy(w, r, sl, full, what)
+		return
+	}
+	defer sl.give(tenant)
+	fn()
+}
+
 // busy answers 429 with Retry-After, saying which limit was reached.
 func (s *Server) busy(w http.ResponseWriter, r *http.Request, sl *slots, full, what string) {
 	w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
@@ -66,12 +77,6 @@ func (s *Server) busy(w http.ResponseWriter, r *http.Request, sl *slots, full, w
 // together a bounded number).
 func (s *Server) transfer(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		tenant := principal(r).TenantID
-		if full := s.transferSlots.take(tenant); full != "" {
-			s.busy(w, r, s.transferSlots, full, "uploads or downloads")
-			return
-		}
-		defer s.transferSlots.give(tenant)
-		next(w, r)
+		s.inSlot(w, r, s.transferSlots, principal(r).TenantID, "uploads or downloads", func() { next(w, r) })
 	}
 }
