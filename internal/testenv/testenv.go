@@ -98,6 +98,12 @@ func newDatabase(t testing.TB, migrated bool) string {
 	if _, err := admin.ExecContext(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, template)); err != nil {
 		t.Fatalf("testenv: create database: %v", err)
 	}
+	return ownDatabase(t, name)
+}
+
+// ownDatabase returns the URL of the test's database name, which is dropped
+// when the test ends.
+func ownDatabase(t testing.TB, name string) string {
 	t.Cleanup(func() {
 		admin, err := sql.Open("postgres", adminURL())
 		if err != nil {
@@ -140,17 +146,7 @@ func CopyDatabaseURL(t testing.TB, dbURL string) string {
 	if err != nil {
 		t.Fatalf("testenv: copy database %s: %v", orig, err)
 	}
-	t.Cleanup(func() {
-		admin, err := sql.Open("postgres", adminURL())
-		if err != nil {
-			return
-		}
-		defer admin.Close()
-		if _, err := admin.Exec(fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name)); err != nil {
-			t.Errorf("testenv: drop database %s: %v", name, err)
-		}
-	})
-	return withDatabase(adminURL(), name)
+	return ownDatabase(t, name)
 }
 
 // ensureTemplate makes (once per schema version, shared by every test process) a
