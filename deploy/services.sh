@@ -6,6 +6,8 @@
 #   2. installed but stopped: start it;
 #   3. Docker engine available (`docker info` works): docker compose up -d postgres redis;
 #   4. running as root with apt-get: install it from Debian's packages and start it.
+# Last, it makes sure PostgreSQL's server programs are here for the throwaway
+# primary and replica of internal/pgcluster (as root with apt-get, installs them).
 # Safe to run again: every step checks first.
 set -euo pipefail
 
@@ -151,6 +153,38 @@ SQL
   say "database sweep and role sweep are ready"
 }
 
+# PostgreSQL's server programs (initdb, pg_ctl, pg_basebackup, postgres), which
+# internal/pgcluster runs to start a throwaway primary and replica for the
+# replica-lag tests and `sweep bench`; looked for where pgcluster.BinDir looks.
+has_server_programs() { # dir
+  local p
+  for p in initdb pg_ctl pg_basebackup postgres; do [[ -x $1/$p ]] || return 1; done
+}
+server_programs_found() {
+  local dir
+  if have pg_config && has_server_programs "$(pg_config --bindir)"; then return 0; fi
+  for dir in /usr/lib/postgresql/*/bin; do has_server_programs "$dir" && return 0; done
+  have initdb && has_server_programs "$(dirname "$(readlink -f "$(command -v initdb)")")"
+}
+
+# With PostgreSQL in Docker, this machine may lack them. Debian's packages
+# would create and start a 'main' cluster on 5432, where sweep's PostgreSQL
+# already is: postgresql-common is told not to, as the postgres image does.
+ensure_server_programs() {
+  server_programs_found && return 0
+  if ! is_root || ! have apt-get; then
+    say "PostgreSQL's server programs are missing: the replica-lag tests will be skipped; install them (Debian: apt-get install postgresql)"
+    return 0
+  fi
+  apt_install postgresql-common
+  local conf=/etc/postgresql-common/createcluster.conf
+  sed -ri 's/^#?[[:space:]]*create_main_cluster[[:space:]]*=.*/create_main_cluster = false/' "$conf"
+  grep -q '^create_main_cluster = false' "$conf" || echo 'create_main_cluster = false' >>"$conf"
+  say "installing PostgreSQL's server programs without a cluster of their own (create_main_cluster = false in $conf)"
+  apt_install postgresql
+}
+
 ensure_postgres
 ensure_redis
 ensure_database
+ensure_server_programs
