@@ -38,6 +38,7 @@ type bench struct {
 	rdbURL string
 	api    string
 	tokens map[int64]string // tenant → token
+	bin    string           // the sweep binary workers run; "" is this one
 }
 
 // client is the API client of tenant's bench token.
@@ -53,8 +54,13 @@ func runBench(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 	memRows := fs.Int64("memory-rows", 10_000_000, "rows of the second file whose worker memory is compared with the first (0 skips it)")
 	customers := fs.Int("customers", 1_000_000, "customers seeded (with related rows) for each deletion measure (0 skips the deletion section)")
 	apiSample := fs.Int("api-sample", 5_000, "customers deleted one by one through the API for measure (1)")
+	impact := fs.Bool("impact", false, "measure instead what a deletion run does to the platform's own traffic (impact.go)")
+	impactOpts := impactFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *impact {
+		return runImpact(ctx, cfg, *impactOpts, stdout)
 	}
 	b := &bench{cfg: cfg, out: stdout}
 	if err := b.open(ctx); err != nil {
@@ -155,9 +161,11 @@ type workerProc struct {
 }
 
 func (b *bench) startWorker(extraEnv ...string) (*workerProc, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
+	self, err := b.bin, error(nil)
+	if self == "" {
+		if self, err = os.Executable(); err != nil {
+			return nil, err
+		}
 	}
 	cmd := exec.Command(self, "serve", "--roles", "worker")
 	cmd.Env = append(os.Environ(), "SWEEP_DATABASE_URL="+b.dbURL, "SWEEP_REDIS_URL="+b.rdbURL,

@@ -33,6 +33,9 @@ Usage:
                                                (import and imports take --url and --token, or SWEEP_URL and SWEEP_TOKEN)
   sweep demo --tenant T --token TOKEN [--url U] upload, validate and run a generated file against a running sweep
   sweep bench [--rows N] [--memory-rows M]      measure validation speed and worker memory in a scratch database
+  sweep bench --impact [--impact-customers N] [--impact-rate R] [--impact-idle D]
+                                               measure what deletion runs (unthrottled, throttled) do to a platform-like
+                                               workload and replica lag, on a throwaway PostgreSQL primary and replica
   sweep probe [URL]                            exit 0 when URL (default http://127.0.0.1:8080/readyz) answers 200;
                                                for container health checks, where there is no curl
   sweep version                                print the version
