@@ -57,6 +57,7 @@ type CleanupPolicy struct {
 	MaxBatch     int
 	Enabled      bool
 	DryRun       bool
+	RunWindow    Window // when its batches may delete (zero: any time)
 	LastRunAt    *time.Time
 	NextRunAt    *time.Time
 	LastImportID *int64

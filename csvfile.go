@@ -358,6 +358,10 @@ func SafeValue(s string) string {
 	return truncate(s, MaxValueBytes)
 }
 
+// HasControl reports whether s holds a character a terminal or a text view
+// acts upon (see isControl): such text is refused where people will read it.
+func HasControl(s string) bool { return strings.ContainsFunc(s, isControl) }
+
 // isControl reports whether r is a character a terminal or a text view acts
 // on instead of showing: C0 controls (tab and line breaks included), DEL, C1
 // controls, and the bidirectional embeddings, overrides and isolates, which

@@ -37,6 +37,9 @@ type ImportRequest struct {
 	RunAt           *time.Time
 	CleanupPolicyID int64
 	FileSHA256      string // hex SHA-256 of the stored file (the ids, for a list)
+	// RunWindow and MaxRowsPerSecond shape when and how fast it deletes.
+	RunWindow        Window
+	MaxRowsPerSecond int
 }
 
 // Fingerprint returns the hex SHA-256 of the request: a list of tens of
@@ -49,6 +52,11 @@ func (r ImportRequest) Fingerprint() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "sweep-request-v1\x00%s\x00%s\x00%s\x00%t\x00%s\x00%d\x00%s",
 		r.Source, r.FileName, r.Policy, r.AutoStart, runAt, r.CleanupPolicyID, r.FileSHA256)
+	// Added later: a request without them keeps the fingerprint it had, so
+	// a key stored before they existed still replays its request.
+	if !r.RunWindow.IsZero() || r.MaxRowsPerSecond != 0 {
+		fmt.Fprintf(h, "\x00%s\x00%d", r.RunWindow, r.MaxRowsPerSecond)
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 

@@ -52,6 +52,12 @@ type Import struct {
 	AutoStart   bool
 	RunAt       *time.Time
 	Parallelism int
+	// RunWindow is when the run may delete (zero: any time); MaxRowsPerSecond
+	// caps its speed (0: no cap of its own).
+	RunWindow        Window
+	MaxRowsPerSecond int
+	// Hold says why a queued or running import waits, while it does.
+	Hold *Hold
 
 	TotalRows     int64 // data rows in the file
 	ValidRows     int64 // rows that passed validation and will be worked

@@ -14,6 +14,9 @@ type NewImport struct {
 	FileName  string
 	AutoStart bool
 	RunAt     *time.Time
+	// RunWindow and MaxRowsPerSecond shape the run (see Import).
+	RunWindow        Window
+	MaxRowsPerSecond int
 	// IdempotencyKey is optional; see ImportRequest for what it binds.
 	IdempotencyKey string
 	CreatedBy      string
@@ -25,6 +28,7 @@ type NewImport struct {
 type StartOptions struct {
 	RunAt       *time.Time // nil keeps the time set at upload, else now
 	Parallelism int        // 0 keeps the import's setting
+	RunSettings            // nil fields keep the import's settings
 }
 
 // Lifecycle performs the steps of an import that a request asks for: every
@@ -48,6 +52,10 @@ type Lifecycle interface {
 	// flight; ResumeImport queues it again to go on where it stopped.
 	PauseImport(ctx context.Context, tenant, id int64, who string) (Import, error)
 	ResumeImport(ctx context.Context, tenant, id int64) (Import, error)
+	// ChangeRun changes the run window or rows-per-second cap of an import
+	// that has not ended; a running import follows them from its next time
+	// slice.
+	ChangeRun(ctx context.Context, tenant, id int64, s RunSettings) (Import, error)
 	// DeleteImport removes an import that is not queued, running or paused.
 	DeleteImport(ctx context.Context, tenant, id int64) error
 	// RunPolicyNow makes a cleanup policy's batch now and queues it.

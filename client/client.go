@@ -59,6 +59,11 @@ type UploadOptions struct {
 	Policy    sweep.Policy // line (default) or file
 	AutoStart bool         // start by itself when validated without row errors
 	RunAt     time.Time    // when to start deleting; zero: when started
+	// RunWindow is when the run may delete, e.g. "Mon-Fri 22:00-06:00
+	// America/Denver" (empty: any time); MaxRowsPerSecond caps its speed
+	// (0: no cap of its own).
+	RunWindow        string
+	MaxRowsPerSecond int
 	// IdempotencyKey makes the same request sent again return the first
 	// import (sent as the Idempotency-Key header).
 	IdempotencyKey string
@@ -75,6 +80,12 @@ func (o UploadOptions) fields() [][2]string {
 	}
 	if !o.RunAt.IsZero() {
 		f = append(f, [2]string{"run_at", o.RunAt.Format(time.RFC3339)})
+	}
+	if o.RunWindow != "" {
+		f = append(f, [2]string{"run_window", o.RunWindow})
+	}
+	if o.MaxRowsPerSecond != 0 {
+		f = append(f, [2]string{"max_rows_per_second", strconv.Itoa(o.MaxRowsPerSecond)})
 	}
 	return f
 }
@@ -120,7 +131,9 @@ func (c *Client) CreateFromIDs(ctx context.Context, ids []int64, opts UploadOpti
 		Policy      string  `json:"policy,omitempty"`
 		AutoStart   bool    `json:"auto_start,omitempty"`
 		RunAt       string  `json:"run_at,omitempty"`
-	}{CustomerIDs: ids, Policy: string(opts.Policy), AutoStart: opts.AutoStart}
+		RunWindow   string  `json:"run_window,omitempty"`
+		MaxRate     int     `json:"max_rows_per_second,omitempty"`
+	}{CustomerIDs: ids, Policy: string(opts.Policy), AutoStart: opts.AutoStart, RunWindow: opts.RunWindow, MaxRate: opts.MaxRowsPerSecond}
 	if !opts.RunAt.IsZero() {
 		body.RunAt = opts.RunAt.Format(time.RFC3339)
 	}
@@ -184,19 +197,24 @@ func (c *Client) Imports(ctx context.Context, opts ListOptions) (ImportList, err
 type StartOptions struct {
 	RunAt       time.Time // start deleting at this time, not now
 	Parallelism int       // run tasks working on the import at once (1-16)
+	// RunWindow and MaxRowsPerSecond replace the import's own when set.
+	RunWindow        string
+	MaxRowsPerSecond int
 }
 
 // Start queues a validated import to run and returns it.
 func (c *Client) Start(ctx context.Context, id int64, opts StartOptions) (Import, error) {
 	var body io.Reader
 	contentType := ""
-	if !opts.RunAt.IsZero() || opts.Parallelism != 0 {
+	if opts != (StartOptions{}) {
 		// A body only when an option is set: the server takes none as "the
 		// import's own settings".
 		b, err := json.Marshal(struct {
 			RunAt       string `json:"run_at,omitempty"`
 			Parallelism int    `json:"parallelism,omitempty"`
-		}{Parallelism: opts.Parallelism, RunAt: formatTime(opts.RunAt)})
+			RunWindow   string `json:"run_window,omitempty"`
+			MaxRate     int    `json:"max_rows_per_second,omitempty"`
+		}{Parallelism: opts.Parallelism, RunAt: formatTime(opts.RunAt), RunWindow: opts.RunWindow, MaxRate: opts.MaxRowsPerSecond})
 		if err != nil {
 			return Import{}, err
 		}

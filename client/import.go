@@ -16,35 +16,44 @@ import (
 // predicates (sweep.Import.Settled and friends), so a reader of the JSON, the
 // Import screen's script included, never decides them from the status itself.
 type Import struct {
-	ID            int64        `json:"id"`
-	Status        sweep.Status `json:"status"`
-	Source        sweep.Source `json:"source"`
-	Policy        sweep.Policy `json:"policy"`
-	FileName      string       `json:"file_name"`
-	FileSize      int64        `json:"file_size"`
-	FileSHA256    string       `json:"file_sha256"`
-	AutoStart     bool         `json:"auto_start"`
-	RunAt         *time.Time   `json:"run_at,omitempty"`
-	Parallelism   int          `json:"parallelism"`
-	CancelAsked   bool         `json:"cancel_requested,omitempty"`
-	RowsLeft      int64        `json:"rows_left"`
-	TotalRows     int64        `json:"total_rows"`
-	ValidRows     int64        `json:"valid_rows"`
-	ErrorRows     int64        `json:"error_rows"`
-	ProcessedRows int64        `json:"processed_rows"`
-	DeletedRows   int64        `json:"deleted_rows"`
-	SkippedRows   int64        `json:"skipped_rows"`
-	Percent       float64      `json:"percent"`
-	RowsPerSecond float64      `json:"rows_per_second"`
-	ETASeconds    *int64       `json:"eta_seconds,omitempty"`
-	Error         string       `json:"error,omitempty"`
-	CreatedBy     string       `json:"created_by"`
-	CleanupPolicy int64        `json:"cleanup_policy_id,omitempty"`
-	CreatedAt     time.Time    `json:"created_at"`
-	UpdatedAt     time.Time    `json:"updated_at"`
-	ValidatedAt   *time.Time   `json:"validated_at,omitempty"`
-	StartedAt     *time.Time   `json:"started_at,omitempty"`
-	FinishedAt    *time.Time   `json:"finished_at,omitempty"`
+	ID          int64        `json:"id"`
+	Status      sweep.Status `json:"status"`
+	Source      sweep.Source `json:"source"`
+	Policy      sweep.Policy `json:"policy"`
+	FileName    string       `json:"file_name"`
+	FileSize    int64        `json:"file_size"`
+	FileSHA256  string       `json:"file_sha256"`
+	AutoStart   bool         `json:"auto_start"`
+	RunAt       *time.Time   `json:"run_at,omitempty"`
+	Parallelism int          `json:"parallelism"`
+	// RunWindow is when the run may delete ("Mon-Fri 22:00-06:00
+	// America/Denver"; empty: any time); MaxRowsPerSecond its own speed cap
+	// (0: none).
+	RunWindow        string `json:"run_window,omitempty"`
+	MaxRowsPerSecond int    `json:"max_rows_per_second,omitempty"`
+	// Hold says why a queued or running import waits now, while it does;
+	// Holds (GET /v1/imports/{id} only) are its recent holds, newest first.
+	Hold          *Hold      `json:"hold,omitempty"`
+	Holds         []Hold     `json:"holds,omitempty"`
+	CancelAsked   bool       `json:"cancel_requested,omitempty"`
+	RowsLeft      int64      `json:"rows_left"`
+	TotalRows     int64      `json:"total_rows"`
+	ValidRows     int64      `json:"valid_rows"`
+	ErrorRows     int64      `json:"error_rows"`
+	ProcessedRows int64      `json:"processed_rows"`
+	DeletedRows   int64      `json:"deleted_rows"`
+	SkippedRows   int64      `json:"skipped_rows"`
+	Percent       float64    `json:"percent"`
+	RowsPerSecond float64    `json:"rows_per_second"`
+	ETASeconds    *int64     `json:"eta_seconds,omitempty"`
+	Error         string     `json:"error,omitempty"`
+	CreatedBy     string     `json:"created_by"`
+	CleanupPolicy int64      `json:"cleanup_policy_id,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+	ValidatedAt   *time.Time `json:"validated_at,omitempty"`
+	StartedAt     *time.Time `json:"started_at,omitempty"`
+	FinishedAt    *time.Time `json:"finished_at,omitempty"`
 	// Settled: the import will not change by itself (sweep.Import.Settled);
 	// whoever follows it can stop.
 	Settled bool `json:"settled"`
@@ -59,6 +68,23 @@ type Import struct {
 	HasRun  bool     `json:"has_run"`
 	Actions []string `json:"actions"`
 	Links   Links    `json:"links"`
+}
+
+// Hold is why a run waits: its reason (sweep.HoldReason), the reading in
+// words, and Text, the whole sentence an operator reads ("replica lag 3.4 s
+// above 2 s since 14:02:10 UTC").
+type Hold struct {
+	Reason  sweep.HoldReason `json:"reason"`
+	Message string           `json:"message"`
+	Text    string           `json:"text"`
+	Since   time.Time        `json:"since"`
+	Until   *time.Time       `json:"until,omitempty"` // when it ends, when known (a window's opening)
+	Ended   *time.Time       `json:"ended,omitempty"` // in Holds: when the run went on
+}
+
+// FromHold returns the wire format of h.
+func FromHold(h sweep.Hold) Hold {
+	return Hold{Reason: h.Reason, Message: h.Message, Text: h.Text(), Since: h.Since, Until: h.Until, Ended: h.Ended}
 }
 
 // Links are the paths of an import's resources, relative to the API's base.
@@ -83,6 +109,11 @@ func FromImport(imp sweep.Import) Import {
 		StartedAt: imp.StartedAt, FinishedAt: imp.FinishedAt,
 		Settled: imp.Settled(), AwaitsOperator: imp.AwaitsOperator(), StartsByItself: imp.StartsByItself(),
 		HasRun: imp.Status.HasRun(), Actions: imp.Actions(),
+		RunWindow: imp.RunWindow.String(), MaxRowsPerSecond: imp.MaxRowsPerSecond,
+	}
+	if imp.Hold != nil {
+		h := FromHold(*imp.Hold)
+		j.Hold = &h
 	}
 	if imp.ValidRows > 0 {
 		j.Percent = math.Round(1000*float64(imp.ProcessedRows)/float64(imp.ValidRows)) / 10

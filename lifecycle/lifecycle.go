@@ -156,7 +156,7 @@ func (o *Owner) BeginValidating(ctx context.Context, tenant, id int64) (sweep.Im
 // StartImport moves a validated import to queued and queues its run tasks,
 // one per part, at its run_at.
 func (o *Owner) StartImport(ctx context.Context, tenant, id int64, opts sweep.StartOptions) (sweep.Import, error) {
-	imp, err := o.db.StartImport(ctx, tenant, id, opts.RunAt, opts.Parallelism)
+	imp, err := o.db.StartImport(ctx, tenant, id, opts)
 	if err == nil {
 		o.queueStart(ctx, imp)
 	}
@@ -166,7 +166,7 @@ func (o *Owner) StartImport(ctx context.Context, tenant, id int64, opts sweep.St
 // AutoStart is StartImport for an import that starts by itself once
 // validated; a failure to queue is returned, for the worker to retry.
 func (o *Owner) AutoStart(ctx context.Context, imp sweep.Import) (sweep.Import, error) {
-	imp, err := o.db.StartImport(ctx, imp.TenantID, imp.ID, nil, 0)
+	imp, err := o.db.StartImport(ctx, imp.TenantID, imp.ID, sweep.StartOptions{})
 	if err != nil {
 		return imp, err
 	}
@@ -179,11 +179,11 @@ func (o *Owner) BeginRunning(ctx context.Context, tenant, id int64) (sweep.Impor
 	return o.db.BeginRunning(ctx, tenant, id)
 }
 
-// Continue queues the next time slice of a run's part; step names it in its
-// task id (the last block the slice did, so a slice delivered twice queues
-// one continuation).
-func (o *Owner) Continue(ctx context.Context, imp sweep.Import, part int, step string) error {
-	t, err := jobs.NewImportRunTask(imp, part, step, time.Time{})
+// Continue queues the next time slice of a run's part, at at (zero: now);
+// step names it in its task id (the last block the slice did, so a slice
+// delivered twice queues one continuation).
+func (o *Owner) Continue(ctx context.Context, imp sweep.Import, part int, step string, at time.Time) error {
+	t, err := jobs.NewImportRunTask(imp, part, step, at)
 	if err != nil {
 		return err
 	}
@@ -231,6 +231,13 @@ func (o *Owner) ResumeImport(ctx context.Context, tenant, id int64) (sweep.Impor
 		})
 	}
 	return imp, err
+}
+
+// ChangeRun sets the run window or rows-per-second cap of an import that
+// has not ended. Nothing is queued: a run reads them at its next time slice,
+// and a run waiting for its window looks again within a minute.
+func (o *Owner) ChangeRun(ctx context.Context, tenant, id int64, s sweep.RunSettings) (sweep.Import, error) {
+	return o.db.ChangeRun(ctx, tenant, id, s)
 }
 
 // FinishCancel ends a running import whose cancellation was asked.

@@ -72,7 +72,7 @@ func tooFrequent(s cron.Schedule, first time.Time) (a, b time.Time, found bool) 
 }
 
 const policyColumns = `id, tenant_id, name, kind, params, cron_spec, max_batch, enabled, dry_run,
-	last_run_at, next_run_at, last_import_id, last_found, created_at, updated_at`
+	last_run_at, next_run_at, last_import_id, last_found, created_at, updated_at, run_window`
 
 type policyRow struct {
 	ID           int64         `db:"id"`
@@ -90,6 +90,7 @@ type policyRow struct {
 	LastFound    sql.NullInt64 `db:"last_found"`
 	CreatedAt    time.Time     `db:"created_at"`
 	UpdatedAt    time.Time     `db:"updated_at"`
+	RunWindow    string        `db:"run_window"`
 }
 
 func int64Ptr(v sql.NullInt64) *int64 {
@@ -106,7 +107,8 @@ func (r policyRow) toPolicy() sweep.CleanupPolicy {
 		NextRunAt: timePtr(r.NextRunAt), LastImportID: int64Ptr(r.LastImportID), LastFound: int64Ptr(r.LastFound),
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
-	_ = json.Unmarshal(r.Params, &p.Params) // written by us from the same struct
+	p.RunWindow, _ = sweep.ParseWindow(r.RunWindow) // stored in its canonical form
+	_ = json.Unmarshal(r.Params, &p.Params)         // written by us from the same struct
 	return p
 }
 
@@ -135,9 +137,9 @@ func (db *DB) CreatePolicy(ctx context.Context, p sweep.CleanupPolicy) (sweep.Cl
 	params, _ := json.Marshal(p.Params)
 	var r policyRow
 	err = db.db.GetContext(ctx, &r, `
-		INSERT INTO cleanup_policies (tenant_id, name, kind, params, cron_spec, max_batch, enabled, dry_run, next_run_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING `+policyColumns,
-		p.TenantID, p.Name, p.Kind, params, p.CronSpec, p.MaxBatch, p.Enabled, p.DryRun, next)
+		INSERT INTO cleanup_policies (tenant_id, name, kind, params, cron_spec, max_batch, enabled, dry_run, next_run_at, run_window)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING `+policyColumns,
+		p.TenantID, p.Name, p.Kind, params, p.CronSpec, p.MaxBatch, p.Enabled, p.DryRun, next, p.RunWindow.String())
 	if err != nil {
 		return p, fmt.Errorf("create cleanup policy: %w", policyConflict(err, p.Name))
 	}
@@ -178,9 +180,9 @@ func (db *DB) UpdatePolicy(ctx context.Context, p sweep.CleanupPolicy) (sweep.Cl
 	var r policyRow
 	err = db.db.GetContext(ctx, &r, `
 		UPDATE cleanup_policies SET name = $3, kind = $4, params = $5, cron_spec = $6, max_batch = $7,
-			enabled = $8, dry_run = $9, next_run_at = $10, updated_at = now()
+			enabled = $8, dry_run = $9, next_run_at = $10, run_window = $11, updated_at = now()
 		WHERE tenant_id = $1 AND id = $2 RETURNING `+policyColumns,
-		p.TenantID, p.ID, p.Name, p.Kind, params, p.CronSpec, p.MaxBatch, p.Enabled, p.DryRun, next)
+		p.TenantID, p.ID, p.Name, p.Kind, params, p.CronSpec, p.MaxBatch, p.Enabled, p.DryRun, next, p.RunWindow.String())
 	if err != nil {
 		return p, notFound(policyConflict(err, p.Name), "Cleanup policy %d was not found.", p.ID)
 	}
@@ -335,6 +337,7 @@ func (db *DB) CreateBatch(ctx context.Context, p sweep.CleanupPolicy, due time.T
 		IdempotencyKey:  BatchKey(p.ID, due),
 		CreatedBy:       "cleanup policy: " + p.Name,
 		CleanupPolicyID: p.ID,
+		RunWindow:       p.RunWindow,
 	}
 	if imp, _, err := db.importByKey(ctx, n.TenantID, sweep.KeySpace(n.Source), n.IdempotencyKey); err == nil {
 		return imp, true, nil

@@ -21,37 +21,44 @@ const FileChunkSize = 1 << 20
 const importColumns = `id, tenant_id, source, status, policy, file_name, file_size, file_sha256,
 	auto_start, run_at, parallelism, total_rows, valid_rows, error_rows, processed_rows,
 	deleted_rows, skipped_rows, rows_per_second, validations, cancel_requested, error,
-	created_by, cleanup_policy_id, created_at, updated_at, validated_at, started_at, finished_at`
+	created_by, cleanup_policy_id, created_at, updated_at, validated_at, started_at, finished_at,
+	run_window, max_rows_per_second, held_reason, held_message, held_since, held_until`
 
 type importRow struct {
-	ID              int64         `db:"id"`
-	TenantID        int64         `db:"tenant_id"`
-	Source          string        `db:"source"`
-	Status          string        `db:"status"`
-	Policy          string        `db:"policy"`
-	FileName        string        `db:"file_name"`
-	FileSize        int64         `db:"file_size"`
-	FileSHA256      string        `db:"file_sha256"`
-	AutoStart       bool          `db:"auto_start"`
-	RunAt           sql.NullTime  `db:"run_at"`
-	Parallelism     int           `db:"parallelism"`
-	TotalRows       int64         `db:"total_rows"`
-	ValidRows       int64         `db:"valid_rows"`
-	ErrorRows       int64         `db:"error_rows"`
-	ProcessedRows   int64         `db:"processed_rows"`
-	DeletedRows     int64         `db:"deleted_rows"`
-	SkippedRows     int64         `db:"skipped_rows"`
-	RowsPerSecond   float64       `db:"rows_per_second"`
-	Validations     int           `db:"validations"`
-	CancelRequested bool          `db:"cancel_requested"`
-	Error           string        `db:"error"`
-	CreatedBy       string        `db:"created_by"`
-	CleanupPolicyID sql.NullInt64 `db:"cleanup_policy_id"`
-	CreatedAt       time.Time     `db:"created_at"`
-	UpdatedAt       time.Time     `db:"updated_at"`
-	ValidatedAt     sql.NullTime  `db:"validated_at"`
-	StartedAt       sql.NullTime  `db:"started_at"`
-	FinishedAt      sql.NullTime  `db:"finished_at"`
+	ID              int64          `db:"id"`
+	TenantID        int64          `db:"tenant_id"`
+	Source          string         `db:"source"`
+	Status          string         `db:"status"`
+	Policy          string         `db:"policy"`
+	FileName        string         `db:"file_name"`
+	FileSize        int64          `db:"file_size"`
+	FileSHA256      string         `db:"file_sha256"`
+	AutoStart       bool           `db:"auto_start"`
+	RunAt           sql.NullTime   `db:"run_at"`
+	Parallelism     int            `db:"parallelism"`
+	TotalRows       int64          `db:"total_rows"`
+	ValidRows       int64          `db:"valid_rows"`
+	ErrorRows       int64          `db:"error_rows"`
+	ProcessedRows   int64          `db:"processed_rows"`
+	DeletedRows     int64          `db:"deleted_rows"`
+	SkippedRows     int64          `db:"skipped_rows"`
+	RowsPerSecond   float64        `db:"rows_per_second"`
+	Validations     int            `db:"validations"`
+	CancelRequested bool           `db:"cancel_requested"`
+	Error           string         `db:"error"`
+	CreatedBy       string         `db:"created_by"`
+	CleanupPolicyID sql.NullInt64  `db:"cleanup_policy_id"`
+	CreatedAt       time.Time      `db:"created_at"`
+	UpdatedAt       time.Time      `db:"updated_at"`
+	ValidatedAt     sql.NullTime   `db:"validated_at"`
+	StartedAt       sql.NullTime   `db:"started_at"`
+	FinishedAt      sql.NullTime   `db:"finished_at"`
+	RunWindow       string         `db:"run_window"`
+	MaxRate         sql.NullInt64  `db:"max_rows_per_second"`
+	HeldReason      sql.NullString `db:"held_reason"`
+	HeldMessage     string         `db:"held_message"`
+	HeldSince       sql.NullTime   `db:"held_since"`
+	HeldUntil       sql.NullTime   `db:"held_until"`
 }
 
 func timePtr(t sql.NullTime) *time.Time {
@@ -63,7 +70,16 @@ func timePtr(t sql.NullTime) *time.Time {
 }
 
 func (r importRow) toImport() sweep.Import {
+	var hold *sweep.Hold
+	if r.HeldReason.Valid {
+		hold = &sweep.Hold{Reason: sweep.HoldReason(r.HeldReason.String), Message: r.HeldMessage,
+			Since: r.HeldSince.Time, Until: timePtr(r.HeldUntil)}
+	}
+	// A window stored by this code always parses; one that no longer does
+	// (a time zone gone from the system's database) is reported by the run.
+	w, _ := sweep.ParseWindow(r.RunWindow)
 	return sweep.Import{
+		RunWindow: w, MaxRowsPerSecond: int(r.MaxRate.Int64), Hold: hold,
 		ID: r.ID, TenantID: r.TenantID, Source: sweep.Source(r.Source), Status: sweep.Status(r.Status),
 		Policy: sweep.Policy(r.Policy), FileName: r.FileName, FileSize: r.FileSize, FileSHA256: r.FileSHA256,
 		AutoStart: r.AutoStart, RunAt: timePtr(r.RunAt), Parallelism: r.Parallelism,
@@ -106,7 +122,7 @@ func (db *DB) createImport(ctx context.Context, n NewImport, file io.Reader, opt
 	h := sha256.New()
 	file = io.TeeReader(file, h)
 	req := sweep.ImportRequest{Source: n.Source, FileName: n.FileName, Policy: n.Policy, AutoStart: n.AutoStart,
-		RunAt: n.RunAt, CleanupPolicyID: n.CleanupPolicyID}
+		RunAt: n.RunAt, CleanupPolicyID: n.CleanupPolicyID, RunWindow: n.RunWindow, MaxRowsPerSecond: n.MaxRowsPerSecond}
 	space := sweep.KeySpace(n.Source)
 	if n.IdempotencyKey != "" {
 		imp, stored, err := db.importByKey(ctx, n.TenantID, space, n.IdempotencyKey)
@@ -124,12 +140,13 @@ func (db *DB) createImport(ctx context.Context, n NewImport, file io.Reader, opt
 	err = db.withTx(ctx, func(tx *sqlx.Tx) error {
 		err := tx.QueryRowContext(ctx, `
 			INSERT INTO imports (tenant_id, source, policy, file_name, auto_start, run_at, idempotency_key, key_space, created_by, cleanup_policy_id, validations,
-				status, validated_at, started_at, finished_at)
-			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, nullif($10, 0), 1, s.status, s.at, s.at, s.at
+				status, validated_at, started_at, finished_at, run_window, max_rows_per_second)
+			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, nullif($10, 0), 1, s.status, s.at, s.at, s.at, $12, nullif($13, 0)
 			FROM (SELECT CASE WHEN $11 THEN 'completed' ELSE 'uploaded' END AS status, CASE WHEN $11 THEN now() END AS at) s
 			ON CONFLICT (tenant_id, key_space, idempotency_key) DO NOTHING
 			RETURNING id`,
-			n.TenantID, n.Source, n.Policy, n.FileName, n.AutoStart, n.RunAt, key, space, n.CreatedBy, n.CleanupPolicyID, opt.empty).Scan(&id)
+			n.TenantID, n.Source, n.Policy, n.FileName, n.AutoStart, n.RunAt, key, space, n.CreatedBy, n.CleanupPolicyID, opt.empty,
+			n.RunWindow.String(), n.MaxRowsPerSecond).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			existed = true // a concurrent request with the same key won
 			return nil

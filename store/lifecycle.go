@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -148,9 +147,11 @@ func (db *DB) DeleteImport(ctx context.Context, tenant, id int64) error {
 // StartImport queues a validated import to run, at runAt when given (else at
 // the time set at upload, else now), with parallelism tasks (0 keeps the
 // import's setting).
-func (db *DB) StartImport(ctx context.Context, tenant, id int64, runAt *time.Time, parallelism int) (sweep.Import, error) {
+func (db *DB) StartImport(ctx context.Context, tenant, id int64, opts sweep.StartOptions) (sweep.Import, error) {
+	window, rate := runSettingArgs(opts.RunSettings)
 	return db.transition(ctx, db.db, tenant, id, []sweep.Status{sweep.StatusValidated}, sweep.StatusQueued,
-		"run_at = coalesce($5, run_at), parallelism = CASE WHEN $6 > 0 THEN $6 ELSE parallelism END", runAt, parallelism)
+		"run_at = coalesce($5, run_at), parallelism = CASE WHEN $6 > 0 THEN $6 ELSE parallelism END, "+runSettingSet(7),
+		opts.RunAt, opts.Parallelism, window, rate)
 }
 
 // BeginRunning moves a queued import to running when its first task starts; a

@@ -151,7 +151,7 @@ func TestEveryOperationFollowsTheTable(t *testing.T) {
 	ops := map[string]func(id int64) error{
 		"RequestValidation": func(id int64) error { _, err := db.RequestValidation(ctx, tenant, id); return err },
 		"BeginValidating":   func(id int64) error { _, err := db.BeginValidating(ctx, tenant, id); return err },
-		"StartImport":       func(id int64) error { _, err := db.StartImport(ctx, tenant, id, nil, 0); return err },
+		"StartImport":       func(id int64) error { _, err := db.StartImport(ctx, tenant, id, sweep.StartOptions{}); return err },
 		"BeginRunning":      func(id int64) error { _, err := db.BeginRunning(ctx, tenant, id); return err },
 		"CompleteImport":    func(id int64) error { _, _, err := db.CompleteImport(ctx, tenant, id); return err },
 		"CompleteImport with row errors": func(id int64) error {

@@ -74,7 +74,7 @@ func BenchmarkRunChunks(b *testing.B) {
 				b.StopTimer()
 				tenant := seed(b)
 				imp := validated(b, db, tenant, n)
-				if _, err := db.StartImport(ctx, tenant, imp.ID, nil, conns); err != nil {
+				if _, err := db.StartImport(ctx, tenant, imp.ID, sweep.StartOptions{Parallelism: conns}); err != nil {
 					b.Fatal(err)
 				}
 				if _, err := db.BeginRunning(ctx, tenant, imp.ID); err != nil {

@@ -66,6 +66,11 @@ func SessionURL(raw string, l SessionLimits) (string, error) {
 		}
 		set("client_connection_check_interval", l.Keepalive)
 	}
+	// The load signal (ActiveBackends) counts the platform's sessions, not
+	// sweep's own: they are told apart by this name.
+	if q.Get("application_name") == "" {
+		q.Set("application_name", ApplicationName)
+	}
 	u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20")
 	return u.String(), nil
 }

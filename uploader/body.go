@@ -160,8 +160,8 @@ func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, v any, max int
 func exactMembers(b []byte, v any) error {
 	names := map[string]bool{}
 	t := reflect.TypeOf(v).Elem()
-	for i := range t.NumField() {
-		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+	for _, f := range reflect.VisibleFields(t) { // members of embedded structs too
+		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" && !f.Anonymous {
 			names[name] = true
 		}
 	}

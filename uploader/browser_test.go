@@ -27,40 +27,22 @@ func screenshotPath(name string) string {
 	return filepath.Join(dir, name)
 }
 
-// An operator's whole flow in a real browser: sign in with the keyboard, read
-// the instructions, upload a file with bad rows, see the errors, download the
-// failed rows, upload the fixed file, start it, watch the bar reach 100 % and
-// the state completed; then the same page on a phone-sized screen.
-func TestImportScreenInABrowser(t *testing.T) {
-	t.Parallel()
+// openBrowser starts headless Chromium with a 1,280-pixel-wide window, and
+// returns its context, waitFor (polls a JavaScript condition until it is
+// true, failing the test with the page's text) and text (of a CSS selector).
+func openBrowser(t *testing.T) (context.Context, func(what, js string), func(sel string) string) {
+	t.Helper()
 	chromium := testenv.Chromium(t)
-	a := newAPI(t, uploader.Limits{})
-	downloads := t.TempDir()
-
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium), chromedp.NoSandbox,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("no-first-run", true), chromedp.WindowSize(1280, 900))
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
+	t.Cleanup(cancelAlloc)
 	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
+	t.Cleanup(cancel)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
-	defer cancelTimeout()
-
-	done := make(chan string, 4)
-	progress := chromedp.Events(ctx, browser.DownloadProgress)
-	go func() {
-		for ev, err := range progress {
-			if err != nil {
-				return
-			}
-			if ev.State == browser.DownloadProgressStateCompleted {
-				done <- ev.GUID
-			}
-		}
-	}()
-	// waitFor polls a JavaScript condition until it is true.
+	t.Cleanup(cancelTimeout)
 	waitFor := func(what, js string) {
 		t.Helper()
 		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(90*time.Second), chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
@@ -76,6 +58,31 @@ func TestImportScreenInABrowser(t *testing.T) {
 		}
 		return s
 	}
+	return ctx, waitFor, text
+}
+
+// An operator's whole flow in a real browser: sign in with the keyboard, read
+// the instructions, upload a file with bad rows, see the errors, download the
+// failed rows, upload the fixed file, start it, watch the bar reach 100 % and
+// the state completed; then the same page on a phone-sized screen.
+func TestImportScreenInABrowser(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, uploader.Limits{})
+	downloads := t.TempDir()
+	ctx, waitFor, text := openBrowser(t)
+
+	done := make(chan string, 4)
+	progress := chromedp.Events(ctx, browser.DownloadProgress)
+	go func() {
+		for ev, err := range progress {
+			if err != nil {
+				return
+			}
+			if ev.State == browser.DownloadProgressStateCompleted {
+				done <- ev.GUID
+			}
+		}
+	}()
 
 	// Sign in with the keyboard only: the token field has the focus.
 	if err := chromedp.Do(ctx,
@@ -209,7 +216,13 @@ func TestImportScreenInABrowser(t *testing.T) {
 	}
 	t.Logf("screenshot: %s", path)
 
-	// On a phone: nothing wider than the screen.
+	onAPhone(t, ctx, waitFor, "sweep-import-screen-phone.png")
+}
+
+// onAPhone shows the page on a phone-sized screen, fails the test when
+// anything is wider than the screen, and saves a screenshot as name.
+func onAPhone(t *testing.T, ctx context.Context, waitFor func(what, js string), name string) {
+	t.Helper()
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)); err != nil {
 		t.Fatal(err)
 	}
@@ -219,11 +232,12 @@ func TestImportScreenInABrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if shot, err = chromedp.Run(ctx, chromedp.FullScreenshot(100)); err != nil {
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
 		t.Fatal(err)
 	}
 	if overflow {
 		t.Error("the page is wider than a 390 px phone screen")
 	}
-	os.WriteFile(screenshotPath("sweep-import-screen-phone.png"), shot, 0o644)
+	os.WriteFile(screenshotPath(name), shot, 0o644)
 }

@@ -19,6 +19,7 @@ type policyJSON struct {
 	MaxBatch     int                 `json:"max_batch"`
 	Enabled      bool                `json:"enabled"`
 	DryRun       bool                `json:"dry_run"`
+	RunWindow    string              `json:"run_window,omitempty"`
 	NextRunAt    *time.Time          `json:"next_run_at,omitempty"`
 	LastRunAt    *time.Time          `json:"last_run_at,omitempty"`
 	LastImportID *int64              `json:"last_import_id,omitempty"`
@@ -32,7 +33,7 @@ func toPolicyJSON(p sweep.CleanupPolicy) policyJSON {
 	self := fmt.Sprintf("/v1/cleanup-policies/%d", p.ID)
 	return policyJSON{
 		ID: p.ID, Name: p.Name, Kind: p.Kind, Params: p.Params, Description: p.Describe(), CronSpec: p.CronSpec,
-		MaxBatch: p.MaxBatch, Enabled: p.Enabled, DryRun: p.DryRun, NextRunAt: p.NextRunAt, LastRunAt: p.LastRunAt,
+		MaxBatch: p.MaxBatch, Enabled: p.Enabled, DryRun: p.DryRun, RunWindow: p.RunWindow.String(), NextRunAt: p.NextRunAt, LastRunAt: p.LastRunAt,
 		LastImportID: p.LastImportID, LastFound: p.LastFound, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 		Links: map[string]string{
 			"self": self, "preview": self + "/preview", "run_now": self + "/run-now",
@@ -51,6 +52,8 @@ type policyBody struct {
 	MaxBatch *int                 `json:"max_batch"`
 	Enabled  *bool                `json:"enabled"`
 	DryRun   *bool                `json:"dry_run"`
+	// RunWindow is when the policy's batches may delete; "" removes it (any time).
+	RunWindow *string `json:"run_window"`
 }
 
 const policyExample = `{"name": "nightly inactive", "kind": "inactive", "params": {"days": 730}, "cron_spec": "0 2 * * *", "max_batch": 10000, "dry_run": true}`
@@ -86,6 +89,13 @@ func (s *Server) decodePolicy(w http.ResponseWriter, r *http.Request, p *sweep.C
 	}
 	if b.DryRun != nil {
 		p.DryRun = *b.DryRun
+	}
+	if b.RunWindow != nil {
+		w, err := sweep.ParseWindow(*b.RunWindow)
+		if err != nil {
+			return err
+		}
+		p.RunWindow = w
 	}
 	return nil
 }

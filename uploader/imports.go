@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/client"
 	"github.com/sweephq/sweep/store"
 )
 
@@ -25,11 +26,13 @@ type importOptions struct {
 	policy    sweep.Policy
 	autoStart bool
 	runAt     *time.Time
+	window    sweep.Window
+	maxRate   int
 	seen      map[string]bool
 }
 
 // importOptionNames are the options an upload takes besides its file or ids.
-var importOptionNames = []string{"policy", "auto_start", "run_at"}
+var importOptionNames = []string{"policy", "auto_start", "run_at", "run_window", "max_rows_per_second"}
 
 // set applies one named option from a form field or a JSON member. Each may be
 // given once; an unknown name is refused rather than ignored, so that a typo
@@ -71,8 +74,39 @@ func (o *importOptions) set(name, value string) error {
 			return err
 		}
 		o.runAt = t
+	case "run_window":
+		w, err := parseWindow(value)
+		if err != nil {
+			return err
+		}
+		o.window = w
+	case "max_rows_per_second":
+		n, err := parseRate(value)
+		if err != nil {
+			return err
+		}
+		o.maxRate = n
 	}
 	return nil
+}
+
+// parseWindow reads a run_window option; empty is refused (leave the option
+// out for none).
+func parseWindow(value string) (sweep.Window, error) {
+	if value == "" {
+		return sweep.Window{}, sweep.Errorf(sweep.EINVALID, "run_window is empty; send a window such as \"Mon-Fri 22:00-06:00 America/Denver\", or leave it out to run at any time.")
+	}
+	return sweep.ParseWindow(value)
+}
+
+// parseRate reads a max_rows_per_second option: a whole number of rows per
+// second, 0 for no cap.
+func parseRate(value string) (int, error) {
+	n, err := strconv.Atoi(value)
+	if err != nil {
+		return 0, sweep.Errorf(sweep.EINVALID, "max_rows_per_second must be a whole number of rows per second such as 5000 (0 for no cap); found %q.", sweep.SafeValue(value))
+	}
+	return n, sweep.CheckRate(n)
 }
 
 // maxRunAhead is how far ahead run_at may be.
@@ -156,6 +190,7 @@ func (s *Server) handleCreateImport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n.Policy, n.AutoStart, n.RunAt = cmp.Or(opts.policy, sweep.PolicyLine), opts.autoStart, opts.runAt
+	n.RunWindow, n.MaxRowsPerSecond = opts.window, opts.maxRate
 	file, err := sp.reader()
 	if err != nil {
 		s.writeError(w, r, err)
@@ -353,8 +388,9 @@ func (t *tokenLimit) Read(p []byte) (int, error) {
 	return k, err
 }
 
-// jsonOption checks an option member's JSON type: policy and run_at are
-// strings (run_at may be null), auto_start is a boolean.
+// jsonOption checks an option member's JSON type: policy, run_at and
+// run_window are strings (run_at may be null), auto_start is a boolean,
+// max_rows_per_second a number.
 func jsonOption(name string, v any) (string, error) {
 	switch name {
 	case "policy":
@@ -377,6 +413,16 @@ func jsonOption(name string, v any) (string, error) {
 			return s, nil
 		}
 		return "", sweep.Errorf(sweep.EINVALID, `run_at must be a string such as "2026-12-01T02:00:00Z".`)
+	case "run_window":
+		if s, ok := v.(string); ok {
+			return s, nil
+		}
+		return "", sweep.Errorf(sweep.EINVALID, `run_window must be a string such as "Mon-Fri 22:00-06:00 America/Denver".`)
+	case "max_rows_per_second":
+		if n, ok := v.(json.Number); ok {
+			return n.String(), nil
+		}
+		return "", sweep.Errorf(sweep.EINVALID, "max_rows_per_second must be a JSON number such as 5000 (0 for no cap).")
 	}
 	return "", nil // set refuses unknown names
 }
@@ -454,9 +500,20 @@ func (s *Server) importFromPath(w http.ResponseWriter, r *http.Request) (sweep.I
 }
 
 func (s *Server) handleGetImport(w http.ResponseWriter, r *http.Request) {
-	if imp, ok := s.importFromPath(w, r); ok {
-		writeJSON(w, http.StatusOK, toJSON(imp))
+	imp, ok := s.importFromPath(w, r)
+	if !ok {
+		return
 	}
+	j := toJSON(imp)
+	holds, err := s.db.ImportHolds(r.Context(), imp.TenantID, imp.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	for _, h := range holds {
+		j.Holds = append(j.Holds, client.FromHold(h))
+	}
+	writeJSON(w, http.StatusOK, j)
 }
 
 func queryInt(r *http.Request, name string, def, lo, hi int64) (int64, error) {

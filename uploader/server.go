@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/store"
+	"github.com/sweephq/sweep/throttle"
 )
 
 // Options configures a Server.
@@ -32,6 +33,10 @@ type Options struct {
 	// Queues reports the queues; both are needed with API.
 	Lifecycle sweep.Lifecycle
 	Queues    sweep.Queues
+	// Throttle's readings are shown by /v1/throttle (nil: only the manual
+	// holds); MaxRowsPerSecond is the global cap the workers apply.
+	Throttle         *throttle.Checker
+	MaxRowsPerSecond int
 }
 
 // Limits bound what one request may hold and how many a tenant may have in
@@ -61,15 +66,17 @@ const (
 
 // Server serves the HTTP API.
 type Server struct {
-	api     bool
-	limits  Limits
-	life    sweep.Lifecycle
-	queues  sweep.Queues
-	db      *store.DB
-	rdb     redis.UniversalClient
-	log     *slog.Logger
-	metrics *prometheus.Registry
-	mux     *http.ServeMux
+	api      bool
+	limits   Limits
+	life     sweep.Lifecycle
+	queues   sweep.Queues
+	throttle *throttle.Checker
+	maxRate  int
+	db       *store.DB
+	rdb      redis.UniversalClient
+	log      *slog.Logger
+	metrics  *prometheus.Registry
+	mux      *http.ServeMux
 
 	requestSlots, transferSlots *slots
 
@@ -101,6 +108,7 @@ func NewServer(opt Options) *Server {
 	s.requestSlots = newSlots(s.limits.TenantRequests, 0)
 	s.transferSlots = newSlots(s.limits.TenantTransfers, s.limits.Transfers)
 	s.life, s.queues = opt.Lifecycle, opt.Queues
+	s.throttle, s.maxRate = opt.Throttle, opt.MaxRowsPerSecond
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "sweep_http_requests_total",
 		Help: "HTTP requests answered, by route pattern and status code.",
@@ -125,7 +133,7 @@ func (s *Server) routes() {
 	if !s.api {
 		return
 	}
-	read, write := sweep.ScopeImportsRead, sweep.ScopeImportsWrite
+	read, write, admin := sweep.ScopeImportsRead, sweep.ScopeImportsWrite, sweep.ScopeAdmin
 	index, assets := webHandler()
 	s.mux.Handle("GET /{$}", index)
 	s.mux.Handle("GET /assets/", assets)
@@ -143,9 +151,12 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /v1/imports/{id}/pause", s.requireScope(write, s.importStep("paused", s.pauseImport)))
 	s.mux.HandleFunc("POST /v1/imports/{id}/resume", s.requireScope(write, s.importStep("resumed", s.resumeImport)))
 	s.mux.HandleFunc("GET /v1/imports/{id}/results", s.requireScope(read, s.transfer(s.handleImportResults)))
+	s.mux.HandleFunc("PATCH /v1/imports/{id}", s.requireScope(write, s.handleChangeRun))
+	s.mux.HandleFunc("GET /v1/throttle", s.requireScope(read, s.handleThrottle))
+	s.mux.HandleFunc("PUT /v1/throttle/hold", s.requireScope(admin, s.handleHoldRuns))
+	s.mux.HandleFunc("DELETE /v1/throttle/hold", s.requireScope(admin, s.handleReleaseRuns))
 	s.mux.HandleFunc("DELETE /v1/customers/{id}", s.requireScope(sweep.ScopeCustomersDelete, s.handleDeleteCustomer))
 	s.mux.HandleFunc("DELETE "+odataPrefix, s.requireScope(sweep.ScopeCustomersDelete, s.handleODataDelete))
-	admin := sweep.ScopeAdmin
 	s.mux.HandleFunc("GET /v1/queues", s.requireScope(admin, s.handleQueues))
 	s.mux.HandleFunc("GET /v1/cleanup-policies", s.requireScope(admin, s.handleListPolicies))
 	s.mux.HandleFunc("POST /v1/cleanup-policies", s.requireScope(admin, s.handleCreatePolicy))

@@ -24,6 +24,7 @@ func (s *Server) handleStartImport(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		RunAt       *string `json:"run_at"`
 		Parallelism *int    `json:"parallelism"`
+		runSettingsBody
 	}
 	if _, err := s.readJSON(w, r, &body, 4096, `{"run_at": "2026-12-01T02:00:00Z", "parallelism": 2}`); err != nil {
 		s.writeError(w, r, err)
@@ -43,11 +44,15 @@ func (s *Server) handleStartImport(w http.ResponseWriter, r *http.Request) {
 			err = sweep.Errorf(sweep.EINVALID, "parallelism must be from 1 to 16; found %d.", parallelism)
 		}
 	}
+	var settings sweep.RunSettings
+	if err == nil {
+		settings, err = body.settings()
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	imp, err := s.life.StartImport(r.Context(), principal(r).TenantID, id, sweep.StartOptions{RunAt: runAt, Parallelism: parallelism})
+	imp, err := s.life.StartImport(r.Context(), principal(r).TenantID, id, sweep.StartOptions{RunAt: runAt, Parallelism: parallelism, RunSettings: settings})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -84,7 +84,7 @@ func (in *instance) queue(t *testing.T, imp sweep.Import, runAt time.Time) sweep
 	if !runAt.IsZero() {
 		at = &runAt
 	}
-	imp, err := in.db.StartImport(ctx, tenant, imp.ID, at, 0)
+	imp, err := in.db.StartImport(ctx, tenant, imp.ID, sweep.StartOptions{RunAt: at})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,8 +162,8 @@ func foreign(t *testing.T, reg *prometheus.Registry, typ, reason string) float64
 	return counter(t, reg, "sweep_tasks_foreign_total", "type", typ, "reason", reason)
 }
 
-// counter reads the counter name{labels...} (name, value pairs) from reg; 0
-// when it was never counted.
+// counter reads the counter or gauge name{labels...} (name, value pairs)
+// from reg; 0 when it was never counted.
 func counter(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
@@ -184,6 +184,9 @@ func counter(t *testing.T, reg *prometheus.Registry, name string, labels ...stri
 				if have[labels[i]] != labels[i+1] {
 					continue metrics
 				}
+			}
+			if g := m.GetGauge(); g != nil {
+				return g.GetValue()
 			}
 			return m.GetCounter().GetValue()
 		}
@@ -386,7 +389,7 @@ func TestVersion1ImportTasks(t *testing.T) {
 	rdb := sharedRedis(t)
 	in := newInstance(t, rdb, 100)
 	// Queued without a task of its own: the v1 tasks are the only ones.
-	toRun, err := in.db.StartImport(context.Background(), tenant, in.validated(t, 1, 60).ID, nil, 0)
+	toRun, err := in.db.StartImport(context.Background(), tenant, in.validated(t, 1, 60).ID, sweep.StartOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,8 @@ type metrics struct {
 	taskRetries      *prometheus.CounterVec
 	tasksForeign     *prometheus.CounterVec
 	lockWaits        prometheus.Counter
+	heldSeconds      *prometheus.CounterVec
+	pacedSeconds     prometheus.Counter
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -63,10 +65,19 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "sweep_chunk_lock_waits_total",
 			Help: "Chunks that met a customer locked by another transaction past lock_timeout, were rolled back whole and waited to try again.",
 		}),
+		heldSeconds: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sweep_held_seconds_total",
+			Help: "Seconds runs were held, by reason, counted when a hold ends (by the worker whose run went on).",
+		}, []string{"reason"}),
+		pacedSeconds: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sweep_paced_seconds_total",
+			Help: "Seconds runs waited between chunks to stay under their own or the global rows-per-second cap.",
+		}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.customersDeleted, m.rowsProcessed, m.chunkDuration, m.rowsValidated, m.validateDuration,
-			m.validateRate, m.tasksProcessed, m.taskFailures, m.taskRetries, m.tasksForeign, m.lockWaits)
+			m.validateRate, m.tasksProcessed, m.taskFailures, m.taskRetries, m.tasksForeign, m.lockWaits,
+			m.heldSeconds, m.pacedSeconds)
 	}
 	return m
 }

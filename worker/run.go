@@ -31,10 +31,18 @@ func (s *Server) handleImportRun(ctx context.Context, t *asynq.Task) error {
 	if ok, err := s.ownImport(ctx, t, p); !ok {
 		return err
 	}
+	// A run held by the platform's signals, a manual hold or its window waits
+	// in the queue, not here; an import that never ran stays queued meanwhile.
+	if imp, err := s.db.GetImport(ctx, p.TenantID, p.ImportID); err == nil && (imp.Status == sweep.StatusQueued || imp.Status == sweep.StatusRunning) {
+		if h, wait := s.held(ctx, imp); h != nil {
+			return s.hold(ctx, log, imp, p.Part, h, wait)
+		}
+	}
 	imp, err := s.life.BeginRunning(ctx, p.TenantID, p.ImportID)
 	if err != nil {
 		return err // gone or no longer queued: nothing to run (see outcomes.go)
 	}
+	s.release(ctx, log, imp)
 	from, err := s.db.PartStart(ctx, p.TenantID, p.ImportID, p.Part, imp.Parallelism)
 	if err != nil {
 		return err
@@ -60,7 +68,7 @@ func (s *Server) handleImportRun(ctx context.Context, t *asynq.Task) error {
 			}
 			wait = min(2*wait, maxLockBackoff)
 			if time.Now().After(sliceEnd) || s.isStopping() || ctx.Err() != nil {
-				return s.handOver(ctx, log, imp, p.Part, cmp.Or(step, fmt.Sprintf("locked-%d", time.Now().UnixNano())), rows, deleted, start)
+				return s.handOver(ctx, log, imp, p.Part, cmp.Or(step, fmt.Sprintf("locked-%d", time.Now().UnixNano())), rows, deleted, start, 0)
 			}
 			continue
 		} else if err != nil {
@@ -98,13 +106,33 @@ func (s *Server) handleImportRun(ctx context.Context, t *asynq.Task) error {
 		}
 		s.metrics.chunk(res, time.Since(chunkStart))
 		step = fmt.Sprintf("after-%d", res.Block)
-		// Between chunks: hand over when the slice is used up or the worker is
-		// stopping (the chunk in flight has committed).
-		if time.Now().After(sliceEnd) || s.isStopping() || ctx.Err() != nil {
-			return s.handOver(ctx, log, imp, p.Part, step, rows, deleted, start)
+		// Between chunks: wait as the rows-per-second caps ask — here when the
+		// wait is short (a delayed task would add up to a second of the
+		// queue's own), in the queue when it is long; hand over when the slice
+		// is used up or the worker is stopping (the chunk in flight has
+		// committed).
+		wait := s.pace(ctx, log, imp, res.Rows)
+		if wait > 0 && wait <= maxPaceSleep && !s.isStopping() {
+			select {
+			case <-ctx.Done():
+			case <-time.After(wait):
+				wait = 0
+			}
+		}
+		if wait > 0 || time.Now().After(sliceEnd) || s.isStopping() || ctx.Err() != nil {
+			return s.handOver(ctx, log, imp, p.Part, step, rows, deleted, start, wait)
+		}
+		if h, wait := s.held(ctx, imp); h != nil {
+			log.Info("time slice ends on a hold", "rows", rows, "deleted", deleted)
+			return s.hold(ctx, log, imp, p.Part, h, wait)
 		}
 	}
 }
+
+// maxPaceSleep is the longest wait between chunks, under a rows-per-second
+// cap, that a run task sleeps through; a longer one it waits in the queue,
+// holding no worker.
+const maxPaceSleep = time.Second
 
 // heldBlockRecheck is how long a run whose last block is held elsewhere waits
 // before it looks again.
@@ -117,10 +145,14 @@ const (
 	maxLockBackoff = 5 * time.Second
 )
 
-// handOver queues the continuation of a run's part, named by step, and ends
-// this task's time slice.
-func (s *Server) handOver(ctx context.Context, log *slog.Logger, imp sweep.Import, part int, step string, rows, deleted int, start time.Time) error {
-	if err := s.life.Continue(context.WithoutCancel(ctx), imp, part, step); err != nil {
+// handOver queues the continuation of a run's part, named by step, to start
+// after wait, and ends this task's time slice.
+func (s *Server) handOver(ctx context.Context, log *slog.Logger, imp sweep.Import, part int, step string, rows, deleted int, start time.Time, wait time.Duration) error {
+	var at time.Time
+	if wait > 0 {
+		at = time.Now().Add(wait)
+	}
+	if err := s.life.Continue(context.WithoutCancel(ctx), imp, part, step, at); err != nil {
 		return err
 	}
 	log.Info("time slice used", "rows", rows, "deleted", deleted, "stopping", s.isStopping(),

@@ -18,7 +18,7 @@ import (
 // start queues a validated import; the tests then process its tasks directly.
 func (f *fixture) start(t *testing.T, imp sweep.Import) {
 	t.Helper()
-	started, err := f.db.StartImport(context.Background(), tenant, imp.ID, nil, 0)
+	started, err := f.db.StartImport(context.Background(), tenant, imp.ID, sweep.StartOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestRunInParallelParts(t *testing.T) {
 	f.configure(worker.Config{Concurrency: 1, ChunkSize: 100, TimeSlice: time.Hour})
 	imp := f.validate(t, f.upload(t, csvOf(ids(1, 3000)...), sweep.PolicyLine))
 	ctx := context.Background()
-	if _, err := f.db.StartImport(ctx, tenant, imp.ID, nil, 3); err != nil {
+	if _, err := f.db.StartImport(ctx, tenant, imp.ID, sweep.StartOptions{Parallelism: 3}); err != nil {
 		t.Fatal(err)
 	}
 	for part, want := range []int{0, 10, 20} {

@@ -3,6 +3,7 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/lifecycle"
 	"github.com/sweephq/sweep/store"
+	"github.com/sweephq/sweep/throttle"
 )
 
 // Config sets up a worker Server.
@@ -27,6 +29,18 @@ type Config struct {
 	Registry        *prometheus.Registry // where the worker's metrics go; nil keeps them private
 	ShutdownTimeout time.Duration        // how long a stop waits for running tasks to finish their chunk
 	Logger          *slog.Logger
+
+	// Throttle reads the signals and manual holds that hold runs; nil reads
+	// only the manual holds.
+	Throttle *throttle.Checker
+	// MaxRowsPerSecond caps the rows all runs together delete per second,
+	// over every worker sharing the Redis (0: no cap).
+	MaxRowsPerSecond int
+	// Now is the clock run windows are read with; nil means time.Now.
+	Now func() time.Time
+	// HoldRecheck and WindowRecheck are how long a held run, or one outside
+	// its window, waits in the queue before it looks again (0: 2 s and 30 s).
+	HoldRecheck, WindowRecheck time.Duration
 }
 
 // Server takes tasks from the queues of package jobs and runs their handlers.
@@ -39,6 +53,7 @@ type Server struct {
 	log      *slog.Logger
 	cfg      Config
 	metrics  *metrics
+	limiter  *throttle.Limiter
 	stopping atomic.Bool
 }
 
@@ -54,8 +69,19 @@ func NewServer(rdb redis.UniversalClient, db *store.DB, cfg Config) *Server {
 	if cfg.TimeSlice <= 0 {
 		cfg.TimeSlice = 5 * time.Second
 	}
+	if cfg.Throttle == nil {
+		cfg.Throttle, _ = throttle.New(db, throttle.Config{Logger: log}) // no signal: cannot fail
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	cfg.HoldRecheck = cmp.Or(cfg.HoldRecheck, holdRecheck)
+	cfg.WindowRecheck = cmp.Or(cfg.WindowRecheck, windowRecheck)
 	s := &Server{mux: asynq.NewServeMux(), life: lifecycle.New(db, rdb, log), rdb: rdb, db: db, log: log, cfg: cfg,
-		metrics: newMetrics(cfg.Registry)}
+		metrics: newMetrics(cfg.Registry), limiter: throttle.NewLimiter(rdb)}
+	if cfg.Registry != nil {
+		cfg.Registry.MustRegister(newHeldRuns(db))
+	}
 	s.mux.Use(s.metrics.counting)
 	s.mux.HandleFunc(jobs.TypeImportValidate, s.publishing(s.settling("Validation", s.handleImportValidate)))
 	s.mux.HandleFunc(jobs.TypeImportRun, s.publishing(s.settling("Deletion", s.handleImportRun)))

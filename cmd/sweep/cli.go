@@ -289,21 +289,43 @@ func (c *cliClient) printImport(v client.Import, next string, args ...any) error
 	if v.Error != "" {
 		fmt.Fprintf(c.stdout, "  %s\n", v.Error)
 	}
+	if v.RunWindow != "" || v.MaxRowsPerSecond > 0 {
+		fmt.Fprintf(c.stdout, "  runs %s", cmp.Or(v.RunWindow, "at any time"))
+		if v.MaxRowsPerSecond > 0 {
+			fmt.Fprintf(c.stdout, ", at most %d rows/s", v.MaxRowsPerSecond)
+		}
+		fmt.Fprintln(c.stdout)
+	}
+	if v.Hold != nil {
+		fmt.Fprintf(c.stdout, "  held: %s\n", v.Hold.Text)
+	}
+	for i, h := range v.Holds {
+		if i == 0 {
+			fmt.Fprintln(c.stdout, "  holds (newest first):")
+		}
+		ended := "still held"
+		if h.Ended != nil {
+			ended = "until " + h.Ended.UTC().Format("2006-01-02 15:04:05 MST")
+		}
+		fmt.Fprintf(c.stdout, "    %s  %s (%s)\n", h.Since.UTC().Format("2006-01-02 15:04:05 MST"), h.Message, ended)
+	}
 	if n := fmt.Sprintf(next, args...); n != "" {
 		fmt.Fprintf(c.stdout, "  %s\n", n)
 	}
 	return nil
 }
 
-// runImportsCLI is `sweep imports list|show|errors|start|pause|resume|cancel`.
+// runImportsCLI is `sweep imports list|show|errors|start|set|pause|resume|cancel`.
 func runImportsCLI(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"imports: say list, show ID, errors ID, start ID, pause ID, resume ID or cancel ID"}
+		return usageError{"imports: say list, show ID, errors ID, start ID, set ID, pause ID, resume ID or cancel ID"}
 	}
 	sub, args := args[0], args[1:]
 	fs := newFlags("imports " + sub)
 	url, token, asJSON := apiFlags(fs, getenv)
 	limit := fs.Int("limit", 20, "list: how many imports; errors: how many errors")
+	window := fs.String("window", "", `start, set: when the run may delete, e.g. "Mon-Fri 22:00-06:00 America/Denver" (set: "" removes it)`)
+	maxRate := fs.Int("max-rate", -1, "start, set: most rows deleted per second by this import (0 removes the cap)")
 	asCSV := fs.Bool("csv", false, "errors: print the failed rows as CSV, ready to fix")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -369,10 +391,28 @@ func runImportsCLI(ctx context.Context, args []string, getenv func(string) strin
 			fmt.Fprintf(stdout, "(more: --limit %d, or the failed rows as CSV with --csv)\n", *limit*10)
 		}
 		return nil
+	case "set":
+		var ch client.RunChange
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "window":
+				ch.RunWindow = window
+			case "max-rate":
+				ch.MaxRowsPerSecond = maxRate
+			}
+		})
+		if ch == (client.RunChange{}) {
+			return usageError{"imports set: say what to change: --window \"Mon-Fri 22:00-06:00 America/Denver\" and/or --max-rate 5000"}
+		}
+		v, err := c.api.ChangeRun(ctx, id, ch)
+		if err != nil {
+			return shown(err)
+		}
+		return c.printImport(v, "")
 	case "start", "pause", "resume", "cancel":
 		op := map[string]func(context.Context, int64) (client.Import, error){
 			"start": func(ctx context.Context, id int64) (client.Import, error) {
-				return c.api.Start(ctx, id, client.StartOptions{})
+				return c.api.Start(ctx, id, client.StartOptions{RunWindow: *window, MaxRowsPerSecond: max(*maxRate, 0)})
 			},
 			"pause": c.api.Pause, "resume": c.api.Resume, "cancel": c.api.Cancel,
 		}[sub]
@@ -382,5 +422,5 @@ func runImportsCLI(ctx context.Context, args []string, getenv func(string) strin
 		}
 		return c.printImport(v, "")
 	}
-	return usageError{fmt.Sprintf("imports: unknown subcommand %q (list, show, errors, start, pause, resume, cancel)", sub)}
+	return usageError{fmt.Sprintf("imports: unknown subcommand %q (list, show, errors, start, set, pause, resume, cancel)", sub)}
 }

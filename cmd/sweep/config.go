@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"github.com/sweephq/sweep/store"
 	"log/slog"
 	"net"
 	"net/url"
@@ -13,7 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/jobs"
+	"github.com/sweephq/sweep/store"
+	"github.com/sweephq/sweep/throttle"
 )
 
 // Config is sweep's configuration, read once from SWEEP_* environment variables.
@@ -44,6 +46,11 @@ type Config struct {
 	SpoolDir          string              // SWEEP_SPOOL_DIR: where uploads and downloads wait on disk
 	Session           store.SessionLimits // SWEEP_STATEMENT_TIMEOUT, SWEEP_LOCK_TIMEOUT, SWEEP_IDLE_IN_TRANSACTION_TIMEOUT, SWEEP_TCP_KEEPALIVE
 	ValidationTimeout time.Duration       // SWEEP_VALIDATION_TIMEOUT: statement_timeout of a validation's transactions
+	// Throttle is what holds runs: SWEEP_MAX_REPLICA_LAG, SWEEP_REPLICA_URLS,
+	// SWEEP_MAX_ACTIVE_BACKENDS, SWEEP_THROTTLE_QUERY, SWEEP_THROTTLE_HTTP_URL,
+	// SWEEP_THROTTLE_INTERVAL.
+	Throttle         throttle.Config
+	MaxRowsPerSecond int // SWEEP_MAX_ROWS_PER_SECOND: all runs together, over every worker (0: no cap)
 }
 
 // Defaults for the settings.
@@ -163,6 +170,29 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.ValidationTimeout = offOrDur("SWEEP_VALIDATION_TIMEOUT", time.Hour)
 	c.RequestTimeout = durVar("SWEEP_HTTP_REQUEST_TIMEOUT", 30*time.Minute)
 	c.BodyIdle = durVar("SWEEP_HTTP_BODY_IDLE_TIMEOUT", 30*time.Second)
+	c.Throttle = throttle.Config{
+		MaxReplicaLag:     offOrDur("SWEEP_MAX_REPLICA_LAG", 2*time.Second),
+		MaxActiveBackends: int(intVar("SWEEP_MAX_ACTIVE_BACKENDS", 0, 0, 100_000)),
+		Query:             strings.TrimSpace(getenv("SWEEP_THROTTLE_QUERY")),
+		HTTPURL:           strings.TrimSpace(getenv("SWEEP_THROTTLE_HTTP_URL")),
+		Interval:          durVar("SWEEP_THROTTLE_INTERVAL", time.Second),
+	}
+	for _, raw := range strings.Split(getenv("SWEEP_REPLICA_URLS"), ",") {
+		if raw = strings.TrimSpace(raw); raw == "" {
+			continue
+		}
+		if u, err := url.Parse(raw); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+			bad("SWEEP_REPLICA_URLS", redactURL(raw), "must be a comma-separated list of URLs such as postgres://user:password@replica1:5432/sweep?sslmode=disable")
+			continue
+		}
+		c.Throttle.ReplicaURLs = append(c.Throttle.ReplicaURLs, raw)
+	}
+	if u := c.Throttle.HTTPURL; u != "" {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			bad("SWEEP_THROTTLE_HTTP_URL", redactURL(u), "must be an http:// or https:// URL that answers 200 while sweep may delete")
+		}
+	}
+	c.MaxRowsPerSecond = int(intVar("SWEEP_MAX_ROWS_PER_SECOND", 0, 0, sweep.MaxRateLimit))
 	if s := strings.TrimSpace(getenv("SWEEP_AUDIT_RELATED_COUNTS")); s != "" {
 		b, err := strconv.ParseBool(s)
 		if err != nil {

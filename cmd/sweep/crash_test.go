@@ -50,12 +50,15 @@ type workerProcess struct {
 	cmd *exec.Cmd
 }
 
-func startWorker(t *testing.T, bin, dbURL, redisURL string) *workerProcess {
+// startWorker runs a worker and scheduler process of bin, with env (NAME=value)
+// on top of the drills' settings; it is killed when the test ends.
+func startWorker(t *testing.T, bin, dbURL, redisURL string, env ...string) *workerProcess {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--roles", "worker,scheduler")
 	cmd.Env = append(os.Environ(), "SWEEP_DATABASE_URL="+dbURL, "SWEEP_REDIS_URL="+redisURL,
 		"SWEEP_HTTP_ADDR=127.0.0.1:0", "SWEEP_LOG_LEVEL=warn", "SWEEP_TIME_SLICE=1s",
 		"SWEEP_RECONCILE_INTERVAL=500ms", "SWEEP_RECONCILE_AFTER=2s")
+	cmd.Env = append(cmd.Env, env...)
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
@@ -201,7 +204,7 @@ func runImportWith(t *testing.T, bin string, db *store.DB, dbURL, redisURL strin
 			t.Fatalf("start answered %v", ans)
 		}
 	} else {
-		started, err := db.StartImport(ctx, crashTenant, imp.ID, nil, r.parallelism)
+		started, err := db.StartImport(ctx, crashTenant, imp.ID, sweep.StartOptions{Parallelism: r.parallelism})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -173,7 +173,7 @@ func TestSilentHostLossMidChunk(t *testing.T) {
 		return waitImport(t, db, imp.ID, what, limit, until)
 	}
 	waitFor("validation", time.Minute, func(i sweep.Import) bool { return i.Status == sweep.StatusValidated })
-	started, err := db.StartImport(ctx, crashTenant, imp.ID, nil, 0)
+	started, err := db.StartImport(ctx, crashTenant, imp.ID, sweep.StartOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,9 +28,14 @@ Usage:
   sweep import FILE [--policy line|file] [--start] [--wait] [--parallelism N] [--json]
                                                upload a file to a running sweep, with progress bars; exits 3 when
                                                rows failed, writing them next to FILE as NAME.errors.csv
-  sweep imports list|show ID|errors ID [--csv]|start ID|cancel ID [--json]
-                                               the import history and one import's details, errors and steps
-                                               (import and imports take --url and --token, or SWEEP_URL and SWEEP_TOKEN)
+  sweep imports list|show ID|errors ID [--csv]|start ID|pause ID|resume ID|cancel ID [--json]
+                                               the import history and one import's details, holds, errors and steps
+  sweep imports start|set ID [--window "Mon-Fri 22:00-06:00 America/Denver"] [--max-rate ROWS_PER_SECOND]
+                                               when a run may delete and how fast (set: also while it runs)
+  sweep throttle status|hold|release [--reason R] [--all-tenants]
+                                               what holds the runs now; hold every run of the tenant (admin token),
+                                               or of every tenant (--all-tenants, in the database)
+                                               (import, imports and throttle take --url and --token, or SWEEP_URL and SWEEP_TOKEN)
   sweep demo --tenant T --token TOKEN [--url U] upload, validate and run a generated file against a running sweep
   sweep bench [--rows N] [--memory-rows M]      measure validation speed and worker memory in a scratch database
   sweep bench --impact [--impact-customers N] [--impact-rate R] [--impact-idle D]
@@ -92,6 +97,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runImportCLI(ctx, args, getenv, stdout, stderr)
 	case "imports":
 		return runImportsCLI(ctx, args, getenv, stdout, stderr)
+	case "throttle":
+		return runThrottleCLI(ctx, args, getenv, stdout, stderr)
 	}
 	cfg, err := LoadConfig(getenv)
 	if err != nil {

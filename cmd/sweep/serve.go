@@ -18,6 +18,7 @@ import (
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/lifecycle"
 	"github.com/sweephq/sweep/store"
+	"github.com/sweephq/sweep/throttle"
 	"github.com/sweephq/sweep/uploader"
 	"github.com/sweephq/sweep/worker"
 )
@@ -63,6 +64,7 @@ type Main struct {
 	http      *http.Server
 	worker    *worker.Server
 	scheduler *worker.Scheduler
+	throttle  *throttle.Checker
 	stopSched context.CancelFunc
 	schedDone sync.WaitGroup
 }
@@ -128,10 +130,17 @@ func (m *Main) Open(ctx context.Context) error {
 		ConstLabels: prometheus.Labels{"version": version, "roles": strings.Join(m.roles, ",")},
 	}, func() float64 { return 1 }))
 
+	// One reader of the throttle signals per process: the workers check it
+	// before every chunk, the API shows its readings.
+	tcfg := m.cfg.Throttle
+	tcfg.Logger = m.log
+	if m.throttle, err = throttle.New(m.db, tcfg); err != nil {
+		return err
+	}
 	if slices.Contains(m.roles, roleWorker) {
 		m.worker = worker.NewServer(m.rdb, m.db, worker.Config{
 			Concurrency: m.cfg.Concurrency, MaxRows: m.cfg.MaxRows, ChunkSize: m.cfg.ChunkSize, ShutdownTimeout: m.cfg.ShutdownTimeout, Logger: m.log,
-			TimeSlice: m.cfg.TimeSlice, Registry: reg,
+			TimeSlice: m.cfg.TimeSlice, Registry: reg, Throttle: m.throttle, MaxRowsPerSecond: m.cfg.MaxRowsPerSecond,
 		})
 		if err := m.worker.Start(); err != nil {
 			return err
@@ -170,7 +179,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.http = &http.Server{
 		Handler: uploader.NewServer(uploader.Options{
 			DB: m.apiDB, Redis: m.rdb, Registry: reg, Logger: m.log, API: slices.Contains(m.roles, roleAPI),
-			Lifecycle: life, Queues: life,
+			Lifecycle: life, Queues: life, Throttle: m.throttle, MaxRowsPerSecond: m.cfg.MaxRowsPerSecond,
 			Limits: uploader.Limits{MaxUploadBytes: m.cfg.MaxUploadBytes, MaxRows: m.cfg.MaxRows, SpoolDir: m.cfg.SpoolDir,
 				BodyIdleTimeout: m.cfg.BodyIdle, TenantRequests: m.cfg.TenantRequests, TenantTransfers: m.cfg.TenantTransfers,
 				Transfers: m.cfg.Transfers},
@@ -228,6 +237,9 @@ func (m *Main) Close() error {
 		m.stopSched()
 		m.schedDone.Wait()
 		m.log.Info("scheduler stopped")
+	}
+	if m.throttle != nil {
+		m.throttle.Close()
 	}
 	if m.rdb != nil {
 		errs = append(errs, m.rdb.Close())

@@ -4,7 +4,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { token: sessionStorage.getItem("sweep.token") || "", imports: [], selected: null, errorsNext: null, timer: null };
+const state = { token: sessionStorage.getItem("sweep.token") || "", imports: [], selected: null, errorsNext: null, timer: null, admin: false };
 // What a state means (settled, awaits the operator, has a run to show) comes
 // with each import from the API; this script never derives it from the status.
 
@@ -55,6 +55,7 @@ async function signIn(token) {
     const me = await getJSON("/v1/me");
     sessionStorage.setItem("sweep.token", state.token);
     $("who-text").textContent = `Tenant ${me.tenant_id} · ${me.token_name}`;
+    state.admin = me.scopes.includes("admin");
     $("who").hidden = false;
     $("sign-in").hidden = true;
     for (const id of ["upload", "history"]) $(id).hidden = false;
@@ -103,6 +104,8 @@ async function upload(ev) {
   const form = new FormData();
   form.append("policy", document.querySelector("input[name=policy]:checked").value);
   if ($("auto-start").checked) form.append("auto_start", "true");
+  if ($("run-window").value.trim()) form.append("run_window", $("run-window").value.trim());
+  if ($("max-rate").value.trim()) form.append("max_rows_per_second", $("max-rate").value.trim());
   form.append("file", file);
   $("upload-button").disabled = true;
   notice(`Uploading ${file.name}…`);
@@ -128,6 +131,7 @@ async function refresh() {
     const list = await getJSON("/v1/imports?limit=50");
     state.imports = list.imports;
     renderHistory();
+    await renderThrottle();
     if (state.selected != null) await renderDetail();
   } catch (e) {
     if (e.message !== "unauthorized") notice("Could not load the imports: " + e.message, true);
@@ -176,13 +180,59 @@ function renderHistory() {
       el("td", { "data-label": "File", text: imp.file_name }),
       el("td", { "data-label": "By", text: imp.created_by }),
       el("td", { "data-label": "When", text: when(imp.created_at) }),
-      el("td", { "data-label": "State" }, el("span", { class: "state " + imp.status, text: imp.status.replaceAll("_", " ") })),
+      stateCell(imp),
       el("td", { class: "num", "data-label": "Rows", text: rows }),
       progressCell(imp),
       actions,
     );
     body.append(tr);
   }
+}
+
+// A held run says why in its State cell, in the API's own words.
+function stateCell(imp) {
+  const td = el("td", { "data-label": "State" }, el("span", { class: "state " + imp.status, text: imp.status.replaceAll("_", " ") }));
+  if (imp.hold) td.append(el("small", { class: "held", text: "held: " + imp.hold.text }));
+  return td;
+}
+
+// ---- throttle --------------------------------------------------------------
+
+// What holds the tenant's runs now: the manual holds and the platform's
+// signals; an admin token may hold and release every run of the tenant.
+async function renderThrottle() {
+  let st;
+  try { st = await getJSON("/v1/throttle"); } catch (e) { return; }
+  const box = $("throttle");
+  box.hidden = false;
+  box.className = "throttle" + (st.held ? " is-held" : "");
+  const own = st.manual_holds.find((h) => !h.all_tenants);
+  let text = st.held ? "Runs are held: they wait after their chunk in flight, holding no worker." : "Runs may delete.";
+  if (st.max_rows_per_second) text += ` All runs together delete at most ${fmt(st.max_rows_per_second)} customers per second.`;
+  $("throttle-text").textContent = text;
+  const ul = $("throttle-signals");
+  ul.replaceChildren();
+  for (const h of st.manual_holds) ul.append(el("li", { class: "holding", text: `${h.message} (since ${when(h.since)})` }));
+  for (const sg of st.signals) ul.append(el("li", { class: sg.holding ? "holding" : "ok", text: (sg.holding ? "Holding — " : "OK — ") + sg.message }));
+  $("hold-form").hidden = !state.admin || !!own;
+  $("release-runs").hidden = !state.admin || !own;
+}
+
+async function holdRuns(hold) {
+  try {
+    if (hold) {
+      const reason = $("hold-reason").value.trim();
+      await api("PUT", "/v1/throttle/hold", JSON.stringify({ reason }), { "Content-Type": "application/json" });
+      $("hold-reason").value = "";
+      notice("Every run of this tenant is held after its chunk in flight, until you release it.");
+    } else {
+      await api("DELETE", "/v1/throttle/hold");
+      notice("Runs go on.");
+    }
+  } catch (e) {
+    notice((hold ? "Hold" : "Release") + " failed: " + e.message, true);
+  }
+  refresh();
 }
 
 async function act(imp, action) {
@@ -242,6 +292,10 @@ async function renderDetail() {
   let s = `State: ${imp.status.replaceAll("_", " ")}. ${fmt(imp.total_rows)} rows, ${fmt(imp.valid_rows)} valid, ${fmt(imp.error_rows)} with errors.`;
   if (imp.processed_rows) s += ` ${fmt(imp.deleted_rows)} deleted, ${fmt(imp.skipped_rows)} skipped.`;
   if (imp.error) s += " " + imp.error;
+  if (imp.run_window || imp.max_rows_per_second) {
+    s += ` Runs ${imp.run_window || "at any time"}` + (imp.max_rows_per_second ? `, at most ${fmt(imp.max_rows_per_second)} rows/s.` : ".");
+  }
+  if (imp.hold) s += ` Held: ${imp.hold.text}.`;
   if (imp.awaits_operator && imp.actions.includes("start")) s += " Review the errors below, then press Start to delete the valid rows.";
   $("detail-summary").textContent = s;
   $("download-failed").hidden = !(imp.error_rows > 0);
@@ -294,6 +348,8 @@ document.addEventListener("DOMContentLoaded", () => {
   $("sign-out").addEventListener("click", () => signOut());
   $("upload-form").addEventListener("submit", upload);
   $("confirm-yes").addEventListener("click", confirmStart);
+  $("hold-runs").addEventListener("click", () => holdRuns(true));
+  $("release-runs").addEventListener("click", () => holdRuns(false));
   $("confirm-no").addEventListener("click", () => { $("confirm").hidden = true; notice("Nothing was deleted."); });
   $("more-errors").addEventListener("click", () => state.errorsNext && loadErrors(state.errorsNext));
   $("download-failed").addEventListener("click", () => {
