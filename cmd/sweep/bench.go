@@ -169,7 +169,8 @@ func (b *bench) startWorker(extraEnv ...string) (*workerProc, error) {
 	}
 	cmd := exec.Command(self, "serve", "--roles", "worker")
 	cmd.Env = append(os.Environ(), "SWEEP_DATABASE_URL="+b.dbURL, "SWEEP_REDIS_URL="+b.rdbURL,
-		"SWEEP_HTTP_ADDR=127.0.0.1:0", "SWEEP_LOG_LEVEL=warn", "SWEEP_MAX_ROWS=1000000000")
+		"SWEEP_HTTP_ADDR=127.0.0.1:0", "SWEEP_LOG_LEVEL=warn", "SWEEP_MAX_ROWS=1000000000",
+		"SWEEP_MAX_ROWS_PER_SECOND=0")
 	cmd.Env = append(cmd.Env, extraEnv...)
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 	if err := cmd.Start(); err != nil {

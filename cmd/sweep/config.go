@@ -58,6 +58,10 @@ const (
 	DefaultDatabaseURL = "postgres://sweep:sweep@127.0.0.1:5432/sweep?sslmode=disable"
 	DefaultRedisURL    = "redis://127.0.0.1:6379/0"
 	DefaultHTTPAddr    = ":8080"
+	// DefaultMaxRowsPerSecond is the rows all runs together delete per
+	// second unless SWEEP_MAX_ROWS_PER_SECOND says otherwise: a pace the
+	// platform's own traffic does not notice (see sweep bench --impact).
+	DefaultMaxRowsPerSecond = 2000
 )
 
 // ConfigError names the variable at fault and says what a good value looks like.
@@ -192,7 +196,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			bad("SWEEP_THROTTLE_HTTP_URL", redactURL(u), "must be an http:// or https:// URL that answers 200 while sweep may delete")
 		}
 	}
-	c.MaxRowsPerSecond = int(intVar("SWEEP_MAX_ROWS_PER_SECOND", 0, 0, sweep.MaxRateLimit))
+	c.MaxRowsPerSecond = int(intVar("SWEEP_MAX_ROWS_PER_SECOND", DefaultMaxRowsPerSecond, 0, sweep.MaxRateLimit))
 	if s := strings.TrimSpace(getenv("SWEEP_AUDIT_RELATED_COUNTS")); s != "" {
 		b, err := strconv.ParseBool(s)
 		if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/sweephq/sweep/store"
+	"github.com/sweephq/sweep/throttle"
 	"log/slog"
 	"strings"
 	"testing"
@@ -43,9 +44,43 @@ func TestLoadConfigDefaults(t *testing.T) {
 		Session: store.SessionLimits{StatementTimeout: time.Minute, LockTimeout: 2 * time.Second,
 			IdleInTransaction: 30 * time.Second, Keepalive: 10 * time.Second},
 		ValidationTimeout: time.Hour,
+		Throttle:          throttle.Config{MaxReplicaLag: 2 * time.Second, Interval: time.Second},
+		MaxRowsPerSecond:  DefaultMaxRowsPerSecond,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
+	}
+}
+
+// The throttle's settings: each signal on by its variable, 0 turning the
+// replica lag and the global cap off, and a bad value named.
+func TestLoadConfigThrottle(t *testing.T) {
+	got, err := LoadConfig(env(map[string]string{
+		"SWEEP_MAX_REPLICA_LAG":     "1500ms",
+		"SWEEP_REPLICA_URLS":        " postgres://r1:5432/sweep , postgresql://u:p@r2/sweep",
+		"SWEEP_MAX_ACTIVE_BACKENDS": "40",
+		"SWEEP_THROTTLE_QUERY":      "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'",
+		"SWEEP_THROTTLE_HTTP_URL":   "https://slo.internal/ok",
+		"SWEEP_THROTTLE_INTERVAL":   "250ms",
+		"SWEEP_MAX_ROWS_PER_SECOND": "0",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := throttle.Config{MaxReplicaLag: 1500 * time.Millisecond, ReplicaURLs: []string{"postgres://r1:5432/sweep", "postgresql://u:p@r2/sweep"},
+		MaxActiveBackends: 40, Query: "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'",
+		HTTPURL: "https://slo.internal/ok", Interval: 250 * time.Millisecond}
+	if diff := cmp.Diff(want, got.Throttle); diff != "" || got.MaxRowsPerSecond != 0 {
+		t.Errorf("throttle settings (-want +got):\n%s; cap %d", diff, got.MaxRowsPerSecond)
+	}
+	if off, _ := LoadConfig(env(map[string]string{"SWEEP_MAX_REPLICA_LAG": "0"})); off.Throttle.MaxReplicaLag != 0 {
+		t.Errorf("SWEEP_MAX_REPLICA_LAG=0 leaves %s", off.Throttle.MaxReplicaLag)
+	}
+	for name, value := range map[string]string{"SWEEP_REPLICA_URLS": "r1:5432", "SWEEP_THROTTLE_HTTP_URL": "slo.internal/ok",
+		"SWEEP_MAX_ROWS_PER_SECOND": "-5", "SWEEP_MAX_ACTIVE_BACKENDS": "many", "SWEEP_MAX_REPLICA_LAG": "2"} {
+		if _, err := LoadConfig(env(map[string]string{name: value})); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: %v; want an error naming it", name, value, err)
+		}
 	}
 }
 

@@ -56,7 +56,7 @@ func startWorker(t *testing.T, bin, dbURL, redisURL string, env ...string) *work
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--roles", "worker,scheduler")
 	cmd.Env = append(os.Environ(), "SWEEP_DATABASE_URL="+dbURL, "SWEEP_REDIS_URL="+redisURL,
-		"SWEEP_HTTP_ADDR=127.0.0.1:0", "SWEEP_LOG_LEVEL=warn", "SWEEP_TIME_SLICE=1s",
+		"SWEEP_HTTP_ADDR=127.0.0.1:0", "SWEEP_LOG_LEVEL=warn", "SWEEP_TIME_SLICE=1s", "SWEEP_MAX_ROWS_PER_SECOND=0",
 		"SWEEP_RECONCILE_INTERVAL=500ms", "SWEEP_RECONCILE_AFTER=2s")
 	cmd.Env = append(cmd.Env, env...)
 	var logs bytes.Buffer

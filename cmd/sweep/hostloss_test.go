@@ -146,7 +146,7 @@ func TestSilentHostLossMidChunk(t *testing.T) {
 	spawn := func(dbURL, roles string) *workerProcess {
 		cmd := exec.Command(bin, "serve", "--roles", roles)
 		cmd.Env = append(os.Environ(), "SWEEP_DATABASE_URL="+dbURL, "SWEEP_REDIS_URL="+redis[0],
-			"SWEEP_HTTP_ADDR=127.0.0.1:0", "SWEEP_LOG_LEVEL=warn", "SWEEP_CHUNK_SIZE=2000",
+			"SWEEP_HTTP_ADDR=127.0.0.1:0", "SWEEP_LOG_LEVEL=warn", "SWEEP_CHUNK_SIZE=2000", "SWEEP_MAX_ROWS_PER_SECOND=0",
 			"SWEEP_RECONCILE_INTERVAL=1s", "SWEEP_RECONCILE_AFTER=1m")
 		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 		if err := cmd.Start(); err != nil {

@@ -120,7 +120,7 @@ func TestSeveralMachines(t *testing.T) {
 
 	group := testenv.StartSentinel(t)
 	f := &fleet{t: t, bin: bin, procs: map[string]*exec.Cmd{}, addrs: map[string]string{}, env: []string{
-		"SWEEP_DATABASE_URL=" + urls[0], "SWEEP_REDIS_URL=" + group.URL, "SWEEP_CHUNK_SIZE=500", "SWEEP_TIME_SLICE=1s",
+		"SWEEP_DATABASE_URL=" + urls[0], "SWEEP_REDIS_URL=" + group.URL, "SWEEP_CHUNK_SIZE=500", "SWEEP_TIME_SLICE=1s", "SWEEP_MAX_ROWS_PER_SECOND=0",
 		"SWEEP_CONCURRENCY=2", "SWEEP_RECONCILE_INTERVAL=2s", "SWEEP_RECONCILE_AFTER=20s",
 		"SWEEP_IDLE_IN_TRANSACTION_TIMEOUT=10s",
 	}}
