@@ -37,9 +37,11 @@ func runSettingSet(n int) string {
 func (db *DB) ChangeRun(ctx context.Context, tenant, id int64, s sweep.RunSettings) (sweep.Import, error) {
 	window, rate := runSettingArgs(s)
 	var r importRow
-	err := db.db.GetContext(ctx, &r, `UPDATE imports SET `+runSettingSet(3)+`, updated_at = now()
-		WHERE tenant_id = $1 AND id = $2 AND NOT status = ANY($5) RETURNING `+importColumns,
-		tenant, id, window, rate, terminalStatuses)
+	err := db.acting(ctx, db.db, func(q sqlx.QueryerContext) error {
+		return sqlx.GetContext(ctx, q, &r, `UPDATE imports SET `+runSettingSet(3)+`, updated_at = now()
+			WHERE tenant_id = $1 AND id = $2 AND NOT status = ANY($5) RETURNING `+importColumns,
+			tenant, id, window, rate, terminalStatuses)
+	})
 	if err == nil {
 		return r.toImport(), nil
 	} else if !errors.Is(err, sql.ErrNoRows) {

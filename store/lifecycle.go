@@ -53,9 +53,11 @@ func (db *DB) transition(ctx context.Context, q sqlx.QueryerContext, tenant, id 
 		set = ", " + set
 	}
 	var r importRow
-	err := sqlx.GetContext(ctx, q, &r, `UPDATE imports SET status = $3, updated_at = now()`+set+`
-		WHERE tenant_id = $1 AND id = $2 AND status = ANY($4) RETURNING `+importColumns,
-		append([]any{tenant, id, to, pq.Array(states)}, args...)...)
+	err := db.acting(ctx, q, func(q sqlx.QueryerContext) error {
+		return sqlx.GetContext(ctx, q, &r, `UPDATE imports SET status = $3, updated_at = now()`+set+`
+			WHERE tenant_id = $1 AND id = $2 AND status = ANY($4) RETURNING `+importColumns,
+			append([]any{tenant, id, to, pq.Array(states)}, args...)...)
+	})
 	if err == nil {
 		return r.toImport(), nil
 	}
@@ -185,8 +187,10 @@ func (db *DB) CompleteImport(ctx context.Context, tenant, id int64) (sweep.Impor
 // in flight, keeping what was deleted (FinishCancel).
 func (db *DB) CancelImport(ctx context.Context, tenant, id int64, who string) (sweep.Import, error) {
 	var r importRow
-	err := db.db.GetContext(ctx, &r, `UPDATE imports SET cancel_requested = true, updated_at = now()
-		WHERE tenant_id = $1 AND id = $2 AND status = 'running' RETURNING `+importColumns, tenant, id)
+	err := db.acting(ctx, db.db, func(q sqlx.QueryerContext) error {
+		return sqlx.GetContext(ctx, q, &r, `UPDATE imports SET cancel_requested = true, updated_at = now()
+			WHERE tenant_id = $1 AND id = $2 AND status = 'running' RETURNING `+importColumns, tenant, id)
+	})
 	if err == nil {
 		return r.toImport(), nil
 	} else if !errors.Is(err, sql.ErrNoRows) {

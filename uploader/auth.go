@@ -43,7 +43,9 @@ func (s *Server) requireScope(scope sweep.Scope, next http.HandlerFunc) http.Han
 			return
 		}
 		s.inSlot(w, r, s.requestSlots, p.TenantID, "requests", func() {
-			next(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+			// The import's timeline names the token behind each step.
+			ctx := store.WithActor(context.WithValue(r.Context(), principalKey{}, p), p.Name)
+			next(w, r.WithContext(ctx))
 		})
 	}
 }

@@ -152,6 +152,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /v1/imports/{id}/resume", s.requireScope(write, s.importStep("resumed", s.resumeImport)))
 	s.mux.HandleFunc("GET /v1/imports/{id}/results", s.requireScope(read, s.transfer(s.handleImportResults)))
 	s.mux.HandleFunc("PATCH /v1/imports/{id}", s.requireScope(write, s.handleChangeRun))
+	s.mux.HandleFunc("GET /v1/imports/{id}/events", s.requireScope(read, s.handleImportEvents))
 	s.mux.HandleFunc("GET /v1/throttle", s.requireScope(read, s.handleThrottle))
 	s.mux.HandleFunc("PUT /v1/throttle/hold", s.requireScope(admin, s.handleHoldRuns))
 	s.mux.HandleFunc("DELETE /v1/throttle/hold", s.requireScope(admin, s.handleReleaseRuns))

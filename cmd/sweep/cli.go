@@ -365,11 +365,28 @@ func runImportsCLI(ctx context.Context, args []string, getenv func(string) strin
 		if err != nil {
 			return shown(err)
 		}
+		ev, err := c.api.Events(ctx, id)
+		if err != nil {
+			return shown(err)
+		}
+		if c.json {
+			return json.NewEncoder(stdout).Encode(struct {
+				client.Import
+				Events []client.Event `json:"events"`
+			}{v, ev.Events})
+		}
 		next := ""
 		if len(v.Actions) > 0 {
 			next = "can be: " + strings.Join(v.Actions, ", ")
 		}
-		return c.printImport(v, "%s", next)
+		if err := c.printImport(v, "%s", next); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "  timeline:")
+		for _, e := range ev.Events {
+			fmt.Fprintf(stdout, "    %s  %-12s %s\n", e.At.UTC().Format("2006-01-02 15:04:05 MST"), e.Actor, e.Text)
+		}
+		return nil
 	case "errors":
 		if *asCSV {
 			return shown(c.api.FailedRows(ctx, id, stdout))

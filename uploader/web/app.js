@@ -298,6 +298,7 @@ async function renderDetail() {
   if (imp.hold) s += ` Held: ${imp.hold.text}.`;
   if (imp.awaits_operator && imp.actions.includes("start")) s += " Review the errors below, then press Start to delete the valid rows.";
   $("detail-summary").textContent = s;
+  await renderTimeline(imp.id);
   $("download-failed").hidden = !(imp.error_rows > 0);
   $("download-results").hidden = !(imp.has_run && imp.settled);
   const box = $("errors-box");
@@ -308,6 +309,19 @@ async function renderDetail() {
   }
   box.hidden = !(imp.error_rows > 0);
   if (!(imp.error_rows > 0)) box.dataset.id = "";
+}
+
+// Every step of the import with who and when, oldest first.
+async function renderTimeline(id) {
+  let ev;
+  try { ev = await getJSON(`/v1/imports/${id}/events`); } catch (e) { return; }
+  const ol = $("timeline");
+  ol.replaceChildren();
+  for (const e of ev.events) {
+    ol.append(el("li", { "data-kind": e.kind },
+      el("time", { datetime: e.at, text: when(e.at) }), " ",
+      el("strong", { text: e.actor }), " — " + e.text));
+  }
 }
 
 async function loadErrors(path) {
