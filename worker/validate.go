@@ -81,6 +81,14 @@ func (s *Server) handleImportValidate(ctx context.Context, t *asynq.Task) error 
 	} else if err != nil {
 		return err
 	}
+	if res.Import.Status == sweep.StatusValidated {
+		// Kept before the import can start, so whoever starts or approves it
+		// reads the figures of the import as it validated. Without them the
+		// import still goes on: the API computes them when first asked.
+		if _, err := s.db.ComputeImpact(ctx, p.TenantID, p.ImportID, s.cfg.MaxRowsPerSecond); err != nil {
+			log.Error("impact preview", "err", err)
+		}
+	}
 	if imp := res.Import; imp.StartsByItself() {
 		if _, err := s.life.AutoStart(ctx, imp); err != nil {
 			// Validated, or queued without its task, which the reconciler queues.
