@@ -17,10 +17,13 @@ const (
 	ScopeImportsWrite    Scope = "imports:write"
 	ScopeCustomersDelete Scope = "customers:delete"
 	ScopeAdmin           Scope = "admin"
+	// ScopeImportsApprove lets a token approve or reject another token's
+	// deletion above the tenant's threshold.
+	ScopeImportsApprove Scope = "imports:approve"
 )
 
 // Scopes lists every known scope.
-var Scopes = []Scope{ScopeImportsRead, ScopeImportsWrite, ScopeCustomersDelete, ScopeAdmin}
+var Scopes = []Scope{ScopeImportsRead, ScopeImportsWrite, ScopeImportsApprove, ScopeCustomersDelete, ScopeAdmin}
 
 // ParseScopes parses a comma-separated list such as
 // "imports:read,imports:write". Spaces around names are ignored, repeats are

@@ -21,7 +21,7 @@ func TestParseScopes(t *testing.T) {
 		{in: "imports:read,", want: []sweep.Scope{sweep.ScopeImportsRead}},
 		{in: "", wantErr: "at least one scope is required"},
 		{in: " , ", wantErr: "at least one scope is required"},
-		{in: "imports:read,delete-everything", wantErr: `unknown scope "delete-everything"; valid scopes are imports:read, imports:write, customers:delete, admin.`},
+		{in: "imports:read,delete-everything", wantErr: `unknown scope "delete-everything"; valid scopes are imports:read, imports:write, imports:approve, customers:delete, admin.`},
 	}
 	for _, tt := range tests {
 		got, err := sweep.ParseScopes(tt.in)

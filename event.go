@@ -11,7 +11,7 @@ import (
 // counts, states and sweep's own sentences, never a customer's data.
 type Event struct {
 	At     time.Time
-	Kind   string // uploaded, validating, validated, rejected, started, running, held, hold_ended, paused, resumed, cancel_requested, cancelled, completed, completed_with_errors, failed, run_changed
+	Kind   string // uploaded, validating, validated, impact_computed, rejected, awaiting_approval, approved, approval_rejected, started, running, held, hold_ended, paused, resumed, cancel_requested, cancelled, completed, completed_with_errors, failed, run_changed
 	Actor  string
 	Detail map[string]any
 }
@@ -36,6 +36,14 @@ func (e Event) Text() string {
 		return fmt.Sprintf("validated: %s rows, %s valid, %s with errors", n("total_rows"), n("valid_rows"), n("error_rows"))
 	case "rejected":
 		return "rejected: " + s("error")
+	case "impact_computed":
+		return fmt.Sprintf("impact worked out: %s customers with %s related rows, about %s s", n("customers"), n("related_rows"), n("estimated_seconds"))
+	case "awaiting_approval":
+		return fmt.Sprintf("approval asked for %s customers, until %s", n("valid_rows"), s("expires_at"))
+	case "approved":
+		return fmt.Sprintf("approved: %s customers", n("valid_rows"))
+	case "approval_rejected":
+		return "approval refused: " + s("error")
 	case "failed":
 		return "failed: " + s("error")
 	case "started":

@@ -58,6 +58,12 @@ type Import struct {
 	MaxRowsPerSecond int
 	// Hold says why a queued or running import waits, while it does.
 	Hold *Hold
+	// Approval is the second person's part of a deletion above the tenant's
+	// threshold, once it was asked for.
+	Approval *Approval
+	// CreatedByToken is the id of the API token that created the import (0:
+	// sweep itself or an upstream service): it may not approve it.
+	CreatedByToken int64
 
 	TotalRows     int64 // data rows in the file
 	ValidRows     int64 // rows that passed validation and will be worked
@@ -96,7 +102,8 @@ func (imp *Import) StartsByItself() bool {
 // someone must start or cancel it, or it was rejected and must be fixed and
 // validated again.
 func (imp *Import) AwaitsOperator() bool {
-	return imp.Status == StatusRejected || imp.Status == StatusPaused || imp.Status == StatusValidated && !imp.StartsByItself()
+	return imp.Status == StatusRejected || imp.Status == StatusPaused || imp.Status == StatusAwaitingApproval ||
+		imp.Status == StatusValidated && !imp.StartsByItself()
 }
 
 // Settled reports whether the import will not change by itself, so whoever
@@ -122,6 +129,9 @@ func (imp *Import) Actions() []string {
 	}
 	if imp.Status == StatusPaused {
 		out = append(out, "resume")
+	}
+	if imp.Status == StatusAwaitingApproval {
+		out = append(out, "approve", "reject")
 	}
 	if CanTransition(imp.Status, StatusCancelled) {
 		out = append(out, "cancel")

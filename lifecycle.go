@@ -22,6 +22,8 @@ type NewImport struct {
 	CreatedBy      string
 	// CleanupPolicyID names the cleanup policy whose batch this is (0: none).
 	CleanupPolicyID int64
+	// CreatedByToken is the id of the token that uploads it (0: none).
+	CreatedByToken int64
 }
 
 // StartOptions are what an operator may set when starting an import.
@@ -29,6 +31,9 @@ type StartOptions struct {
 	RunAt       *time.Time // nil keeps the time set at upload, else now
 	Parallelism int        // 0 keeps the import's setting
 	RunSettings            // nil fields keep the import's settings
+	// By is who asks to start it: a deletion above the tenant's threshold
+	// then waits for another token's approval.
+	By Requester
 }
 
 // Lifecycle performs the steps of an import that a request asks for: every
@@ -52,6 +57,10 @@ type Lifecycle interface {
 	// flight; ResumeImport queues it again to go on where it stopped.
 	PauseImport(ctx context.Context, tenant, id int64, who string) (Import, error)
 	ResumeImport(ctx context.Context, tenant, id int64) (Import, error)
+	// ApproveImport queues an import awaiting approval, as its requester
+	// asked; RejectImport ends it rejected. Neither may be its requester's.
+	ApproveImport(ctx context.Context, tenant, id int64, step ApprovalStep) (Import, error)
+	RejectImport(ctx context.Context, tenant, id int64, step ApprovalStep) (Import, error)
 	// ChangeRun changes the run window or rows-per-second cap of an import
 	// that has not ended; a running import follows them from its next time
 	// slice.

@@ -13,6 +13,7 @@ const (
 	StatusUploaded            Status = "uploaded"
 	StatusValidating          Status = "validating"
 	StatusValidated           Status = "validated"
+	StatusAwaitingApproval    Status = "awaiting_approval"
 	StatusQueued              Status = "queued"
 	StatusRunning             Status = "running"
 	StatusPaused              Status = "paused"
@@ -25,7 +26,7 @@ const (
 
 // Statuses lists every state, for validation, metrics and documentation.
 var Statuses = []Status{
-	StatusUploaded, StatusValidating, StatusValidated, StatusQueued, StatusRunning, StatusPaused,
+	StatusUploaded, StatusValidating, StatusValidated, StatusAwaitingApproval, StatusQueued, StatusRunning, StatusPaused,
 	StatusCompleted, StatusCompletedWithErrors, StatusRejected, StatusCancelled, StatusFailed,
 }
 
@@ -33,10 +34,13 @@ var Statuses = []Status{
 var transitions = map[Status][]Status{
 	StatusUploaded:   {StatusValidating, StatusCancelled},
 	StatusValidating: {StatusValidated, StatusRejected, StatusCancelled, StatusFailed},
-	StatusValidated:  {StatusQueued, StatusCancelled},
-	StatusRejected:   {StatusValidating},
-	StatusQueued:     {StatusRunning, StatusPaused, StatusCancelled, StatusFailed},
-	StatusRunning:    {StatusCompleted, StatusCompletedWithErrors, StatusPaused, StatusCancelled, StatusFailed},
+	StatusValidated:  {StatusQueued, StatusAwaitingApproval, StatusCancelled},
+	// A deletion above the tenant's threshold waits for a second person:
+	// approved it is queued as asked; rejected (or expired) it ends rejected.
+	StatusAwaitingApproval: {StatusQueued, StatusRejected, StatusCancelled},
+	StatusRejected:         {StatusValidating},
+	StatusQueued:           {StatusRunning, StatusPaused, StatusCancelled, StatusFailed},
+	StatusRunning:          {StatusCompleted, StatusCompletedWithErrors, StatusPaused, StatusCancelled, StatusFailed},
 	// A paused import holds no worker; resuming queues it again, and its run
 	// goes on with the blocks not yet done.
 	StatusPaused: {StatusQueued, StatusCancelled},

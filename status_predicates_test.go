@@ -21,13 +21,14 @@ func predicatesOf(imp sweep.Import) predicates {
 }
 
 // Every status, for an upload an operator starts by hand: only the ended
-// states, rejected and validated are settled; an operator is awaited in
-// rejected and validated.
+// states, rejected, validated, awaiting_approval and paused are settled; a
+// person is awaited in the last four.
 func TestPredicatesOfEveryStatus(t *testing.T) {
 	want := map[sweep.Status]predicates{
 		sweep.StatusUploaded:            {},
 		sweep.StatusValidating:          {},
 		sweep.StatusValidated:           {AwaitsOperator: true, Settled: true},
+		sweep.StatusAwaitingApproval:    {AwaitsOperator: true, Settled: true},
 		sweep.StatusQueued:              {HasRun: true},
 		sweep.StatusRunning:             {HasRun: true},
 		sweep.StatusPaused:              {HasRun: true, AwaitsOperator: true, Settled: true},

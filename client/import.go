@@ -33,8 +33,11 @@ type Import struct {
 	MaxRowsPerSecond int    `json:"max_rows_per_second,omitempty"`
 	// Hold says why a queued or running import waits now, while it does;
 	// Holds (GET /v1/imports/{id} only) are its recent holds, newest first.
-	Hold          *Hold      `json:"hold,omitempty"`
-	Holds         []Hold     `json:"holds,omitempty"`
+	Hold  *Hold  `json:"hold,omitempty"`
+	Holds []Hold `json:"holds,omitempty"`
+	// Approval is the four-eyes part of a deletion above the tenant's
+	// threshold, once asked for.
+	Approval      *Approval  `json:"approval,omitempty"`
 	CancelAsked   bool       `json:"cancel_requested,omitempty"`
 	RowsLeft      int64      `json:"rows_left"`
 	TotalRows     int64      `json:"total_rows"`
@@ -82,6 +85,16 @@ type Hold struct {
 	Ended   *time.Time       `json:"ended,omitempty"` // in Holds: when the run went on
 }
 
+// Approval says who asked for an import's run and until when the request
+// stands, and who approved it.
+type Approval struct {
+	RequestedBy string     `json:"requested_by"`
+	RequestedAt time.Time  `json:"requested_at"`
+	ExpiresAt   time.Time  `json:"expires_at"`
+	ApprovedBy  string     `json:"approved_by,omitempty"`
+	ApprovedAt  *time.Time `json:"approved_at,omitempty"`
+}
+
 // FromHold returns the wire format of h.
 func FromHold(h sweep.Hold) Hold {
 	return Hold{Reason: h.Reason, Message: h.Message, Text: h.Text(), Since: h.Since, Until: h.Until, Ended: h.Ended}
@@ -114,6 +127,10 @@ func FromImport(imp sweep.Import) Import {
 	if imp.Hold != nil {
 		h := FromHold(*imp.Hold)
 		j.Hold = &h
+	}
+	if a := imp.Approval; a != nil {
+		j.Approval = &Approval{RequestedBy: a.RequestedBy, RequestedAt: a.RequestedAt, ExpiresAt: a.ExpiresAt,
+			ApprovedBy: a.ApprovedBy, ApprovedAt: a.ApprovedAt}
 	}
 	if imp.ValidRows > 0 {
 		j.Percent = math.Round(1000*float64(imp.ProcessedRows)/float64(imp.ValidRows)) / 10

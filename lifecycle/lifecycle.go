@@ -29,14 +29,39 @@ type Owner struct {
 	db  *store.DB
 	rdb redis.UniversalClient
 	log *slog.Logger
+	// The default approval threshold (a tenant may set its own) and how
+	// long an approval request stands.
+	approvalThreshold int64
+	approvalTTL       time.Duration
 }
 
-// New returns the owner of the imports in db, queueing through rdb.
+// New returns the owner of the imports in db, queueing through rdb, with
+// sweep's default approval threshold and time (see SetApproval).
 func New(db *store.DB, rdb redis.UniversalClient, log *slog.Logger) *Owner {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Owner{db: db, rdb: rdb, log: log}
+	return &Owner{db: db, rdb: rdb, log: log, approvalThreshold: sweep.DefaultApprovalThreshold, approvalTTL: sweep.DefaultApprovalTTL}
+}
+
+// SetApproval sets the approval threshold of tenants without their own (0:
+// none) and how long a request stands (0 keeps the default). It returns o.
+func (o *Owner) SetApproval(threshold int64, ttl time.Duration) *Owner {
+	o.approvalThreshold = threshold
+	if ttl > 0 {
+		o.approvalTTL = ttl
+	}
+	return o
+}
+
+// needsApproval reports whether a validated import must wait for a second
+// person before it runs.
+func (o *Owner) needsApproval(ctx context.Context, imp sweep.Import) (bool, error) {
+	if imp.Status != sweep.StatusValidated {
+		return false, nil // the step itself answers the state
+	}
+	threshold, err := o.db.ApprovalThreshold(ctx, imp.TenantID, o.approvalThreshold)
+	return sweep.NeedsApproval(imp.ValidRows, threshold), err
 }
 
 var _ sweep.Lifecycle = (*Owner)(nil)
@@ -156,6 +181,15 @@ func (o *Owner) BeginValidating(ctx context.Context, tenant, id int64) (sweep.Im
 // StartImport moves a validated import to queued and queues its run tasks,
 // one per part, at its run_at.
 func (o *Owner) StartImport(ctx context.Context, tenant, id int64, opts sweep.StartOptions) (sweep.Import, error) {
+	cur, err := o.db.GetImport(ctx, tenant, id)
+	if err != nil {
+		return cur, err
+	}
+	if need, err := o.needsApproval(ctx, cur); err != nil {
+		return cur, err
+	} else if need {
+		return o.db.RequestApproval(ctx, tenant, id, opts, time.Now().Add(o.approvalTTL))
+	}
 	imp, err := o.db.StartImport(ctx, tenant, id, opts)
 	if err == nil {
 		o.queueStart(ctx, imp)
@@ -166,6 +200,14 @@ func (o *Owner) StartImport(ctx context.Context, tenant, id int64, opts sweep.St
 // AutoStart is StartImport for an import that starts by itself once
 // validated; a failure to queue is returned, for the worker to retry.
 func (o *Owner) AutoStart(ctx context.Context, imp sweep.Import) (sweep.Import, error) {
+	if need, err := o.needsApproval(ctx, imp); err != nil {
+		return imp, err
+	} else if need {
+		// The uploader (or the upstream service, or the policy) asked for
+		// it to start: that is the request another person approves.
+		return o.db.RequestApproval(ctx, imp.TenantID, imp.ID, sweep.StartOptions{By: sweep.Requester{Name: imp.CreatedBy, TokenID: imp.CreatedByToken}},
+			time.Now().Add(o.approvalTTL))
+	}
 	imp, err := o.db.StartImport(ctx, imp.TenantID, imp.ID, sweep.StartOptions{})
 	if err != nil {
 		return imp, err
@@ -231,6 +273,32 @@ func (o *Owner) ResumeImport(ctx context.Context, tenant, id int64) (sweep.Impor
 		})
 	}
 	return imp, err
+}
+
+// ApproveImport queues an import awaiting approval as its requester asked
+// (now, at its run_at, inside its window); the approver may not be the
+// requester.
+func (o *Owner) ApproveImport(ctx context.Context, tenant, id int64, step sweep.ApprovalStep) (sweep.Import, error) {
+	imp, err := o.db.ApproveImport(ctx, tenant, id, step)
+	if err == nil {
+		o.queueStart(ctx, imp)
+	}
+	return imp, err
+}
+
+// RejectImport ends an import awaiting approval rejected, with the reason.
+func (o *Owner) RejectImport(ctx context.Context, tenant, id int64, step sweep.ApprovalStep) (sweep.Import, error) {
+	return o.db.RejectImport(ctx, tenant, id, step)
+}
+
+// ExpireApprovals ends the approval requests past their time, for the
+// scheduler.
+func (o *Owner) ExpireApprovals(ctx context.Context) error {
+	n, err := o.db.ExpireApprovals(ctx)
+	if n > 0 {
+		o.log.Info("approval requests expired", "imports", n)
+	}
+	return err
 }
 
 // ChangeRun sets the run window or rows-per-second cap of an import that

@@ -17,7 +17,7 @@ import (
 // figures are of the blocks still to run (the worker computes the impact as
 // the import validates, so this is only for an import validated before sweep
 // kept impacts).
-var impactStates = []sweep.Status{sweep.StatusValidated, sweep.StatusQueued, sweep.StatusRunning, sweep.StatusPaused}
+var impactStates = []sweep.Status{sweep.StatusValidated, sweep.StatusAwaitingApproval, sweep.StatusQueued, sweep.StatusRunning, sweep.StatusPaused}
 
 // impactSpeedRuns is how many of the last completed imports the estimated
 // speed is the median of, and impactSpeedMinRows how many rows an import

@@ -22,7 +22,9 @@ const importColumns = `id, tenant_id, source, status, policy, file_name, file_si
 	auto_start, run_at, parallelism, total_rows, valid_rows, error_rows, processed_rows,
 	deleted_rows, skipped_rows, rows_per_second, validations, cancel_requested, error,
 	created_by, cleanup_policy_id, created_at, updated_at, validated_at, started_at, finished_at,
-	run_window, max_rows_per_second, held_reason, held_message, held_since, held_until`
+	run_window, max_rows_per_second, held_reason, held_message, held_since, held_until,
+	created_by_token, approval_requested_by, approval_requested_token, approval_requested_at, approval_expires_at,
+	approved_by, approved_at`
 
 type importRow struct {
 	ID              int64          `db:"id"`
@@ -59,6 +61,13 @@ type importRow struct {
 	HeldMessage     string         `db:"held_message"`
 	HeldSince       sql.NullTime   `db:"held_since"`
 	HeldUntil       sql.NullTime   `db:"held_until"`
+	CreatedByToken  sql.NullInt64  `db:"created_by_token"`
+	ApprovalBy      sql.NullString `db:"approval_requested_by"`
+	ApprovalToken   sql.NullInt64  `db:"approval_requested_token"`
+	ApprovalAt      sql.NullTime   `db:"approval_requested_at"`
+	ApprovalExpires sql.NullTime   `db:"approval_expires_at"`
+	ApprovedBy      sql.NullString `db:"approved_by"`
+	ApprovedAt      sql.NullTime   `db:"approved_at"`
 }
 
 func timePtr(t sql.NullTime) *time.Time {
@@ -78,8 +87,14 @@ func (r importRow) toImport() sweep.Import {
 	// A window stored by this code always parses; one that no longer does
 	// (a time zone gone from the system's database) is reported by the run.
 	w, _ := sweep.ParseWindow(r.RunWindow)
+	var approval *sweep.Approval
+	if r.ApprovalAt.Valid {
+		approval = &sweep.Approval{RequestedBy: r.ApprovalBy.String, RequestedByToken: r.ApprovalToken.Int64,
+			RequestedAt: r.ApprovalAt.Time, ExpiresAt: r.ApprovalExpires.Time, ApprovedBy: r.ApprovedBy.String,
+			ApprovedAt: timePtr(r.ApprovedAt)}
+	}
 	return sweep.Import{
-		RunWindow: w, MaxRowsPerSecond: int(r.MaxRate.Int64), Hold: hold,
+		RunWindow: w, MaxRowsPerSecond: int(r.MaxRate.Int64), Hold: hold, Approval: approval, CreatedByToken: r.CreatedByToken.Int64,
 		ID: r.ID, TenantID: r.TenantID, Source: sweep.Source(r.Source), Status: sweep.Status(r.Status),
 		Policy: sweep.Policy(r.Policy), FileName: r.FileName, FileSize: r.FileSize, FileSHA256: r.FileSHA256,
 		AutoStart: r.AutoStart, RunAt: timePtr(r.RunAt), Parallelism: r.Parallelism,
@@ -140,13 +155,13 @@ func (db *DB) createImport(ctx context.Context, n NewImport, file io.Reader, opt
 	err = db.withTx(ctx, func(tx *sqlx.Tx) error {
 		err := tx.QueryRowContext(ctx, `
 			INSERT INTO imports (tenant_id, source, policy, file_name, auto_start, run_at, idempotency_key, key_space, created_by, cleanup_policy_id, validations,
-				status, validated_at, started_at, finished_at, run_window, max_rows_per_second)
-			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, nullif($10, 0), 1, s.status, s.at, s.at, s.at, $12, nullif($13, 0)
+				status, validated_at, started_at, finished_at, run_window, max_rows_per_second, created_by_token)
+			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, nullif($10, 0), 1, s.status, s.at, s.at, s.at, $12, nullif($13, 0), nullif($14, 0)
 			FROM (SELECT CASE WHEN $11 THEN 'completed' ELSE 'uploaded' END AS status, CASE WHEN $11 THEN now() END AS at) s
 			ON CONFLICT (tenant_id, key_space, idempotency_key) DO NOTHING
 			RETURNING id`,
 			n.TenantID, n.Source, n.Policy, n.FileName, n.AutoStart, n.RunAt, key, space, n.CreatedBy, n.CleanupPolicyID, opt.empty,
-			n.RunWindow.String(), n.MaxRowsPerSecond).Scan(&id)
+			n.RunWindow.String(), n.MaxRowsPerSecond, n.CreatedByToken).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			existed = true // a concurrent request with the same key won
 			return nil

@@ -24,9 +24,12 @@ import (
 //	validating -> validated   Validation.Finish (store/validate.go, through transition)
 //	validating -> rejected    Validation.Finish
 //	validated  -> queued      StartImport (API start, or the worker's auto start)
+//	validated  -> awaiting_approval  RequestApproval (a start above the tenant's threshold)
+//	awaiting_approval -> queued    ApproveImport (another token)
+//	awaiting_approval -> rejected  RejectImport, ExpireApprovals
 //	queued     -> running     BeginRunning (worker)
 //	running    -> completed, completed_with_errors  CompleteImport
-//	uploaded, validating, validated, queued -> cancelled  CancelImport
+//	uploaded, validating, validated, awaiting_approval, queued -> cancelled  CancelImport
 //	running    -> cancelled   FinishCancel (the run, after CancelImport asked)
 //	paused     -> cancelled   CancelImport
 //	queued, running -> paused PauseImport (the run stops after the chunk in flight)
@@ -197,7 +200,7 @@ func (db *DB) CancelImport(ctx context.Context, tenant, id int64, who string) (s
 		return sweep.Import{}, fmt.Errorf("cancel import %d: %w", id, err)
 	}
 	return db.transition(ctx, db.db, tenant, id,
-		[]sweep.Status{sweep.StatusUploaded, sweep.StatusValidating, sweep.StatusValidated, sweep.StatusQueued, sweep.StatusPaused},
+		[]sweep.Status{sweep.StatusUploaded, sweep.StatusValidating, sweep.StatusValidated, sweep.StatusAwaitingApproval, sweep.StatusQueued, sweep.StatusPaused},
 		sweep.StatusCancelled, "cancel_requested = true, finished_at = now(), error = $5",
 		fmt.Sprintf("Cancelled by %s before it started; nothing was deleted.", who))
 }

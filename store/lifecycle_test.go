@@ -164,12 +164,32 @@ func TestEveryOperationFollowsTheTable(t *testing.T) {
 		"FailImport":   func(id int64) error { return db.FailImport(ctx, tenant, id, "it broke") },
 		"PauseImport":  func(id int64) error { _, err := db.PauseImport(ctx, tenant, id, "ops"); return err },
 		"ResumeImport": func(id int64) error { _, err := db.ResumeImport(ctx, tenant, id); return err },
+		"RequestApproval": func(id int64) error {
+			_, err := db.RequestApproval(ctx, tenant, id, sweep.StartOptions{By: sweep.Requester{Name: "ops", TokenID: 1}}, time.Now().Add(time.Hour))
+			return err
+		},
+		"ApproveImport": func(id int64) error {
+			_, err := db.ApproveImport(ctx, tenant, id, sweep.ApprovalStep{By: "lead", ByToken: 2})
+			return err
+		},
+		"RejectImport": func(id int64) error {
+			_, err := db.RejectImport(ctx, tenant, id, sweep.ApprovalStep{By: "lead", ByToken: 2, Reason: "no"})
+			return err
+		},
+		"ExpireApprovals": func(id int64) error {
+			db.SQL().MustExec(`UPDATE imports SET approval_expires_at = now() WHERE tenant_id = $1 AND id = $2`, tenant, id)
+			_, err := db.ExpireApprovals(ctx)
+			return err
+		},
 	}
 	performed := map[[2]sweep.Status]bool{}
 	for name, op := range ops {
 		for _, from := range sweep.Statuses {
 			var id int64
-			if err := db.SQL().Get(&id, `INSERT INTO imports (tenant_id, source, status, key_space) VALUES ($1, 'upload', $2, 'http') RETURNING id`, tenant, from); err != nil {
+			// Each one as if asked for approval by token 1 an hour ago, so that
+			// the approval steps have a request to act on.
+			if err := db.SQL().Get(&id, `INSERT INTO imports (tenant_id, source, status, key_space, approval_requested_by, approval_requested_token,
+				approval_requested_at, approval_expires_at) VALUES ($1, 'upload', $2, 'http', 'ops', 1, now(), now() + interval '1 hour') RETURNING id`, tenant, from); err != nil {
 				t.Fatal(err)
 			}
 			err := op(id)

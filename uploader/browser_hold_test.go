@@ -68,7 +68,7 @@ func TestHeldRunInABrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor("paused", `(() => { const r = `+row+`; return r.querySelector(".state").textContent === "paused" && !r.querySelector("small.held") })()`)
-	waitFor("resume offered", `!document.querySelector('#imports tr[data-id="1"] button[data-action="resume"]').disabled`)
+	waitFor("resume offered", `(() => { const b = document.querySelector('#imports tr[data-id="1"] button[data-action="resume"]'); return !!b && !b.disabled })()`)
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#imports tr[data-id="1"] button[data-action="resume"]`))); err != nil {
 		t.Fatal(err)
 	}

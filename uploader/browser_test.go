@@ -195,6 +195,13 @@ func TestImportScreenInABrowser(t *testing.T) {
 	if s := text("#confirm-text"); !strings.Contains(s, "Delete 5 customers") {
 		t.Errorf("confirmation = %q", s)
 	}
+	// Yes waits until the Start box shows the impact, which fits a phone.
+	waitFor("the impact in the Start box", `document.getElementById("confirm-impact").textContent.includes("5 customers and 65 related rows") &&
+		!document.getElementById("confirm-yes").disabled`)
+	onAPhone(t, ctx, waitFor, "sweep-start-impact-phone.png")
+	if err := chromedp.Do(ctx, chromedp.ResetViewport()); err != nil {
+		t.Fatal(err)
+	}
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#confirm-yes"))); err != nil {
 		t.Fatal(err)
 	}

@@ -166,7 +166,7 @@ func (s *Server) handleCreateImport(w http.ResponseWriter, r *http.Request) {
 	}
 	// The body may hold the file plus a little multipart framing.
 	r.Body = http.MaxBytesReader(w, r.Body, s.limits.MaxUploadBytes+1<<20)
-	n := store.NewImport{TenantID: p.TenantID, IdempotencyKey: key, CreatedBy: p.Name}
+	n := store.NewImport{TenantID: p.TenantID, IdempotencyKey: key, CreatedBy: p.Name, CreatedByToken: p.TokenID}
 	if n.CreatedBy == "" {
 		n.CreatedBy = fmt.Sprintf("token %d", p.TokenID)
 	}

@@ -52,7 +52,9 @@ func (s *Server) handleStartImport(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	imp, err := s.life.StartImport(r.Context(), principal(r).TenantID, id, sweep.StartOptions{RunAt: runAt, Parallelism: parallelism, RunSettings: settings})
+	p := principal(r)
+	imp, err := s.life.StartImport(r.Context(), p.TenantID, id, sweep.StartOptions{RunAt: runAt, Parallelism: parallelism, RunSettings: settings,
+		By: sweep.Requester{Name: p.Name, TokenID: p.TokenID}})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -38,6 +38,12 @@ type Config struct {
 	MaxRowsPerSecond int
 	// Now is the clock run windows are read with; nil means time.Now.
 	Now func() time.Time
+	// ApprovalThreshold is the tenants' default threshold above which a
+	// validated import that starts by itself waits for approval (0: sweep's
+	// default; below 0: never); ApprovalTTL how long a request stands (0:
+	// sweep's default).
+	ApprovalThreshold int64
+	ApprovalTTL       time.Duration
 	// HoldRecheck and WindowRecheck are how long a held run, or one outside
 	// its window, waits in the queue before it looks again (0: 2 s and 30 s).
 	HoldRecheck, WindowRecheck time.Duration
@@ -77,7 +83,8 @@ func NewServer(rdb redis.UniversalClient, db *store.DB, cfg Config) *Server {
 	}
 	cfg.HoldRecheck = cmp.Or(cfg.HoldRecheck, holdRecheck)
 	cfg.WindowRecheck = cmp.Or(cfg.WindowRecheck, windowRecheck)
-	s := &Server{mux: asynq.NewServeMux(), life: lifecycle.New(db, rdb, log), rdb: rdb, db: db, log: log, cfg: cfg,
+	threshold := cmp.Or(cfg.ApprovalThreshold, sweep.DefaultApprovalThreshold)
+	s := &Server{mux: asynq.NewServeMux(), life: lifecycle.New(db, rdb, log).SetApproval(max(threshold, 0), cfg.ApprovalTTL), rdb: rdb, db: db, log: log, cfg: cfg,
 		metrics: newMetrics(cfg.Registry), limiter: throttle.NewLimiter(rdb)}
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(newHeldRuns(db))

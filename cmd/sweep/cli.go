@@ -299,6 +299,14 @@ func (c *cliClient) printImport(v client.Import, next string, args ...any) error
 	if v.Hold != nil {
 		fmt.Fprintf(c.stdout, "  held: %s\n", v.Hold.Text)
 	}
+	if a := v.Approval; a != nil {
+		if a.ApprovedAt != nil {
+			fmt.Fprintf(c.stdout, "  asked by %s, approved by %s at %s\n", a.RequestedBy, a.ApprovedBy, a.ApprovedAt.UTC().Format("2006-01-02 15:04 MST"))
+		} else if v.Status == sweep.StatusAwaitingApproval {
+			fmt.Fprintf(c.stdout, "  awaits approval of another person (asked by %s; expires %s): sweep imports approve %d --confirm %d\n",
+				a.RequestedBy, a.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"), v.ID, v.ValidRows)
+		}
+	}
 	for i, h := range v.Holds {
 		if i == 0 {
 			fmt.Fprintln(c.stdout, "  holds (newest first):")
@@ -315,10 +323,10 @@ func (c *cliClient) printImport(v client.Import, next string, args ...any) error
 	return nil
 }
 
-// runImportsCLI is `sweep imports list|show|errors|start|set|pause|resume|cancel`.
+// runImportsCLI is `sweep imports list|show|impact|errors|start|set|pause|resume|cancel`.
 func runImportsCLI(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"imports: say list, show ID, errors ID, start ID, set ID, pause ID, resume ID or cancel ID"}
+		return usageError{"imports: say list, show ID, impact ID, errors ID, start ID, set ID, pause ID, resume ID, cancel ID, approve ID or reject ID"}
 	}
 	sub, args := args[0], args[1:]
 	fs := newFlags("imports " + sub)
@@ -326,6 +334,8 @@ func runImportsCLI(ctx context.Context, args []string, getenv func(string) strin
 	limit := fs.Int("limit", 20, "list: how many imports; errors: how many errors")
 	window := fs.String("window", "", `start, set: when the run may delete, e.g. "Mon-Fri 22:00-06:00 America/Denver" (set: "" removes it)`)
 	maxRate := fs.Int("max-rate", -1, "start, set: most rows deleted per second by this import (0 removes the cap)")
+	confirm := fs.Int64("confirm", -1, "approve: the number of customers the import deletes, as you read it")
+	reason := fs.String("reason", "", "reject: why, for the person who asked")
 	asCSV := fs.Bool("csv", false, "errors: print the failed rows as CSV, ready to fix")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -387,6 +397,8 @@ func runImportsCLI(ctx context.Context, args []string, getenv func(string) strin
 			fmt.Fprintf(stdout, "    %s  %-12s %s\n", e.At.UTC().Format("2006-01-02 15:04:05 MST"), e.Actor, e.Text)
 		}
 		return nil
+	case "impact":
+		return c.showImpact(ctx, id)
 	case "errors":
 		if *asCSV {
 			return shown(c.api.FailedRows(ctx, id, stdout))
@@ -426,6 +438,24 @@ func runImportsCLI(ctx context.Context, args []string, getenv func(string) strin
 			return shown(err)
 		}
 		return c.printImport(v, "")
+	case "approve":
+		if *confirm < 0 {
+			return usageError{"imports approve: type the number of customers the import deletes with --confirm N (sweep imports show ID tells)"}
+		}
+		v, err := c.api.Approve(ctx, id, *confirm)
+		if err != nil {
+			return shown(err)
+		}
+		return c.printImport(v, "approved: it runs as its requester asked")
+	case "reject":
+		if strings.TrimSpace(*reason) == "" {
+			return usageError{"imports reject: say why with --reason \"...\", for the person who asked"}
+		}
+		v, err := c.api.Reject(ctx, id, *reason)
+		if err != nil {
+			return shown(err)
+		}
+		return c.printImport(v, "")
 	case "start", "pause", "resume", "cancel":
 		op := map[string]func(context.Context, int64) (client.Import, error){
 			"start": func(ctx context.Context, id int64) (client.Import, error) {
@@ -439,5 +469,5 @@ func runImportsCLI(ctx context.Context, args []string, getenv func(string) strin
 		}
 		return c.printImport(v, "")
 	}
-	return usageError{fmt.Sprintf("imports: unknown subcommand %q (list, show, errors, start, set, pause, resume, cancel)", sub)}
+	return usageError{fmt.Sprintf("imports: unknown subcommand %q (list, show, impact, errors, start, set, pause, resume, cancel, approve, reject)", sub)}
 }

@@ -51,6 +51,11 @@ type Config struct {
 	// SWEEP_THROTTLE_INTERVAL.
 	Throttle         throttle.Config
 	MaxRowsPerSecond int // SWEEP_MAX_ROWS_PER_SECOND: all runs together, over every worker (0: no cap)
+	// ApprovalThreshold is SWEEP_APPROVAL_THRESHOLD: customers one import may
+	// delete without a second person's approval, for tenants without their
+	// own (0: never ask); ApprovalTTL is SWEEP_APPROVAL_TTL.
+	ApprovalThreshold int64
+	ApprovalTTL       time.Duration
 }
 
 // Defaults for the settings.
@@ -197,6 +202,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 	}
 	c.MaxRowsPerSecond = int(intVar("SWEEP_MAX_ROWS_PER_SECOND", DefaultMaxRowsPerSecond, 0, sweep.MaxRateLimit))
+	c.ApprovalThreshold = intVar("SWEEP_APPROVAL_THRESHOLD", sweep.DefaultApprovalThreshold, 0, 1<<40)
+	c.ApprovalTTL = durVar("SWEEP_APPROVAL_TTL", sweep.DefaultApprovalTTL)
 	if s := strings.TrimSpace(getenv("SWEEP_AUDIT_RELATED_COUNTS")); s != "" {
 		b, err := strconv.ParseBool(s)
 		if err != nil {

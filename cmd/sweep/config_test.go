@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/store"
 	"github.com/sweephq/sweep/throttle"
 	"log/slog"
@@ -46,6 +47,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		ValidationTimeout: time.Hour,
 		Throttle:          throttle.Config{MaxReplicaLag: 2 * time.Second, Interval: time.Second},
 		MaxRowsPerSecond:  DefaultMaxRowsPerSecond,
+		ApprovalThreshold: sweep.DefaultApprovalThreshold,
+		ApprovalTTL:       sweep.DefaultApprovalTTL,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)

@@ -28,6 +28,8 @@ Usage:
   sweep token create --tenant T --scopes S [--name NAME]
                                                print a new API token (shown once; only its hash is stored)
   sweep token revoke --tenant T --id ID        revoke a token
+  sweep tenant set --tenant T --approval-threshold N|default
+                                               customers one import may delete before a second person must approve
   sweep import FILE [--policy line|file] [--start] [--wait] [--parallelism N] [--json]
                                                upload a file to a running sweep, with progress bars; exits 3 when
                                                rows failed, writing them next to FILE as NAME.errors.csv
@@ -35,6 +37,10 @@ Usage:
                                                the import history and one import's details, holds, errors and steps
   sweep imports start|set ID [--window "Mon-Fri 22:00-06:00 America/Denver"] [--max-rate ROWS_PER_SECOND]
                                                when a run may delete and how fast (set: also while it runs)
+  sweep imports impact ID [--json]             what starting a validated import deletes (customers, related rows by
+                                               kind), what it skips and why, how long it takes, and a sample of ids
+  sweep imports approve ID --confirm N | reject ID --reason R
+                                               decide on another token's deletion above the threshold (imports:approve)
   sweep throttle status|hold|release [--reason R] [--all-tenants]
                                                what holds the runs now; hold every run of the tenant (admin token),
                                                or of every tenant (--all-tenants, in the database)
@@ -117,6 +123,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runSeed(ctx, cfg, args, stdout, stderr)
 	case "token":
 		return runToken(ctx, cfg, args, stdout)
+	case "tenant":
+		return runTenant(ctx, cfg, args, stdout)
 	case "bench":
 		return runBench(ctx, cfg, args, stdout)
 	case "demo":

@@ -141,6 +141,7 @@ func (m *Main) Open(ctx context.Context) error {
 		m.worker = worker.NewServer(m.rdb, m.db, worker.Config{
 			Concurrency: m.cfg.Concurrency, MaxRows: m.cfg.MaxRows, ChunkSize: m.cfg.ChunkSize, ShutdownTimeout: m.cfg.ShutdownTimeout, Logger: m.log,
 			TimeSlice: m.cfg.TimeSlice, Registry: reg, Throttle: m.throttle, MaxRowsPerSecond: m.cfg.MaxRowsPerSecond,
+			ApprovalThreshold: workerThreshold(m.cfg.ApprovalThreshold), ApprovalTTL: m.cfg.ApprovalTTL,
 		})
 		if err := m.worker.Start(); err != nil {
 			return err
@@ -150,7 +151,9 @@ func (m *Main) Open(ctx context.Context) error {
 		rec := worker.NewReconciler(m.db, m.rdb, m.log, reg)
 		rec.Stale = m.cfg.ReconcileAfter
 		cleanup := worker.NewCleanupTrigger(m.db, m.rdb, m.log)
-		m.scheduler = worker.NewScheduler(m.db, m.log, rec.Periodic(m.cfg.ReconcileEvery), cleanup.Periodic(m.cfg.CleanupEvery))
+		approvals := lifecycle.New(m.db, m.rdb, m.log)
+		m.scheduler = worker.NewScheduler(m.db, m.log, rec.Periodic(m.cfg.ReconcileEvery), cleanup.Periodic(m.cfg.CleanupEvery),
+			worker.Periodic{Name: "expire-approvals", Every: time.Minute, Run: approvals.ExpireApprovals})
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "sweep_scheduler_leader",
 			Help: "1 while this process holds the scheduler lease and runs periodic work.",
@@ -175,7 +178,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s (SWEEP_HTTP_ADDR): %w", m.cfg.HTTPAddr, err)
 	}
-	life := lifecycle.New(m.apiDB, m.rdb, m.log)
+	life := lifecycle.New(m.apiDB, m.rdb, m.log).SetApproval(m.cfg.ApprovalThreshold, m.cfg.ApprovalTTL)
 	m.http = &http.Server{
 		Handler: uploader.NewServer(uploader.Options{
 			DB: m.apiDB, Redis: m.rdb, Registry: reg, Logger: m.log, API: slices.Contains(m.roles, roleAPI),
@@ -251,4 +254,13 @@ func (m *Main) Close() error {
 		errs = append(errs, m.db.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// workerThreshold is the approval threshold as worker.Config takes it, where
+// 0 means sweep's default and below 0 never.
+func workerThreshold(threshold int64) int64 {
+	if threshold == 0 {
+		return -1
+	}
+	return threshold
 }

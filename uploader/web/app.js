@@ -56,6 +56,8 @@ async function signIn(token) {
     sessionStorage.setItem("sweep.token", state.token);
     $("who-text").textContent = `Tenant ${me.tenant_id} · ${me.token_name}`;
     state.admin = me.scopes.includes("admin");
+    state.approver = me.scopes.includes("imports:approve");
+    state.me = me.token_name;
     $("who").hidden = false;
     $("sign-in").hidden = true;
     for (const id of ["upload", "history"]) $(id).hidden = false;
@@ -131,6 +133,7 @@ async function refresh() {
     const list = await getJSON("/v1/imports?limit=50");
     state.imports = list.imports;
     renderHistory();
+    renderApprovals();
     await renderThrottle();
     if (state.selected != null) await renderDetail();
   } catch (e) {
@@ -156,7 +159,7 @@ function progressCell(imp) {
   return td;
 }
 
-const LABELS = { validate: "Validate", start: "Start", pause: "Pause", resume: "Resume", cancel: "Cancel", delete: "Remove" };
+const LABELS = { validate: "Validate", start: "Start", pause: "Pause", resume: "Resume", cancel: "Cancel", delete: "Remove", approve: "Approve…" };
 
 function renderHistory() {
   const body = $("imports");
@@ -169,10 +172,17 @@ function renderHistory() {
     const rows = `${fmt(imp.total_rows)} rows · ${fmt(imp.valid_rows)} valid · ${fmt(imp.error_rows)} errors` +
       (imp.deleted_rows || imp.skipped_rows ? ` · ${fmt(imp.deleted_rows)} deleted · ${fmt(imp.skipped_rows)} skipped` : "");
     const actions = el("td", { class: "actions", "data-label": "Actions" });
+    // Only the steps the import allows now: the column stays narrow enough
+    // for a 1,280-pixel screen, and no button is there only to be disabled.
     for (const a of ["validate", "start", "pause", "resume", "cancel", "delete"]) {
+      if (!imp.actions.includes(a)) continue;
       const b = el("button", { type: "button", class: "secondary", "data-action": a, text: LABELS[a] });
-      b.disabled = !imp.actions.includes(a);
       b.addEventListener("click", () => act(imp, a));
+      actions.append(b);
+    }
+    if (mayDecide(imp)) {
+      const b = el("button", { type: "button", class: "secondary", "data-action": "approve", text: LABELS.approve });
+      b.addEventListener("click", () => askDecide(imp));
       actions.append(b);
     }
     tr.append(
@@ -187,6 +197,58 @@ function renderHistory() {
     );
     body.append(tr);
   }
+}
+
+// ---- four eyes -------------------------------------------------------------
+
+// An approver decides on another token's deletion, never on their own (the
+// API refuses it too).
+function mayDecide(imp) {
+  return state.approver && imp.actions.includes("approve") && !(imp.approval && imp.approval.requested_by === state.me);
+}
+
+// The imports awaiting this person's approval, above the history.
+function renderApprovals() {
+  const mine = state.imports.filter(mayDecide);
+  $("approvals").hidden = mine.length === 0;
+  const ul = $("approval-list");
+  ul.replaceChildren();
+  for (const imp of mine) {
+    const b = el("button", { type: "button", class: "link", text: `Review import #${imp.id}` });
+    b.addEventListener("click", () => askDecide(imp));
+    ul.append(el("li", {}, b, ` — ${fmt(imp.valid_rows)} customers, asked by ${imp.approval.requested_by}, expires ${when(imp.approval.expires_at)}`));
+  }
+}
+
+function askDecide(imp) {
+  state.selected = imp.id;
+  $("decide-text").textContent = `${imp.approval.requested_by} asks to delete ${fmt(imp.valid_rows)} customers of import ${imp.id} (${imp.file_name}) ` +
+    `with everything that belongs to them. This cannot be undone. The request expires ${when(imp.approval.expires_at)}.`;
+  $("decide").dataset.id = imp.id;
+  $("decide").hidden = false;
+  $("detail").hidden = false;
+  $("decide-count").value = "";
+  $("reject-reason").value = "";
+  $("decide-count").focus();
+  refresh();
+}
+
+async function decide(approve) {
+  const id = Number($("decide").dataset.id);
+  try {
+    if (approve) {
+      const n = Number($("decide-count").value);
+      await api("POST", `/v1/imports/${id}/approve`, JSON.stringify({ confirm_customers: n }), { "Content-Type": "application/json" });
+      notice(`Import ${id} is approved: it runs as it was asked.`);
+    } else {
+      await api("POST", `/v1/imports/${id}/reject`, JSON.stringify({ reason: $("reject-reason").value.trim() }), { "Content-Type": "application/json" });
+      notice(`Import ${id} is rejected; nothing was deleted.`);
+    }
+    $("decide").hidden = true;
+  } catch (e) {
+    notice((approve ? "Approval" : "Rejection") + " failed: " + e.message, true);
+  }
+  refresh();
 }
 
 // A held run says why in its State cell, in the API's own words.
@@ -268,15 +330,54 @@ function askStart(imp) {
   $("confirm").hidden = false;
   $("confirm").dataset.id = imp.id;
   $("detail").hidden = false;
-  $("confirm-yes").focus();
+  showImpact(imp.id);
+}
+
+// showImpact puts the import's impact preview in the Start box: what goes,
+// what is skipped, how long it takes. Yes waits for it, so nobody confirms
+// without having seen it; a preview that cannot be had says so and does not
+// stop the start.
+async function showImpact(id) {
+  const box = $("confirm-impact"), yes = $("confirm-yes");
+  box.replaceChildren(el("p", { class: "hint", text: "Counting what this deletes…" }));
+  yes.disabled = true;
+  let m = null, failed = "";
+  try {
+    m = await getJSON(`/v1/imports/${id}/impact`);
+  } catch (e) {
+    failed = e.message;
+  }
+  if ($("confirm").dataset.id !== String(id)) return; // another import was chosen meanwhile
+  yes.disabled = false;
+  yes.focus();
+  if (!m) {
+    box.replaceChildren(el("p", { class: "hint", text: "The impact preview could not be loaded: " + failed }));
+    return;
+  }
+  const kinds = el("ul", { class: "impact-kinds" });
+  for (const r of m.related) kinds.append(el("li", {}, r.kind.replaceAll("_", " ") + " ", el("strong", { text: fmt(r.rows) })));
+  const parts = [
+    el("p", {}, el("strong", { text: `${fmt(m.customers)} customers` }), " and ", el("strong", { text: `${fmt(m.related_rows)} related rows` }),
+      ` go, in about ${duration(m.estimated_seconds)} at ${fmt(Math.round(m.rows_per_second))} rows/s:`),
+    kinds,
+  ];
+  if (m.skipped.length) {
+    parts.push(el("p", { text: `${fmt(m.skipped_rows)} rows are skipped: ` +
+      m.skipped.map((s) => `${fmt(s.rows)} ${s.reason.replaceAll("_", " ")}`).join(", ") + "." }));
+  }
+  if (m.file_error) parts.push(el("p", { text: m.file_error }));
+  parts.push(el("p", { class: "hint", text: `Speed: ${m.basis}.` + (m.sample.length ? ` For example customers ${m.sample.join(", ")}.` : "") }));
+  box.replaceChildren(...parts);
 }
 
 async function confirmStart() {
   const id = Number($("confirm").dataset.id);
   $("confirm").hidden = true;
   try {
-    await api("POST", `/v1/imports/${id}/start`);
-    notice(`Import ${id} started.`);
+    const r = await (await api("POST", `/v1/imports/${id}/start`)).json();
+    notice(r.status === "awaiting_approval"
+      ? `Import ${id} deletes more customers than one person may start alone: it waits for another person's approval (until ${when(r.approval.expires_at)}).`
+      : `Import ${id} started.`);
   } catch (e) {
     notice("Start failed: " + e.message, true);
   }
@@ -297,6 +398,13 @@ async function renderDetail() {
   }
   if (imp.hold) s += ` Held: ${imp.hold.text}.`;
   if (imp.awaits_operator && imp.actions.includes("start")) s += " Review the errors below, then press Start to delete the valid rows.";
+  if (imp.approval) {
+    s += imp.approval.approved_at
+      ? ` Asked by ${imp.approval.requested_by}, approved by ${imp.approval.approved_by} ${when(imp.approval.approved_at)}.`
+      : imp.status === "awaiting_approval"
+        ? ` Awaits the approval of another person with the imports:approve scope (asked by ${imp.approval.requested_by}; expires ${when(imp.approval.expires_at)}).`
+        : "";
+  }
   $("detail-summary").textContent = s;
   await renderTimeline(imp.id);
   $("download-failed").hidden = !(imp.error_rows > 0);
@@ -363,6 +471,9 @@ document.addEventListener("DOMContentLoaded", () => {
   $("upload-form").addEventListener("submit", upload);
   $("confirm-yes").addEventListener("click", confirmStart);
   $("hold-runs").addEventListener("click", () => holdRuns(true));
+  $("approve-yes").addEventListener("click", () => decide(true));
+  $("reject-yes").addEventListener("click", () => decide(false));
+  $("decide-no").addEventListener("click", () => { $("decide").hidden = true; });
   $("release-runs").addEventListener("click", () => holdRuns(false));
   $("confirm-no").addEventListener("click", () => { $("confirm").hidden = true; notice("Nothing was deleted."); });
   $("more-errors").addEventListener("click", () => state.errorsNext && loadErrors(state.errorsNext));

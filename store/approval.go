@@ -1,0 +1,127 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/sweephq/sweep"
+)
+
+// ApprovalThreshold is the tenant's threshold: its own, else def.
+func (db *DB) ApprovalThreshold(ctx context.Context, tenant, def int64) (int64, error) {
+	var own sql.NullInt64
+	err := db.db.GetContext(ctx, &own, `SELECT approval_threshold FROM tenants WHERE id = $1`, tenant)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("approval threshold of tenant %d: %w", tenant, err)
+	}
+	if own.Valid {
+		return own.Int64, nil
+	}
+	return def, nil
+}
+
+// SetApprovalThreshold sets the tenant's own threshold (nil: back to sweep's
+// default; 0: no approval ever).
+func (db *DB) SetApprovalThreshold(ctx context.Context, tenant int64, threshold *int64) error {
+	res, err := db.db.ExecContext(ctx, `UPDATE tenants SET approval_threshold = $2 WHERE id = $1`, tenant, threshold)
+	if err != nil {
+		return fmt.Errorf("set the approval threshold of tenant %d: %w", tenant, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return sweep.Errorf(sweep.ENOTFOUND, "Tenant %d does not exist.", tenant)
+	}
+	return nil
+}
+
+// RequestApproval moves a validated import to awaiting_approval instead of
+// queued: it keeps what its starter asked (run_at, parallelism, window, cap)
+// for when it is approved, and who asked, until expires.
+func (db *DB) RequestApproval(ctx context.Context, tenant, id int64, opts sweep.StartOptions, expires time.Time) (sweep.Import, error) {
+	window, rate := runSettingArgs(opts.RunSettings)
+	return db.transition(ctx, db.db, tenant, id, []sweep.Status{sweep.StatusValidated}, sweep.StatusAwaitingApproval,
+		"run_at = coalesce($5, run_at), parallelism = CASE WHEN $6 > 0 THEN $6 ELSE parallelism END, "+runSettingSet(7)+`,
+		approval_requested_by = $9, approval_requested_token = nullif($10, 0), approval_requested_at = now(),
+		approval_expires_at = $11, approved_by = NULL, approved_at = NULL`,
+		opts.RunAt, opts.Parallelism, window, rate, opts.By.Name, opts.By.TokenID, expires)
+}
+
+// ApproveImport queues an import awaiting approval, at its run_at if still
+// ahead. The approver must not be the token that asked, must type the
+// import's number of customers, and the request must not have expired; each
+// refusal says what to do.
+func (db *DB) ApproveImport(ctx context.Context, tenant, id int64, step sweep.ApprovalStep) (sweep.Import, error) {
+	cur, err := db.GetImport(ctx, tenant, id)
+	if err != nil {
+		return sweep.Import{}, err
+	}
+	if cur.Status != sweep.StatusAwaitingApproval {
+		return cur, sweep.Errorf(sweep.ECONFLICT, "Import %d is %s, not awaiting approval; there is nothing to approve.", id, cur.Status)
+	}
+	if err := checkApprover(cur, step); err != nil {
+		return cur, err
+	}
+	if step.Confirm != cur.ValidRows {
+		return cur, sweep.Errorf(sweep.EINVALID, "To approve, type the number of customers import %d deletes: %d (you typed %d).", id, cur.ValidRows, step.Confirm)
+	}
+	imp, err := db.transition(ctx, db.db, tenant, id, []sweep.Status{sweep.StatusAwaitingApproval}, sweep.StatusQueued,
+		`approved_by = $5, approved_at = now()`, step.By)
+	if err != nil {
+		return imp, err
+	}
+	return imp, nil
+}
+
+// checkApprover refuses the token that asked for the import's run, and an
+// expired request.
+func checkApprover(imp sweep.Import, step sweep.ApprovalStep) error {
+	a := imp.Approval
+	if a == nil {
+		return sweep.Errorf(sweep.ECONFLICT, "Import %d has no approval request.", imp.ID)
+	}
+	if a.RequestedByToken != 0 && a.RequestedByToken == step.ByToken || imp.CreatedByToken != 0 && imp.CreatedByToken == step.ByToken {
+		return sweep.Errorf(sweep.EFORBIDDEN, "You asked for this deletion (import %d), so you cannot approve or reject it yourself: another person with the imports:approve scope must. Cancel it if you no longer want it.", imp.ID)
+	}
+	if !a.ExpiresAt.After(time.Now()) {
+		return sweep.Errorf(sweep.ECONFLICT, "The approval request of import %d expired at %s; start it again to ask again.", imp.ID, a.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// RejectImport ends an import awaiting approval rejected, with the
+// approver's reason; nothing is deleted.
+func (db *DB) RejectImport(ctx context.Context, tenant, id int64, step sweep.ApprovalStep) (sweep.Import, error) {
+	cur, err := db.GetImport(ctx, tenant, id)
+	if err != nil {
+		return sweep.Import{}, err
+	}
+	if cur.Status != sweep.StatusAwaitingApproval {
+		return cur, sweep.Errorf(sweep.ECONFLICT, "Import %d is %s, not awaiting approval; there is nothing to reject.", id, cur.Status)
+	}
+	if err := checkApprover(cur, step); err != nil && sweep.ErrorCode(err) == sweep.EFORBIDDEN {
+		return cur, err
+	}
+	return db.transition(ctx, db.db, tenant, id, []sweep.Status{sweep.StatusAwaitingApproval}, sweep.StatusRejected,
+		`error = $5, finished_at = now()`,
+		fmt.Sprintf("Rejected by %s: %s. Nothing was deleted.", step.By, step.Reason))
+}
+
+// ExpireApprovals ends every approval request past its time rejected, saying
+// so; it returns how many it ended.
+func (db *DB) ExpireApprovals(ctx context.Context) (int, error) {
+	var ended []int64
+	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+		return tx.SelectContext(ctx, &ended, `
+			UPDATE imports SET status = 'rejected', finished_at = now(), updated_at = now(),
+				error = format('No one approved it before its request expired at %s; nothing was deleted. Validate and start it again to ask again.',
+					to_char(approval_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'))
+			WHERE status = 'awaiting_approval' AND approval_expires_at <= now() RETURNING id`)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("expire approval requests: %w", err)
+	}
+	return len(ended), nil
+}

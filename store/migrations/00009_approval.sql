@@ -1,0 +1,189 @@
+-- +goose Up
+
+-- Four eyes: a deletion above the tenant's threshold waits, after it is asked
+-- to start, in awaiting_approval until another token with imports:approve
+-- approves it (queued, as it was asked to run) or rejects it, or the request
+-- expires (rejected, saying so). The state table of status.go, as the
+-- database enforces it, gains those edges.
+ALTER TABLE imports DROP CONSTRAINT imports_status_check;
+ALTER TABLE imports ADD CONSTRAINT imports_status_check CHECK (status IN (
+    'uploaded', 'validating', 'validated', 'awaiting_approval', 'queued', 'running', 'paused', 'completed',
+    'completed_with_errors', 'rejected', 'cancelled', 'failed'));
+
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION sweep_import_edge(from_status text, to_status text) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT (from_status, to_status) IN (VALUES
+        ('uploaded', 'validating'), ('uploaded', 'cancelled'),
+        ('validating', 'validated'), ('validating', 'rejected'), ('validating', 'cancelled'), ('validating', 'failed'),
+        ('validated', 'queued'), ('validated', 'awaiting_approval'), ('validated', 'cancelled'),
+        ('awaiting_approval', 'queued'), ('awaiting_approval', 'rejected'), ('awaiting_approval', 'cancelled'),
+        ('rejected', 'validating'),
+        ('queued', 'running'), ('queued', 'paused'), ('queued', 'cancelled'), ('queued', 'failed'),
+        ('running', 'completed'), ('running', 'completed_with_errors'), ('running', 'paused'), ('running', 'cancelled'), ('running', 'failed'),
+        ('paused', 'queued'), ('paused', 'cancelled'))
+$$;
+-- +goose StatementEnd
+
+-- Who asked and who decided: token names for people to read, the asking
+-- token's id so that it can never approve its own request.
+ALTER TABLE imports
+    ADD COLUMN created_by_token bigint,
+    ADD COLUMN approval_requested_by text,
+    ADD COLUMN approval_requested_token bigint,
+    ADD COLUMN approval_requested_at timestamptz,
+    ADD COLUMN approval_expires_at timestamptz,
+    ADD COLUMN approved_by text,
+    ADD COLUMN approved_at timestamptz;
+CREATE INDEX imports_awaiting_approval_idx ON imports (approval_expires_at) WHERE status = 'awaiting_approval';
+
+-- A tenant's own threshold (NULL: sweep's configured default).
+ALTER TABLE tenants ADD COLUMN approval_threshold bigint CHECK (approval_threshold >= 0);
+
+-- The timeline names the approval steps.
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION sweep_import_event() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    kind text;
+    detail jsonb := '{}';
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO import_events (tenant_id, import_id, kind, actor, detail)
+        VALUES (NEW.tenant_id, NEW.id, 'uploaded', coalesce(nullif(NEW.created_by, ''), sweep_actor()),
+            jsonb_build_object('source', NEW.source, 'policy', NEW.policy, 'auto_start', NEW.auto_start, 'run_at', NEW.run_at));
+        IF NEW.status <> 'uploaded' THEN -- a cleanup run that found nothing is created completed
+            INSERT INTO import_events (tenant_id, import_id, kind, actor, detail)
+            VALUES (NEW.tenant_id, NEW.id, NEW.status, 'sweep', jsonb_build_object('total_rows', NEW.total_rows));
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF NEW.status IS DISTINCT FROM OLD.status THEN
+        kind := NEW.status;
+        CASE NEW.status
+        WHEN 'validated' THEN
+            detail := jsonb_build_object('total_rows', NEW.total_rows, 'valid_rows', NEW.valid_rows, 'error_rows', NEW.error_rows);
+        WHEN 'rejected', 'failed' THEN
+            IF OLD.status = 'awaiting_approval' THEN
+                kind := 'approval_rejected';
+            END IF;
+            detail := jsonb_build_object('total_rows', NEW.total_rows, 'error_rows', NEW.error_rows, 'error', NEW.error);
+        WHEN 'queued' THEN
+            kind := CASE OLD.status WHEN 'paused' THEN 'resumed' WHEN 'validated' THEN 'started'
+                WHEN 'awaiting_approval' THEN 'approved' ELSE 'queued' END;
+            detail := jsonb_build_object('run_at', NEW.run_at, 'parallelism', NEW.parallelism, 'valid_rows', NEW.valid_rows);
+        WHEN 'awaiting_approval' THEN
+            detail := jsonb_build_object('valid_rows', NEW.valid_rows, 'expires_at', NEW.approval_expires_at,
+                'run_at', NEW.run_at);
+        WHEN 'completed', 'completed_with_errors', 'cancelled', 'paused' THEN
+            detail := jsonb_build_object('processed_rows', NEW.processed_rows, 'deleted_rows', NEW.deleted_rows,
+                'skipped_rows', NEW.skipped_rows, 'error_rows', NEW.error_rows, 'valid_rows', NEW.valid_rows);
+        ELSE
+            NULL;
+        END CASE;
+        INSERT INTO import_events (tenant_id, import_id, kind, actor, detail)
+        VALUES (NEW.tenant_id, NEW.id, kind, sweep_actor(), detail);
+    ELSIF NEW.cancel_requested AND NOT OLD.cancel_requested THEN
+        INSERT INTO import_events (tenant_id, import_id, kind, actor, detail)
+        VALUES (NEW.tenant_id, NEW.id, 'cancel_requested', sweep_actor(),
+            jsonb_build_object('processed_rows', NEW.processed_rows, 'valid_rows', NEW.valid_rows));
+    END IF;
+    IF NEW.run_window IS DISTINCT FROM OLD.run_window OR NEW.max_rows_per_second IS DISTINCT FROM OLD.max_rows_per_second THEN
+        INSERT INTO import_events (tenant_id, import_id, kind, actor, detail)
+        VALUES (NEW.tenant_id, NEW.id, 'run_changed', sweep_actor(),
+            jsonb_build_object('run_window', NEW.run_window, 'max_rows_per_second', NEW.max_rows_per_second));
+    END IF;
+    RETURN NEW;
+END
+$$;
+-- +goose StatementEnd
+
+-- The impact preview, once worked out, is a step of the timeline too.
+-- +goose StatementBegin
+CREATE FUNCTION sweep_impact_event() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO import_events (tenant_id, import_id, kind, actor, detail)
+    VALUES (NEW.tenant_id, NEW.import_id, 'impact_computed', sweep_actor(),
+        jsonb_build_object('customers', NEW.customers, 'related_rows', NEW.related_rows, 'estimated_seconds', NEW.estimated_seconds));
+    RETURN NEW;
+END
+$$;
+-- +goose StatementEnd
+CREATE TRIGGER import_impacts_events AFTER INSERT OR UPDATE ON import_impacts
+    FOR EACH ROW EXECUTE FUNCTION sweep_impact_event();
+
+-- +goose Down
+DROP TRIGGER import_impacts_events ON import_impacts;
+DROP FUNCTION sweep_impact_event();
+UPDATE imports SET status = 'cancelled', error = 'Cancelled: it awaited approval when sweep was downgraded.' WHERE status = 'awaiting_approval';
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION sweep_import_event() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    kind text;
+    detail jsonb := '{}';
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO import_events (tenant_id, import_id, kind, actor, detail)
+        VALUES (NEW.tenant_id, NEW.id, 'uploaded', coalesce(nullif(NEW.created_by, ''), sweep_actor()),
+            jsonb_build_object('source', NEW.source, 'policy', NEW.policy, 'auto_start', NEW.auto_start, 'run_at', NEW.run_at));
+        IF NEW.status <> 'uploaded' THEN -- a cleanup run that found nothing is created completed
+            INSERT INTO import_events (tenant_id, import_id, kind, actor, detail)
+            VALUES (NEW.tenant_id, NEW.id, NEW.status, 'sweep', jsonb_build_object('total_rows', NEW.total_rows));
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF NEW.status IS DISTINCT FROM OLD.status THEN
+        kind := NEW.status;
+        CASE NEW.status
+        WHEN 'validated' THEN
+            detail := jsonb_build_object('total_rows', NEW.total_rows, 'valid_rows', NEW.valid_rows, 'error_rows', NEW.error_rows);
+        WHEN 'rejected', 'failed' THEN
+            detail := jsonb_build_object('total_rows', NEW.total_rows, 'error_rows', NEW.error_rows, 'error', NEW.error);
+        WHEN 'queued' THEN
+            kind := CASE OLD.status WHEN 'paused' THEN 'resumed' WHEN 'validated' THEN 'started' ELSE 'queued' END;
+            detail := jsonb_build_object('run_at', NEW.run_at, 'parallelism', NEW.parallelism);
+        WHEN 'completed', 'completed_with_errors', 'cancelled', 'paused' THEN
+            detail := jsonb_build_object('processed_rows', NEW.processed_rows, 'deleted_rows', NEW.deleted_rows,
+                'skipped_rows', NEW.skipped_rows, 'error_rows', NEW.error_rows, 'valid_rows', NEW.valid_rows);
+        ELSE
+            NULL;
+        END CASE;
+        INSERT INTO import_events (tenant_id, import_id, kind, actor, detail)
+        VALUES (NEW.tenant_id, NEW.id, kind, sweep_actor(), detail);
+    ELSIF NEW.cancel_requested AND NOT OLD.cancel_requested THEN
+        INSERT INTO import_events (tenant_id, import_id, kind, actor, detail)
+        VALUES (NEW.tenant_id, NEW.id, 'cancel_requested', sweep_actor(),
+            jsonb_build_object('processed_rows', NEW.processed_rows, 'valid_rows', NEW.valid_rows));
+    END IF;
+    IF NEW.run_window IS DISTINCT FROM OLD.run_window OR NEW.max_rows_per_second IS DISTINCT FROM OLD.max_rows_per_second THEN
+        INSERT INTO import_events (tenant_id, import_id, kind, actor, detail)
+        VALUES (NEW.tenant_id, NEW.id, 'run_changed', sweep_actor(),
+            jsonb_build_object('run_window', NEW.run_window, 'max_rows_per_second', NEW.max_rows_per_second));
+    END IF;
+    RETURN NEW;
+END
+$$;
+-- +goose StatementEnd
+ALTER TABLE tenants DROP COLUMN approval_threshold;
+DROP INDEX imports_awaiting_approval_idx;
+ALTER TABLE imports DROP COLUMN created_by_token, DROP COLUMN approval_requested_by, DROP COLUMN approval_requested_token,
+    DROP COLUMN approval_requested_at, DROP COLUMN approval_expires_at, DROP COLUMN approved_by, DROP COLUMN approved_at;
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION sweep_import_edge(from_status text, to_status text) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT (from_status, to_status) IN (VALUES
+        ('uploaded', 'validating'), ('uploaded', 'cancelled'),
+        ('validating', 'validated'), ('validating', 'rejected'), ('validating', 'cancelled'), ('validating', 'failed'),
+        ('validated', 'queued'), ('validated', 'cancelled'),
+        ('rejected', 'validating'),
+        ('queued', 'running'), ('queued', 'paused'), ('queued', 'cancelled'), ('queued', 'failed'),
+        ('running', 'completed'), ('running', 'completed_with_errors'), ('running', 'paused'), ('running', 'cancelled'), ('running', 'failed'),
+        ('paused', 'queued'), ('paused', 'cancelled'))
+$$;
+-- +goose StatementEnd
+ALTER TABLE imports DROP CONSTRAINT imports_status_check;
+ALTER TABLE imports ADD CONSTRAINT imports_status_check CHECK (status IN (
+    'uploaded', 'validating', 'validated', 'queued', 'running', 'paused', 'completed',
+    'completed_with_errors', 'rejected', 'cancelled', 'failed'));

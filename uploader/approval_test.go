@@ -1,0 +1,136 @@
+package uploader_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/uploader"
+)
+
+// Four eyes: above the tenant's threshold, a start waits for approval; the
+// requester's own approval (or rejection) is refused with what to do, a
+// wrong count too; another token with imports:approve approves and the run
+// deletes; a rejection ends the import rejected with its reason and deletes
+// nothing; an expired request ends rejected and says so; the timeline names
+// everyone.
+func TestApprovalThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, uploader.Limits{})
+	ctx := context.Background()
+	two := int64(2)
+	if err := a.db.SetApprovalThreshold(ctx, tenant, &two); err != nil {
+		t.Fatal(err)
+	}
+	// The requester may approve in general (it holds the scope), never its own.
+	if _, err := a.db.SQL().Exec(`UPDATE api_tokens SET scopes = array_append(scopes, 'imports:approve') WHERE tenant_id = $1`, tenant); err != nil {
+		t.Fatal(err)
+	}
+	approver, _, err := a.db.CreateToken(ctx, tenant, "risk lead", []sweep.Scope{sweep.ScopeImportsRead, sweep.ScopeImportsApprove})
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := func(token string) []string {
+		return []string{"Authorization", "Bearer " + token, "Content-Type", "application/json"}
+	}
+	js := []string{"Content-Type", "application/json"}
+	started := func(file string) (string, map[string]any) {
+		t.Helper()
+		_, imp := a.upload(file)
+		a.waitStatus(imp["id"])
+		path := fmt.Sprintf("/v1/imports/%v", imp["id"])
+		code, _, b := a.request("POST", path+"/start", nil)
+		if got := decode(t, b); code != http.StatusAccepted || got["status"] != "awaiting_approval" || got["awaits_operator"] != true {
+			t.Fatalf("start above the threshold = %d %v; want awaiting_approval", code, got)
+		}
+		return path, imp
+	}
+
+	// A small import (2 customers: not above 2) needs none.
+	_, small := a.upload("action,customerId\nremove,50\nremove,51\n")
+	a.waitStatus(small["id"])
+	if code, _, b := a.request("POST", fmt.Sprintf("/v1/imports/%v/start", small["id"]), nil); code != http.StatusAccepted || decode(t, b)["status"] != "queued" {
+		t.Errorf("start at the threshold = %d %s; want queued", code, b)
+	}
+
+	path, _ := started("action,customerId\nremove,60\nremove,61\nremove,62\n")
+	code, _, b := a.request("POST", path+"/approve", strings.NewReader(`{"confirm_customers": 3}`), js...)
+	if msg := fmt.Sprint(decode(t, b)["error"]); code != http.StatusForbidden || !strings.Contains(msg, "another person with the imports:approve scope") {
+		t.Errorf("the requester's own approval = %d %s; want 403 saying another person must", code, msg)
+	}
+	if code, _, b := a.request("POST", path+"/reject", strings.NewReader(`{"reason": "mine"}`), js...); code != http.StatusForbidden {
+		t.Errorf("the requester's own rejection = %d %s; want 403", code, b)
+	}
+	if code, _, b := a.request("POST", path+"/approve", strings.NewReader(`{"confirm_customers": 30}`), as(approver)...); code != http.StatusBadRequest ||
+		!strings.Contains(string(b), "type the number of customers") {
+		t.Errorf("approval with a wrong count = %d %s; want 400 saying the number", code, b)
+	}
+	if code, _, b := a.request("POST", path+"/approve", nil, as(approver)...); code != http.StatusBadRequest {
+		t.Errorf("approval without a count = %d %s; want 400", code, b)
+	}
+	if n := a.count(`SELECT count(*) FROM customers WHERE tenant_id = $1 AND id IN (60, 61, 62)`, tenant); n != 3 {
+		t.Fatalf("%d of 3 customers left before the approval", n)
+	}
+	code, _, b = a.request("POST", path+"/approve", strings.NewReader(`{"confirm_customers": 3}`), as(approver)...)
+	got := decode(t, b)
+	if code != http.StatusAccepted || got["status"] != "queued" || fmt.Sprint(got["approval"]) == "<nil>" {
+		t.Fatalf("approval = %d %v", code, got)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for a.count(`SELECT count(*) FROM customers WHERE tenant_id = $1 AND id IN (60, 61, 62)`, tenant) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the approved import did not delete its customers")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for a.waitStatus(got["id"])["settled"] != true {
+		time.Sleep(20 * time.Millisecond)
+	}
+	steps, text := a.events(got["id"])
+	want := []string{"uploaded by ops", "validating by sweep", "validated by sweep", "awaiting_approval by ops",
+		"approved by risk lead", "running by sweep", "completed by sweep"}
+	if diff := cmp.Diff(want, steps); diff != "" {
+		t.Errorf("timeline of an approved import (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(text, "approval asked for 3 customers") {
+		t.Errorf("the timeline does not say what was asked:\n%s", text)
+	}
+
+	// Rejected with a reason: nothing deleted.
+	path, rejected := started("action,customerId\nremove,70\nremove,71\nremove,72\n")
+	if code, _, b := a.request("POST", path+"/reject", strings.NewReader(`{}`), as(approver)...); code != http.StatusBadRequest {
+		t.Errorf("rejection without a reason = %d %s; want 400", code, b)
+	}
+	code, _, b = a.request("POST", path+"/reject", strings.NewReader(`{"reason": "customer 71 has an open complaint"}`), as(approver)...)
+	got = decode(t, b)
+	if code != http.StatusAccepted || got["status"] != "rejected" || !strings.Contains(fmt.Sprint(got["error"]), "Rejected by risk lead: customer 71 has an open complaint") {
+		t.Errorf("rejection = %d %v", code, got)
+	}
+	if n := a.count(`SELECT count(*) FROM customers WHERE tenant_id = $1 AND id IN (70, 71, 72)`, tenant); n != 3 {
+		t.Errorf("%d of 3 customers left after a rejection; want all", n)
+	}
+	if code, _, _ := a.request("POST", path+"/approve", strings.NewReader(`{"confirm_customers": 3}`), as(approver)...); code != http.StatusConflict {
+		t.Errorf("approval of a rejected import = %d; want 409", code)
+	}
+	_ = rejected
+
+	// Expired: the scheduler's sweep ends it rejected, saying so.
+	path, expiring := started("action,customerId\nremove,80\nremove,81\nremove,82\n")
+	a.db.SQL().MustExec(`UPDATE imports SET approval_expires_at = now() - interval '1 second' WHERE tenant_id = $1 AND id = $2`, tenant, expiring["id"])
+	if code, _, b := a.request("POST", path+"/approve", strings.NewReader(`{"confirm_customers": 3}`), as(approver)...); code != http.StatusConflict ||
+		!strings.Contains(string(b), "expired") {
+		t.Errorf("approval after expiry = %d %s; want 409 saying it expired", code, b)
+	}
+	if n, err := a.db.ExpireApprovals(ctx); err != nil || n != 1 {
+		t.Fatalf("ExpireApprovals = %d, %v; want 1", n, err)
+	}
+	_, _, b = a.request("GET", path, nil)
+	if got := decode(t, b); got["status"] != "rejected" || !strings.Contains(fmt.Sprint(got["error"]), "No one approved it before its request expired") {
+		t.Errorf("after expiry: %v", got)
+	}
+}
