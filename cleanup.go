@@ -48,22 +48,28 @@ type CleanupParams struct {
 // no loan links, at most MaxBatch per run. A dry-run policy only prepares its
 // batch for review: the import is validated but never started by itself.
 type CleanupPolicy struct {
-	ID           int64
-	TenantID     int64
-	Name         string
-	Kind         CleanupKind
-	Params       CleanupParams
-	CronSpec     string // five fields or @daily and friends, in UTC unless it starts with CRON_TZ=Area/City
-	MaxBatch     int
-	Enabled      bool
-	DryRun       bool
-	RunWindow    Window // when its batches may delete (zero: any time)
-	LastRunAt    *time.Time
-	NextRunAt    *time.Time
-	LastImportID *int64
-	LastFound    *int64 // customers the last batch found
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	ID        int64
+	TenantID  int64
+	Name      string
+	Kind      CleanupKind
+	Params    CleanupParams
+	CronSpec  string // five fields or @daily and friends, in UTC unless it starts with CRON_TZ=Area/City
+	MaxBatch  int
+	Enabled   bool
+	DryRun    bool
+	RunWindow Window // when its batches may delete (zero: any time)
+	// AwaitsApproval: its batch may delete more customers than the tenant's
+	// threshold and no second person has approved its selection and batch
+	// size yet, so it makes no batch. Approval says who asked and who
+	// approved (nil: never asked).
+	AwaitsApproval bool
+	Approval       *Approval
+	LastRunAt      *time.Time
+	NextRunAt      *time.Time
+	LastImportID   *int64
+	LastFound      *int64 // customers the last batch found
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // Check validates everything but the cron spec (which the store parses) and

@@ -90,9 +90,17 @@ type Hold struct {
 type Approval struct {
 	RequestedBy string     `json:"requested_by"`
 	RequestedAt time.Time  `json:"requested_at"`
-	ExpiresAt   time.Time  `json:"expires_at"`
+	ExpiresAt   time.Time  `json:"expires_at,omitzero"`
 	ApprovedBy  string     `json:"approved_by,omitempty"`
 	ApprovedAt  *time.Time `json:"approved_at,omitempty"`
+}
+
+// FromApproval returns the wire format of a (nil for nil).
+func FromApproval(a *sweep.Approval) *Approval {
+	if a == nil {
+		return nil
+	}
+	return &Approval{RequestedBy: a.RequestedBy, RequestedAt: a.RequestedAt, ExpiresAt: a.ExpiresAt, ApprovedBy: a.ApprovedBy, ApprovedAt: a.ApprovedAt}
 }
 
 // FromHold returns the wire format of h.
@@ -128,10 +136,7 @@ func FromImport(imp sweep.Import) Import {
 		h := FromHold(*imp.Hold)
 		j.Hold = &h
 	}
-	if a := imp.Approval; a != nil {
-		j.Approval = &Approval{RequestedBy: a.RequestedBy, RequestedAt: a.RequestedAt, ExpiresAt: a.ExpiresAt,
-			ApprovedBy: a.ApprovedBy, ApprovedAt: a.ApprovedAt}
-	}
+	j.Approval = FromApproval(imp.Approval)
 	if imp.ValidRows > 0 {
 		j.Percent = math.Round(1000*float64(imp.ProcessedRows)/float64(imp.ValidRows)) / 10
 	}

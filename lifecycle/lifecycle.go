@@ -60,6 +60,11 @@ func (o *Owner) needsApproval(ctx context.Context, imp sweep.Import) (bool, erro
 	if imp.Status != sweep.StatusValidated {
 		return false, nil // the step itself answers the state
 	}
+	if imp.Source == sweep.SourceSchedule && imp.CleanupPolicyID != 0 {
+		// A policy whose batch may pass the threshold makes none until its
+		// selection and batch size are approved; its batches run as approved.
+		return false, nil
+	}
 	threshold, err := o.db.ApprovalThreshold(ctx, imp.TenantID, o.approvalThreshold)
 	return sweep.NeedsApproval(imp.ValidRows, threshold), err
 }
@@ -154,6 +159,9 @@ func (o *Owner) validateCreated(ctx context.Context, imp sweep.Import, existed b
 
 // RunPolicyNow makes a cleanup policy's batch now, as an operator asks.
 func (o *Owner) RunPolicyNow(ctx context.Context, p sweep.CleanupPolicy) (sweep.Import, error) {
+	if p.AwaitsApproval {
+		return sweep.Import{}, sweep.Errorf(sweep.ECONFLICT, "Cleanup policy %d awaits the approval of another person with the imports:approve scope; it makes no batch until then.", p.ID)
+	}
 	imp, _, err := o.db.CreateBatch(ctx, p, time.Now().UTC().Truncate(time.Second))
 	if err == nil && imp.Status == sweep.StatusUploaded {
 		o.queueValidation(ctx, imp)

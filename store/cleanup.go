@@ -72,25 +72,32 @@ func tooFrequent(s cron.Schedule, first time.Time) (a, b time.Time, found bool) 
 }
 
 const policyColumns = `id, tenant_id, name, kind, params, cron_spec, max_batch, enabled, dry_run,
-	last_run_at, next_run_at, last_import_id, last_found, created_at, updated_at, run_window`
+	last_run_at, next_run_at, last_import_id, last_found, created_at, updated_at, run_window,
+	awaiting_approval, approval_requested_by, approval_requested_token, approval_requested_at, approved_by, approved_at`
 
 type policyRow struct {
-	ID           int64         `db:"id"`
-	TenantID     int64         `db:"tenant_id"`
-	Name         string        `db:"name"`
-	Kind         string        `db:"kind"`
-	Params       []byte        `db:"params"`
-	CronSpec     string        `db:"cron_spec"`
-	MaxBatch     int           `db:"max_batch"`
-	Enabled      bool          `db:"enabled"`
-	DryRun       bool          `db:"dry_run"`
-	LastRunAt    sql.NullTime  `db:"last_run_at"`
-	NextRunAt    sql.NullTime  `db:"next_run_at"`
-	LastImportID sql.NullInt64 `db:"last_import_id"`
-	LastFound    sql.NullInt64 `db:"last_found"`
-	CreatedAt    time.Time     `db:"created_at"`
-	UpdatedAt    time.Time     `db:"updated_at"`
-	RunWindow    string        `db:"run_window"`
+	ID           int64          `db:"id"`
+	TenantID     int64          `db:"tenant_id"`
+	Name         string         `db:"name"`
+	Kind         string         `db:"kind"`
+	Params       []byte         `db:"params"`
+	CronSpec     string         `db:"cron_spec"`
+	MaxBatch     int            `db:"max_batch"`
+	Enabled      bool           `db:"enabled"`
+	DryRun       bool           `db:"dry_run"`
+	LastRunAt    sql.NullTime   `db:"last_run_at"`
+	NextRunAt    sql.NullTime   `db:"next_run_at"`
+	LastImportID sql.NullInt64  `db:"last_import_id"`
+	LastFound    sql.NullInt64  `db:"last_found"`
+	CreatedAt    time.Time      `db:"created_at"`
+	UpdatedAt    time.Time      `db:"updated_at"`
+	RunWindow    string         `db:"run_window"`
+	Awaiting     bool           `db:"awaiting_approval"`
+	AskedBy      sql.NullString `db:"approval_requested_by"`
+	AskedToken   sql.NullInt64  `db:"approval_requested_token"`
+	AskedAt      sql.NullTime   `db:"approval_requested_at"`
+	ApprovedBy   sql.NullString `db:"approved_by"`
+	ApprovedAt   sql.NullTime   `db:"approved_at"`
 }
 
 func int64Ptr(v sql.NullInt64) *int64 {
@@ -108,7 +115,12 @@ func (r policyRow) toPolicy() sweep.CleanupPolicy {
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 	p.RunWindow, _ = sweep.ParseWindow(r.RunWindow) // stored in its canonical form
-	_ = json.Unmarshal(r.Params, &p.Params)         // written by us from the same struct
+	p.AwaitsApproval = r.Awaiting
+	if r.AskedAt.Valid {
+		p.Approval = &sweep.Approval{RequestedBy: r.AskedBy.String, RequestedByToken: r.AskedToken.Int64, RequestedAt: r.AskedAt.Time,
+			ApprovedBy: r.ApprovedBy.String, ApprovedAt: timePtr(r.ApprovedAt)}
+	}
+	_ = json.Unmarshal(r.Params, &p.Params) // written by us from the same struct
 	return p
 }
 
@@ -137,9 +149,13 @@ func (db *DB) CreatePolicy(ctx context.Context, p sweep.CleanupPolicy) (sweep.Cl
 	params, _ := json.Marshal(p.Params)
 	var r policyRow
 	err = db.db.GetContext(ctx, &r, `
-		INSERT INTO cleanup_policies (tenant_id, name, kind, params, cron_spec, max_batch, enabled, dry_run, next_run_at, run_window)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING `+policyColumns,
-		p.TenantID, p.Name, p.Kind, params, p.CronSpec, p.MaxBatch, p.Enabled, p.DryRun, next, p.RunWindow.String())
+		INSERT INTO cleanup_policies (tenant_id, name, kind, params, cron_spec, max_batch, enabled, dry_run, next_run_at, run_window,
+			awaiting_approval, approval_requested_by, approval_requested_token, approval_requested_at)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, a.by, a.token, a.at
+		FROM (SELECT CASE WHEN $11 THEN $12 END AS by, CASE WHEN $11 THEN nullif($13, 0) END AS token, CASE WHEN $11 THEN now() END AS at) a
+		RETURNING `+policyColumns,
+		p.TenantID, p.Name, p.Kind, params, p.CronSpec, p.MaxBatch, p.Enabled, p.DryRun, next, p.RunWindow.String(),
+		p.AwaitsApproval, asker(p).Name, asker(p).TokenID)
 	if err != nil {
 		return p, fmt.Errorf("create cleanup policy: %w", policyConflict(err, p.Name))
 	}
@@ -180,9 +196,16 @@ func (db *DB) UpdatePolicy(ctx context.Context, p sweep.CleanupPolicy) (sweep.Cl
 	var r policyRow
 	err = db.db.GetContext(ctx, &r, `
 		UPDATE cleanup_policies SET name = $3, kind = $4, params = $5, cron_spec = $6, max_batch = $7,
-			enabled = $8, dry_run = $9, next_run_at = $10, run_window = $11, updated_at = now()
+			enabled = $8, dry_run = $9, next_run_at = $10, run_window = $11, updated_at = now(),
+			awaiting_approval = $12,
+			approval_requested_by = CASE WHEN $12 AND NOT awaiting_approval THEN $13 ELSE approval_requested_by END,
+			approval_requested_token = CASE WHEN $12 AND NOT awaiting_approval THEN nullif($14, 0) ELSE approval_requested_token END,
+			approval_requested_at = CASE WHEN $12 AND NOT awaiting_approval THEN now() ELSE approval_requested_at END,
+			approved_by = CASE WHEN $12 THEN NULL ELSE approved_by END,
+			approved_at = CASE WHEN $12 THEN NULL ELSE approved_at END
 		WHERE tenant_id = $1 AND id = $2 RETURNING `+policyColumns,
-		p.TenantID, p.ID, p.Name, p.Kind, params, p.CronSpec, p.MaxBatch, p.Enabled, p.DryRun, next, p.RunWindow.String())
+		p.TenantID, p.ID, p.Name, p.Kind, params, p.CronSpec, p.MaxBatch, p.Enabled, p.DryRun, next, p.RunWindow.String(),
+		p.AwaitsApproval, asker(p).Name, asker(p).TokenID)
 	if err != nil {
 		return p, notFound(policyConflict(err, p.Name), "Cleanup policy %d was not found.", p.ID)
 	}
@@ -287,7 +310,7 @@ func (db *DB) ClaimDuePolicies(ctx context.Context, now time.Time, enqueue func(
 	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
 		var rows []policyRow
 		if err := tx.SelectContext(ctx, &rows, `SELECT `+policyColumns+` FROM cleanup_policies
-			WHERE enabled AND next_run_at <= $1 ORDER BY next_run_at LIMIT 100 FOR UPDATE SKIP LOCKED`, now); err != nil {
+			WHERE enabled AND NOT awaiting_approval AND next_run_at <= $1 ORDER BY next_run_at LIMIT 100 FOR UPDATE SKIP LOCKED`, now); err != nil {
 			return err
 		}
 		for _, r := range rows {
@@ -362,4 +385,40 @@ func (db *DB) CreateBatch(ctx context.Context, p sweep.CleanupPolicy, due time.T
 			WHERE tenant_id = $1 AND id = $2`, p.TenantID, p.ID, due, id, len(ids))
 		return err
 	}})
+}
+
+// asker is who asked for the policy's approval (empty when none was asked).
+func asker(p sweep.CleanupPolicy) sweep.Requester {
+	if p.Approval == nil {
+		return sweep.Requester{}
+	}
+	return sweep.Requester{Name: p.Approval.RequestedBy, TokenID: p.Approval.RequestedByToken}
+}
+
+// ApprovePolicy approves a policy's selection and batch size: another token
+// than the one that asked, typing its batch size. It then makes batches as
+// scheduled.
+func (db *DB) ApprovePolicy(ctx context.Context, tenant, id int64, step sweep.ApprovalStep) (sweep.CleanupPolicy, error) {
+	p, err := db.GetPolicy(ctx, tenant, id)
+	if err != nil {
+		return p, err
+	}
+	if !p.AwaitsApproval {
+		return p, sweep.Errorf(sweep.ECONFLICT, "Cleanup policy %d does not await approval.", id)
+	}
+	if a := asker(p); a.TokenID != 0 && a.TokenID == step.ByToken {
+		return p, sweep.Errorf(sweep.EFORBIDDEN, "You asked for cleanup policy %d, so you cannot approve it yourself: another person with the imports:approve scope must.", id)
+	}
+	if step.Confirm != int64(p.MaxBatch) {
+		return p, sweep.Errorf(sweep.EINVALID, "To approve, type the most customers one batch of cleanup policy %d may delete: %d (you typed %d).", id, p.MaxBatch, step.Confirm)
+	}
+	var r policyRow
+	err = db.db.GetContext(ctx, &r, `UPDATE cleanup_policies SET awaiting_approval = false, approved_by = $3, approved_at = now(), updated_at = now()
+		WHERE tenant_id = $1 AND id = $2 AND awaiting_approval RETURNING `+policyColumns, tenant, id, step.By)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, sweep.Errorf(sweep.ECONFLICT, "Cleanup policy %d changed meanwhile; read it again.", id)
+	} else if err != nil {
+		return p, fmt.Errorf("approve cleanup policy %d: %w", id, err)
+	}
+	return r.toPolicy(), nil
 }

@@ -134,3 +134,63 @@ func TestApprovalThroughTheAPI(t *testing.T) {
 		t.Errorf("after expiry: %v", got)
 	}
 }
+
+// A cleanup policy whose batch may pass the threshold makes no batch until
+// another person approves its selection and batch size; a change of either
+// asks again, a rename does not; its batches then run without asking.
+func TestCleanupPolicyApproval(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, uploader.Limits{}).asAdmin()
+	ctx := context.Background()
+	five := int64(5)
+	if err := a.db.SetApprovalThreshold(ctx, tenant, &five); err != nil {
+		t.Fatal(err)
+	}
+	approver, _, err := a.db.CreateToken(ctx, tenant, "risk lead", []sweep.Scope{sweep.ScopeImportsRead, sweep.ScopeImportsApprove})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.db.SQL().MustExec(`UPDATE api_tokens SET scopes = array_append(scopes, 'imports:approve') WHERE tenant_id = $1 AND name = 'compliance'`, tenant)
+	a.db.SQL().MustExec(`UPDATE customers SET last_activity_at = now() WHERE tenant_id = $1`, tenant)
+	a.db.SQL().MustExec(`UPDATE customers SET last_activity_at = now() - interval '400 days' WHERE tenant_id = $1 AND id BETWEEN 10 AND 17`, tenant)
+	as := func(token string) []string {
+		return []string{"Authorization", "Bearer " + token, "Content-Type", "application/json"}
+	}
+
+	code, p := a.json("POST", "/v1/cleanup-policies", `{"name": "stale", "kind": "inactive", "params": {"days": 365}, "cron_spec": "0 2 * * *", "max_batch": 8}`)
+	if code != http.StatusCreated || p["awaits_approval"] != true {
+		t.Fatalf("create a policy above the threshold = %d %v; want it awaiting approval", code, p)
+	}
+	path := fmt.Sprintf("/v1/cleanup-policies/%v", p["id"])
+	if code, got := a.json("POST", path+"/run-now", ""); code != http.StatusConflict || !strings.Contains(fmt.Sprint(got["error"]), "awaits the approval") {
+		t.Errorf("run-now of a policy awaiting approval = %d %v; want 409", code, got)
+	}
+	if code, got := a.json("POST", path+"/approve", `{"confirm_max_batch": 8}`); code != http.StatusForbidden {
+		t.Errorf("approval by the token that asked = %d %v; want 403", code, got)
+	}
+	if code, _, b := a.request("POST", path+"/approve", strings.NewReader(`{"confirm_max_batch": 80}`), as(approver)...); code != http.StatusBadRequest {
+		t.Errorf("approval with a wrong batch size = %d %s; want 400", code, b)
+	}
+	code, _, b := a.request("POST", path+"/approve", strings.NewReader(`{"confirm_max_batch": 8}`), as(approver)...)
+	if got := decode(t, b); code != http.StatusOK || got["awaits_approval"] != false || !strings.Contains(fmt.Sprint(got["approval"]), "risk lead") {
+		t.Fatalf("approval = %d %v", code, got)
+	}
+	if code, got := a.json("PATCH", path, `{"name": "stale customers"}`); code != http.StatusOK || got["awaits_approval"] != false {
+		t.Errorf("a rename = %d %v; want the approval kept", code, got)
+	}
+	// Its batch of 8 (above 5) runs without asking again.
+	code, imp := a.json("POST", path+"/run-now", "")
+	if code != http.StatusAccepted {
+		t.Fatalf("run-now of an approved policy = %d %v", code, imp)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for a.count(`SELECT count(*) FROM customers WHERE tenant_id = $1 AND id BETWEEN 10 AND 17`, tenant) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the approved policy's batch did not delete its customers: %v", a.waitStatus(imp["id"]))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code, got := a.json("PATCH", path, `{"max_batch": 9}`); code != http.StatusOK || got["awaits_approval"] != true {
+		t.Errorf("a new batch size = %d %v; want it awaiting approval again", code, got)
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/uploader"
 )
@@ -103,6 +104,22 @@ func TestImportScreenInABrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor("signing in", `!document.getElementById("upload").hidden && document.getElementById("who-text").textContent.includes("5200243")`)
+	// Two tabs, as on the platform's own Import screen: signed in, Upload &
+	// history is open; Instructions & samples is a click (or an arrow key)
+	// away and back.
+	visible := func(id string) string {
+		return `(document.getElementById("` + id + `").getBoundingClientRect().height > 0)`
+	}
+	waitFor("Upload & history open", visible("upload")+` && !`+visible("instructions")+
+		` && document.getElementById("tab-work").getAttribute("aria-selected") === "true"`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#tab-instructions"))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("Instructions & samples open", visible("instructions")+` && !`+visible("upload"))
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.ArrowRight)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("back to Upload & history with the arrow key", visible("upload")+` && document.activeElement.id === "tab-work"`)
 
 	// A file with bad rows: a letter in an id, a customer linked to a loan, an unknown id.
 	bad := filepath.Join(t.TempDir(), "customers.csv")

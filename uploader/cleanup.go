@@ -6,33 +6,39 @@ import (
 	"time"
 
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/client"
 )
 
 // policyJSON is how the API shows a cleanup policy.
 type policyJSON struct {
-	ID           int64               `json:"id"`
-	Name         string              `json:"name"`
-	Kind         sweep.CleanupKind   `json:"kind"`
-	Params       sweep.CleanupParams `json:"params"`
-	Description  string              `json:"description"`
-	CronSpec     string              `json:"cron_spec"`
-	MaxBatch     int                 `json:"max_batch"`
-	Enabled      bool                `json:"enabled"`
-	DryRun       bool                `json:"dry_run"`
-	RunWindow    string              `json:"run_window,omitempty"`
-	NextRunAt    *time.Time          `json:"next_run_at,omitempty"`
-	LastRunAt    *time.Time          `json:"last_run_at,omitempty"`
-	LastImportID *int64              `json:"last_import_id,omitempty"`
-	LastFound    *int64              `json:"last_found,omitempty"`
-	CreatedAt    time.Time           `json:"created_at"`
-	UpdatedAt    time.Time           `json:"updated_at"`
-	Links        map[string]string   `json:"links"`
+	ID          int64               `json:"id"`
+	Name        string              `json:"name"`
+	Kind        sweep.CleanupKind   `json:"kind"`
+	Params      sweep.CleanupParams `json:"params"`
+	Description string              `json:"description"`
+	CronSpec    string              `json:"cron_spec"`
+	MaxBatch    int                 `json:"max_batch"`
+	Enabled     bool                `json:"enabled"`
+	DryRun      bool                `json:"dry_run"`
+	RunWindow   string              `json:"run_window,omitempty"`
+	// AwaitsApproval: it makes no batch until another person approves its
+	// selection and batch size (see Approval).
+	AwaitsApproval bool              `json:"awaits_approval"`
+	Approval       *client.Approval  `json:"approval,omitempty"`
+	NextRunAt      *time.Time        `json:"next_run_at,omitempty"`
+	LastRunAt      *time.Time        `json:"last_run_at,omitempty"`
+	LastImportID   *int64            `json:"last_import_id,omitempty"`
+	LastFound      *int64            `json:"last_found,omitempty"`
+	CreatedAt      time.Time         `json:"created_at"`
+	UpdatedAt      time.Time         `json:"updated_at"`
+	Links          map[string]string `json:"links"`
 }
 
 func toPolicyJSON(p sweep.CleanupPolicy) policyJSON {
 	self := fmt.Sprintf("/v1/cleanup-policies/%d", p.ID)
 	return policyJSON{
 		ID: p.ID, Name: p.Name, Kind: p.Kind, Params: p.Params, Description: p.Describe(), CronSpec: p.CronSpec,
+		AwaitsApproval: p.AwaitsApproval, Approval: client.FromApproval(p.Approval),
 		MaxBatch: p.MaxBatch, Enabled: p.Enabled, DryRun: p.DryRun, RunWindow: p.RunWindow.String(), NextRunAt: p.NextRunAt, LastRunAt: p.LastRunAt,
 		LastImportID: p.LastImportID, LastFound: p.LastFound, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 		Links: map[string]string{
@@ -135,11 +141,15 @@ func (s *Server) handleListPolicies(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleCreatePolicy(w http.ResponseWriter, r *http.Request) {
 	p := sweep.CleanupPolicy{TenantID: principal(r).TenantID, MaxBatch: 10_000, Enabled: true}
-	if err := s.decodePolicy(w, r, &p); err != nil {
+	err := s.decodePolicy(w, r, &p)
+	if err == nil {
+		err = s.askApproval(r, sweep.CleanupPolicy{}, &p)
+	}
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	p, err := s.db.CreatePolicy(r.Context(), p)
+	p, err = s.db.CreatePolicy(r.Context(), p)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -160,8 +170,12 @@ func (s *Server) handleGetPolicy(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleUpdatePolicy(w http.ResponseWriter, r *http.Request) {
 	p, err := s.loadPolicy(r)
+	before := p
 	if err == nil {
 		err = s.decodePolicy(w, r, &p)
+	}
+	if err == nil {
+		err = s.askApproval(r, before, &p)
 	}
 	if err == nil {
 		p, err = s.db.UpdatePolicy(r.Context(), p)
@@ -233,4 +247,55 @@ func (s *Server) handleRunPolicyNow(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.InfoContext(r.Context(), "cleanup policy run now", "tenant_id", p.TenantID, "policy_id", p.ID, "import_id", imp.ID)
 	writeJSON(w, http.StatusAccepted, toJSON(imp))
+}
+
+// askApproval decides whether policy p, created (before is zero) or changed
+// from before, must await approval: when its batch may delete more customers
+// than the tenant's threshold and it is new, or its selection (kind, params)
+// or batch size changed. Other changes keep its approval as it was.
+func (s *Server) askApproval(r *http.Request, before sweep.CleanupPolicy, p *sweep.CleanupPolicy) error {
+	changed := before.ID == 0 || before.Kind != p.Kind || before.Params != p.Params || before.MaxBatch != p.MaxBatch
+	if !changed {
+		return nil
+	}
+	threshold, err := s.db.ApprovalThreshold(r.Context(), p.TenantID, s.approvalThreshold)
+	if err != nil {
+		return err
+	}
+	p.AwaitsApproval = sweep.NeedsApproval(int64(p.MaxBatch), threshold)
+	if p.AwaitsApproval {
+		pr := principal(r)
+		p.Approval = &sweep.Approval{RequestedBy: pr.Name, RequestedByToken: pr.TokenID}
+	}
+	return nil
+}
+
+// handleApprovePolicy approves a cleanup policy's selection and batch size:
+// another token than the one that asked, typing the batch size.
+func (s *Server) handleApprovePolicy(w http.ResponseWriter, r *http.Request) {
+	id, err := policyID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	const example = `{"confirm_max_batch": 200000}`
+	var body struct {
+		Confirm *int64 `json:"confirm_max_batch"`
+	}
+	sent, err := s.readJSON(w, r, &body, 4096, example)
+	if err == nil && (!sent || body.Confirm == nil) {
+		err = sweep.Errorf(sweep.EINVALID, "To approve, send the policy's batch size, as you read it: %s.", example)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pr := principal(r)
+	p, err := s.db.ApprovePolicy(r.Context(), pr.TenantID, id, sweep.ApprovalStep{By: pr.Name, ByToken: pr.TokenID, Confirm: *body.Confirm})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "cleanup policy approved", "tenant_id", p.TenantID, "policy_id", p.ID)
+	writeJSON(w, http.StatusOK, toPolicyJSON(p))
 }

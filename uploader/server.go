@@ -37,6 +37,10 @@ type Options struct {
 	// holds); MaxRowsPerSecond is the global cap the workers apply.
 	Throttle         *throttle.Checker
 	MaxRowsPerSecond int
+	// ApprovalThreshold is the tenants' default approval threshold for
+	// cleanup policies (a tenant may set its own): 0 means sweep's default,
+	// below 0 never.
+	ApprovalThreshold int64
 }
 
 // Limits bound what one request may hold and how many a tenant may have in
@@ -72,11 +76,13 @@ type Server struct {
 	queues   sweep.Queues
 	throttle *throttle.Checker
 	maxRate  int
-	db       *store.DB
-	rdb      redis.UniversalClient
-	log      *slog.Logger
-	metrics  *prometheus.Registry
-	mux      *http.ServeMux
+
+	approvalThreshold int64
+	db                *store.DB
+	rdb               redis.UniversalClient
+	log               *slog.Logger
+	metrics           *prometheus.Registry
+	mux               *http.ServeMux
 
 	requestSlots, transferSlots *slots
 
@@ -109,6 +115,7 @@ func NewServer(opt Options) *Server {
 	s.transferSlots = newSlots(s.limits.TenantTransfers, s.limits.Transfers)
 	s.life, s.queues = opt.Lifecycle, opt.Queues
 	s.throttle, s.maxRate = opt.Throttle, opt.MaxRowsPerSecond
+	s.approvalThreshold = max(cmp.Or(opt.ApprovalThreshold, sweep.DefaultApprovalThreshold), 0)
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "sweep_http_requests_total",
 		Help: "HTTP requests answered, by route pattern and status code.",
@@ -169,6 +176,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("DELETE /v1/cleanup-policies/{id}", s.requireScope(admin, s.handleDeletePolicy))
 	s.mux.HandleFunc("POST /v1/cleanup-policies/{id}/preview", s.requireScope(admin, s.handlePreviewPolicy))
 	s.mux.HandleFunc("POST /v1/cleanup-policies/{id}/run-now", s.requireScope(admin, s.handleRunPolicyNow))
+	s.mux.HandleFunc("POST /v1/cleanup-policies/{id}/approve", s.requireScope(sweep.ScopeImportsApprove, s.handleApprovePolicy))
 	s.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		// The path as it came on the wire (percent-encoded, so no markup or
 		// control character), cut short.

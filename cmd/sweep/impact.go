@@ -161,6 +161,9 @@ func runImpact(ctx context.Context, cfg Config, opts impactOptions, stdout io.Wr
 		return err
 	}
 	tok, _, err := b.db.CreateToken(ctx, impactTenant, "bench", sweep.Scopes)
+	if err == nil {
+		err = b.noApproval(ctx, impactTenant)
+	}
 	if err != nil {
 		return err
 	}

@@ -183,6 +183,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Handler: uploader.NewServer(uploader.Options{
 			DB: m.apiDB, Redis: m.rdb, Registry: reg, Logger: m.log, API: slices.Contains(m.roles, roleAPI),
 			Lifecycle: life, Queues: life, Throttle: m.throttle, MaxRowsPerSecond: m.cfg.MaxRowsPerSecond,
+			ApprovalThreshold: workerThreshold(m.cfg.ApprovalThreshold),
 			Limits: uploader.Limits{MaxUploadBytes: m.cfg.MaxUploadBytes, MaxRows: m.cfg.MaxRows, SpoolDir: m.cfg.SpoolDir,
 				BodyIdleTimeout: m.cfg.BodyIdle, TenantRequests: m.cfg.TenantRequests, TenantTransfers: m.cfg.TenantTransfers,
 				Transfers: m.cfg.Transfers},
@@ -256,8 +257,8 @@ func (m *Main) Close() error {
 	return errors.Join(errs...)
 }
 
-// workerThreshold is the approval threshold as worker.Config takes it, where
-// 0 means sweep's default and below 0 never.
+// workerThreshold is the approval threshold as worker.Config and
+// uploader.Options take it, where 0 means sweep's default and below 0 never.
 func workerThreshold(threshold int64) int64 {
 	if threshold == 0 {
 		return -1

@@ -61,6 +61,7 @@ async function signIn(token) {
     $("who").hidden = false;
     $("sign-in").hidden = true;
     for (const id of ["upload", "history"]) $(id).hidden = false;
+    showTab("work");
     notice("");
     await refresh();
   } catch (e) {
@@ -76,9 +77,23 @@ function signOut(message) {
   $("who").hidden = true;
   $("sign-in").hidden = false;
   for (const id of ["upload", "history", "detail"]) $(id).hidden = true;
+  showTab("instructions");
   $("token").value = "";
   notice(message || "", !!message);
   $("token").focus();
+}
+
+// ---- tabs ------------------------------------------------------------------
+
+// The screen has two tabs, as the platform's own Import screen: the
+// instructions and samples, and the upload with the history.
+function showTab(name) {
+  document.querySelector("main").className = "tab-" + name;
+  for (const [id, tab] of [["tab-instructions", "instructions"], ["tab-work", "work"]]) {
+    const on = tab === name;
+    $(id).setAttribute("aria-selected", String(on));
+    $(id).tabIndex = on ? 0 : -1;
+  }
 }
 
 // ---- instructions --------------------------------------------------------
@@ -467,6 +482,16 @@ function baseName(imp) { return (imp.file_name || "import").replace(/\.csv$/i, "
 document.addEventListener("DOMContentLoaded", () => {
   loadInstructions();
   $("sign-in-form").addEventListener("submit", (ev) => { ev.preventDefault(); signIn($("token").value); });
+  $("tab-instructions").addEventListener("click", () => showTab("instructions"));
+  $("tab-work").addEventListener("click", () => showTab("work"));
+  for (const id of ["tab-instructions", "tab-work"]) {
+    $(id).addEventListener("keydown", (ev) => {
+      if (ev.key !== "ArrowLeft" && ev.key !== "ArrowRight") return;
+      const other = id === "tab-work" ? "tab-instructions" : "tab-work";
+      showTab(other === "tab-work" ? "work" : "instructions");
+      $(other).focus();
+    });
+  }
   $("sign-out").addEventListener("click", () => signOut());
   $("upload-form").addEventListener("submit", upload);
   $("confirm-yes").addEventListener("click", confirmStart);
