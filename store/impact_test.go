@@ -184,26 +184,7 @@ func BenchmarkComputeImpact(b *testing.B) {
 		db.SQL().MustExec("VACUUM (ANALYZE) " + t)
 	}
 	// The file lists every customer; validation leaves the linked ones out.
-	imp, _, _, err := db.CreateImportFromIDs(ctx, store.NewImport{TenantID: tenant, Source: sweep.SourceUpload, Policy: sweep.PolicyLine},
-		func(add func(int64) error) error { return nil })
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := db.BeginValidating(ctx, tenant, imp.ID); err != nil {
-		b.Fatal(err)
-	}
-	v, err := db.BeginValidation(ctx, tenant, imp.ID, 1000)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for id := range int64(n) {
-		if err := v.AddRow(ctx, id+2, id+1); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if _, err := v.Finish(ctx, sweep.PolicyLine, int64(n), ""); err != nil {
-		b.Fatal(err)
-	}
+	imp := validated(b, db, tenant, n)
 	b.ResetTimer()
 	var took time.Duration
 	for range b.N {

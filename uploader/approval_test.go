@@ -13,6 +13,21 @@ import (
 	"github.com/sweephq/sweep/uploader"
 )
 
+// approvals sets the tenant's approval threshold and returns the token of
+// another person who may approve ("risk lead").
+func (a *api) approvals(threshold int64) string {
+	a.t.Helper()
+	ctx := context.Background()
+	if err := a.db.SetApprovalThreshold(ctx, tenant, &threshold); err != nil {
+		a.t.Fatal(err)
+	}
+	approver, _, err := a.db.CreateToken(ctx, tenant, "risk lead", []sweep.Scope{sweep.ScopeImportsRead, sweep.ScopeImportsApprove})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return approver
+}
+
 // Four eyes: above the tenant's threshold, a start waits for approval; the
 // requester's own approval (or rejection) is refused with what to do, a
 // wrong count too; another token with imports:approve approves and the run
@@ -23,18 +38,9 @@ func TestApprovalThroughTheAPI(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t, uploader.Limits{})
 	ctx := context.Background()
-	two := int64(2)
-	if err := a.db.SetApprovalThreshold(ctx, tenant, &two); err != nil {
-		t.Fatal(err)
-	}
+	approver := a.approvals(2)
 	// The requester may approve in general (it holds the scope), never its own.
-	if _, err := a.db.SQL().Exec(`UPDATE api_tokens SET scopes = array_append(scopes, 'imports:approve') WHERE tenant_id = $1`, tenant); err != nil {
-		t.Fatal(err)
-	}
-	approver, _, err := a.db.CreateToken(ctx, tenant, "risk lead", []sweep.Scope{sweep.ScopeImportsRead, sweep.ScopeImportsApprove})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a.db.SQL().MustExec(`UPDATE api_tokens SET scopes = array_append(scopes, 'imports:approve') WHERE tenant_id = $1 AND name = 'ops'`, tenant)
 	as := func(token string) []string {
 		return []string{"Authorization", "Bearer " + token, "Content-Type", "application/json"}
 	}
@@ -141,15 +147,7 @@ func TestApprovalThroughTheAPI(t *testing.T) {
 func TestCleanupPolicyApproval(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t, uploader.Limits{}).asAdmin()
-	ctx := context.Background()
-	five := int64(5)
-	if err := a.db.SetApprovalThreshold(ctx, tenant, &five); err != nil {
-		t.Fatal(err)
-	}
-	approver, _, err := a.db.CreateToken(ctx, tenant, "risk lead", []sweep.Scope{sweep.ScopeImportsRead, sweep.ScopeImportsApprove})
-	if err != nil {
-		t.Fatal(err)
-	}
+	approver := a.approvals(5)
 	a.db.SQL().MustExec(`UPDATE api_tokens SET scopes = array_append(scopes, 'imports:approve') WHERE tenant_id = $1 AND name = 'compliance'`, tenant)
 	a.db.SQL().MustExec(`UPDATE customers SET last_activity_at = now() WHERE tenant_id = $1`, tenant)
 	a.db.SQL().MustExec(`UPDATE customers SET last_activity_at = now() - interval '400 days' WHERE tenant_id = $1 AND id BETWEEN 10 AND 17`, tenant)

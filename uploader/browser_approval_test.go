@@ -1,14 +1,12 @@
 package uploader_test
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
-	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/uploader"
 )
 
@@ -19,15 +17,7 @@ import (
 func TestApprovalInABrowser(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t, uploader.Limits{})
-	ctx := context.Background()
-	two := int64(2)
-	if err := a.db.SetApprovalThreshold(ctx, tenant, &two); err != nil {
-		t.Fatal(err)
-	}
-	approver, _, err := a.db.CreateToken(ctx, tenant, "risk lead", []sweep.Scope{sweep.ScopeImportsRead, sweep.ScopeImportsApprove})
-	if err != nil {
-		t.Fatal(err)
-	}
+	approver := a.approvals(2)
 	bctx, waitFor, text := openBrowser(t)
 	signIn := func(token string) {
 		t.Helper()
@@ -74,6 +64,13 @@ func TestApprovalInABrowser(t *testing.T) {
 	if err := chromedp.Do(bctx,
 		chromedp.Click(chromedp.CSS("#approval-list button")),
 		chromedp.WaitVisible(chromedp.CSS("#decide-count")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	// The approver sees the impact the requester saw, before approving.
+	waitFor("the impact in front of the approver", `document.getElementById("decide-impact").textContent.includes("3 customers") &&
+		!document.getElementById("approve-yes").disabled`)
+	if err := chromedp.Do(bctx,
 		chromedp.SendKeys(chromedp.CSS("#decide-count"), "30"),
 		chromedp.Click(chromedp.CSS("#approve-yes")),
 	); err != nil {

@@ -92,6 +92,25 @@ func (in *instance) still(t *testing.T, held sweep.Import, from, to int) {
 	}
 }
 
+// slowRun is an instance with a worker that reads the manual holds, and a
+// validated import of 3,000 customers in blocks of 100 capped at 1,000 rows a
+// second: slow enough to be caught mid-way.
+func slowRun(t *testing.T) (*instance, sweep.Import) {
+	t.Helper()
+	in := newInstance(t, sharedRedis(t), 3000)
+	chk, err := throttle.New(in.db, throttle.Config{Interval: 100 * time.Millisecond, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.workWith(t, worker.Config{Concurrency: 2, Throttle: chk, HoldRecheck: 200 * time.Millisecond})
+	imp := in.validatedInBlocks(t, 1, 3000, 100)
+	rate := 1000
+	if _, err := in.db.ChangeRun(context.Background(), tenant, imp.ID, sweep.RunSettings{MaxRowsPerSecond: &rate}); err != nil {
+		t.Fatal(err)
+	}
+	return in, imp
+}
+
 // The platform's own HTTP check holds every run while it answers anything
 // but 200: the import waits queued, deletes nothing and says why; once the
 // check answers 200 it runs to the end, exactly.
@@ -143,19 +162,8 @@ func TestHTTPCheckHoldsRuns(t *testing.T) {
 // released, the run goes on where it stopped and ends exactly.
 func TestManualHoldStopsARunMidway(t *testing.T) {
 	t.Parallel()
-	in := newInstance(t, sharedRedis(t), 3000)
+	in, imp := slowRun(t)
 	ctx := context.Background()
-	chk, err := throttle.New(in.db, throttle.Config{Interval: 100 * time.Millisecond, Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in.workWith(t, worker.Config{Concurrency: 2, Throttle: chk, HoldRecheck: 200 * time.Millisecond})
-	imp := in.validatedInBlocks(t, 1, 3000, 100)
-	// Slow enough to be caught mid-way: 1,000 rows a second.
-	rate := 1000
-	if _, err := in.db.ChangeRun(ctx, tenant, imp.ID, sweep.RunSettings{MaxRowsPerSecond: &rate}); err != nil {
-		t.Fatal(err)
-	}
 	// Another tenant's hold does nothing here.
 	if _, err := in.db.SetRunHold(ctx, tenant+1, "not yours", "other ops"); err != nil {
 		t.Fatal(err)
@@ -244,18 +252,8 @@ func TestRunWindowWaitsForItsOpening(t *testing.T) {
 // the cancel waiting, and nothing more is deleted.
 func TestCancelAHeldRun(t *testing.T) {
 	t.Parallel()
-	in := newInstance(t, sharedRedis(t), 3000)
+	in, imp := slowRun(t)
 	ctx := context.Background()
-	chk, err := throttle.New(in.db, throttle.Config{Interval: 100 * time.Millisecond, Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in.workWith(t, worker.Config{Concurrency: 2, Throttle: chk, HoldRecheck: 200 * time.Millisecond})
-	imp := in.validatedInBlocks(t, 1, 3000, 100)
-	rate := 1000
-	if _, err := in.db.ChangeRun(ctx, tenant, imp.ID, sweep.RunSettings{MaxRowsPerSecond: &rate}); err != nil {
-		t.Fatal(err)
-	}
 	imp = in.queue(t, imp, time.Time{})
 	eventually(t, 15*time.Second, "the run did not start", func() bool { return in.get(t, imp.ID).ProcessedRows > 0 })
 	if _, err := in.db.SetRunHold(ctx, tenant, "", "ops"); err != nil {

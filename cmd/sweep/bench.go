@@ -87,13 +87,20 @@ func runBench(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 // open makes the scratch database sweep_bench next to the configured one and
 // takes Redis DB 15 of the configured Redis, both emptied first.
 func (b *bench) open(ctx context.Context) error {
-	u, err := url.Parse(b.cfg.DatabaseURL)
+	return b.openOn(ctx, b.cfg.DatabaseURL, 15)
+}
+
+// openOn makes the scratch database sweep_bench on the server of adminURL,
+// migrated, and takes Redis DB redisDB of the configured Redis, both emptied
+// first.
+func (b *bench) openOn(ctx context.Context, adminURL string, redisDB int) error {
+	u, err := url.Parse(adminURL)
 	if err != nil {
 		return err
 	}
 	u.Path = "/sweep_bench"
 	b.dbURL = u.String()
-	if err := store.ResetDatabase(ctx, b.cfg.DatabaseURL, "sweep_bench"); err != nil {
+	if err := store.ResetDatabase(ctx, adminURL, "sweep_bench"); err != nil {
 		return fmt.Errorf("create the bench database (the role needs CREATEDB): %w", err)
 	}
 	if b.db, err = store.Open(ctx, b.dbURL); err != nil {
@@ -106,7 +113,7 @@ func (b *bench) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if b.rdbURL, err = jobs.RedisURLWithDB(b.cfg.RedisURL, 15); err != nil {
+	if b.rdbURL, err = jobs.RedisURLWithDB(b.cfg.RedisURL, redisDB); err != nil {
 		return err
 	}
 	rdb, err := jobs.OpenRedis(b.rdbURL)
@@ -115,7 +122,7 @@ func (b *bench) open(ctx context.Context) error {
 	}
 	defer rdb.Close()
 	if err := rdb.FlushDB(ctx).Err(); err != nil {
-		return fmt.Errorf("empty Redis DB 15 for the bench: %w", err)
+		return fmt.Errorf("empty Redis DB %d for the bench: %w", redisDB, err)
 	}
 	b.tokens = map[int64]string{}
 	return nil

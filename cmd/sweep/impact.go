@@ -20,7 +20,6 @@ import (
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/client"
 	"github.com/sweephq/sweep/internal/pgcluster"
-	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/store"
 	"github.com/sweephq/sweep/throttle"
 )
@@ -115,7 +114,7 @@ func runImpact(ctx context.Context, cfg Config, opts impactOptions, stdout io.Wr
 	defer cancel()
 
 	b := &bench{cfg: cfg, out: stdout, bin: opts.workerBin}
-	if err := b.openImpact(ctx, cluster.PrimaryURL, opts.RedisDB); err != nil {
+	if err := b.openOn(ctx, cluster.PrimaryURL, opts.RedisDB); err != nil {
 		return err
 	}
 	defer b.db.Close()
@@ -220,43 +219,6 @@ func runImpact(ctx context.Context, cfg Config, opts impactOptions, stdout io.Wr
 	}
 	fmt.Fprintln(stdout)
 	printImpact(stdout, phases, idleRef, perCheck, b.cfg.ChunkSize, limit)
-	return nil
-}
-
-// openImpact makes the bench database on the cluster's primary, migrated,
-// and takes the Redis DB, both emptied first.
-func (b *bench) openImpact(ctx context.Context, primaryURL string, redisDB int) error {
-	u, err := url.Parse(primaryURL)
-	if err != nil {
-		return err
-	}
-	u.Path = "/sweep_bench"
-	b.dbURL = u.String()
-	if err := store.ResetDatabase(ctx, primaryURL, "sweep_bench"); err != nil {
-		return err
-	}
-	if b.db, err = store.Open(ctx, b.dbURL); err != nil {
-		return err
-	}
-	m, err := b.db.Migrator()
-	if err == nil {
-		_, err = m.Up(ctx)
-	}
-	if err != nil {
-		return err
-	}
-	if b.rdbURL, err = jobs.RedisURLWithDB(b.cfg.RedisURL, redisDB); err != nil {
-		return err
-	}
-	rdb, err := jobs.OpenRedis(b.rdbURL)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	if err := rdb.FlushDB(ctx).Err(); err != nil {
-		return fmt.Errorf("empty Redis DB %d for the bench: %w", redisDB, err)
-	}
-	b.tokens = map[int64]string{}
 	return nil
 }
 

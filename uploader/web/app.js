@@ -244,7 +244,8 @@ function askDecide(imp) {
   $("detail").hidden = false;
   $("decide-count").value = "";
   $("reject-reason").value = "";
-  $("decide-count").focus();
+  // The approver reads the same figures the requester read before Start.
+  showImpact(imp.id, "decide", "decide-impact", "approve-yes").then(() => $("decide-count").focus());
   refresh();
 }
 
@@ -345,15 +346,15 @@ function askStart(imp) {
   $("confirm").hidden = false;
   $("confirm").dataset.id = imp.id;
   $("detail").hidden = false;
-  showImpact(imp.id);
+  showImpact(imp.id, "confirm", "confirm-impact", "confirm-yes");
 }
 
-// showImpact puts the import's impact preview in the Start box: what goes,
-// what is skipped, how long it takes. Yes waits for it, so nobody confirms
-// without having seen it; a preview that cannot be had says so and does not
-// stop the start.
-async function showImpact(id) {
-  const box = $("confirm-impact"), yes = $("confirm-yes");
+// showImpact puts the import's impact preview in a box (the Start box, or
+// the approver's): what goes, what is skipped, how long it takes. The yes
+// button waits for it, so nobody confirms without having seen it; a preview
+// that cannot be had says so and does not stop the step.
+async function showImpact(id, panelId, boxId, yesId) {
+  const box = $(boxId), yes = $(yesId);
   box.replaceChildren(el("p", { class: "hint", text: "Counting what this deletes…" }));
   yes.disabled = true;
   let m = null, failed = "";
@@ -362,7 +363,7 @@ async function showImpact(id) {
   } catch (e) {
     failed = e.message;
   }
-  if ($("confirm").dataset.id !== String(id)) return; // another import was chosen meanwhile
+  if ($(panelId).dataset.id !== String(id)) return; // another import was chosen meanwhile
   yes.disabled = false;
   yes.focus();
   if (!m) {
