@@ -35,6 +35,8 @@ type ApprovalStep struct {
 	// import's, so nobody approves a deletion without reading its size.
 	Confirm int64
 	Reason  string // a rejection's reason, required
+	// Revision is the revision of a cleanup policy the approver read.
+	Revision int64
 }
 
 // Requester names who asks for a step of an import: a token's name and id

@@ -64,12 +64,15 @@ type CleanupPolicy struct {
 	// approved (nil: never asked).
 	AwaitsApproval bool
 	Approval       *Approval
-	LastRunAt      *time.Time
-	NextRunAt      *time.Time
-	LastImportID   *int64
-	LastFound      *int64 // customers the last batch found
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// Revision counts the changes of what it selects or how much (kind,
+	// params, max_batch); an approval names the revision it approves.
+	Revision     int64
+	LastRunAt    *time.Time
+	NextRunAt    *time.Time
+	LastImportID *int64
+	LastFound    *int64 // customers the last batch found
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // Check validates everything but the cron spec (which the store parses) and

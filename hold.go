@@ -48,7 +48,7 @@ const MaxRateLimit = 1_000_000
 // CheckRate validates a rows-per-second cap (0: none) and says what to fix.
 func CheckRate(n int) error {
 	if n < 0 || n > MaxRateLimit {
-		return Errorf(EINVALID, "max_rows_per_second must be a whole number from 1 to %d, or 0 (or null) for no cap; found %d.", MaxRateLimit, n)
+		return Errorf(EINVALID, "max_rows_per_second must be a whole number from 1 to %d, or 0 for no cap; found %d.", MaxRateLimit, n)
 	}
 	return nil
 }

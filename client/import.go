@@ -37,26 +37,29 @@ type Import struct {
 	Holds []Hold `json:"holds,omitempty"`
 	// Approval is the four-eyes part of a deletion above the tenant's
 	// threshold, once asked for.
-	Approval      *Approval  `json:"approval,omitempty"`
-	CancelAsked   bool       `json:"cancel_requested,omitempty"`
-	RowsLeft      int64      `json:"rows_left"`
-	TotalRows     int64      `json:"total_rows"`
-	ValidRows     int64      `json:"valid_rows"`
-	ErrorRows     int64      `json:"error_rows"`
-	ProcessedRows int64      `json:"processed_rows"`
-	DeletedRows   int64      `json:"deleted_rows"`
-	SkippedRows   int64      `json:"skipped_rows"`
-	Percent       float64    `json:"percent"`
-	RowsPerSecond float64    `json:"rows_per_second"`
-	ETASeconds    *int64     `json:"eta_seconds,omitempty"`
-	Error         string     `json:"error,omitempty"`
-	CreatedBy     string     `json:"created_by"`
-	CleanupPolicy int64      `json:"cleanup_policy_id,omitempty"`
-	CreatedAt     time.Time  `json:"created_at"`
-	UpdatedAt     time.Time  `json:"updated_at"`
-	ValidatedAt   *time.Time `json:"validated_at,omitempty"`
-	StartedAt     *time.Time `json:"started_at,omitempty"`
-	FinishedAt    *time.Time `json:"finished_at,omitempty"`
+	Approval      *Approval `json:"approval,omitempty"`
+	CancelAsked   bool      `json:"cancel_requested,omitempty"`
+	RowsLeft      int64     `json:"rows_left"`
+	TotalRows     int64     `json:"total_rows"`
+	ValidRows     int64     `json:"valid_rows"`
+	ErrorRows     int64     `json:"error_rows"`
+	ProcessedRows int64     `json:"processed_rows"`
+	DeletedRows   int64     `json:"deleted_rows"`
+	SkippedRows   int64     `json:"skipped_rows"`
+	Percent       float64   `json:"percent"`
+	RowsPerSecond float64   `json:"rows_per_second"`
+	ETASeconds    *int64    `json:"eta_seconds,omitempty"`
+	Error         string    `json:"error,omitempty"`
+	CreatedBy     string    `json:"created_by"`
+	// CreatedByToken is the id of the token that created the import (0:
+	// sweep or an upstream service); it may not approve the import either.
+	CreatedByToken int64      `json:"created_by_token_id,omitempty"`
+	CleanupPolicy  int64      `json:"cleanup_policy_id,omitempty"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+	ValidatedAt    *time.Time `json:"validated_at,omitempty"`
+	StartedAt      *time.Time `json:"started_at,omitempty"`
+	FinishedAt     *time.Time `json:"finished_at,omitempty"`
 	// Settled: the import will not change by itself (sweep.Import.Settled);
 	// whoever follows it can stop.
 	Settled bool `json:"settled"`
@@ -88,11 +91,13 @@ type Hold struct {
 // Approval says who asked for an import's run and until when the request
 // stands, and who approved it.
 type Approval struct {
-	RequestedBy string     `json:"requested_by"`
-	RequestedAt time.Time  `json:"requested_at"`
-	ExpiresAt   time.Time  `json:"expires_at,omitzero"`
-	ApprovedBy  string     `json:"approved_by,omitempty"`
-	ApprovedAt  *time.Time `json:"approved_at,omitempty"`
+	RequestedBy string `json:"requested_by"`
+	// RequestedByToken is the id of the token that asked: it may not decide.
+	RequestedByToken int64      `json:"requested_by_token_id,omitempty"`
+	RequestedAt      time.Time  `json:"requested_at"`
+	ExpiresAt        time.Time  `json:"expires_at,omitzero"`
+	ApprovedBy       string     `json:"approved_by,omitempty"`
+	ApprovedAt       *time.Time `json:"approved_at,omitempty"`
 }
 
 // FromApproval returns the wire format of a (nil for nil).
@@ -100,7 +105,7 @@ func FromApproval(a *sweep.Approval) *Approval {
 	if a == nil {
 		return nil
 	}
-	return &Approval{RequestedBy: a.RequestedBy, RequestedAt: a.RequestedAt, ExpiresAt: a.ExpiresAt, ApprovedBy: a.ApprovedBy, ApprovedAt: a.ApprovedAt}
+	return &Approval{RequestedBy: a.RequestedBy, RequestedByToken: a.RequestedByToken, RequestedAt: a.RequestedAt, ExpiresAt: a.ExpiresAt, ApprovedBy: a.ApprovedBy, ApprovedAt: a.ApprovedAt}
 }
 
 // FromHold returns the wire format of h.
@@ -130,7 +135,7 @@ func FromImport(imp sweep.Import) Import {
 		StartedAt: imp.StartedAt, FinishedAt: imp.FinishedAt,
 		Settled: imp.Settled(), AwaitsOperator: imp.AwaitsOperator(), StartsByItself: imp.StartsByItself(),
 		HasRun: imp.Status.HasRun(), Actions: imp.Actions(),
-		RunWindow: imp.RunWindow.String(), MaxRowsPerSecond: imp.MaxRowsPerSecond,
+		RunWindow: imp.RunWindow.String(), MaxRowsPerSecond: imp.MaxRowsPerSecond, CreatedByToken: imp.CreatedByToken,
 	}
 	if imp.Hold != nil {
 		h := FromHold(*imp.Hold)
@@ -179,6 +184,7 @@ type ErrorsPage struct {
 // Me is who a token is (GET /v1/me).
 type Me struct {
 	TenantID  int64    `json:"tenant_id"`
+	TokenID   int64    `json:"token_id"`
 	TokenName string   `json:"token_name"`
 	Scopes    []string `json:"scopes"`
 }

@@ -62,6 +62,9 @@ func (db *DB) ApproveImport(ctx context.Context, tenant, id int64, step sweep.Ap
 		return cur, sweep.Errorf(sweep.ECONFLICT, "Import %d is %s, not awaiting approval; there is nothing to approve.", id, cur.Status)
 	}
 	if err := checkApprover(cur, step); err != nil {
+		if sweep.ErrorCode(err) == sweep.ECONFLICT {
+			db.ExpireApprovals(ctx) // expired: it ends now rather than at the scheduler's next look
+		}
 		return cur, err
 	}
 	if step.Confirm != cur.ValidRows {
@@ -86,7 +89,7 @@ func checkApprover(imp sweep.Import, step sweep.ApprovalStep) error {
 		return sweep.Errorf(sweep.EFORBIDDEN, "You asked for this deletion (import %d), so you cannot approve or reject it yourself: another person with the imports:approve scope must. Cancel it if you no longer want it.", imp.ID)
 	}
 	if !a.ExpiresAt.After(time.Now()) {
-		return sweep.Errorf(sweep.ECONFLICT, "The approval request of import %d expired at %s; start it again to ask again.", imp.ID, a.ExpiresAt.UTC().Format(time.RFC3339))
+		return sweep.Errorf(sweep.ECONFLICT, "The approval request of import %d expired at %s; nothing was deleted. It ends rejected: validate it again and start it to ask again.", imp.ID, a.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	return nil
 }

@@ -73,7 +73,7 @@ func tooFrequent(s cron.Schedule, first time.Time) (a, b time.Time, found bool) 
 
 const policyColumns = `id, tenant_id, name, kind, params, cron_spec, max_batch, enabled, dry_run,
 	last_run_at, next_run_at, last_import_id, last_found, created_at, updated_at, run_window,
-	awaiting_approval, approval_requested_by, approval_requested_token, approval_requested_at, approved_by, approved_at`
+	awaiting_approval, approval_requested_by, approval_requested_token, approval_requested_at, approved_by, approved_at, revision`
 
 type policyRow struct {
 	ID           int64          `db:"id"`
@@ -98,6 +98,7 @@ type policyRow struct {
 	AskedAt      sql.NullTime   `db:"approval_requested_at"`
 	ApprovedBy   sql.NullString `db:"approved_by"`
 	ApprovedAt   sql.NullTime   `db:"approved_at"`
+	Revision     int64          `db:"revision"`
 }
 
 func int64Ptr(v sql.NullInt64) *int64 {
@@ -115,7 +116,7 @@ func (r policyRow) toPolicy() sweep.CleanupPolicy {
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 	p.RunWindow, _ = sweep.ParseWindow(r.RunWindow) // stored in its canonical form
-	p.AwaitsApproval = r.Awaiting
+	p.AwaitsApproval, p.Revision = r.Awaiting, r.Revision
 	if r.AskedAt.Valid {
 		p.Approval = &sweep.Approval{RequestedBy: r.AskedBy.String, RequestedByToken: r.AskedToken.Int64, RequestedAt: r.AskedAt.Time,
 			ApprovedBy: r.ApprovedBy.String, ApprovedAt: timePtr(r.ApprovedAt)}
@@ -198,14 +199,17 @@ func (db *DB) UpdatePolicy(ctx context.Context, p sweep.CleanupPolicy) (sweep.Cl
 		UPDATE cleanup_policies SET name = $3, kind = $4, params = $5, cron_spec = $6, max_batch = $7,
 			enabled = $8, dry_run = $9, next_run_at = $10, run_window = $11, updated_at = now(),
 			awaiting_approval = $12,
-			approval_requested_by = CASE WHEN $12 AND NOT awaiting_approval THEN $13 ELSE approval_requested_by END,
-			approval_requested_token = CASE WHEN $12 AND NOT awaiting_approval THEN nullif($14, 0) ELSE approval_requested_token END,
-			approval_requested_at = CASE WHEN $12 AND NOT awaiting_approval THEN now() ELSE approval_requested_at END,
+			revision = revision + CASE WHEN kind IS DISTINCT FROM $4 OR params IS DISTINCT FROM $5 OR max_batch IS DISTINCT FROM $7 THEN 1 ELSE 0 END,
+			-- Whoever changes what it selects, or how much, asks anew: they
+			-- may not approve their own change, whoever asked before.
+			approval_requested_by = CASE WHEN $15 THEN $13 ELSE approval_requested_by END,
+			approval_requested_token = CASE WHEN $15 THEN nullif($14, 0) ELSE approval_requested_token END,
+			approval_requested_at = CASE WHEN $15 THEN now() ELSE approval_requested_at END,
 			approved_by = CASE WHEN $12 THEN NULL ELSE approved_by END,
 			approved_at = CASE WHEN $12 THEN NULL ELSE approved_at END
 		WHERE tenant_id = $1 AND id = $2 RETURNING `+policyColumns,
 		p.TenantID, p.ID, p.Name, p.Kind, params, p.CronSpec, p.MaxBatch, p.Enabled, p.DryRun, next, p.RunWindow.String(),
-		p.AwaitsApproval, asker(p).Name, asker(p).TokenID)
+		p.AwaitsApproval, asker(p).Name, asker(p).TokenID, p.AwaitsApproval && p.Approval != nil && p.Approval.RequestedAt.IsZero())
 	if err != nil {
 		return p, notFound(policyConflict(err, p.Name), "Cleanup policy %d was not found.", p.ID)
 	}
@@ -406,6 +410,9 @@ func (db *DB) ApprovePolicy(ctx context.Context, tenant, id int64, step sweep.Ap
 	if !p.AwaitsApproval {
 		return p, sweep.Errorf(sweep.ECONFLICT, "Cleanup policy %d does not await approval.", id)
 	}
+	if step.Revision != p.Revision {
+		return p, sweep.Errorf(sweep.ECONFLICT, "Cleanup policy %d changed since you read it (revision %d; you read %d): read it again and approve what it selects now.", id, p.Revision, step.Revision)
+	}
 	if a := asker(p); a.TokenID != 0 && a.TokenID == step.ByToken {
 		return p, sweep.Errorf(sweep.EFORBIDDEN, "You asked for cleanup policy %d, so you cannot approve it yourself: another person with the imports:approve scope must.", id)
 	}
@@ -414,7 +421,7 @@ func (db *DB) ApprovePolicy(ctx context.Context, tenant, id int64, step sweep.Ap
 	}
 	var r policyRow
 	err = db.db.GetContext(ctx, &r, `UPDATE cleanup_policies SET awaiting_approval = false, approved_by = $3, approved_at = now(), updated_at = now()
-		WHERE tenant_id = $1 AND id = $2 AND awaiting_approval RETURNING `+policyColumns, tenant, id, step.By)
+		WHERE tenant_id = $1 AND id = $2 AND awaiting_approval AND revision = $4 RETURNING `+policyColumns, tenant, id, step.By, step.Revision)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, sweep.Errorf(sweep.ECONFLICT, "Cleanup policy %d changed meanwhile; read it again.", id)
 	} else if err != nil {

@@ -51,12 +51,17 @@ func (db *DB) ChangeRun(ctx context.Context, tenant, id int64, s sweep.RunSettin
 	if err != nil {
 		return sweep.Import{}, err
 	}
+	if cur.Status == sweep.StatusAwaitingApproval {
+		return cur, sweep.Errorf(sweep.ECONFLICT, "Import %d awaits approval of its run as it was asked; its window and speed cap cannot change meanwhile. Cancel it and start it again with the new settings, or ask the approver to reject it.", id)
+	}
 	return cur, sweep.Errorf(sweep.ECONFLICT, "Import %d is %s: its run has ended, so its window and speed cap can no longer change.", id, cur.Status)
 }
 
-// terminalStatuses are the states after which nothing runs (sweep.Status.Terminal).
+// terminalStatuses are the states after which nothing runs
+// (sweep.Status.Terminal), and awaiting_approval, whose run is approved as it
+// was asked: ChangeRun refuses them.
 var terminalStatuses = func() []string {
-	var out []string
+	out := []string{string(sweep.StatusAwaitingApproval)}
 	for _, s := range sweep.Statuses {
 		if s.Terminal() {
 			out = append(out, string(s))

@@ -71,7 +71,9 @@ func (db *DB) transition(ctx context.Context, q sqlx.QueryerContext, tenant, id 
 	if gerr != nil {
 		return sweep.Import{}, gerr
 	}
-	return cur, sweep.Transition(cur.Status, to)
+	// Not moved: whatever the table allows from its current state, this
+	// step was asked from others (a start of a paused import is no resume).
+	return cur, sweep.Errorf(sweep.ECONFLICT, "The import is %s; it cannot become %s from that state.", cur.Status, to)
 }
 
 // RequestValidation starts a new validation round for an import that is
@@ -79,7 +81,9 @@ func (db *DB) transition(ctx context.Context, q sqlx.QueryerContext, tenant, id 
 // the caller enqueues the round's task.
 func (db *DB) RequestValidation(ctx context.Context, tenant, id int64) (sweep.Import, error) {
 	return db.transition(ctx, db.db, tenant, id, []sweep.Status{sweep.StatusUploaded, sweep.StatusRejected},
-		sweep.StatusValidating, "validations = validations + 1, error = ''")
+		sweep.StatusValidating, `validations = validations + 1, error = '',
+		approval_requested_by = NULL, approval_requested_token = NULL, approval_requested_at = NULL,
+		approval_expires_at = NULL, approved_by = NULL, approved_at = NULL`)
 }
 
 // BeginValidating moves an uploaded import to validating when its task starts.

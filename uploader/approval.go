@@ -2,6 +2,8 @@ package uploader
 
 import (
 	"net/http"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/sweephq/sweep"
 )
@@ -52,9 +54,9 @@ func (s *Server) handleReject(w http.ResponseWriter, r *http.Request) {
 	sent, err := s.readJSON(w, r, &body, 4096, example)
 	switch {
 	case err != nil:
-	case !sent || body.Reason == nil || len(*body.Reason) == 0:
+	case !sent || body.Reason == nil || strings.TrimSpace(*body.Reason) == "":
 		err = sweep.Errorf(sweep.EINVALID, "Say why you reject it, for the person who asked: %s.", example)
-	case len(*body.Reason) > 500 || sweep.HasControl(*body.Reason):
+	case utf8.RuneCountInString(*body.Reason) > 500 || sweep.HasControl(*body.Reason):
 		err = sweep.Errorf(sweep.EINVALID, "The reason must be at most 500 characters without control characters, such as %s.", example)
 	}
 	if err != nil {
@@ -62,7 +64,7 @@ func (s *Server) handleReject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := principal(r)
-	imp, err := s.life.RejectImport(r.Context(), p.TenantID, id, sweep.ApprovalStep{By: p.Name, ByToken: p.TokenID, Reason: *body.Reason})
+	imp, err := s.life.RejectImport(r.Context(), p.TenantID, id, sweep.ApprovalStep{By: p.Name, ByToken: p.TokenID, Reason: strings.TrimSpace(*body.Reason)})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -65,6 +65,21 @@ func TestApprovalThroughTheAPI(t *testing.T) {
 	}
 
 	path, _ := started("action,customerId\nremove,60\nremove,61\nremove,62\n")
+	// While it awaits approval its run is what was asked: no second start,
+	// no resume, no change of window or cap.
+	for _, step := range []struct{ method, path, body string }{
+		{"POST", path + "/start", `{"parallelism": 2}`},
+		{"POST", path + "/resume", ""},
+		{"PATCH", path, `{"max_rows_per_second": 0}`},
+	} {
+		var h []string
+		if step.body != "" {
+			h = js
+		}
+		if code, _, b := a.request(step.method, step.path, strings.NewReader(step.body), h...); code != http.StatusConflict {
+			t.Errorf("%s %s while awaiting approval = %d %s; want 409", step.method, step.path, code, b)
+		}
+	}
 	code, _, b := a.request("POST", path+"/approve", strings.NewReader(`{"confirm_customers": 3}`), js...)
 	if msg := fmt.Sprint(decode(t, b)["error"]); code != http.StatusForbidden || !strings.Contains(msg, "another person with the imports:approve scope") {
 		t.Errorf("the requester's own approval = %d %s; want 403 saying another person must", code, msg)
@@ -109,8 +124,10 @@ func TestApprovalThroughTheAPI(t *testing.T) {
 
 	// Rejected with a reason: nothing deleted.
 	path, rejected := started("action,customerId\nremove,70\nremove,71\nremove,72\n")
-	if code, _, b := a.request("POST", path+"/reject", strings.NewReader(`{}`), as(approver)...); code != http.StatusBadRequest {
-		t.Errorf("rejection without a reason = %d %s; want 400", code, b)
+	for _, body := range []string{`{}`, `{"reason": "   "}`} {
+		if code, _, b := a.request("POST", path+"/reject", strings.NewReader(body), as(approver)...); code != http.StatusBadRequest {
+			t.Errorf("rejection with %s = %d %s; want 400", body, code, b)
+		}
 	}
 	code, _, b = a.request("POST", path+"/reject", strings.NewReader(`{"reason": "customer 71 has an open complaint"}`), as(approver)...)
 	got = decode(t, b)
@@ -125,19 +142,31 @@ func TestApprovalThroughTheAPI(t *testing.T) {
 	}
 	_ = rejected
 
-	// Expired: the scheduler's sweep ends it rejected, saying so.
-	path, expiring := started("action,customerId\nremove,80\nremove,81\nremove,82\n")
-	a.db.SQL().MustExec(`UPDATE imports SET approval_expires_at = now() - interval '1 second' WHERE tenant_id = $1 AND id = $2`, tenant, expiring["id"])
-	if code, _, b := a.request("POST", path+"/approve", strings.NewReader(`{"confirm_customers": 3}`), as(approver)...); code != http.StatusConflict ||
+	// Expired: an approval that comes too late is refused and ends it at
+	// once; the scheduler's sweep ends the others. Both say so.
+	expired := func(file string) (string, map[string]any) {
+		t.Helper()
+		path, imp := started(file)
+		a.db.SQL().MustExec(`UPDATE imports SET approval_expires_at = now() - interval '1 second' WHERE tenant_id = $1 AND id = $2`, tenant, imp["id"])
+		return path, imp
+	}
+	late, _ := expired("action,customerId\nremove,80\nremove,81\nremove,82\n")
+	if code, _, b := a.request("POST", late+"/approve", strings.NewReader(`{"confirm_customers": 3}`), as(approver)...); code != http.StatusConflict ||
 		!strings.Contains(string(b), "expired") {
 		t.Errorf("approval after expiry = %d %s; want 409 saying it expired", code, b)
 	}
+	forgotten, _ := expired("action,customerId\nremove,83\nremove,84\nremove,85\n")
 	if n, err := a.db.ExpireApprovals(ctx); err != nil || n != 1 {
 		t.Fatalf("ExpireApprovals = %d, %v; want 1", n, err)
 	}
-	_, _, b = a.request("GET", path, nil)
-	if got := decode(t, b); got["status"] != "rejected" || !strings.Contains(fmt.Sprint(got["error"]), "No one approved it before its request expired") {
-		t.Errorf("after expiry: %v", got)
+	for _, path := range []string{late, forgotten} {
+		_, _, b := a.request("GET", path, nil)
+		if got := decode(t, b); got["status"] != "rejected" || !strings.Contains(fmt.Sprint(got["error"]), "No one approved it before its request expired") {
+			t.Errorf("after expiry: %v", got)
+		}
+	}
+	if n := a.count(`SELECT count(*) FROM customers WHERE tenant_id = $1 AND id BETWEEN 80 AND 85`, tenant); n != 6 {
+		t.Errorf("%d of 6 customers left of expired requests; want all", n)
 	}
 }
 
@@ -163,13 +192,22 @@ func TestCleanupPolicyApproval(t *testing.T) {
 	if code, got := a.json("POST", path+"/run-now", ""); code != http.StatusConflict || !strings.Contains(fmt.Sprint(got["error"]), "awaits the approval") {
 		t.Errorf("run-now of a policy awaiting approval = %d %v; want 409", code, got)
 	}
-	if code, got := a.json("POST", path+"/approve", `{"confirm_max_batch": 8}`); code != http.StatusForbidden {
+	if code, got := a.json("POST", path+"/approve", `{"confirm_max_batch": 8, "revision": 1}`); code != http.StatusForbidden {
 		t.Errorf("approval by the token that asked = %d %v; want 403", code, got)
 	}
-	if code, _, b := a.request("POST", path+"/approve", strings.NewReader(`{"confirm_max_batch": 80}`), as(approver)...); code != http.StatusBadRequest {
+	if code, _, b := a.request("POST", path+"/approve", strings.NewReader(`{"confirm_max_batch": 80, "revision": 1}`), as(approver)...); code != http.StatusBadRequest {
 		t.Errorf("approval with a wrong batch size = %d %s; want 400", code, b)
 	}
-	code, _, b := a.request("POST", path+"/approve", strings.NewReader(`{"confirm_max_batch": 8}`), as(approver)...)
+	// What the approver read changes before the approval: the approval of
+	// the old revision is refused, and whoever changed it asked anew.
+	if code, got := a.json("PATCH", path, `{"params": {"days": 366}}`); code != http.StatusOK || got["revision"] != float64(2) {
+		t.Fatalf("a new selection = %d %v; want revision 2", code, got)
+	}
+	if code, _, b := a.request("POST", path+"/approve", strings.NewReader(`{"confirm_max_batch": 8, "revision": 1}`), as(approver)...); code != http.StatusConflict ||
+		!strings.Contains(string(b), "changed since you read it") {
+		t.Errorf("approval of an old revision = %d %s; want 409", code, b)
+	}
+	code, _, b := a.request("POST", path+"/approve", strings.NewReader(`{"confirm_max_batch": 8, "revision": 2}`), as(approver)...)
 	if got := decode(t, b); code != http.StatusOK || got["awaits_approval"] != false || !strings.Contains(fmt.Sprint(got["approval"]), "risk lead") {
 		t.Fatalf("approval = %d %v", code, got)
 	}

@@ -23,22 +23,25 @@ type policyJSON struct {
 	RunWindow   string              `json:"run_window,omitempty"`
 	// AwaitsApproval: it makes no batch until another person approves its
 	// selection and batch size (see Approval).
-	AwaitsApproval bool              `json:"awaits_approval"`
-	Approval       *client.Approval  `json:"approval,omitempty"`
-	NextRunAt      *time.Time        `json:"next_run_at,omitempty"`
-	LastRunAt      *time.Time        `json:"last_run_at,omitempty"`
-	LastImportID   *int64            `json:"last_import_id,omitempty"`
-	LastFound      *int64            `json:"last_found,omitempty"`
-	CreatedAt      time.Time         `json:"created_at"`
-	UpdatedAt      time.Time         `json:"updated_at"`
-	Links          map[string]string `json:"links"`
+	AwaitsApproval bool             `json:"awaits_approval"`
+	Approval       *client.Approval `json:"approval,omitempty"`
+	// Revision counts the changes of what it selects and how much; an
+	// approval names the revision it approves.
+	Revision     int64             `json:"revision"`
+	NextRunAt    *time.Time        `json:"next_run_at,omitempty"`
+	LastRunAt    *time.Time        `json:"last_run_at,omitempty"`
+	LastImportID *int64            `json:"last_import_id,omitempty"`
+	LastFound    *int64            `json:"last_found,omitempty"`
+	CreatedAt    time.Time         `json:"created_at"`
+	UpdatedAt    time.Time         `json:"updated_at"`
+	Links        map[string]string `json:"links"`
 }
 
 func toPolicyJSON(p sweep.CleanupPolicy) policyJSON {
 	self := fmt.Sprintf("/v1/cleanup-policies/%d", p.ID)
 	return policyJSON{
 		ID: p.ID, Name: p.Name, Kind: p.Kind, Params: p.Params, Description: p.Describe(), CronSpec: p.CronSpec,
-		AwaitsApproval: p.AwaitsApproval, Approval: client.FromApproval(p.Approval),
+		AwaitsApproval: p.AwaitsApproval, Approval: client.FromApproval(p.Approval), Revision: p.Revision,
 		MaxBatch: p.MaxBatch, Enabled: p.Enabled, DryRun: p.DryRun, RunWindow: p.RunWindow.String(), NextRunAt: p.NextRunAt, LastRunAt: p.LastRunAt,
 		LastImportID: p.LastImportID, LastFound: p.LastFound, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 		Links: map[string]string{
@@ -278,20 +281,21 @@ func (s *Server) handleApprovePolicy(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	const example = `{"confirm_max_batch": 200000}`
+	const example = `{"confirm_max_batch": 200000, "revision": 3}`
 	var body struct {
-		Confirm *int64 `json:"confirm_max_batch"`
+		Confirm  *int64 `json:"confirm_max_batch"`
+		Revision *int64 `json:"revision"`
 	}
 	sent, err := s.readJSON(w, r, &body, 4096, example)
-	if err == nil && (!sent || body.Confirm == nil) {
-		err = sweep.Errorf(sweep.EINVALID, "To approve, send the policy's batch size, as you read it: %s.", example)
+	if err == nil && (!sent || body.Confirm == nil || body.Revision == nil) {
+		err = sweep.Errorf(sweep.EINVALID, "To approve, send the policy's batch size and revision, as you read them: %s.", example)
 	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	pr := principal(r)
-	p, err := s.db.ApprovePolicy(r.Context(), pr.TenantID, id, sweep.ApprovalStep{By: pr.Name, ByToken: pr.TokenID, Confirm: *body.Confirm})
+	p, err := s.db.ApprovePolicy(r.Context(), pr.TenantID, id, sweep.ApprovalStep{By: pr.Name, ByToken: pr.TokenID, Confirm: *body.Confirm, Revision: *body.Revision})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -103,7 +103,7 @@ func parseWindow(value string) (sweep.Window, error) {
 // second, 0 for no cap.
 func parseRate(value string) (int, error) {
 	n, err := strconv.Atoi(value)
-	if err != nil {
+	if err != nil || value != strconv.Itoa(n) { // one spelling: digits, no sign, no leading zero
 		return 0, sweep.Errorf(sweep.EINVALID, "max_rows_per_second must be a whole number of rows per second such as 5000 (0 for no cap); found %q.", sweep.SafeValue(value))
 	}
 	return n, sweep.CheckRate(n)

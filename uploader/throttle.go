@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/client"
@@ -60,8 +61,8 @@ func (s *Server) handleChangeRun(w http.ResponseWriter, r *http.Request) {
 	const example = `{"max_rows_per_second": 2000, "run_window": "Mon-Fri 22:00-06:00 America/Denver"}`
 	var body runSettingsBody
 	sent, err := s.readJSON(w, r, &body, 4096, example)
-	if err == nil && !sent {
-		err = sweep.Errorf(sweep.EINVALID, "The body is empty; send what to change, such as %s.", example)
+	if err == nil && (!sent || body.RunWindow == nil && body.MaxRowsPerSecond == nil) {
+		err = sweep.Errorf(sweep.EINVALID, "Say what to change, such as %s (null removes a setting).", example)
 	}
 	var settings sweep.RunSettings
 	if err == nil {
@@ -125,7 +126,7 @@ func (s *Server) handleHoldRuns(w http.ResponseWriter, r *http.Request) {
 	reason := ""
 	if err == nil && body.Reason != nil {
 		reason = *body.Reason
-		if len(reason) > 200 || sweep.HasControl(reason) {
+		if utf8.RuneCountInString(reason) > 200 || sweep.HasControl(reason) {
 			err = sweep.Errorf(sweep.EINVALID, "reason must be at most 200 characters without control characters, such as %s.", example)
 		}
 	}

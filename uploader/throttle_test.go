@@ -32,6 +32,8 @@ func TestRunSettingsThroughTheAPI(t *testing.T) {
 		{[]string{"run_window", ""}, "leave it out"},
 		{[]string{"max_rows_per_second", "-1"}, "max_rows_per_second"},
 		{[]string{"max_rows_per_second", "fast"}, "whole number"},
+		{[]string{"max_rows_per_second", "+5"}, "whole number"},
+		{[]string{"max_rows_per_second", "05"}, "whole number"},
 		{[]string{"max_rows_per_second", "5", "max_rows_per_second", "6"}, "twice"},
 	} {
 		code, got := a.upload("action,customerId\nremove,41\n", c.fields...)
@@ -63,7 +65,7 @@ func TestRunSettingsThroughTheAPI(t *testing.T) {
 	if code, got := patch(`{"max_rows_per_second": 100}`); code != http.StatusUnsupportedMediaType {
 		t.Errorf("PATCH without a JSON content type = %d %v; want 415", code, got)
 	}
-	for _, body := range []string{``, `{"max_rows_per_second": 100, "speed": 1}`, `{"MAX_ROWS_PER_SECOND": 100}`,
+	for _, body := range []string{``, `{}`, `{"max_rows_per_second": 100, "speed": 1}`, `{"MAX_ROWS_PER_SECOND": 100}`,
 		`{"max_rows_per_second": -5}`, `{"run_window": "sometimes"}`, `{"max_rows_per_second": 100} {}`, `{"max_rows_per_second": 1`} {
 		if code, got := patch(body, js...); code != http.StatusBadRequest {
 			t.Errorf("PATCH %q = %d %v; want 400", body, code, got)

@@ -4,6 +4,8 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
+
+	"github.com/sweephq/sweep/client"
 )
 
 //go:embed web
@@ -38,9 +40,5 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 	for i, sc := range p.Scopes {
 		scopes[i] = string(sc)
 	}
-	writeJSON(w, http.StatusOK, struct {
-		TenantID  int64    `json:"tenant_id"`
-		TokenName string   `json:"token_name"`
-		Scopes    []string `json:"scopes"`
-	}{p.TenantID, p.Name, scopes})
+	writeJSON(w, http.StatusOK, client.Me{TenantID: p.TenantID, TokenID: p.TokenID, TokenName: p.Name, Scopes: scopes})
 }

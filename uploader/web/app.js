@@ -57,10 +57,12 @@ async function signIn(token) {
     $("who-text").textContent = `Tenant ${me.tenant_id} · ${me.token_name}`;
     state.admin = me.scopes.includes("admin");
     state.approver = me.scopes.includes("imports:approve");
-    state.me = me.token_name;
+    state.me = me.token_id;
+    state.writer = me.scopes.includes("imports:write");
     $("who").hidden = false;
     $("sign-in").hidden = true;
-    for (const id of ["upload", "history"]) $(id).hidden = false;
+    $("upload").hidden = !state.writer; // without imports:write an upload would only be refused
+    $("history").hidden = false;
     showTab("work");
     notice("");
     await refresh();
@@ -219,7 +221,9 @@ function renderHistory() {
 // An approver decides on another token's deletion, never on their own (the
 // API refuses it too).
 function mayDecide(imp) {
-  return state.approver && imp.actions.includes("approve") && !(imp.approval && imp.approval.requested_by === state.me);
+  // The API refuses the token that asked and the one that uploaded; so does the page.
+  return state.approver && imp.actions.includes("approve") &&
+    !(imp.approval && imp.approval.requested_by_token_id === state.me) && imp.created_by_token_id !== state.me;
 }
 
 // The imports awaiting this person's approval, above the history.
