@@ -21,7 +21,7 @@ type Event struct {
 func (e Event) Text() string {
 	n := func(key string) string {
 		v, _ := e.Detail[key].(float64)
-		return commas(int64(v))
+		return Commas(int64(v))
 	}
 	s := func(key string) string {
 		v, _ := e.Detail[key].(string)
@@ -66,7 +66,7 @@ func (e Event) Text() string {
 	case "cancel_requested":
 		return fmt.Sprintf("cancel asked after %s of %s rows", n("processed_rows"), n("valid_rows"))
 	case "cancelled":
-		return fmt.Sprintf("cancelled: %s deleted, %s rows not processed", n("deleted_rows"), commas(int64(num(e.Detail["valid_rows"])-num(e.Detail["processed_rows"]))))
+		return fmt.Sprintf("cancelled: %s deleted, %s rows not processed", n("deleted_rows"), Commas(int64(num(e.Detail["valid_rows"])-num(e.Detail["processed_rows"]))))
 	case "completed", "completed_with_errors":
 		return fmt.Sprintf("%s: %s deleted, %s skipped, %s with errors", strings.ReplaceAll(e.Kind, "_", " "), n("deleted_rows"), n("skipped_rows"), n("error_rows"))
 	case "run_changed":
@@ -76,7 +76,7 @@ func (e Event) Text() string {
 		}
 		rate := "no cap of its own"
 		if r := num(e.Detail["max_rows_per_second"]); r > 0 {
-			rate = "at most " + commas(int64(r)) + " rows/s"
+			rate = "at most " + Commas(int64(r)) + " rows/s"
 		}
 		return fmt.Sprintf("run changed: %s, %s", w, rate)
 	}
@@ -88,8 +88,9 @@ func num(v any) float64 {
 	return f
 }
 
-// commas writes n with thousands separators: 1,800.
-func commas(n int64) string {
+// Commas writes n with thousands separators, as operators read counts:
+// 1,800.
+func Commas(n int64) string {
 	s := fmt.Sprint(n)
 	neg := strings.HasPrefix(s, "-")
 	s = strings.TrimPrefix(s, "-")

@@ -261,6 +261,23 @@ func (c *Client) Resume(ctx context.Context, id int64) (Import, error) {
 	return imp, err
 }
 
+// Approve approves an import awaiting approval, typing the number of
+// customers it deletes (imports:approve; not the token that asked).
+func (c *Client) Approve(ctx context.Context, id, confirmCustomers int64) (Import, error) {
+	b, _ := json.Marshal(map[string]int64{"confirm_customers": confirmCustomers})
+	var imp Import
+	err := c.do(ctx, http.MethodPost, importPath(id, "/approve"), bytes.NewReader(b), "application/json", &imp)
+	return imp, err
+}
+
+// Reject rejects an import awaiting approval, with a reason.
+func (c *Client) Reject(ctx context.Context, id int64, reason string) (Import, error) {
+	b, _ := json.Marshal(map[string]string{"reason": reason})
+	var imp Import
+	err := c.do(ctx, http.MethodPost, importPath(id, "/reject"), bytes.NewReader(b), "application/json", &imp)
+	return imp, err
+}
+
 // DeleteImport removes an import that is neither queued nor running from the
 // history, with its file and errors (the audit trail stays).
 func (c *Client) DeleteImport(ctx context.Context, id int64) error {

@@ -1,9 +1,7 @@
 package client
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 	"time"
 
@@ -36,21 +34,4 @@ func (c *Client) Events(ctx context.Context, id int64) (Events, error) {
 	var ev Events
 	err := c.do(ctx, http.MethodGet, importPath(id, "/events"), nil, "", &ev)
 	return ev, err
-}
-
-// Approve approves an import awaiting approval, typing the number of
-// customers it deletes (imports:approve; not the token that asked).
-func (c *Client) Approve(ctx context.Context, id, confirmCustomers int64) (Import, error) {
-	b, _ := json.Marshal(map[string]int64{"confirm_customers": confirmCustomers})
-	var imp Import
-	err := c.do(ctx, http.MethodPost, importPath(id, "/approve"), bytes.NewReader(b), "application/json", &imp)
-	return imp, err
-}
-
-// Reject rejects an import awaiting approval, with a reason.
-func (c *Client) Reject(ctx context.Context, id int64, reason string) (Import, error) {
-	b, _ := json.Marshal(map[string]string{"reason": reason})
-	var imp Import
-	err := c.do(ctx, http.MethodPost, importPath(id, "/reject"), bytes.NewReader(b), "application/json", &imp)
-	return imp, err
 }

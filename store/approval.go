@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/sweephq/sweep"
 )
 
@@ -63,7 +62,8 @@ func (db *DB) ApproveImport(ctx context.Context, tenant, id int64, step sweep.Ap
 	}
 	if err := checkApprover(cur, step); err != nil {
 		if sweep.ErrorCode(err) == sweep.ECONFLICT {
-			db.ExpireApprovals(ctx) // expired: it ends now rather than at the scheduler's next look
+			// Expired: it ends now rather than at the scheduler's next look.
+			db.expireApprovals(ctx, `AND tenant_id = $1 AND id = $2`, tenant, id)
 		}
 		return cur, err
 	}
@@ -115,14 +115,18 @@ func (db *DB) RejectImport(ctx context.Context, tenant, id int64, step sweep.App
 // ExpireApprovals ends every approval request past its time rejected, saying
 // so; it returns how many it ended.
 func (db *DB) ExpireApprovals(ctx context.Context) (int, error) {
+	return db.expireApprovals(ctx, "")
+}
+
+// expireApprovals ends the expired approval requests that also match and
+// (an SQL condition on imports, with its arguments).
+func (db *DB) expireApprovals(ctx context.Context, and string, args ...any) (int, error) {
 	var ended []int64
-	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
-		return tx.SelectContext(ctx, &ended, `
-			UPDATE imports SET status = 'rejected', finished_at = now(), updated_at = now(),
-				error = format('No one approved it before its request expired at %s; nothing was deleted. Validate and start it again to ask again.',
-					to_char(approval_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'))
-			WHERE status = 'awaiting_approval' AND approval_expires_at <= now() RETURNING id`)
-	})
+	err := db.db.SelectContext(ctx, &ended, `
+		UPDATE imports SET status = 'rejected', finished_at = now(), updated_at = now(),
+			error = format('No one approved it before its request expired at %s; nothing was deleted. Validate and start it again to ask again.',
+				to_char(approval_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'))
+		WHERE status = 'awaiting_approval' AND approval_expires_at <= now() `+and+` RETURNING id`, args...)
 	if err != nil {
 		return 0, fmt.Errorf("expire approval requests: %w", err)
 	}

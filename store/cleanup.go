@@ -196,20 +196,22 @@ func (db *DB) UpdatePolicy(ctx context.Context, p sweep.CleanupPolicy) (sweep.Cl
 	params, _ := json.Marshal(p.Params)
 	var r policyRow
 	err = db.db.GetContext(ctx, &r, `
-		UPDATE cleanup_policies SET name = $3, kind = $4, params = $5, cron_spec = $6, max_batch = $7,
+		UPDATE cleanup_policies c SET name = $3, kind = $4, params = $5, cron_spec = $6, max_batch = $7,
 			enabled = $8, dry_run = $9, next_run_at = $10, run_window = $11, updated_at = now(),
 			awaiting_approval = $12,
-			revision = revision + CASE WHEN kind IS DISTINCT FROM $4 OR params IS DISTINCT FROM $5 OR max_batch IS DISTINCT FROM $7 THEN 1 ELSE 0 END,
+			revision = c.revision + CASE WHEN old.selection_changed THEN 1 ELSE 0 END,
 			-- Whoever changes what it selects, or how much, asks anew: they
 			-- may not approve their own change, whoever asked before.
-			approval_requested_by = CASE WHEN $15 THEN $13 ELSE approval_requested_by END,
-			approval_requested_token = CASE WHEN $15 THEN nullif($14, 0) ELSE approval_requested_token END,
-			approval_requested_at = CASE WHEN $15 THEN now() ELSE approval_requested_at END,
-			approved_by = CASE WHEN $12 THEN NULL ELSE approved_by END,
-			approved_at = CASE WHEN $12 THEN NULL ELSE approved_at END
-		WHERE tenant_id = $1 AND id = $2 RETURNING `+policyColumns,
+			approval_requested_by = CASE WHEN $12 AND old.selection_changed THEN $13 ELSE c.approval_requested_by END,
+			approval_requested_token = CASE WHEN $12 AND old.selection_changed THEN nullif($14, 0) ELSE c.approval_requested_token END,
+			approval_requested_at = CASE WHEN $12 AND old.selection_changed THEN now() ELSE c.approval_requested_at END,
+			approved_by = CASE WHEN $12 THEN NULL ELSE c.approved_by END,
+			approved_at = CASE WHEN $12 THEN NULL ELSE c.approved_at END
+		FROM (SELECT kind IS DISTINCT FROM $4 OR params IS DISTINCT FROM $5 OR max_batch IS DISTINCT FROM $7 AS selection_changed
+			FROM cleanup_policies WHERE tenant_id = $1 AND id = $2) old
+		WHERE c.tenant_id = $1 AND c.id = $2 RETURNING `+policyColumns,
 		p.TenantID, p.ID, p.Name, p.Kind, params, p.CronSpec, p.MaxBatch, p.Enabled, p.DryRun, next, p.RunWindow.String(),
-		p.AwaitsApproval, asker(p).Name, asker(p).TokenID, p.AwaitsApproval && p.Approval != nil && p.Approval.RequestedAt.IsZero())
+		p.AwaitsApproval, asker(p).Name, asker(p).TokenID)
 	if err != nil {
 		return p, notFound(policyConflict(err, p.Name), "Cleanup policy %d was not found.", p.ID)
 	}

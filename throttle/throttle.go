@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -231,11 +232,9 @@ func (c *Checker) refresh(done chan struct{}) {
 	}
 	wg.Wait()
 	// The same order every time: the first holding signal names the hold.
-	order := map[sweep.HoldReason]int{}
-	for i, r := range sweep.HoldReasons {
-		order[r] = i
-	}
-	sortReadings(out, order)
+	slices.SortFunc(out, func(a, b Reading) int {
+		return slices.Index(sweep.HoldReasons, a.Signal) - slices.Index(sweep.HoldReasons, b.Signal)
+	})
 	c.mu.Lock()
 	c.readings, c.readAt, c.refreshing = out, time.Now(), nil
 	c.mu.Unlock()
@@ -243,14 +242,6 @@ func (c *Checker) refresh(done chan struct{}) {
 	for _, r := range out {
 		if r.Holding {
 			c.log.Debug("runs held", "signal", r.Signal, "reading", r.Message)
-		}
-	}
-}
-
-func sortReadings(rs []Reading, order map[sweep.HoldReason]int) {
-	for i := 1; i < len(rs); i++ {
-		for j := i; j > 0 && order[rs[j].Signal] < order[rs[j-1].Signal]; j-- {
-			rs[j], rs[j-1] = rs[j-1], rs[j]
 		}
 	}
 }
@@ -282,6 +273,9 @@ func (c *Checker) replicaLag(ctx context.Context) Reading {
 		}
 	} else {
 		now := time.Now()
+		c.mu.Lock()
+		last := c.standbys
+		c.mu.Unlock()
 		seen := map[string]lsnSeen{}
 		for _, s := range standbys {
 			// A standby that has replayed all the primary wrote has no lag,
@@ -291,9 +285,7 @@ func (c *Checker) replicaLag(ctx context.Context) Reading {
 			if s.ReplayLag != nil && s.Bytes > 0 {
 				lag = *s.ReplayLag
 			}
-			c.mu.Lock()
-			prev, ok := c.standbys[s.Name]
-			c.mu.Unlock()
+			prev, ok := last[s.Name]
 			if !ok || prev.lsn != s.ReplayLSN || s.Bytes == 0 {
 				prev = lsnSeen{lsn: s.ReplayLSN, since: now}
 			} else if stuck := now.Sub(prev.since); stuck > lag {

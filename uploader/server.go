@@ -115,7 +115,7 @@ func NewServer(opt Options) *Server {
 	s.transferSlots = newSlots(s.limits.TenantTransfers, s.limits.Transfers)
 	s.life, s.queues = opt.Lifecycle, opt.Queues
 	s.throttle, s.maxRate = opt.Throttle, opt.MaxRowsPerSecond
-	s.approvalThreshold = max(cmp.Or(opt.ApprovalThreshold, sweep.DefaultApprovalThreshold), 0)
+	s.approvalThreshold = sweep.ApprovalThresholdOption(opt.ApprovalThreshold)
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "sweep_http_requests_total",
 		Help: "HTTP requests answered, by route pattern and status code.",

@@ -50,8 +50,9 @@ func logStamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 // this database holds under the payload's id is the one the task was made
 // for. When it is not, nothing is done: the task is logged at warn with both
 // identities, counted, and ends without retry (err is what the handler
-// returns). A failure to read the import is returned to be retried.
-func (s *Server) ownImport(ctx context.Context, t *asynq.Task, p jobs.ImportPayload) (ok bool, err error) {
+// returns). A failure to read the import is returned to be retried. The
+// import read is returned, as it is now, when it is the task's own.
+func (s *Server) ownImport(ctx context.Context, t *asynq.Task, p jobs.ImportPayload) (imp sweep.Import, ok bool, err error) {
 	taskID, _ := asynq.GetTaskID(ctx)
 	log := s.log.With("import_id", p.ImportID, "tenant_id", p.TenantID, "task_type", t.Type(), "task_id", taskID)
 	stamp, err := jobs.ImportTaskStamp(p, t.Type(), taskID)
@@ -59,25 +60,25 @@ func (s *Server) ownImport(ctx context.Context, t *asynq.Task, p jobs.ImportPayl
 		s.metrics.tasksForeign.WithLabelValues(t.Type(), foreignUnproven).Inc()
 		log.Warn("task refused: it does not say which import it was made for", "payload_version", p.Version,
 			"reason", sweep.ErrorMessage(err))
-		return false, foreignTaskError{sweep.ErrorMessage(err)}
+		return imp, false, foreignTaskError{sweep.ErrorMessage(err)}
 	}
-	imp, err := s.db.GetImport(ctx, p.TenantID, p.ImportID)
+	imp, err = s.db.GetImport(ctx, p.TenantID, p.ImportID)
 	switch {
 	case sweep.ErrorCode(err) == sweep.ENOTFOUND:
 		s.metrics.tasksForeign.WithLabelValues(t.Type(), foreignMissing).Inc()
 		log.Warn("task dropped: its import is not in this database", "task_import_created", logStamp(stampTime(stamp)),
 			"db_import_created", "none")
-		return false, nil
+		return imp, false, nil
 	case err != nil:
-		return false, fmt.Errorf("load import %d to check the task is its own: %w", p.ImportID, err)
+		return imp, false, fmt.Errorf("load import %d to check the task is its own: %w", p.ImportID, err)
 	case !p.Owns(imp, stamp):
 		s.metrics.tasksForeign.WithLabelValues(t.Type(), foreignMismatch).Inc()
 		log.Warn("task dropped: it was made for another import with the same id (another deployment on this Redis DB, or a database restored from a backup)",
 			"task_import_created", logStamp(stampTime(stamp)), "db_import_created", logStamp(imp.CreatedAt))
-		return false, foreignTaskError{fmt.Sprintf("%s task was made for import %d of tenant %d created at %s, but the import with that id in this database was created at %s: the task belongs to another deployment sharing this Redis DB, or to a database state lost in a restore. Nothing was done.",
+		return imp, false, foreignTaskError{fmt.Sprintf("%s task was made for import %d of tenant %d created at %s, but the import with that id in this database was created at %s: the task belongs to another deployment sharing this Redis DB, or to a database state lost in a restore. Nothing was done.",
 			t.Type(), p.ImportID, p.TenantID, logStamp(stampTime(stamp)), logStamp(imp.CreatedAt))}
 	}
-	return true, nil
+	return imp, true, nil
 }
 
 // ownPolicy is ownImport for a cleanup:run task and the policy it names,

@@ -28,14 +28,15 @@ func (s *Server) handleImportRun(ctx context.Context, t *asynq.Task) error {
 	log := s.log.With("import_id", p.ImportID, "tenant_id", p.TenantID, "task_type", t.Type(), "part", p.Part)
 	// Before anything changes: this database's import with that id must be
 	// the one the task was made for, or the task deletes nothing.
-	if ok, err := s.ownImport(ctx, t, p); !ok {
+	own, ok, err := s.ownImport(ctx, t, p)
+	if !ok {
 		return err
 	}
 	// A run held by the platform's signals, a manual hold or its window waits
 	// in the queue, not here; an import that never ran stays queued meanwhile.
-	if imp, err := s.db.GetImport(ctx, p.TenantID, p.ImportID); err == nil && (imp.Status == sweep.StatusQueued || imp.Status == sweep.StatusRunning) {
-		if h, wait := s.held(ctx, imp); h != nil {
-			return s.hold(ctx, log, imp, p.Part, h, wait)
+	if own.Status == sweep.StatusQueued || own.Status == sweep.StatusRunning {
+		if h, wait := s.held(ctx, own); h != nil {
+			return s.hold(ctx, log, own, p.Part, h, wait)
 		}
 	}
 	imp, err := s.life.BeginRunning(ctx, p.TenantID, p.ImportID)

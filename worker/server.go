@@ -83,8 +83,7 @@ func NewServer(rdb redis.UniversalClient, db *store.DB, cfg Config) *Server {
 	}
 	cfg.HoldRecheck = cmp.Or(cfg.HoldRecheck, holdRecheck)
 	cfg.WindowRecheck = cmp.Or(cfg.WindowRecheck, windowRecheck)
-	threshold := cmp.Or(cfg.ApprovalThreshold, sweep.DefaultApprovalThreshold)
-	s := &Server{mux: asynq.NewServeMux(), life: lifecycle.New(db, rdb, log).SetApproval(max(threshold, 0), cfg.ApprovalTTL), rdb: rdb, db: db, log: log, cfg: cfg,
+	s := &Server{mux: asynq.NewServeMux(), life: lifecycle.New(db, rdb, log).SetApproval(sweep.ApprovalThresholdOption(cfg.ApprovalThreshold), cfg.ApprovalTTL), rdb: rdb, db: db, log: log, cfg: cfg,
 		metrics: newMetrics(cfg.Registry), limiter: throttle.NewLimiter(rdb)}
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(newHeldRuns(db))

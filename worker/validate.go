@@ -23,7 +23,7 @@ func (s *Server) handleImportValidate(ctx context.Context, t *asynq.Task) error 
 		return err
 	}
 	log := s.log.With("import_id", p.ImportID, "tenant_id", p.TenantID, "task_type", t.Type())
-	if ok, err := s.ownImport(ctx, t, p); !ok {
+	if _, ok, err := s.ownImport(ctx, t, p); !ok {
 		return err // another import's task: this one stays as it is
 	}
 	start := time.Now()

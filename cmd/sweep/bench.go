@@ -295,7 +295,7 @@ func (b *bench) validate(ctx context.Context, rows, memRows int64) error {
 			return err
 		}
 	}
-	b.line(fmt.Sprintf("parse only, %s rows (reader, in memory)", commas(rows)), float64(rows)/time.Since(start).Seconds(), "rows/s", "target ≥ 1,000,000")
+	b.line(fmt.Sprintf("parse only, %s rows (reader, in memory)", sweep.Commas(rows)), float64(rows)/time.Since(start).Seconds(), "rows/s", "target ≥ 1,000,000")
 
 	measure := func(tenant int64, data []byte, n int64) (float64, int64, error) {
 		w, err := b.startWorker()
@@ -325,8 +325,8 @@ func (b *bench) validate(ctx context.Context, rows, memRows int64) error {
 	if err != nil {
 		return err
 	}
-	b.line(fmt.Sprintf("upload → validated, %s rows", commas(rows)), rate, "rows/s", "target ≥ 250,000")
-	b.line(fmt.Sprintf("worker peak RSS, %s rows", commas(rows)), float64(rss>>20), "MiB", "")
+	b.line(fmt.Sprintf("upload → validated, %s rows", sweep.Commas(rows)), rate, "rows/s", "target ≥ 250,000")
+	b.line(fmt.Sprintf("worker peak RSS, %s rows", sweep.Commas(rows)), float64(rss>>20), "MiB", "")
 	if memRows > 0 {
 		if err := b.tenant(ctx, benchTenant+1, memRows); err != nil {
 			return err
@@ -336,10 +336,10 @@ func (b *bench) validate(ctx context.Context, rows, memRows int64) error {
 		if err != nil {
 			return err
 		}
-		b.line(fmt.Sprintf("upload → validated, %s rows", commas(memRows)), rateBig, "rows/s", "")
+		b.line(fmt.Sprintf("upload → validated, %s rows", sweep.Commas(memRows)), rateBig, "rows/s", "")
 		growth := 100 * (float64(rssBig) - float64(rss)) / float64(max(rss, 1))
-		b.line(fmt.Sprintf("worker peak RSS, %s rows", commas(memRows)), float64(rssBig>>20), "MiB",
-			fmt.Sprintf("%+.0f%% vs %s rows; target within ±20%%", growth, commas(rows)))
+		b.line(fmt.Sprintf("worker peak RSS, %s rows", sweep.Commas(memRows)), float64(rssBig>>20), "MiB",
+			fmt.Sprintf("%+.0f%% vs %s rows; target within ±20%%", growth, sweep.Commas(rows)))
 	}
 	fmt.Fprintln(b.out)
 	return nil
@@ -349,25 +349,7 @@ func (b *bench) line(what string, v float64, unit, note string) {
 	if note != "" {
 		note = "  (" + note + ")"
 	}
-	fmt.Fprintf(b.out, "  %-60s %12s %-7s%s\n", what, commas(int64(v)), unit, note)
-}
-
-// commas formats n with thousands separators.
-func commas(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var out []byte
-	for i := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			out = append(out, ',')
-		}
-		out = append(out, s[i])
-	}
-	if neg {
-		return "-" + string(out)
-	}
-	return string(out)
+	fmt.Fprintf(b.out, "  %-60s %12s %-7s%s\n", what, sweep.Commas(int64(v)), unit, note)
 }
 
 // Tenants of the deletion section, each seeded with identical data.
@@ -383,7 +365,7 @@ const (
 // run measures deletion four ways on identical data and prints the ratios.
 func (b *bench) run(ctx context.Context, n, apiSample int) error {
 	fmt.Fprintf(b.out, "Deletion: %s customers with %d related rows each, 10%% linked to a loan (seeded identically per measure)\n",
-		commas(int64(n)), store.RelatedRowsPerCustomer)
+		sweep.Commas(int64(n)), store.RelatedRowsPerCustomer)
 	for _, t := range []int64{benchRaw, benchRaw2, benchImport, benchParallel, benchRawAfter} {
 		start := time.Now()
 		if _, err := b.db.Seed(ctx, store.SeedOptions{Tenant: t, Customers: n, LinkedFraction: 0.1, Seed: 2026}); err != nil {
@@ -412,7 +394,7 @@ func (b *bench) run(ctx context.Context, n, apiSample int) error {
 		}
 	}
 	single := float64(apiSample) / time.Since(start).Seconds()
-	b.line(fmt.Sprintf("(1) single-customer API deletes, %s in a loop", commas(int64(apiSample))), single, "cust/s", "")
+	b.line(fmt.Sprintf("(1) single-customer API deletes, %s in a loop", sweep.Commas(int64(apiSample))), single, "cust/s", "")
 
 	// (2) the raw reference: straight SQL, 1,000 sorted ids per statement, one
 	// connection; measured before and again after the imports, on tables that
@@ -447,7 +429,7 @@ func (b *bench) run(ctx context.Context, n, apiSample int) error {
 	}
 	ref := (raw + rawAfter) / 2
 	b.line("(2) raw SQL, 1,000 sorted ids per DELETE, one connection", ref, "cust/s",
-		fmt.Sprintf("the reference: mean of %s before and %s after the imports", commas(int64(raw)), commas(int64(rawAfter))))
+		fmt.Sprintf("the reference: mean of %s before and %s after the imports", sweep.Commas(int64(raw)), sweep.Commas(int64(rawAfter))))
 	b.line("    raw SQL as (2), two connections in parallel", raw2, "cust/s", fmt.Sprintf("%.2f× (2): what two cores give here", raw2/ref))
 	for _, r := range results {
 		note := fmt.Sprintf("%.0f%% of (2); %.1f× (1); targets ≥ 90%% and ≥ 10×", 100*r.run/ref, r.run/single)

@@ -126,7 +126,7 @@ func runImpact(ctx context.Context, cfg Config, opts impactOptions, stdout io.Wr
 	fmt.Fprintf(stdout, "Workload: %d transactions/s on %d connections (read a customer of another tenant and its loans, update it, commit), latency from each one's scheduled start\n",
 		opts.Rate, impactWorkloadConns)
 	fmt.Fprintf(stdout, "Imports: %s customers each with %d related rows, one fresh worker process each, default concurrency and chunk size\n",
-		commas(n), store.RelatedRowsPerCustomer)
+		sweep.Commas(n), store.RelatedRowsPerCustomer)
 
 	// The bench's own view of the primary, for the lag samples and the
 	// checkpoints; named sweep… so the load signal leaves it out.
@@ -168,7 +168,7 @@ func runImpact(ctx context.Context, cfg Config, opts impactOptions, stdout io.Wr
 	}
 	b.tokens[impactTenant] = tok
 	fmt.Fprintf(stdout, "  (seeded %s customers to delete and %s for the workload, vacuumed, replica caught up: %s)\n",
-		commas(4*n), commas(impactWorkloadSize), time.Since(start).Round(time.Second))
+		sweep.Commas(4*n), sweep.Commas(impactWorkloadSize), time.Since(start).Round(time.Second))
 
 	green := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
 	defer green.Close()
@@ -195,7 +195,7 @@ func runImpact(ctx context.Context, cfg Config, opts impactOptions, stdout io.Wr
 		if p.Env == nil {
 			fmt.Fprintf(stdout, "  %-18s %s of the workload alone\n", p.Name+":", p.To.Sub(p.From).Round(100*time.Millisecond))
 		} else {
-			fmt.Fprintf(stdout, "  %-18s %s customers deleted in %s\n", p.Name+":", commas(p.Import.DeletedRows), p.To.Sub(p.From).Round(100*time.Millisecond))
+			fmt.Fprintf(stdout, "  %-18s %s customers deleted in %s\n", p.Name+":", sweep.Commas(p.Import.DeletedRows), p.To.Sub(p.From).Round(100*time.Millisecond))
 		}
 	}
 	if opts.inspect != nil {
@@ -632,9 +632,9 @@ func printImpact(w io.Writer, phases []impactPhase, idleRef latencies, perCheck 
 	for _, p := range phases {
 		rate := "—"
 		if p.Env != nil {
-			rate = commas(int64(p.Rate))
+			rate = sweep.Commas(int64(p.Rate))
 		}
-		fmt.Fprintf(w, row, p.Name, commas(int64(p.Work.Count)), ms(p.Work.P50), ms(p.Work.P99), ms(p.Work.Max),
+		fmt.Fprintf(w, row, p.Name, sweep.Commas(int64(p.Work.Count)), ms(p.Work.P50), ms(p.Work.P99), ms(p.Work.Max),
 			fmt.Sprintf("%.2f", ratio(p)), fmt.Sprintf("%.1f s (%s)", p.Lag.Time().Seconds(), byteSize(p.Lag.Bytes)), rate)
 	}
 	unthrottled, def, green := phases[1], phases[2], phases[3]
@@ -645,7 +645,7 @@ func printImpact(w io.Writer, phases []impactPhase, idleRef latencies, perCheck 
 		return "✗"
 	}
 	fmt.Fprintf(w, "idle reference: both idle phases pooled, %s transactions, p50 %s, p99 %s\n",
-		commas(int64(idleRef.Count)), ms(idleRef.P50), ms(idleRef.P99))
+		sweep.Commas(int64(idleRef.Count)), ms(idleRef.P50), ms(idleRef.P99))
 	// The checks' cost: one check per chunk, against the time of a chunk at
 	// the green phase's speed. (The two imports' speeds also differ by the
 	// run-to-run spread of a 2-core machine, shown as e2e.)

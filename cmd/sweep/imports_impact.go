@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sweephq/sweep"
 )
 
 // showImpact is `sweep imports impact ID`: what starting the import will
@@ -27,13 +29,13 @@ func (c *cliClient) showImpact(ctx context.Context, id int64) error {
 	for _, sk := range m.Skipped {
 		width = max(width, len(sk.Reason))
 	}
-	row := func(name string, n int64) { fmt.Fprintf(c.stdout, "  %-*s %12s\n", width, name, commas(n)) }
-	fmt.Fprintf(c.stdout, "import %d deletes %s customers and %s related rows:\n", m.ImportID, commas(m.Customers), commas(m.RelatedRows))
+	row := func(name string, n int64) { fmt.Fprintf(c.stdout, "  %-*s %12s\n", width, name, sweep.Commas(n)) }
+	fmt.Fprintf(c.stdout, "import %d deletes %s customers and %s related rows:\n", m.ImportID, sweep.Commas(m.Customers), sweep.Commas(m.RelatedRows))
 	for _, r := range m.Related {
 		row(r.Kind, r.Rows)
 	}
 	if len(m.Skipped) > 0 {
-		fmt.Fprintf(c.stdout, "and skips %s rows:\n", commas(m.SkippedRows))
+		fmt.Fprintf(c.stdout, "and skips %s rows:\n", sweep.Commas(m.SkippedRows))
 		for _, sk := range m.Skipped {
 			row(strings.ReplaceAll(sk.Reason, "_", " "), sk.Rows)
 		}
@@ -41,8 +43,8 @@ func (c *cliClient) showImpact(ctx context.Context, id int64) error {
 	if m.FileError != "" {
 		fmt.Fprintf(c.stdout, "file error: %s\n", m.FileError)
 	}
-	fmt.Fprintf(c.stdout, "takes about %s for %s rows at %s rows/s (%s)\n", previewDuration(m.EstimatedSeconds), commas(m.Rows),
-		commas(int64(m.RowsPerSecond)), m.Basis)
+	fmt.Fprintf(c.stdout, "takes about %s for %s rows at %s rows/s (%s)\n", previewDuration(m.EstimatedSeconds), sweep.Commas(m.Rows),
+		sweep.Commas(int64(m.RowsPerSecond)), m.Basis)
 	if len(m.Sample) > 0 {
 		ids := make([]string, len(m.Sample))
 		for i, s := range m.Sample {
