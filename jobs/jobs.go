@@ -13,12 +13,13 @@ const (
 	QueueCritical = "critical" // single deletes and cancellations
 	QueueDefault  = "default"  // imports
 	QueueLow      = "low"      // scheduled cleanup batches
+	QueueWebhooks = "webhooks" // webhook deliveries: short, but a slow receiver must not hold up deletions
 )
 
-// QueuePriorities are the weights asynq's weighted priority uses: out of ten
-// tasks taken while all queues are busy, about six are critical, three default
-// and one low, so no queue ever starves.
-var QueuePriorities = map[string]int{QueueCritical: 6, QueueDefault: 3, QueueLow: 1}
+// QueuePriorities are the weights asynq's weighted priority uses: out of twelve
+// tasks taken while all queues are busy, about six are critical, three default,
+// two webhook deliveries and one low, so no queue ever starves.
+var QueuePriorities = map[string]int{QueueCritical: 6, QueueDefault: 3, QueueWebhooks: 2, QueueLow: 1}
 
 // Task types.
 const (
@@ -26,4 +27,5 @@ const (
 	TypeImportRun       = "import:run"
 	TypeCustomersDelete = "customers:delete"
 	TypeCleanupRun      = "cleanup:run"
+	TypeWebhookDeliver  = "webhook:deliver"
 )

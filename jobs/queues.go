@@ -10,7 +10,7 @@ import (
 // QueueStat is the state of one of sweep's queues in Redis.
 type QueueStat = sweep.QueueStat
 
-// QueueStats reads the three queues through inspector; a queue that has
+// QueueStats reads the queues through inspector; a queue that has
 // never held a task reads as empty.
 func QueueStats(inspector *asynq.Inspector) ([]QueueStat, error) {
 	known, err := inspector.Queues()
@@ -18,7 +18,7 @@ func QueueStats(inspector *asynq.Inspector) ([]QueueStat, error) {
 		return nil, err
 	}
 	var out []QueueStat
-	for _, q := range []string{QueueCritical, QueueDefault, QueueLow} {
+	for _, q := range []string{QueueCritical, QueueDefault, QueueWebhooks, QueueLow} {
 		if !slices.Contains(known, q) {
 			out = append(out, QueueStat{Queue: q})
 			continue

@@ -41,6 +41,9 @@ type Options struct {
 	// cleanup policies (a tenant may set its own): 0 means sweep's default,
 	// below 0 never.
 	ApprovalThreshold int64
+	// WebhookTargets says which webhook endpoints may be subscribed (https
+	// only, no private or link-local address, unless allowed).
+	WebhookTargets sweep.WebhookTargets
 }
 
 // Limits bound what one request may hold and how many a tenant may have in
@@ -78,11 +81,12 @@ type Server struct {
 	maxRate  int
 
 	approvalThreshold int64
+	webhookTargets    sweep.WebhookTargets
 	db                *store.DB
 	rdb               redis.UniversalClient
 	log               *slog.Logger
 	metrics           *prometheus.Registry
-	mux               *http.ServeMux
+	mux               *routeMux
 
 	requestSlots, transferSlots *slots
 
@@ -100,7 +104,7 @@ func NewServer(opt Options) *Server {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	s := &Server{api: opt.API, limits: opt.Limits, db: opt.DB, rdb: opt.Redis, log: log, metrics: reg, mux: http.NewServeMux()}
+	s := &Server{api: opt.API, limits: opt.Limits, db: opt.DB, rdb: opt.Redis, log: log, metrics: reg, mux: newRouteMux()}
 	if s.limits.MaxUploadBytes <= 0 {
 		s.limits.MaxUploadBytes = 1 << 30
 	}
@@ -116,6 +120,7 @@ func NewServer(opt Options) *Server {
 	s.life, s.queues = opt.Lifecycle, opt.Queues
 	s.throttle, s.maxRate = opt.Throttle, opt.MaxRowsPerSecond
 	s.approvalThreshold = sweep.ApprovalThresholdOption(opt.ApprovalThreshold)
+	s.webhookTargets = opt.WebhookTargets
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "sweep_http_requests_total",
 		Help: "HTTP requests answered, by route pattern and status code.",
@@ -144,6 +149,7 @@ func (s *Server) routes() {
 	index, assets := webHandler()
 	s.mux.Handle("GET /{$}", index)
 	s.mux.Handle("GET /assets/", assets)
+	s.mux.HandleFunc("GET /openapi.json", s.handleOpenAPI)
 	s.mux.HandleFunc("GET /v1/me", s.requireScope(read, s.handleMe))
 	s.mux.HandleFunc("GET /v1/sample.csv", s.handleSample)
 	s.mux.HandleFunc("GET /v1/instructions", s.handleInstructions)
@@ -177,6 +183,14 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /v1/cleanup-policies/{id}/preview", s.requireScope(admin, s.handlePreviewPolicy))
 	s.mux.HandleFunc("POST /v1/cleanup-policies/{id}/run-now", s.requireScope(admin, s.handleRunPolicyNow))
 	s.mux.HandleFunc("POST /v1/cleanup-policies/{id}/approve", s.requireScope(sweep.ScopeImportsApprove, s.handleApprovePolicy))
+	s.mux.HandleFunc("GET /v1/webhooks", s.requireScope(admin, s.handleListWebhooks))
+	s.mux.HandleFunc("POST /v1/webhooks", s.requireScope(admin, s.handleCreateWebhook))
+	s.mux.HandleFunc("GET /v1/webhooks/{id}", s.requireScope(admin, s.handleGetWebhook))
+	s.mux.HandleFunc("PATCH /v1/webhooks/{id}", s.requireScope(admin, s.handleUpdateWebhook))
+	s.mux.HandleFunc("DELETE /v1/webhooks/{id}", s.requireScope(admin, s.handleDeleteWebhook))
+	s.mux.HandleFunc("POST /v1/webhooks/{id}/rotate-secret", s.requireScope(admin, s.handleRotateWebhookSecret))
+	s.mux.HandleFunc("POST /v1/webhooks/{id}/test", s.requireScope(admin, s.handleTestWebhook))
+	s.mux.HandleFunc("GET /v1/webhooks/{id}/deliveries", s.requireScope(admin, s.handleWebhookDeliveries))
 	s.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		// The path as it came on the wire (percent-encoded, so no markup or
 		// control character), cut short.

@@ -47,6 +47,8 @@ type Config struct {
 	// HoldRecheck and WindowRecheck are how long a held run, or one outside
 	// its window, waits in the queue before it looks again (0: 2 s and 30 s).
 	HoldRecheck, WindowRecheck time.Duration
+	// Webhooks sets how webhook deliveries are sent.
+	Webhooks WebhookConfig
 }
 
 // Server takes tasks from the queues of package jobs and runs their handlers.
@@ -60,7 +62,11 @@ type Server struct {
 	cfg      Config
 	metrics  *metrics
 	limiter  *throttle.Limiter
+	hooks    *webhooks
 	stopping atomic.Bool
+	// stopDispatch ends the webhook dispatcher Start began.
+	stopDispatch context.CancelFunc
+	dispatched   chan struct{}
 }
 
 // NewServer returns a Server that reads tasks through rdb and keeps state in db.
@@ -84,7 +90,7 @@ func NewServer(rdb redis.UniversalClient, db *store.DB, cfg Config) *Server {
 	cfg.HoldRecheck = cmp.Or(cfg.HoldRecheck, holdRecheck)
 	cfg.WindowRecheck = cmp.Or(cfg.WindowRecheck, windowRecheck)
 	s := &Server{mux: asynq.NewServeMux(), life: lifecycle.New(db, rdb, log).SetApproval(sweep.ApprovalThresholdOption(cfg.ApprovalThreshold), cfg.ApprovalTTL), rdb: rdb, db: db, log: log, cfg: cfg,
-		metrics: newMetrics(cfg.Registry), limiter: throttle.NewLimiter(rdb)}
+		metrics: newMetrics(cfg.Registry), limiter: throttle.NewLimiter(rdb), hooks: newWebhooks(cfg.Webhooks, cfg.Registry)}
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(newHeldRuns(db))
 	}
@@ -93,6 +99,7 @@ func NewServer(rdb redis.UniversalClient, db *store.DB, cfg Config) *Server {
 	s.mux.HandleFunc(jobs.TypeImportRun, s.publishing(s.settling("Deletion", s.handleImportRun)))
 	s.mux.HandleFunc(jobs.TypeCustomersDelete, s.settling("", s.handleCustomersDelete))
 	s.mux.HandleFunc(jobs.TypeCleanupRun, s.settling("", s.handleCleanupRun))
+	s.mux.HandleFunc(jobs.TypeWebhookDeliver, s.handleWebhookDeliver)
 	s.srv = asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency: cfg.Concurrency,
 		Queues:      jobs.QueuePriorities,
@@ -157,6 +164,12 @@ func (s *Server) Start() error {
 	if err := s.srv.Start(s.mux); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopDispatch, s.dispatched = cancel, make(chan struct{})
+	go func() {
+		defer close(s.dispatched)
+		s.dispatch(ctx)
+	}()
 	s.log.Info("worker started", "queues", jobs.QueuePriorities)
 	return nil
 }
@@ -166,6 +179,10 @@ func (s *Server) Start() error {
 // running after that go back to their queue to be resumed elsewhere.
 func (s *Server) Shutdown() {
 	s.stopping.Store(true)
+	if s.stopDispatch != nil {
+		s.stopDispatch()
+		<-s.dispatched
+	}
 	s.srv.Shutdown()
 	s.log.Info("worker stopped")
 }

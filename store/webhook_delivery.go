@@ -1,0 +1,180 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/sweephq/sweep"
+)
+
+// DueDelivery is a delivery whose next attempt is due: attempt Attempt of
+// message MessageID (the webhook-id) to one endpoint.
+type DueDelivery struct {
+	TenantID  int64  `db:"tenant_id"`
+	ID        int64  `db:"id"`
+	Attempt   int    `db:"attempt"`
+	MessageID string `db:"message_id"`
+}
+
+// DueDeliveries returns up to limit deliveries of enabled endpoints whose
+// next attempt is due and that no attempt holds, the longest waiting first.
+func (db *DB) DueDeliveries(ctx context.Context, limit int) ([]DueDelivery, error) {
+	var out []DueDelivery
+	err := db.db.SelectContext(ctx, &out, `SELECT d.tenant_id, d.id, d.attempts + 1 AS attempt, m.message_id
+		FROM webhook_deliveries d
+		JOIN webhook_endpoints e ON e.tenant_id = d.tenant_id AND e.id = d.endpoint_id
+		JOIN webhook_messages m ON m.tenant_id = d.tenant_id AND m.id = d.message_id
+		WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND (d.lease_until IS NULL OR d.lease_until < now()) AND e.enabled
+		ORDER BY d.next_attempt_at LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("due webhook deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// Outgoing is a claimed attempt: where it goes, what it signs with and what
+// it carries. Body is the JSON as first sent (empty until it is rendered
+// once from Snapshot, see KeepBody).
+type Outgoing struct {
+	TenantID   int64          `db:"tenant_id"`
+	ID         int64          `db:"id"`
+	Attempt    int            `db:"attempts"`
+	EndpointID int64          `db:"endpoint_id"`
+	URL        string         `db:"url"`
+	Secret     string         `db:"secret"`
+	Previous   sql.NullString `db:"previous_secret"`
+	Message    int64          `db:"message"`
+	MessageID  string         `db:"message_id"`
+	Type       string         `db:"type"`
+	OccurredAt time.Time      `db:"occurred_at"`
+	Snapshot   []byte         `db:"snapshot"`
+	Body       sql.NullString `db:"body"`
+	CreatedAt  time.Time      `db:"created_at"`
+}
+
+// Secrets are the secrets the attempt signs with: the endpoint's, and the one
+// before its last rotation while that is kept.
+func (o Outgoing) Secrets() []string {
+	if o.Previous.Valid {
+		return []string{o.Secret, o.Previous.String}
+	}
+	return []string{o.Secret}
+}
+
+// ClaimDelivery takes attempt d.Attempt of a due delivery for lease: no other
+// attempt of it starts until the lease ends or the attempt is recorded. It
+// reports false when the delivery is not that attempt's to make any more
+// (made, taken by another, its endpoint disabled, or a task of another
+// database whose message id does not match).
+func (db *DB) ClaimDelivery(ctx context.Context, d DueDelivery, lease time.Duration) (Outgoing, bool, error) {
+	var o Outgoing
+	err := db.db.GetContext(ctx, &o, `UPDATE webhook_deliveries d SET attempts = d.attempts + 1, last_attempt_at = now(),
+			lease_until = now() + $5 * interval '1 microsecond'
+		FROM webhook_endpoints e, webhook_messages m
+		WHERE d.tenant_id = $1 AND d.id = $2 AND d.attempts = $3 - 1 AND d.status = 'pending' AND d.next_attempt_at <= now()
+			AND (d.lease_until IS NULL OR d.lease_until < now())
+			AND e.tenant_id = d.tenant_id AND e.id = d.endpoint_id AND e.enabled
+			AND m.tenant_id = d.tenant_id AND m.id = d.message_id AND m.message_id = $4
+		RETURNING d.tenant_id, d.id, d.attempts, d.endpoint_id, e.url, e.secret,
+			CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret END AS previous_secret,
+			m.id AS message, m.message_id, m.type, m.occurred_at, m.snapshot, m.body, d.created_at`,
+		d.TenantID, d.ID, d.Attempt, d.MessageID, lease.Microseconds())
+	if err == sql.ErrNoRows {
+		return Outgoing{}, false, nil
+	}
+	if err != nil {
+		return Outgoing{}, false, fmt.Errorf("claim webhook delivery %d: %w", d.ID, err)
+	}
+	return o, true, nil
+}
+
+// ImportSnapshot turns the imports row a webhook event kept back into the
+// import it was.
+func (db *DB) ImportSnapshot(ctx context.Context, snapshot []byte) (sweep.Import, error) {
+	var r importRow
+	if err := db.db.GetContext(ctx, &r, `SELECT `+importColumns+` FROM jsonb_populate_record(NULL::imports, $1::jsonb)`, snapshot); err != nil {
+		return sweep.Import{}, fmt.Errorf("read import snapshot: %w", err)
+	}
+	return r.toImport(), nil
+}
+
+// KeepBody stores a message's body the first time it is rendered and returns
+// the body stored: every attempt, to every endpoint, sends the same bytes.
+func (db *DB) KeepBody(ctx context.Context, o Outgoing, body []byte) (string, error) {
+	var kept string
+	err := db.db.GetContext(ctx, &kept, `UPDATE webhook_messages SET body = coalesce(body, $3)
+		WHERE tenant_id = $1 AND id = $2 RETURNING body`, o.TenantID, o.Message, string(body))
+	if err != nil {
+		return "", fmt.Errorf("keep webhook body: %w", err)
+	}
+	return kept, nil
+}
+
+// AttemptResult is how an attempt ended.
+type AttemptResult struct {
+	Delivered bool
+	Code      int           // the receiver's status (0: none)
+	Error     string        // why it failed, in words
+	Retry     time.Duration // when failed: how long until the next attempt
+	// GiveUpAfter: a delivery failing that long after its event is given up
+	// (failed), and an endpoint whose deliveries failed that long without
+	// one success is disabled.
+	GiveUpAfter time.Duration
+}
+
+// RecordAttempt records how attempt o ended, unless another attempt took the
+// delivery meanwhile. It reports whether the endpoint was disabled by it.
+func (db *DB) RecordAttempt(ctx context.Context, o Outgoing, res AttemptResult) (disabled bool, err error) {
+	code := sql.NullInt64{Int64: int64(res.Code), Valid: res.Code > 0}
+	err = db.withTx(ctx, func(tx *sqlx.Tx) error {
+		if res.Delivered {
+			r, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'succeeded', delivered_at = now(), lease_until = NULL,
+					last_status_code = $4, last_error = ''
+				WHERE tenant_id = $1 AND id = $2 AND attempts = $3 AND status = 'pending'`, o.TenantID, o.ID, o.Attempt, code)
+			if err != nil {
+				return err
+			}
+			if n, _ := r.RowsAffected(); n == 1 {
+				_, err = tx.ExecContext(ctx, `UPDATE webhook_endpoints SET failing_since = NULL
+					WHERE tenant_id = $1 AND id = $2 AND failing_since IS NOT NULL`, o.TenantID, o.EndpointID)
+			}
+			return err
+		}
+		r, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET lease_until = NULL, last_status_code = $4, last_error = $5,
+				next_attempt_at = now() + $6 * interval '1 microsecond',
+				status = CASE WHEN created_at < now() - $7 * interval '1 microsecond' THEN 'failed' ELSE 'pending' END
+			WHERE tenant_id = $1 AND id = $2 AND attempts = $3 AND status = 'pending'`,
+			o.TenantID, o.ID, o.Attempt, code, res.Error, res.Retry.Microseconds(), res.GiveUpAfter.Microseconds())
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return nil
+		}
+		var since time.Time
+		if err := tx.GetContext(ctx, &since, `UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, now())
+			WHERE tenant_id = $1 AND id = $2 RETURNING failing_since`, o.TenantID, o.EndpointID); err != nil {
+			return err
+		}
+		if time.Since(since) < res.GiveUpAfter {
+			return nil
+		}
+		reason := fmt.Sprintf("Disabled by sweep on %s: every delivery failed since %s (for more than %s). The last error: %s Fix the receiver, then enable the endpoint again; what waits for it is sent then.",
+			time.Now().UTC().Format("2006-01-02 15:04 MST"), since.UTC().Format("2006-01-02 15:04 MST"), res.GiveUpAfter, res.Error)
+		r, err = tx.ExecContext(ctx, `UPDATE webhook_endpoints SET enabled = false, disabled_at = now(), disabled_reason = $3, updated_at = now()
+			WHERE tenant_id = $1 AND id = $2 AND enabled`, o.TenantID, o.EndpointID, reason)
+		if err != nil {
+			return err
+		}
+		n, _ := r.RowsAffected()
+		disabled = n == 1
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("record webhook attempt %d of delivery %d: %w", o.Attempt, o.ID, err)
+	}
+	return disabled, nil
+}

@@ -1,0 +1,260 @@
+package uploader
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/client"
+	"github.com/sweephq/sweep/store"
+)
+
+const (
+	webhookExample       = `{"url": "https://example.com/hooks/sweep", "events": ["import.completed", "import.failed"]}`
+	maxWebhookBody       = 16 << 10
+	maxWebhookDesc       = 500
+	defaultKeepOldSecret = 24 * time.Hour
+	maxKeepOldSecret     = 7 * 24 * time.Hour
+)
+
+// webhookBody is the body of a create or a change: on a change, members
+// left out or null keep their value.
+type webhookBody struct {
+	URL         *string   `json:"url"`
+	Description *string   `json:"description"`
+	Events      *[]string `json:"events"`
+	Enabled     *bool     `json:"enabled"`
+}
+
+// check validates b's members and returns the change they ask for.
+func (s *Server) checkWebhookBody(b webhookBody) (store.WebhookChange, error) {
+	var ch store.WebhookChange
+	if b.URL != nil {
+		u := strings.TrimSpace(*b.URL)
+		if err := s.webhookTargets.CheckURL(u); err != nil {
+			return ch, err
+		}
+		ch.URL = &u
+	}
+	if b.Description != nil {
+		d := strings.TrimSpace(*b.Description)
+		if utf8.RuneCountInString(d) > maxWebhookDesc || !utf8.ValidString(d) {
+			return ch, sweep.Errorf(sweep.EINVALID, "The description must be text of at most %d characters.", maxWebhookDesc)
+		}
+		ch.Description = &d
+	}
+	if b.Events != nil {
+		events, err := sweep.ParseEventTypes(*b.Events)
+		if err != nil {
+			return ch, err
+		}
+		ch.Events = &events
+	}
+	ch.Enabled = b.Enabled
+	return ch, nil
+}
+
+func webhookID(r *http.Request) (int64, error) {
+	id, ok := sweep.ParsePathID(r.PathValue("id"))
+	if !ok {
+		return 0, sweep.Errorf(sweep.ENOTFOUND, "Webhook endpoint %q was not found; endpoint ids are positive whole numbers.", sweep.SafeValue(r.PathValue("id")))
+	}
+	return id, nil
+}
+
+func (s *Server) handleListWebhooks(w http.ResponseWriter, r *http.Request) {
+	hooks, err := s.db.Webhooks(r.Context(), principal(r).TenantID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := client.WebhookList{Webhooks: make([]client.Webhook, len(hooks))}
+	for i, h := range hooks {
+		out.Webhooks[i] = client.FromWebhook(h)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleCreateWebhook(w http.ResponseWriter, r *http.Request) {
+	var b webhookBody
+	sent, err := s.readJSON(w, r, &b, maxWebhookBody, webhookExample)
+	if err == nil && (!sent || b.URL == nil) {
+		err = sweep.Errorf(sweep.EINVALID, "Give the endpoint's url: send JSON such as %s.", webhookExample)
+	}
+	if err == nil && b.Enabled != nil && !*b.Enabled {
+		err = sweep.Errorf(sweep.EINVALID, "A new endpoint is enabled; leave enabled out, and disable it later with PATCH if you must.")
+	}
+	var ch store.WebhookChange
+	if err == nil {
+		ch, err = s.checkWebhookBody(b)
+	}
+	var secret string
+	if err == nil {
+		secret, err = sweep.NewWebhookSecret()
+	}
+	var hook sweep.Webhook
+	if err == nil {
+		hook = sweep.Webhook{TenantID: principal(r).TenantID, URL: *ch.URL}
+		if ch.Description != nil {
+			hook.Description = *ch.Description
+		}
+		if ch.Events != nil {
+			hook.Events = *ch.Events
+		}
+		hook, err = s.db.CreateWebhook(r.Context(), hook, secret)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "webhook endpoint created", "tenant_id", hook.TenantID, "webhook_endpoint_id", hook.ID)
+	out := client.FromWebhook(hook)
+	out.Secret = secret
+	w.Header().Set("Location", out.Links.Self)
+	w.Header().Set("Cache-Control", "no-store") // it carries the secret
+	writeJSON(w, http.StatusCreated, out)
+}
+
+func (s *Server) handleGetWebhook(w http.ResponseWriter, r *http.Request) {
+	id, err := webhookID(r)
+	var hook sweep.Webhook
+	if err == nil {
+		hook, err = s.db.GetWebhook(r.Context(), principal(r).TenantID, id)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, client.FromWebhook(hook))
+}
+
+func (s *Server) handleUpdateWebhook(w http.ResponseWriter, r *http.Request) {
+	id, err := webhookID(r)
+	var b webhookBody
+	var sent bool
+	if err == nil {
+		sent, err = s.readJSON(w, r, &b, maxWebhookBody, `{"enabled": true}`)
+	}
+	if err == nil && (!sent || b == (webhookBody{})) {
+		err = sweep.Errorf(sweep.EINVALID, "Say what to change: send JSON with some of url, description, events and enabled, such as {\"enabled\": true}.")
+	}
+	var ch store.WebhookChange
+	if err == nil {
+		ch, err = s.checkWebhookBody(b)
+	}
+	var hook sweep.Webhook
+	if err == nil {
+		ch.By = principal(r).Name
+		hook, err = s.db.UpdateWebhook(r.Context(), principal(r).TenantID, id, ch)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "webhook endpoint changed", "tenant_id", hook.TenantID, "webhook_endpoint_id", hook.ID, "enabled", hook.Enabled)
+	writeJSON(w, http.StatusOK, client.FromWebhook(hook))
+}
+
+func (s *Server) handleDeleteWebhook(w http.ResponseWriter, r *http.Request) {
+	id, err := webhookID(r)
+	if err == nil {
+		err = s.db.DeleteWebhook(r.Context(), principal(r).TenantID, id)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "webhook endpoint deleted", "tenant_id", principal(r).TenantID, "webhook_endpoint_id", id)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleRotateWebhookSecret(w http.ResponseWriter, r *http.Request) {
+	id, err := webhookID(r)
+	var b client.SecretRotation
+	if err == nil {
+		_, err = s.readJSON(w, r, &b, maxWebhookBody, `{"keep_old_for": "24h"}`)
+	}
+	keep := defaultKeepOldSecret
+	if err == nil && b.KeepOldFor != "" {
+		keep, err = time.ParseDuration(strings.TrimSpace(b.KeepOldFor))
+		if err != nil || keep < 0 || keep > maxKeepOldSecret {
+			err = sweep.Errorf(sweep.EINVALID, "keep_old_for must be a duration from 0s to 168h, such as \"24h\"; found %q.", sweep.SafeValue(b.KeepOldFor))
+		}
+	}
+	var secret string
+	if err == nil {
+		secret, err = sweep.NewWebhookSecret()
+	}
+	var hook sweep.Webhook
+	if err == nil {
+		hook, err = s.db.RotateWebhookSecret(r.Context(), principal(r).TenantID, id, secret, keep)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "webhook secret rotated", "tenant_id", hook.TenantID, "webhook_endpoint_id", hook.ID, "keep_old_for", keep)
+	out := client.FromWebhook(hook)
+	out.Secret = secret
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleTestWebhook(w http.ResponseWriter, r *http.Request) {
+	id, err := webhookID(r)
+	if err == nil {
+		_, err = s.readJSON(w, r, &struct{}{}, maxWebhookBody, `{}`)
+	}
+	var d sweep.Delivery
+	if err == nil {
+		data, _ := json.Marshal(client.WebhookTest{WebhookID: id,
+			Message: fmt.Sprintf("A test event from sweep, sent when %s asked for it.", principal(r).Name)})
+		d, err = s.db.SendTestWebhook(r.Context(), principal(r).TenantID, id, data)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, client.FromDelivery(d))
+}
+
+func (s *Server) handleWebhookDeliveries(w http.ResponseWriter, r *http.Request) {
+	id, err := webhookID(r)
+	q := store.DeliveryQuery{Status: sweep.DeliveryStatus(r.URL.Query().Get("status"))}
+	switch q.Status {
+	case "", sweep.DeliveryPending, sweep.DeliverySucceeded, sweep.DeliveryFailed:
+	default:
+		err = sweep.Errorf(sweep.EINVALID, "status must be pending, succeeded or failed; found %q.", sweep.SafeValue(string(q.Status)))
+	}
+	var limit int64
+	if err == nil {
+		limit, err = queryInt(r, "limit", 50, 1, 500)
+	}
+	if err == nil {
+		q.Before, err = queryInt(r, "before", 0, 0, 1<<62)
+	}
+	var ds []sweep.Delivery
+	if err == nil {
+		q.Limit = int(limit)
+		ds, err = s.db.Deliveries(r.Context(), principal(r).TenantID, id, q)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := client.DeliveryList{Deliveries: make([]client.Delivery, len(ds))}
+	for i, d := range ds {
+		out.Deliveries[i] = client.FromDelivery(d)
+	}
+	if len(ds) == int(limit) {
+		out.Next = fmt.Sprintf("/v1/webhooks/%d/deliveries?limit=%d&before=%d", id, limit, ds[len(ds)-1].ID)
+		if q.Status != "" {
+			out.Next += "&status=" + string(q.Status)
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
