@@ -178,3 +178,20 @@ func (db *DB) RecordAttempt(ctx context.Context, o Outgoing, res AttemptResult) 
 	}
 	return disabled, nil
 }
+
+// WebhookLogRetention is how long the delivery log keeps a settled event.
+const WebhookLogRetention = 30 * 24 * time.Hour
+
+// PruneWebhookLog deletes the events older than olderThan whose every
+// delivery is settled (succeeded or failed), with their deliveries, and
+// returns how many events went.
+func (db *DB) PruneWebhookLog(ctx context.Context, olderThan time.Duration) (int64, error) {
+	res, err := db.db.ExecContext(ctx, `DELETE FROM webhook_messages m
+		WHERE m.occurred_at < now() - $1 * interval '1 microsecond'
+			AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.tenant_id = m.tenant_id AND d.message_id = m.id AND d.status = 'pending')`,
+		olderThan.Microseconds())
+	if err != nil {
+		return 0, fmt.Errorf("prune webhook log: %w", err)
+	}
+	return res.RowsAffected()
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/store"
 	"github.com/sweephq/sweep/throttle"
+	"github.com/sweephq/sweep/worker"
 )
 
 // Config is sweep's configuration, read once from SWEEP_* environment variables.
@@ -56,6 +57,10 @@ type Config struct {
 	// own (0: never ask); ApprovalTTL is SWEEP_APPROVAL_TTL.
 	ApprovalThreshold int64
 	ApprovalTTL       time.Duration
+	// Webhooks is how webhooks are sent: SWEEP_WEBHOOK_ALLOW_HTTP,
+	// SWEEP_WEBHOOK_ALLOW_NETWORKS, SWEEP_WEBHOOK_RETRY_BASE,
+	// SWEEP_WEBHOOK_RETRY_MAX, SWEEP_WEBHOOK_DISABLE_AFTER.
+	Webhooks worker.WebhookConfig
 }
 
 // Defaults for the settings.
@@ -204,6 +209,28 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.MaxRowsPerSecond = int(intVar("SWEEP_MAX_ROWS_PER_SECOND", DefaultMaxRowsPerSecond, 0, sweep.MaxRateLimit))
 	c.ApprovalThreshold = intVar("SWEEP_APPROVAL_THRESHOLD", sweep.DefaultApprovalThreshold, 0, 1<<40)
 	c.ApprovalTTL = durVar("SWEEP_APPROVAL_TTL", sweep.DefaultApprovalTTL)
+	if s := strings.TrimSpace(getenv("SWEEP_WEBHOOK_ALLOW_HTTP")); s != "" {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			bad("SWEEP_WEBHOOK_ALLOW_HTTP", s, "must be true or false")
+		}
+		c.Webhooks.Targets.AllowHTTP = b
+	}
+	if s := getenv("SWEEP_WEBHOOK_ALLOW_NETWORKS"); strings.TrimSpace(s) != "" {
+		nets, err := sweep.ParseNetworks(s)
+		if err != nil {
+			bad("SWEEP_WEBHOOK_ALLOW_NETWORKS", s, "must be a comma-separated list of networks or addresses such as 10.20.0.0/16,127.0.0.1 ("+err.Error()+")")
+		}
+		c.Webhooks.Targets.Allow = nets
+	}
+	c.Webhooks.Backoff = sweep.WebhookBackoff{
+		Base: durVar("SWEEP_WEBHOOK_RETRY_BASE", sweep.DefaultWebhookRetryBase),
+		Max:  durVar("SWEEP_WEBHOOK_RETRY_MAX", sweep.DefaultWebhookRetryMax),
+	}
+	if c.Webhooks.Backoff.Max < c.Webhooks.Backoff.Base {
+		bad("SWEEP_WEBHOOK_RETRY_MAX", c.Webhooks.Backoff.Max.String(), "must be at least SWEEP_WEBHOOK_RETRY_BASE ("+c.Webhooks.Backoff.Base.String()+")")
+	}
+	c.Webhooks.DisableAfter = durVar("SWEEP_WEBHOOK_DISABLE_AFTER", sweep.DefaultWebhookDisableAfter)
 	if s := strings.TrimSpace(getenv("SWEEP_AUDIT_RELATED_COUNTS")); s != "" {
 		b, err := strconv.ParseBool(s)
 		if err != nil {

@@ -142,6 +142,7 @@ func (m *Main) Open(ctx context.Context) error {
 			Concurrency: m.cfg.Concurrency, MaxRows: m.cfg.MaxRows, ChunkSize: m.cfg.ChunkSize, ShutdownTimeout: m.cfg.ShutdownTimeout, Logger: m.log,
 			TimeSlice: m.cfg.TimeSlice, Registry: reg, Throttle: m.throttle, MaxRowsPerSecond: m.cfg.MaxRowsPerSecond,
 			ApprovalThreshold: workerThreshold(m.cfg.ApprovalThreshold), ApprovalTTL: m.cfg.ApprovalTTL,
+			Webhooks: m.cfg.Webhooks,
 		})
 		if err := m.worker.Start(); err != nil {
 			return err
@@ -153,7 +154,11 @@ func (m *Main) Open(ctx context.Context) error {
 		cleanup := worker.NewCleanupTrigger(m.db, m.rdb, m.log)
 		approvals := lifecycle.New(m.db, m.rdb, m.log)
 		m.scheduler = worker.NewScheduler(m.db, m.log, rec.Periodic(m.cfg.ReconcileEvery), cleanup.Periodic(m.cfg.CleanupEvery),
-			worker.Periodic{Name: "expire-approvals", Every: time.Minute, Run: approvals.ExpireApprovals})
+			worker.Periodic{Name: "expire-approvals", Every: time.Minute, Run: approvals.ExpireApprovals},
+			worker.Periodic{Name: "prune-webhook-log", Every: time.Hour, Run: func(ctx context.Context) error {
+				_, err := m.db.PruneWebhookLog(ctx, store.WebhookLogRetention)
+				return err
+			}})
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "sweep_scheduler_leader",
 			Help: "1 while this process holds the scheduler lease and runs periodic work.",
@@ -184,6 +189,7 @@ func (m *Main) Open(ctx context.Context) error {
 			DB: m.apiDB, Redis: m.rdb, Registry: reg, Logger: m.log, API: slices.Contains(m.roles, roleAPI),
 			Lifecycle: life, Queues: life, Throttle: m.throttle, MaxRowsPerSecond: m.cfg.MaxRowsPerSecond,
 			ApprovalThreshold: workerThreshold(m.cfg.ApprovalThreshold),
+			WebhookTargets:    m.cfg.Webhooks.Targets,
 			Limits: uploader.Limits{MaxUploadBytes: m.cfg.MaxUploadBytes, MaxRows: m.cfg.MaxRows, SpoolDir: m.cfg.SpoolDir,
 				BodyIdleTimeout: m.cfg.BodyIdle, TenantRequests: m.cfg.TenantRequests, TenantTransfers: m.cfg.TenantTransfers,
 				Transfers: m.cfg.Transfers},
