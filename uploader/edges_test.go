@@ -360,7 +360,7 @@ func TestUploadWhileRedisIsDownIsAccepted(t *testing.T) {
 	t.Cleanup(func() { rdb.Close() })
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	life := lifecycle.New(db, rdb, quiet)
-	srv := httptest.NewServer(uploader.NewServer(uploader.Options{DB: db, Redis: rdb, API: true, Logger: quiet, Lifecycle: life, Queues: life}))
+	srv := httptest.NewServer(testenv.Contract(t, uploader.NewServer(uploader.Options{DB: db, Redis: rdb, API: true, Logger: quiet, Lifecycle: life, Queues: life})))
 	t.Cleanup(srv.Close)
 	token, _, err := db.CreateToken(ctx, tenant, "ops", []sweep.Scope{sweep.ScopeImportsWrite})
 	if err != nil {

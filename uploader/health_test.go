@@ -36,8 +36,8 @@ func newServer(t *testing.T, redisURL string) *httptest.Server {
 	t.Cleanup(func() { rdb.Close() })
 	db := testenv.DB(t)
 	life := lifecycle.New(db, rdb, nil)
-	srv := httptest.NewServer(uploader.NewServer(uploader.Options{DB: db, Redis: rdb, Registry: prometheus.NewRegistry(), API: true,
-		Lifecycle: life, Queues: life}))
+	srv := httptest.NewServer(testenv.Contract(t, uploader.NewServer(uploader.Options{DB: db, Redis: rdb, Registry: prometheus.NewRegistry(), API: true,
+		Lifecycle: life, Queues: life})))
 	t.Cleanup(srv.Close)
 	return srv
 }

@@ -156,8 +156,8 @@ func runImportWith(t *testing.T, bin string, db *store.DB, dbURL, redisURL strin
 	var token string
 	if r.api {
 		life := lifecycle.New(db, rdb, slog.New(slog.DiscardHandler))
-		api = httptest.NewServer(uploader.NewServer(uploader.Options{DB: db, Redis: rdb, API: true, Lifecycle: life, Queues: life,
-			Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry()}))
+		api = httptest.NewServer(testenv.Contract(t, uploader.NewServer(uploader.Options{DB: db, Redis: rdb, API: true, Lifecycle: life, Queues: life,
+			Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry()})))
 		defer api.Close()
 		if token, _, err = db.CreateToken(ctx, crashTenant, "crash", []sweep.Scope{sweep.ScopeImportsRead, sweep.ScopeImportsWrite}); err != nil {
 			t.Fatal(err)

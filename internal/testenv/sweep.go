@@ -75,8 +75,8 @@ func StartSweep(t testing.TB, db *store.DB, opts SweepOptions) Sweep {
 	var srv *httptest.Server
 	if opts.API {
 		life := lifecycle.New(db, rdb, quiet)
-		srv = httptest.NewServer(uploader.NewServer(uploader.Options{DB: db, Redis: rdb, API: true, Limits: opts.Limits, Lifecycle: life, Queues: life,
-			Logger: quiet, Registry: opts.Registry, WebhookTargets: hooks.Targets}))
+		srv = httptest.NewServer(Contract(t, uploader.NewServer(uploader.Options{DB: db, Redis: rdb, API: true, Limits: opts.Limits, Lifecycle: life, Queues: life,
+			Logger: quiet, Registry: opts.Registry, WebhookTargets: hooks.Targets})))
 		s.URL = srv.URL
 	}
 	t.Cleanup(func() {
