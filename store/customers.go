@@ -36,7 +36,7 @@ func (db *DB) DeleteCustomer(ctx context.Context, tenant, customer, tokenID int6
 		}
 		// The customer.deleted webhook, in the deletion's transaction: a
 		// crash loses both or neither. It names the token, never the person.
-		_, err = tx.ExecContext(ctx, `SELECT sweep_webhook_emit($1, $2, NULL, $3, jsonb_build_object('deleted_at', now(),
+		_, err = tx.ExecContext(ctx, `SELECT sweep_webhook_emit($1, $2, NULL, $3, jsonb_build_object('customer_id', $3::bigint, 'deleted_at', now(),
 			'deleted_by', coalesce((SELECT name FROM api_tokens WHERE tenant_id = $1 AND id = $4), '')))`,
 			tenant, sweep.EventCustomerDeleted, customer, tokenID)
 		return err

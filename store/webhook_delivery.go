@@ -143,35 +143,36 @@ func (db *DB) RecordAttempt(ctx context.Context, o Outgoing, res AttemptResult) 
 			}
 			return err
 		}
-		r, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET lease_until = NULL, last_status_code = $4, last_error = $5,
-				next_attempt_at = now() + $6 * interval '1 microsecond',
-				status = CASE WHEN created_at < now() - $7 * interval '1 microsecond' THEN 'failed' ELSE 'pending' END
-			WHERE tenant_id = $1 AND id = $2 AND attempts = $3 AND status = 'pending'`,
-			o.TenantID, o.ID, o.Attempt, code, res.Error, res.Retry.Microseconds(), res.GiveUpAfter.Microseconds())
-		if err != nil {
+		var owned bool
+		if err := tx.GetContext(ctx, &owned, `SELECT EXISTS (SELECT 1 FROM webhook_deliveries
+			WHERE tenant_id = $1 AND id = $2 AND attempts = $3 AND status = 'pending' FOR UPDATE)`, o.TenantID, o.ID, o.Attempt); err != nil || !owned {
 			return err
-		}
-		if n, _ := r.RowsAffected(); n == 0 {
-			return nil
 		}
 		var since time.Time
 		if err := tx.GetContext(ctx, &since, `UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, now())
 			WHERE tenant_id = $1 AND id = $2 RETURNING failing_since`, o.TenantID, o.EndpointID); err != nil {
 			return err
 		}
-		if time.Since(since) < res.GiveUpAfter {
-			return nil
+		if time.Since(since) >= res.GiveUpAfter {
+			reason := fmt.Sprintf("Disabled by sweep on %s: every delivery failed since %s (for more than %s). The last error: %s Fix the receiver, then enable the endpoint again; what waits for it is sent then.",
+				time.Now().UTC().Format("2006-01-02 15:04 MST"), since.UTC().Format("2006-01-02 15:04 MST"), res.GiveUpAfter, res.Error)
+			r, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET enabled = false, disabled_at = now(), disabled_reason = $3, updated_at = now()
+				WHERE tenant_id = $1 AND id = $2 AND enabled`, o.TenantID, o.EndpointID, reason)
+			if err != nil {
+				return err
+			}
+			n, _ := r.RowsAffected()
+			disabled = n == 1
 		}
-		reason := fmt.Sprintf("Disabled by sweep on %s: every delivery failed since %s (for more than %s). The last error: %s Fix the receiver, then enable the endpoint again; what waits for it is sent then.",
-			time.Now().UTC().Format("2006-01-02 15:04 MST"), since.UTC().Format("2006-01-02 15:04 MST"), res.GiveUpAfter, res.Error)
-		r, err = tx.ExecContext(ctx, `UPDATE webhook_endpoints SET enabled = false, disabled_at = now(), disabled_reason = $3, updated_at = now()
-			WHERE tenant_id = $1 AND id = $2 AND enabled`, o.TenantID, o.EndpointID, reason)
-		if err != nil {
-			return err
-		}
-		n, _ := r.RowsAffected()
-		disabled = n == 1
-		return nil
+		// A delivery failing for that long to an endpoint that otherwise
+		// answers is given up; one to an endpoint just disabled waits for it
+		// with the rest.
+		_, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET lease_until = NULL, last_status_code = $4, last_error = $5,
+				next_attempt_at = now() + $6 * interval '1 microsecond',
+				status = CASE WHEN NOT $8 AND created_at < now() - $7 * interval '1 microsecond' THEN 'failed' ELSE 'pending' END
+			WHERE tenant_id = $1 AND id = $2 AND attempts = $3`,
+			o.TenantID, o.ID, o.Attempt, code, res.Error, res.Retry.Microseconds(), res.GiveUpAfter.Microseconds(), disabled)
+		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("record webhook attempt %d of delivery %d: %w", o.Attempt, o.ID, err)

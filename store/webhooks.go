@@ -162,7 +162,7 @@ func (db *DB) DeleteWebhook(ctx context.Context, tenant, id int64) error {
 func (db *DB) RotateWebhookSecret(ctx context.Context, tenant, id int64, secret string, keepOld time.Duration) (sweep.Webhook, error) {
 	var r webhookRow
 	err := db.db.GetContext(ctx, &r, `UPDATE webhook_endpoints SET previous_secret = secret, secret = $3,
-			previous_secret_expires_at = CASE WHEN $4 > 0 THEN now() + $4 * interval '1 microsecond' END, updated_at = now()
+			previous_secret_expires_at = CASE WHEN $4::bigint > 0 THEN now() + $4::bigint * interval '1 microsecond' END, updated_at = now()
 		WHERE tenant_id = $1 AND id = $2 RETURNING `+webhookColumns, tenant, id, secret, keepOld.Microseconds())
 	if err != nil {
 		return sweep.Webhook{}, fmt.Errorf("rotate webhook secret: %w", notFound(err, "Webhook endpoint %d was not found.", id))

@@ -89,13 +89,12 @@ END
 $$;
 -- +goose StatementEnd
 
--- The import events, in the transaction of the status change (the root
--- package's ImportEventType holds the same table; a test checks they agree).
+-- The event an import entering a status sends (the root package's
+-- ImportEventType holds the same table; a test checks they agree).
 -- +goose StatementBegin
-CREATE FUNCTION sweep_import_webhook() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    t text := CASE NEW.status
+CREATE FUNCTION sweep_import_webhook_type(status text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE status
         WHEN 'validated' THEN 'import.validated'
         WHEN 'rejected' THEN 'import.rejected'
         WHEN 'awaiting_approval' THEN 'import.awaiting_approval'
@@ -103,7 +102,16 @@ DECLARE
         WHEN 'completed_with_errors' THEN 'import.completed'
         WHEN 'failed' THEN 'import.failed'
         WHEN 'cancelled' THEN 'import.cancelled'
-    END;
+    END
+$$;
+-- +goose StatementEnd
+
+-- Import events are recorded by the status change's own transaction.
+-- +goose StatementBegin
+CREATE FUNCTION sweep_import_webhook() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    t text := sweep_import_webhook_type(NEW.status);
 BEGIN
     IF t IS NOT NULL THEN
         PERFORM sweep_webhook_emit(NEW.tenant_id, t, NEW.id, NULL, to_jsonb(NEW));
@@ -121,6 +129,7 @@ CREATE TRIGGER imports_webhook_insert AFTER INSERT ON imports
 DROP TRIGGER imports_webhook_insert ON imports;
 DROP TRIGGER imports_webhook_update ON imports;
 DROP FUNCTION sweep_import_webhook();
+DROP FUNCTION sweep_import_webhook_type(text);
 DROP FUNCTION sweep_webhook_emit(bigint, text, bigint, bigint, jsonb, bigint);
 DROP TABLE webhook_deliveries;
 DROP TABLE webhook_messages;

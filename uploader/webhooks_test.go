@@ -1,0 +1,615 @@
+package uploader_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/client"
+	"github.com/sweephq/sweep/internal/testenv"
+	"github.com/sweephq/sweep/store"
+	"github.com/sweephq/sweep/uploader"
+	"github.com/sweephq/sweep/worker"
+)
+
+// hit is one request a receiver got.
+type hit struct {
+	at     time.Time
+	header http.Header
+	body   []byte
+}
+
+func (h hit) id() string { return h.header.Get("webhook-id") }
+
+func (h hit) message(t *testing.T) client.WebhookMessage {
+	t.Helper()
+	var m client.WebhookMessage
+	if err := json.Unmarshal(h.body, &m); err != nil {
+		t.Fatalf("webhook body is not a message: %v: %s", err, h.body)
+	}
+	return m
+}
+
+// receiver is a webhook receiver: it records every request and answers what
+// answer says for the n-th request of a webhook-id (1 for the first).
+type receiver struct {
+	t      *testing.T
+	srv    *httptest.Server
+	mu     sync.Mutex
+	hits   []hit
+	answer func(n int, w http.ResponseWriter)
+}
+
+func newReceiver(t *testing.T) *receiver {
+	rc := &receiver{t: t, answer: func(int, http.ResponseWriter) {}}
+	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		rc.mu.Lock()
+		rc.hits = append(rc.hits, hit{at: time.Now(), header: r.Header.Clone(), body: body})
+		n := 0
+		for _, h := range rc.hits {
+			if h.id() == r.Header.Get("webhook-id") {
+				n++
+			}
+		}
+		answer := rc.answer
+		rc.mu.Unlock()
+		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("webhook sent as %s with Content-Type %q", r.Method, r.Header.Get("Content-Type"))
+		}
+		answer(n, w)
+	}))
+	t.Cleanup(rc.srv.Close)
+	return rc
+}
+
+func (rc *receiver) setAnswer(f func(n int, w http.ResponseWriter)) {
+	rc.mu.Lock()
+	rc.answer = f
+	rc.mu.Unlock()
+}
+
+func (rc *receiver) all() []hit {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]hit(nil), rc.hits...)
+}
+
+// byID returns the requests of one webhook-id, in order.
+func (rc *receiver) byID(id string) []hit {
+	var out []hit
+	for _, h := range rc.all() {
+		if h.id() == id {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// waitFor waits until the receiver got a message of type typ (and matching
+// ok, when given) and returns its first request.
+func (rc *receiver) waitFor(typ sweep.EventType, ok func(client.WebhookMessage) bool) hit {
+	rc.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, h := range rc.all() {
+			if m := h.message(rc.t); m.Type == typ && (ok == nil || ok(m)) {
+				return h
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	rc.t.Fatalf("no %s webhook within 30s; got %d requests", typ, len(rc.all()))
+	return hit{}
+}
+
+// verify checks a request's signatures the way the Standard Webhooks
+// specification says, written here from the specification rather than with
+// sweep's own signer: every v1 signature is the base64 HMAC-SHA256, keyed with
+// a secret's bytes, of "id.timestamp.body". It returns the secrets that
+// signed, in the order of the header, and fails on a signature none made.
+func verify(t *testing.T, h hit, secrets ...string) []string {
+	t.Helper()
+	id, ts := h.header.Get("webhook-id"), h.header.Get("webhook-timestamp")
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil || time.Since(time.Unix(sec, 0)).Abs() > 5*time.Minute {
+		t.Errorf("webhook-timestamp %q is not the time of the attempt in unix seconds", ts)
+	}
+	var signed []string
+	for _, sig := range strings.Fields(h.header.Get("webhook-signature")) {
+		version, value, _ := strings.Cut(sig, ",")
+		found := false
+		for _, s := range secrets {
+			key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s, "whsec_"))
+			if err != nil {
+				t.Fatalf("secret %q is not whsec_ and base64", s)
+			}
+			mac := hmac.New(sha256.New, key)
+			mac.Write([]byte(id + "." + ts + "."))
+			mac.Write(h.body)
+			if version == "v1" && hmac.Equal([]byte(value), []byte(base64.StdEncoding.EncodeToString(mac.Sum(nil)))) {
+				signed, found = append(signed, s), true
+			}
+		}
+		if !found {
+			t.Errorf("signature %q of %s was made with none of the secrets", sig, id)
+		}
+	}
+	// And a Standard Webhooks library accepts it with each of those secrets.
+	for _, s := range signed {
+		wh, err := standardwebhooks.NewWebhook(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := wh.Verify(h.body, h.header); err != nil {
+			t.Errorf("the standard-webhooks library refuses %s signed with a secret of the endpoint: %v", id, err)
+		}
+	}
+	return signed
+}
+
+// hooks is an API with a token that manages webhooks and deletes customers.
+type hooks struct {
+	*api
+	admin string
+}
+
+func newHooks(t *testing.T) *hooks {
+	a := newAPI(t, uploader.Limits{})
+	admin, _, err := a.db.CreateToken(context.Background(), tenant, "integrations",
+		[]sweep.Scope{sweep.ScopeAdmin, sweep.ScopeCustomersDelete, sweep.ScopeImportsRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &hooks{api: a, admin: admin}
+}
+
+// call makes an admin request with a JSON body (nil: none) and decodes the
+// answer into out (when given), failing unless it has status want.
+func (h *hooks) call(method, path string, body any, want int, out any) []byte {
+	h.t.Helper()
+	var r io.Reader
+	header := []string{"Authorization", "Bearer " + h.admin}
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+		header = append(header, "Content-Type", "application/json")
+	}
+	code, _, b := h.request(method, path, r, header...)
+	if code != want {
+		h.t.Fatalf("%s %s = %d, want %d: %s", method, path, code, want, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			h.t.Fatalf("%s %s: %v: %s", method, path, err, b)
+		}
+	}
+	return b
+}
+
+func (h *hooks) subscribe(url string, events ...sweep.EventType) client.Webhook {
+	h.t.Helper()
+	var w client.Webhook
+	h.call("POST", "/v1/webhooks", client.NewWebhook{URL: url, Events: events}, http.StatusCreated, &w)
+	if !strings.HasPrefix(w.Secret, "whsec_") {
+		h.t.Fatalf("new endpoint's secret = %q, want whsec_…", w.Secret)
+	}
+	return w
+}
+
+func (h *hooks) deliveries(id int64) []client.Delivery {
+	h.t.Helper()
+	var l client.DeliveryList
+	h.call("GET", fmt.Sprintf("/v1/webhooks/%d/deliveries", id), nil, http.StatusOK, &l)
+	return l.Deliveries
+}
+
+// An integrator subscribes an endpoint, an import runs and a customer is
+// deleted: each event arrives once, signed, with the import as the API shows
+// it at that moment; the delivery log says so.
+func TestWebhooksThroughTheAPI(t *testing.T) {
+	h := newHooks(t)
+	rc := newReceiver(t)
+	ep := h.subscribe(rc.srv.URL + "/hooks")
+	onlyDone := newReceiver(t)
+	h.subscribe(onlyDone.srv.URL, sweep.EventImportCompleted)
+
+	var list client.WebhookList
+	h.call("GET", "/v1/webhooks", nil, http.StatusOK, &list)
+	if len(list.Webhooks) != 2 || list.Webhooks[0].Secret != "" || list.Webhooks[0].URL != rc.srv.URL+"/hooks" {
+		t.Fatalf("list = %+v, want both endpoints without their secrets", list)
+	}
+
+	code, imp := h.upload("action,customerId\nremove,5\nremove,6\n", "auto_start", "true")
+	if code != http.StatusAccepted {
+		t.Fatalf("upload = %d %v", code, imp)
+	}
+	id := int64(imp["id"].(float64))
+	forImport := func(m client.WebhookMessage) bool {
+		var i client.Import
+		return json.Unmarshal(m.Data, &i) == nil && i.ID == id
+	}
+	validated := rc.waitFor(sweep.EventImportValidated, forImport)
+	completed := rc.waitFor(sweep.EventImportCompleted, forImport)
+	h.call("DELETE", "/v1/customers/8", nil, http.StatusNoContent, nil)
+	deleted := rc.waitFor(sweep.EventCustomerDeleted, nil)
+
+	for _, hit := range []hit{validated, completed, deleted} {
+		if got := verify(t, hit, ep.Secret); len(got) != 1 {
+			t.Errorf("%s signed by %d secrets, want the endpoint's one", hit.id(), len(got))
+		}
+		if m := hit.message(t); m.TenantID != tenant || m.Timestamp.IsZero() {
+			t.Errorf("message %+v: want tenant %d and the event's time", m, tenant)
+		}
+	}
+	var v, c client.Import
+	json.Unmarshal(validated.message(t).Data, &v)
+	json.Unmarshal(completed.message(t).Data, &c)
+	// The import as it was at each event, though it ran on at once.
+	if v.Status != sweep.StatusValidated || v.ValidRows != 2 || v.DeletedRows != 0 || v.Links.Self != fmt.Sprintf("/v1/imports/%d", id) {
+		t.Errorf("import.validated carries %+v, want the validated import", v)
+	}
+	if c.Status != sweep.StatusCompleted || c.DeletedRows != 2 || !c.Settled {
+		t.Errorf("import.completed carries %+v, want the completed import", c)
+	}
+	var cd client.CustomerDeleted
+	if err := json.Unmarshal(deleted.message(t).Data, &cd); err != nil || cd.CustomerID != 8 || cd.DeletedBy != "integrations" || cd.DeletedAt.IsZero() {
+		t.Errorf("customer.deleted carries %+v (%v)", cd, err)
+	}
+
+	// The endpoint subscribed to import.completed alone gets that alone.
+	onlyDone.waitFor(sweep.EventImportCompleted, forImport)
+	time.Sleep(300 * time.Millisecond)
+	for _, hit := range onlyDone.all() {
+		if typ := hit.message(t).Type; typ != sweep.EventImportCompleted {
+			t.Errorf("an endpoint subscribed to import.completed got %s", typ)
+		}
+	}
+
+	// Once each: every webhook-id came once, and the log agrees.
+	seen := map[string]int{}
+	for _, hit := range rc.all() {
+		seen[hit.id()]++
+	}
+	log := h.deliveries(ep.ID)
+	if len(log) != len(seen) || len(log) != 3 {
+		t.Fatalf("delivery log has %d entries, the receiver saw %d ids (%v); want 3", len(log), len(seen), seen)
+	}
+	for _, d := range log {
+		if seen[d.WebhookID] != 1 || d.Status != sweep.DeliverySucceeded || d.Attempts != 1 || d.LastStatusCode != 200 || d.DeliveredAt == nil {
+			t.Errorf("delivery %+v: want succeeded at the first attempt, received once (received %d times)", d, seen[d.WebhookID])
+		}
+	}
+	if log[0].Type != sweep.EventCustomerDeleted || log[0].CustomerID != 8 || log[2].Type != sweep.EventImportValidated || log[2].ImportID != id {
+		t.Errorf("log, newest first = %+v", log)
+	}
+}
+
+// A receiver that answers 500 twice gets the same event again, spaced as
+// configured (200 ms, then 400 ms, ±20 %), with the same webhook-id and body;
+// Retry-After is honoured; a rotated secret signs beside the old one while
+// that is kept.
+func TestWebhookRetriesAndSecretRotation(t *testing.T) {
+	h := newHooks(t)
+	rc := newReceiver(t)
+	ep := h.subscribe(rc.srv.URL)
+	rc.setAnswer(func(n int, w http.ResponseWriter) {
+		if n <= 2 {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	})
+	var d client.Delivery
+	h.call("POST", fmt.Sprintf("/v1/webhooks/%d/test", ep.ID), nil, http.StatusAccepted, &d)
+	if d.Type != sweep.EventWebhookTest || d.Status != sweep.DeliveryPending || !strings.HasPrefix(d.WebhookID, "msg_") {
+		t.Fatalf("test delivery = %+v", d)
+	}
+	waitDelivery(t, h, ep.ID, d.ID, func(d client.Delivery) bool { return d.Status == sweep.DeliverySucceeded })
+	hits := rc.byID(d.WebhookID)
+	if len(hits) != 3 {
+		t.Fatalf("%d attempts reached the receiver, want 3", len(hits))
+	}
+	for i, min := range []time.Duration{160 * time.Millisecond, 320 * time.Millisecond} {
+		if gap := hits[i+1].at.Sub(hits[i].at); gap < min || gap > 5*time.Second {
+			t.Errorf("attempt %d came %v after attempt %d; want the configured backoff (at least %v)", i+2, gap, i+1, min)
+		}
+	}
+	for _, hit := range hits {
+		verify(t, hit, ep.Secret)
+		if !bytes.Equal(hit.body, hits[0].body) {
+			t.Errorf("attempts carry different bodies:\n%s\n%s", hit.body, hits[0].body)
+		}
+	}
+	final := waitDelivery(t, h, ep.ID, d.ID, func(client.Delivery) bool { return true })
+	if final.Attempts != 3 || final.LastStatusCode != 200 || final.LastError != "" {
+		t.Errorf("delivery after success = %+v", final)
+	}
+
+	// Retry-After: 2 puts the next attempt 2 s later, not 200 ms.
+	rc.setAnswer(func(n int, w http.ResponseWriter) {
+		if n == 1 {
+			w.Header().Set("Retry-After", "2")
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	})
+	h.call("POST", fmt.Sprintf("/v1/webhooks/%d/test", ep.ID), nil, http.StatusAccepted, &d)
+	waitFailed := waitDelivery(t, h, ep.ID, d.ID, func(d client.Delivery) bool { return d.Attempts == 1 && d.LastStatusCode == 503 })
+	if !strings.Contains(waitFailed.LastError, "503") || waitFailed.NextAttemptAt == nil {
+		t.Errorf("failed delivery = %+v, want the 503 and its next attempt", waitFailed)
+	}
+	waitDelivery(t, h, ep.ID, d.ID, func(d client.Delivery) bool { return d.Status == sweep.DeliverySucceeded })
+	if hits := rc.byID(d.WebhookID); len(hits) != 2 || hits[1].at.Sub(hits[0].at) < 2*time.Second {
+		t.Errorf("after Retry-After: 2, %d attempts; want the second 2 s or more after the first", len(hits))
+	}
+	rc.setAnswer(func(int, http.ResponseWriter) {})
+
+	// Rotation keeping the old secret: both sign.
+	var rotated client.Webhook
+	h.call("POST", fmt.Sprintf("/v1/webhooks/%d/rotate-secret", ep.ID), map[string]string{"keep_old_for": "1h"}, http.StatusOK, &rotated)
+	if rotated.Secret == ep.Secret || !strings.HasPrefix(rotated.Secret, "whsec_") || rotated.PreviousSecretExpiresAt == nil ||
+		time.Until(*rotated.PreviousSecretExpiresAt) < 59*time.Minute {
+		t.Fatalf("rotation = %+v", rotated)
+	}
+	h.call("POST", fmt.Sprintf("/v1/webhooks/%d/test", ep.ID), nil, http.StatusAccepted, &d)
+	waitDelivery(t, h, ep.ID, d.ID, func(d client.Delivery) bool { return d.Status == sweep.DeliverySucceeded })
+	during := rc.byID(d.WebhookID)[0]
+	if got := verify(t, during, ep.Secret, rotated.Secret); len(got) != 2 || got[0] != rotated.Secret || got[1] != ep.Secret {
+		t.Errorf("during the rotation signed by %d known secrets, want the new one then the old one", len(got))
+	}
+	// Rotation dropping the old one at once: the new one alone.
+	var again client.Webhook
+	h.call("POST", fmt.Sprintf("/v1/webhooks/%d/rotate-secret", ep.ID), map[string]string{"keep_old_for": "0s"}, http.StatusOK, &again)
+	h.call("POST", fmt.Sprintf("/v1/webhooks/%d/test", ep.ID), nil, http.StatusAccepted, &d)
+	waitDelivery(t, h, ep.ID, d.ID, func(d client.Delivery) bool { return d.Status == sweep.DeliverySucceeded })
+	after := rc.byID(d.WebhookID)[0]
+	if got := verify(t, after, again.Secret); len(got) != 1 || len(strings.Fields(after.header.Get("webhook-signature"))) != 1 {
+		t.Errorf("after a rotation without keeping the old secret: %q", after.header.Get("webhook-signature"))
+	}
+	if wh, _ := standardwebhooks.NewWebhook(rotated.Secret); wh.Verify(after.body, after.header) == nil {
+		t.Error("the secret rotated away still verifies")
+	}
+	var got client.Webhook
+	h.call("GET", fmt.Sprintf("/v1/webhooks/%d", ep.ID), nil, http.StatusOK, &got)
+	if got.Secret != "" || got.PreviousSecretExpiresAt != nil {
+		t.Errorf("GET shows %+v; want no secret and no previous one kept", got)
+	}
+}
+
+func waitDelivery(t *testing.T, h *hooks, endpoint, id int64, ok func(client.Delivery) bool) client.Delivery {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		for _, d := range h.deliveries(endpoint) {
+			if d.ID == id && ok(d) {
+				return d
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("delivery %d not as wanted within 30s: %+v", id, h.deliveries(endpoint))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Two tenants, each with an endpoint: neither receives the other's events,
+// and neither token reaches the other's endpoints.
+func TestWebhooksNeverCrossTenants(t *testing.T) {
+	h := newHooks(t)
+	const other = 7100001
+	ctx := context.Background()
+	if _, err := h.db.Seed(ctx, store.SeedOptions{Tenant: other, Customers: 20, Seed: 9}); err != nil {
+		t.Fatal(err)
+	}
+	h.db.SQL().MustExec(`DELETE FROM loan_customers WHERE tenant_id = $1`, other)
+	otherAdmin, _, err := h.db.CreateToken(ctx, other, "other", []sweep.Scope{sweep.ScopeAdmin, sweep.ScopeCustomersDelete})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, theirs := newReceiver(t), newReceiver(t)
+	myEP := h.subscribe(mine.srv.URL)
+	oh := &hooks{api: h.api, admin: otherAdmin}
+	theirEP := oh.subscribe(theirs.srv.URL)
+
+	h.call("DELETE", "/v1/customers/9", nil, http.StatusNoContent, nil)
+	oh.call("DELETE", "/v1/customers/9", nil, http.StatusNoContent, nil)
+	h.call("POST", fmt.Sprintf("/v1/webhooks/%d/test", myEP.ID), nil, http.StatusAccepted, nil)
+	oh.call("POST", fmt.Sprintf("/v1/webhooks/%d/test", theirEP.ID), nil, http.StatusAccepted, nil)
+	mine.waitFor(sweep.EventCustomerDeleted, nil)
+	theirs.waitFor(sweep.EventCustomerDeleted, nil)
+	mine.waitFor(sweep.EventWebhookTest, nil)
+	theirs.waitFor(sweep.EventWebhookTest, nil)
+	time.Sleep(300 * time.Millisecond)
+	for who, rc := range map[int64]*receiver{tenant: mine, other: theirs} {
+		for _, hit := range rc.all() {
+			if m := hit.message(t); m.TenantID != who {
+				t.Errorf("tenant %d's receiver got tenant %d's %s", who, m.TenantID, m.Type)
+			}
+		}
+		if n := len(rc.all()); n != 2 {
+			t.Errorf("tenant %d's receiver got %d requests, want its 2 events", who, n)
+		}
+	}
+	for _, req := range []struct {
+		method, path string
+		body         any
+	}{
+		{"GET", "/v1/webhooks/%d", nil},
+		{"PATCH", "/v1/webhooks/%d", map[string]bool{"enabled": false}},
+		{"POST", "/v1/webhooks/%d/rotate-secret", nil},
+		{"POST", "/v1/webhooks/%d/test", nil},
+		{"GET", "/v1/webhooks/%d/deliveries", nil},
+		{"DELETE", "/v1/webhooks/%d", nil},
+	} {
+		oh.call(req.method, fmt.Sprintf(req.path, myEP.ID), req.body, http.StatusNotFound, nil)
+	}
+	var l client.WebhookList
+	oh.call("GET", "/v1/webhooks", nil, http.StatusOK, &l)
+	if len(l.Webhooks) != 1 || l.Webhooks[0].ID != theirEP.ID {
+		t.Errorf("the other tenant lists %+v", l.Webhooks)
+	}
+	h.call("GET", fmt.Sprintf("/v1/webhooks/%d", myEP.ID), nil, http.StatusOK, nil) // untouched
+}
+
+// An endpoint failing for longer than the configured time is disabled with
+// the reason shown; nothing is sent to it meanwhile; enabled again, what
+// waited is sent.
+func TestWebhookEndpointDisabledAfterFailing(t *testing.T) {
+	db := testenv.DB(t)
+	cfg := testenv.TestWebhooks()
+	cfg.DisableAfter = time.Second
+	sw := testenv.StartSweep(t, db, testenv.SweepOptions{API: true, Webhooks: &cfg})
+	if _, err := db.Seed(context.Background(), store.SeedOptions{Tenant: tenant, Customers: 10, Seed: 5}); err != nil {
+		t.Fatal(err)
+	}
+	admin, _, err := db.CreateToken(context.Background(), tenant, "integrations", []sweep.Scope{sweep.ScopeAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &hooks{api: &api{t: t, db: db, url: sw.URL, rdb: sw.Redis}, admin: admin}
+	rc := newReceiver(t)
+	rc.setAnswer(func(_ int, w http.ResponseWriter) { w.WriteHeader(http.StatusInternalServerError) })
+	ep := h.subscribe(rc.srv.URL)
+	var d client.Delivery
+	h.call("POST", fmt.Sprintf("/v1/webhooks/%d/test", ep.ID), nil, http.StatusAccepted, &d)
+
+	deadline := time.Now().Add(30 * time.Second)
+	var got client.Webhook
+	for h.call("GET", fmt.Sprintf("/v1/webhooks/%d", ep.ID), nil, http.StatusOK, &got); got.Enabled; h.call("GET", fmt.Sprintf("/v1/webhooks/%d", ep.ID), nil, http.StatusOK, &got) {
+		if time.Now().After(deadline) {
+			t.Fatalf("endpoint still enabled after 30s: %+v", got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(got.DisabledReason, "failed since") || !strings.Contains(got.DisabledReason, "500") || got.DisabledAt == nil {
+		t.Errorf("disabled endpoint = %+v; want the reason with the last error", got)
+	}
+	sent := len(rc.all())
+	h.call("POST", fmt.Sprintf("/v1/webhooks/%d/test", ep.ID), nil, http.StatusConflict, nil)
+	time.Sleep(time.Second)
+	if n := len(rc.all()); n != sent {
+		t.Errorf("a disabled endpoint got %d more requests", n-sent)
+	}
+	log := h.deliveries(ep.ID)
+	if len(log) != 1 || log[0].Status != sweep.DeliveryPending || log[0].Attempts < 2 || !strings.Contains(log[0].LastError, "500") {
+		t.Fatalf("log while disabled = %+v; want the delivery waiting, with its attempts and last error", log)
+	}
+
+	rc.setAnswer(func(int, http.ResponseWriter) {})
+	got = client.Webhook{} // members the answer leaves out must read as empty
+	h.call("PATCH", fmt.Sprintf("/v1/webhooks/%d", ep.ID), map[string]bool{"enabled": true}, http.StatusOK, &got)
+	if !got.Enabled || got.DisabledReason != "" || got.FailingSince != nil {
+		t.Errorf("enabled again = %+v", got)
+	}
+	waitDelivery(t, h, ep.ID, d.ID, func(d client.Delivery) bool { return d.Status == sweep.DeliverySucceeded })
+
+	// A person disabling it is named in the reason.
+	got = client.Webhook{}
+	h.call("PATCH", fmt.Sprintf("/v1/webhooks/%d", ep.ID), map[string]bool{"enabled": false}, http.StatusOK, &got)
+	if got.Enabled || got.DisabledReason != "Disabled by integrations." {
+		t.Errorf("disabled by a person = %+v", got)
+	}
+}
+
+// Receivers are outside sweep's trust: http, private, link-local and
+// metadata addresses are refused unless allowed, a name is checked at every
+// connection, and a redirect is never followed.
+func TestWebhookReceiversOutsideTrust(t *testing.T) {
+	db := testenv.DB(t)
+	strict := worker.WebhookConfig{}
+	sw := testenv.StartSweep(t, db, testenv.SweepOptions{API: true, Webhooks: &strict})
+	if _, err := db.Seed(context.Background(), store.SeedOptions{Tenant: tenant, Customers: 10, Seed: 5}); err != nil {
+		t.Fatal(err)
+	}
+	admin, _, err := db.CreateToken(context.Background(), tenant, "integrations", []sweep.Scope{sweep.ScopeAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &hooks{api: &api{t: t, db: db, url: sw.URL, rdb: sw.Redis}, admin: admin}
+	for _, bad := range []string{
+		"http://hooks.example.com/sweep", "https://169.254.169.254/latest/meta-data/", "https://[fd00:ec2::254]/",
+		"https://127.0.0.1:8443/", "https://localhost/", "https://10.0.0.8/", "https://user:secret@hooks.example.com/",
+		"hooks.example.com/sweep", "",
+	} {
+		b := h.call("POST", "/v1/webhooks", client.NewWebhook{URL: bad}, http.StatusBadRequest, nil)
+		if !strings.Contains(string(b), "invalid") {
+			t.Errorf("POST %q: %s", bad, b)
+		}
+	}
+	// Strict JSON: unknown members, wrong types and other content types.
+	for _, tc := range []struct {
+		body, contentType string
+		want              int
+	}{
+		{`{"url": "https://hooks.example.com/", "event": ["import.completed"]}`, "application/json", http.StatusBadRequest},
+		{`{"url": "https://hooks.example.com/", "events": ["import.done"]}`, "application/json", http.StatusBadRequest},
+		{`{"url": "https://hooks.example.com/", "events": "import.completed"}`, "application/json", http.StatusBadRequest},
+		{`{"url": "https://hooks.example.com/"`, "application/json", http.StatusBadRequest},
+		{`{"url": "https://hooks.example.com/"} {}`, "application/json", http.StatusBadRequest},
+		{`url=https://hooks.example.com/`, "application/x-www-form-urlencoded", http.StatusUnsupportedMediaType},
+		{`{"url": "https://hooks.example.com/", "enabled": false}`, "application/json", http.StatusBadRequest},
+	} {
+		code, _, b := h.request("POST", "/v1/webhooks", strings.NewReader(tc.body), "Authorization", "Bearer "+admin, "Content-Type", tc.contentType)
+		if code != tc.want {
+			t.Errorf("POST %s (%s) = %d, want %d: %s", tc.body, tc.contentType, code, tc.want, b)
+		}
+	}
+	var l client.WebhookList
+	h.call("GET", "/v1/webhooks", nil, http.StatusOK, &l)
+	if len(l.Webhooks) != 0 {
+		t.Fatalf("refused requests left endpoints behind: %+v", l.Webhooks)
+	}
+	// Allowed by the API but not by the worker (a name that resolves to a
+	// blocked address looks the same to it): the worker connects to nothing.
+	ep := client.Webhook{}
+	rc := newReceiver(t)
+	if _, err := db.SQL().Exec(`INSERT INTO webhook_endpoints (tenant_id, url, secret) VALUES ($1, $2, 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw')`,
+		tenant, strings.Replace(rc.srv.URL, "http://", "https://", 1)); err != nil {
+		t.Fatal(err)
+	}
+	h.call("GET", "/v1/webhooks", nil, http.StatusOK, &l)
+	ep = l.Webhooks[0]
+	var d client.Delivery
+	h.call("POST", fmt.Sprintf("/v1/webhooks/%d/test", ep.ID), nil, http.StatusAccepted, &d)
+	failed := waitDelivery(t, h, ep.ID, d.ID, func(d client.Delivery) bool { return d.Attempts >= 1 && d.LastError != "" })
+	if !strings.Contains(failed.LastError, "127.0.0.1") || !strings.Contains(failed.LastError, "not sent") {
+		t.Errorf("delivery to a blocked address: %+v", failed)
+	}
+	if n := len(rc.all()); n != 0 {
+		t.Errorf("the blocked receiver got %d requests", n)
+	}
+}
+
+// A redirect is a failed attempt that names where it pointed; the target is
+// never reached.
+func TestWebhookRedirectsAreNotFollowed(t *testing.T) {
+	h := newHooks(t)
+	target := newReceiver(t)
+	rc := newReceiver(t)
+	rc.setAnswer(func(_ int, w http.ResponseWriter) {
+		w.Header().Set("Location", target.srv.URL+"/elsewhere")
+		w.WriteHeader(http.StatusTemporaryRedirect)
+	})
+	ep := h.subscribe(rc.srv.URL)
+	var d client.Delivery
+	h.call("POST", fmt.Sprintf("/v1/webhooks/%d/test", ep.ID), nil, http.StatusAccepted, &d)
+	failed := waitDelivery(t, h, ep.ID, d.ID, func(d client.Delivery) bool { return d.Attempts >= 1 && d.LastStatusCode == 307 })
+	if !strings.Contains(failed.LastError, "redirect") || !strings.Contains(failed.LastError, "/elsewhere") || failed.Status != sweep.DeliveryPending {
+		t.Errorf("redirected delivery = %+v", failed)
+	}
+	if n := len(target.all()); n != 0 {
+		t.Errorf("the redirect's target got %d requests", n)
+	}
+}
