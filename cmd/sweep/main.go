@@ -44,7 +44,12 @@ Usage:
   sweep throttle status|hold|release [--reason R] [--all-tenants]
                                                what holds the runs now; hold every run of the tenant (admin token),
                                                or of every tenant (--all-tenants, in the database)
-                                               (import, imports and throttle take --url and --token, or SWEEP_URL and SWEEP_TOKEN)
+  sweep webhooks list|add URL|show ID|set ID|remove ID|rotate-secret ID|test ID|deliveries ID
+                                               the tenant's signed webhook endpoints and their delivery log (admin);
+                                               add and set take --events E,F --description D; set --url-to U
+                                               --enable|--disable; rotate-secret --keep-old 24h; deliveries --status S
+                                               (import, imports, throttle and webhooks take --url and --token, or
+                                               SWEEP_URL and SWEEP_TOKEN)
   sweep demo --tenant T --token TOKEN [--url U] upload, validate and run a generated file against a running sweep
   sweep bench [--rows N] [--memory-rows M]      measure validation speed and worker memory in a scratch database
   sweep bench --impact [--impact-customers N] [--impact-rate R] [--impact-idle D]
@@ -108,6 +113,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runImportsCLI(ctx, args, getenv, stdout, stderr)
 	case "throttle":
 		return runThrottleCLI(ctx, args, getenv, stdout, stderr)
+	case "webhooks":
+		return runWebhooksCLI(ctx, args, getenv, stdout, stderr)
 	}
 	cfg, err := LoadConfig(getenv)
 	if err != nil {
