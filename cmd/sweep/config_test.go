@@ -4,6 +4,7 @@ import (
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/store"
 	"github.com/sweephq/sweep/throttle"
+	"github.com/sweephq/sweep/worker"
 	"log/slog"
 	"strings"
 	"testing"
@@ -49,6 +50,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		MaxRowsPerSecond:  DefaultMaxRowsPerSecond,
 		ApprovalThreshold: sweep.DefaultApprovalThreshold,
 		ApprovalTTL:       sweep.DefaultApprovalTTL,
+		Webhooks: worker.WebhookConfig{DisableAfter: sweep.DefaultWebhookDisableAfter,
+			Backoff: sweep.WebhookBackoff{Base: sweep.DefaultWebhookRetryBase, Max: sweep.DefaultWebhookRetryMax}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -140,5 +143,37 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 	_, err = LoadConfig(env(map[string]string{"SWEEP_CHUNK_SIZE": "x", "SWEEP_LOG_LEVEL": "y"}))
 	if err == nil || !strings.Contains(err.Error(), "SWEEP_CHUNK_SIZE") || !strings.Contains(err.Error(), "SWEEP_LOG_LEVEL") {
 		t.Errorf("error = %v, want both variables named", err)
+	}
+}
+
+func TestLoadConfigWebhooks(t *testing.T) {
+	def, err := LoadConfig(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if def.Webhooks.Targets.AllowHTTP || len(def.Webhooks.Targets.Allow) != 0 || def.Webhooks.DisableAfter != 72*time.Hour ||
+		def.Webhooks.Backoff != (sweep.WebhookBackoff{Base: 5 * time.Second, Max: time.Hour}) {
+		t.Errorf("webhook defaults = %+v; want https only, no network allowed, 5 s to 1 h, disabled after 72 h", def.Webhooks)
+	}
+	got, err := LoadConfig(env(map[string]string{
+		"SWEEP_WEBHOOK_ALLOW_HTTP": "true", "SWEEP_WEBHOOK_ALLOW_NETWORKS": "127.0.0.1, 10.20.0.0/16",
+		"SWEEP_WEBHOOK_RETRY_BASE": "1s", "SWEEP_WEBHOOK_RETRY_MAX": "10m", "SWEEP_WEBHOOK_DISABLE_AFTER": "24h",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Webhooks.Targets.AllowHTTP || len(got.Webhooks.Targets.Allow) != 2 || got.Webhooks.Targets.Allow[1].String() != "10.20.0.0/16" ||
+		got.Webhooks.Backoff.Base != time.Second || got.Webhooks.Backoff.Max != 10*time.Minute || got.Webhooks.DisableAfter != 24*time.Hour {
+		t.Errorf("webhook settings = %+v", got.Webhooks)
+	}
+	for name, value := range map[string]string{"SWEEP_WEBHOOK_ALLOW_HTTP": "sometimes", "SWEEP_WEBHOOK_ALLOW_NETWORKS": "10.0.0.0/33",
+		"SWEEP_WEBHOOK_RETRY_BASE": "5", "SWEEP_WEBHOOK_DISABLE_AFTER": "-1h"} {
+		if _, err := LoadConfig(env(map[string]string{name: value})); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: %v; want an error naming it", name, value, err)
+		}
+	}
+	if _, err := LoadConfig(env(map[string]string{"SWEEP_WEBHOOK_RETRY_BASE": "2m", "SWEEP_WEBHOOK_RETRY_MAX": "1m"})); err == nil ||
+		!strings.Contains(err.Error(), "SWEEP_WEBHOOK_RETRY_MAX") {
+		t.Errorf("a maximum below the base: %v", err)
 	}
 }
