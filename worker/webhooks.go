@@ -221,8 +221,15 @@ func (s *Server) webhookBody(ctx context.Context, o store.Outgoing) ([]byte, err
 		return []byte(o.Body.String), nil
 	}
 	var data any
-	switch {
-	case o.Type == string(sweep.EventCustomerDeleted) || o.Type == string(sweep.EventWebhookTest):
+	switch sweep.EventType(o.Type) {
+	case sweep.EventCustomerDeleted:
+		var cd client.CustomerDeleted
+		if err := json.Unmarshal(o.Snapshot, &cd); err != nil {
+			return nil, fmt.Errorf("customer.deleted data: %w", err)
+		}
+		cd.DeletedAt = cd.DeletedAt.UTC()
+		data = cd
+	case sweep.EventWebhookTest:
 		data = json.RawMessage(o.Snapshot)
 	default:
 		imp, err := s.db.ImportSnapshot(ctx, o.Snapshot)
