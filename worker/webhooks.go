@@ -114,11 +114,20 @@ func (s *Server) dispatch(ctx context.Context) {
 	enq := asynq.NewClientFromRedisClient(s.rdb)
 	tick := time.NewTicker(s.hooks.cfg.Poll)
 	defer tick.Stop()
+	var logged time.Time
+	warn := func(msg string, err error) {
+		// An outage of PostgreSQL or Redis would fail every poll: say so
+		// once a minute, the metric counts them all.
+		s.hooks.dispatchE.Inc()
+		if time.Since(logged) >= time.Minute {
+			logged = time.Now()
+			s.log.Warn(msg, "err", err)
+		}
+	}
 	for {
 		due, err := s.db.DueDeliveries(ctx, 500)
 		if err != nil && ctx.Err() == nil {
-			s.hooks.dispatchE.Inc()
-			s.log.Warn("look for due webhook deliveries", "err", err)
+			warn("look for due webhook deliveries", err)
 		}
 		for _, d := range due {
 			task, err := jobs.NewWebhookDeliverTask(d.TenantID, d.ID, d.Attempt, d.MessageID)
@@ -126,8 +135,7 @@ func (s *Server) dispatch(ctx context.Context) {
 				_, err = enq.EnqueueContext(ctx, task)
 			}
 			if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && ctx.Err() == nil {
-				s.hooks.dispatchE.Inc()
-				s.log.Warn("enqueue webhook delivery", "tenant_id", d.TenantID, "delivery_id", d.ID, "err", err)
+				warn("enqueue webhook delivery", err)
 				break
 			}
 		}
