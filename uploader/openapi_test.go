@@ -11,10 +11,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/go-cmp/cmp"
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/client"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/uploader"
 )
@@ -198,5 +200,42 @@ func TestOpenAPIEnumsFollowTheDomain(t *testing.T) {
 		if diff := cmp.Diff(c.want, enum(c.schema)); diff != "" {
 			t.Errorf("enum of %s (-domain +document):\n%s", c.schema, diff)
 		}
+	}
+}
+
+// TestOpenAPIWebhookMessages holds the webhook messages, built from the wire
+// types sweep sends them with, against the document's WebhookMessage.
+func TestOpenAPIWebhookMessages(t *testing.T) {
+	at := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
+	eta := int64(12)
+	imp := client.FromImport(sweep.Import{ID: 42, Status: sweep.StatusCompletedWithErrors, Source: sweep.SourceUpload,
+		Policy: sweep.PolicyLine, FileName: "customers.csv", CreatedBy: "ops", CreatedAt: at, UpdatedAt: at, FinishedAt: &at,
+		ValidRows: 10, ProcessedRows: 10, DeletedRows: 9, SkippedRows: 1, ErrorRows: 2, TotalRows: 12,
+		Approval: &sweep.Approval{RequestedBy: "ops", RequestedAt: at, ApprovedBy: "lead", ApprovedAt: &at}})
+	imp.ETASeconds = &eta
+	for _, c := range []struct {
+		typ  sweep.EventType
+		data any
+	}{
+		{sweep.EventImportCompleted, imp},
+		{sweep.EventCustomerDeleted, client.CustomerDeleted{CustomerID: 1042, DeletedAt: at, DeletedBy: "ops"}},
+		{sweep.EventWebhookTest, client.WebhookTest{WebhookID: 3, Message: "A test event from sweep."}},
+	} {
+		data, err := json.Marshal(c.data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := json.Marshal(client.WebhookMessage{Type: c.typ, Timestamp: at, TenantID: 5200243, Data: data})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := testenv.ContractSchema("WebhookMessage", body); err != nil {
+			t.Errorf("%s message does not match WebhookMessage: %v", c.typ, err)
+		}
+	}
+	// And the schema is not so loose that anything passes.
+	bad := []byte(`{"type":"customer.deleted","timestamp":"2026-11-26T08:00:00Z","tenant_id":1,"data":{"customer_id":1,"deleted_at":"2026-11-26T08:00:00Z","deleted_by":"ops","name":"Ann"}}`)
+	if err := testenv.ContractSchema("WebhookMessage", bad); err == nil {
+		t.Error("a customer.deleted message with a name passed WebhookMessage")
 	}
 }
