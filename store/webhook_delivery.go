@@ -138,8 +138,8 @@ func (db *DB) RecordAttempt(ctx context.Context, o Outgoing, res AttemptResult) 
 				return err
 			}
 			if n, _ := r.RowsAffected(); n == 1 {
-				_, err = tx.ExecContext(ctx, `UPDATE webhook_endpoints SET failing_since = NULL
-					WHERE tenant_id = $1 AND id = $2 AND failing_since IS NOT NULL`, o.TenantID, o.EndpointID)
+				_, err = tx.ExecContext(ctx, `UPDATE webhook_endpoints SET failing_since = NULL, last_success_at = now()
+					WHERE tenant_id = $1 AND id = $2`, o.TenantID, o.EndpointID)
 			}
 			return err
 		}
@@ -148,11 +148,15 @@ func (db *DB) RecordAttempt(ctx context.Context, o Outgoing, res AttemptResult) 
 			WHERE tenant_id = $1 AND id = $2 AND attempts = $3 AND status = 'pending' FOR UPDATE)`, o.TenantID, o.ID, o.Attempt); err != nil || !owned {
 			return err
 		}
-		var since time.Time
-		if err := tx.GetContext(ctx, &since, `UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, now())
-			WHERE tenant_id = $1 AND id = $2 RETURNING failing_since`, o.TenantID, o.EndpointID); err != nil {
+		var ep struct {
+			Since       time.Time    `db:"failing_since"`
+			LastSuccess sql.NullTime `db:"last_success_at"`
+		}
+		if err := tx.GetContext(ctx, &ep, `UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, now())
+			WHERE tenant_id = $1 AND id = $2 RETURNING failing_since, last_success_at`, o.TenantID, o.EndpointID); err != nil {
 			return err
 		}
+		since := ep.Since
 		if time.Since(since) >= res.GiveUpAfter {
 			reason := fmt.Sprintf("Disabled by sweep on %s: every delivery failed since %s (for more than %s). The last error: %s Fix the receiver, then enable the endpoint again; what waits for it is sent then.",
 				time.Now().UTC().Format("2006-01-02 15:04 MST"), since.UTC().Format("2006-01-02 15:04 MST"), res.GiveUpAfter, res.Error)
@@ -164,14 +168,16 @@ func (db *DB) RecordAttempt(ctx context.Context, o Outgoing, res AttemptResult) 
 			n, _ := r.RowsAffected()
 			disabled = n == 1
 		}
-		// A delivery failing for that long to an endpoint that otherwise
-		// answers is given up; one to an endpoint just disabled waits for it
-		// with the rest.
+		// A delivery failing for that long to an endpoint that took another
+		// delivery since it was made is given up: the fault is its own. One
+		// to an endpoint that took none meanwhile stays: that endpoint is
+		// disabled now or at a next attempt, and it waits with the rest.
 		_, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET lease_until = NULL, last_status_code = $4, last_error = $5,
 				next_attempt_at = now() + $6 * interval '1 microsecond',
-				status = CASE WHEN NOT $8 AND created_at < now() - $7 * interval '1 microsecond' THEN 'failed' ELSE 'pending' END
+				status = CASE WHEN NOT $8 AND created_at < now() - $7 * interval '1 microsecond' AND $9::timestamptz > created_at
+					THEN 'failed' ELSE 'pending' END
 			WHERE tenant_id = $1 AND id = $2 AND attempts = $3`,
-			o.TenantID, o.ID, o.Attempt, code, res.Error, res.Retry.Microseconds(), res.GiveUpAfter.Microseconds(), disabled)
+			o.TenantID, o.ID, o.Attempt, code, res.Error, res.Retry.Microseconds(), res.GiveUpAfter.Microseconds(), disabled, ep.LastSuccess)
 		return err
 	})
 	if err != nil {

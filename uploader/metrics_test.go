@@ -75,7 +75,7 @@ func TestMetricsFollowAnImport(t *testing.T) {
 
 	admin := a.asAdmin()
 	code, q := admin.json("GET", "/v1/queues", "")
-	if code != http.StatusOK || len(q["queues"].([]any)) != 3 {
+	if code != http.StatusOK || len(q["queues"].([]any)) != 4 { // critical, default, webhooks, low
 		t.Errorf("/v1/queues = %d %v", code, q)
 	}
 	if code, _ := a.json("GET", "/v1/queues", ""); code != http.StatusForbidden {

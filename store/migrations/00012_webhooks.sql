@@ -13,6 +13,7 @@ CREATE TABLE webhook_endpoints (
     disabled_reason text NOT NULL DEFAULT '',
     disabled_at timestamptz,
     failing_since timestamptz,
+    last_success_at timestamptz,
     secret text NOT NULL CHECK (secret LIKE 'whsec\_%'),
     previous_secret text,
     previous_secret_expires_at timestamptz,
