@@ -62,7 +62,7 @@ func ImportEventType(s Status) (EventType, bool) {
 func ParseEventTypes(list []string) ([]EventType, error) {
 	out := make([]EventType, 0, len(list))
 	for _, s := range list {
-		t := EventType(strings.TrimSpace(s))
+		t := EventType(s)
 		if !slices.Contains(EventTypes, t) {
 			return nil, Errorf(EINVALID, "There is no event %q; subscribe to some of %s, or to none for all of them.", SafeValue(s), eventTypeList())
 		}
@@ -199,6 +199,9 @@ func (t WebhookTargets) CheckURL(raw string) error {
 	const max = 2000
 	if len(raw) > max {
 		return Errorf(EINVALID, "The webhook URL is longer than %d characters; use a shorter address.", max)
+	}
+	if strings.IndexFunc(raw, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
+		return Errorf(EINVALID, "The webhook URL %q has a space or a control character; send the address alone, percent-encoded.", SafeValue(raw))
 	}
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {

@@ -57,6 +57,9 @@ func TestWebhookTargets(t *testing.T) {
 		{"https://user:pw@hooks.example.com/", false, false},
 		{"https://hooks.example.com/#frag", false, false},
 		{"/relative", false, false},
+		{" https://hooks.example.com/", false, false},
+		{"https://hooks.example.com/a b", false, false},
+		{"https://hooks.example.com/\n", false, false},
 		{"https:///nohost", false, false},
 		{"https://" + strings.Repeat("a", 2001) + ".com/", false, false},
 	} {
@@ -96,11 +99,11 @@ func TestWebhookBackoff(t *testing.T) {
 }
 
 func TestParseEventTypes(t *testing.T) {
-	got, err := sweep.ParseEventTypes([]string{"import.completed", " customer.deleted"})
+	got, err := sweep.ParseEventTypes([]string{"import.completed", "customer.deleted"})
 	if err != nil || len(got) != 2 || got[1] != sweep.EventCustomerDeleted {
 		t.Errorf("ParseEventTypes = %v, %v", got, err)
 	}
-	for _, bad := range [][]string{{"import.done"}, {"import.completed", "import.completed"}, {"webhook.test"}} {
+	for _, bad := range [][]string{{"import.done"}, {"import.completed", "import.completed"}, {"webhook.test"}, {" import.completed"}} {
 		if _, err := sweep.ParseEventTypes(bad); err == nil {
 			t.Errorf("ParseEventTypes(%q) accepted", bad)
 		}

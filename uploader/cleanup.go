@@ -1,6 +1,7 @@
 package uploader
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
@@ -54,13 +55,13 @@ func toPolicyJSON(p sweep.CleanupPolicy) policyJSON {
 // policyBody is a create or update request; absent fields keep their value
 // (or the default on create).
 type policyBody struct {
-	Name     *string              `json:"name"`
-	Kind     *sweep.CleanupKind   `json:"kind"`
-	Params   *sweep.CleanupParams `json:"params"`
-	CronSpec *string              `json:"cron_spec"`
-	MaxBatch *int                 `json:"max_batch"`
-	Enabled  *bool                `json:"enabled"`
-	DryRun   *bool                `json:"dry_run"`
+	Name     *string            `json:"name"`
+	Kind     *sweep.CleanupKind `json:"kind"`
+	Params   *json.RawMessage   `json:"params"` // read strictly: a misspelt parameter is refused, never taken as 0
+	CronSpec *string            `json:"cron_spec"`
+	MaxBatch *int               `json:"max_batch"`
+	Enabled  *bool              `json:"enabled"`
+	DryRun   *bool              `json:"dry_run"`
 	// RunWindow is when the policy's batches may delete; "" removes it (any time).
 	RunWindow *string `json:"run_window"`
 }
@@ -85,7 +86,14 @@ func (s *Server) decodePolicy(w http.ResponseWriter, r *http.Request, p *sweep.C
 		p.Kind = *b.Kind
 	}
 	if b.Params != nil {
-		p.Params = *b.Params
+		var params sweep.CleanupParams
+		if err := exactMembers(*b.Params, &params); err != nil {
+			return sweep.Errorf(sweep.EINVALID, "params must be an object with some of days, import_id and source (%s); nothing was changed.", err)
+		}
+		if err := json.Unmarshal(*b.Params, &params); err != nil {
+			return sweep.Errorf(sweep.EINVALID, "params must be an object with some of days, import_id and source (%s); nothing was changed.", jsonProblem(err))
+		}
+		p.Params = params
 	}
 	if b.CronSpec != nil {
 		p.CronSpec = *b.CronSpec

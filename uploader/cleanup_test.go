@@ -279,6 +279,12 @@ func TestCleanupPolicyBodyMustBeJSON(t *testing.T) {
 		{good + `x`, "application/json", http.StatusBadRequest, sweep.EINVALID, "after its JSON object"},
 		{good[:40], "application/json", http.StatusBadRequest, sweep.EINVALID, "must be one JSON object"},
 		{"", "application/json", http.StatusBadRequest, sweep.EINVALID, "The body is empty"},
+		// A misspelt parameter is refused, never read as 0 (a grace period
+		// of no days over every flagged customer).
+		{`{"name": "typo", "kind": "erasure_requested", "params": {"dayz": 30}, "cron_spec": "@daily"}`, "application/json", http.StatusBadRequest, sweep.EINVALID, `unknown member "dayz"`},
+		{`{"name": "typo", "kind": "inactive", "params": {"days": 30, "days": 0}, "cron_spec": "@daily"}`, "application/json", http.StatusBadRequest, sweep.EINVALID, "days is given twice"},
+		{`{"name": "typo", "kind": "inactive", "params": [30], "cron_spec": "@daily"}`, "application/json", http.StatusBadRequest, sweep.EINVALID, "params must be an object"},
+		{`{"name": "typo", "kind": "inactive", "params": {"days": "30"}, "cron_spec": "@daily"}`, "application/json", http.StatusBadRequest, sweep.EINVALID, "params must be an object"},
 	} {
 		var h []string
 		if c.contentType != "" {

@@ -17,7 +17,8 @@ import (
 func (s *Server) handleQueues(w http.ResponseWriter, r *http.Request) {
 	stats, err := s.queues.QueueStats(r.Context())
 	if err != nil {
-		s.writeError(w, r, sweep.Errorf(sweep.EUNAVAILABLE, "Redis did not answer: %v.", err))
+		s.log.WarnContext(r.Context(), "read the queues", "err", err)
+		s.writeError(w, r, sweep.Errorf(sweep.EUNAVAILABLE, "Redis, which holds the queues, did not answer; try again in a moment."))
 		return
 	}
 	type queueJSON struct {

@@ -34,7 +34,7 @@ type webhookBody struct {
 func (s *Server) checkWebhookBody(b webhookBody) (store.WebhookChange, error) {
 	var ch store.WebhookChange
 	if b.URL != nil {
-		u := strings.TrimSpace(*b.URL)
+		u := *b.URL
 		if err := s.webhookTargets.CheckURL(u); err != nil {
 			return ch, err
 		}
