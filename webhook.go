@@ -222,6 +222,14 @@ func (t WebhookTargets) CheckURL(raw string) error {
 		return Errorf(EINVALID, "The webhook URL must not have a #fragment; remove it.")
 	}
 	host := u.Hostname()
+	if strings.Contains(host, "%") {
+		return Errorf(EINVALID, "The webhook URL's host %q names a network interface (%%zone); give a public name or address.", SafeValue(host))
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return Errorf(EINVALID, "The webhook URL's port %q is not a port from 1 to 65535.", SafeValue(p))
+		}
+	}
 	if addr, err := netip.ParseAddr(host); err == nil {
 		return t.CheckAddr(addr)
 	}
@@ -238,7 +246,15 @@ func (t WebhookTargets) CheckURL(raw string) error {
 // covers. Deliveries check every address they connect to, so a name that
 // resolves to a blocked address is refused then.
 func (t WebhookTargets) CheckAddr(addr netip.Addr) error {
-	addr = addr.Unmap()
+	// A zone (fe80::1%eth0) says which interface, not which host: the
+	// address alone is checked. An IPv4 address inside an IPv6 one (mapped,
+	// compatible, NAT64, 6to4) is checked as itself too.
+	addr = addr.WithZone("").Unmap()
+	if v4, ok := embeddedIPv4(addr); ok {
+		if err := t.CheckAddr(v4); err != nil {
+			return err
+		}
+	}
 	for _, p := range t.Allow {
 		if p.Contains(addr) {
 			return nil
@@ -250,6 +266,29 @@ func (t WebhookTargets) CheckAddr(addr netip.Addr) error {
 		}
 	}
 	return nil
+}
+
+var (
+	ipv4Compatible = netip.MustParsePrefix("::/96")
+	nat64          = netip.MustParsePrefix("64:ff9b::/96")
+	sixToFour      = netip.MustParsePrefix("2002::/16")
+)
+
+// embeddedIPv4 returns the IPv4 address an IPv6 address carries and reaches.
+func embeddedIPv4(a netip.Addr) (netip.Addr, bool) {
+	if !a.Is6() {
+		return netip.Addr{}, false
+	}
+	b := a.As16()
+	switch {
+	case ipv4Compatible.Contains(a) && a != netip.IPv6Unspecified() && a != netip.IPv6Loopback():
+		return netip.AddrFrom4([4]byte(b[12:16])), true
+	case nat64.Contains(a):
+		return netip.AddrFrom4([4]byte(b[12:16])), true
+	case sixToFour.Contains(a):
+		return netip.AddrFrom4([4]byte(b[2:6])), true
+	}
+	return netip.Addr{}, false
 }
 
 // ParseNetworks reads a comma-separated list of networks (10.1.0.0/16) or

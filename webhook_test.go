@@ -53,6 +53,14 @@ func TestWebhookTargets(t *testing.T) {
 		{"https://10.2.2.3/", false, false},
 		{"https://192.168.1.10/", false, false},
 		{"https://[::ffff:127.0.0.1]/", false, true},
+		{"https://[::1%25lo]:19002/", false, false},
+		{"https://[fe80::1%25eth0]/", false, false},
+		{"https://[::127.0.0.1]/", false, true},
+		{"https://[64:ff9b::7f00:2]/", false, true},
+		{"https://[64:ff9b::808:808]/", true, true},
+		{"https://[2002:a9fe:a9fe::1]/", false, false},
+		{"https://hooks.example.com:99999/", false, false},
+		{"https://hooks.example.com:0/", false, false},
 		{"https://8.8.8.8/", true, true},
 		{"https://user:pw@hooks.example.com/", false, false},
 		{"https://hooks.example.com/#frag", false, false},
@@ -70,6 +78,22 @@ func TestWebhookTargets(t *testing.T) {
 		}
 		if err := loose.CheckURL(tc.url); (err == nil) != tc.lax {
 			t.Errorf("loose CheckURL(%.60q) = %v, want accepted %v", tc.url, err, tc.lax)
+		}
+	}
+}
+
+// The addresses a name may resolve to are checked as they come from the
+// resolver: with a zone, mapped, compatible, NAT64 and 6to4 forms.
+func TestWebhookTargetsCheckAddr(t *testing.T) {
+	strict := sweep.WebhookTargets{}
+	for _, a := range []string{"::1%lo", "fe80::1%eth0", "::ffff:169.254.169.254", "::a9fe:a9fe", "64:ff9b::a9fe:a9fe", "2002:0a00:0001::", "127.0.0.1"} {
+		if strict.CheckAddr(netip.MustParseAddr(a)) == nil {
+			t.Errorf("CheckAddr(%s) allowed", a)
+		}
+	}
+	for _, a := range []string{"8.8.8.8", "2606:4700::1111", "64:ff9b::808:808"} {
+		if err := strict.CheckAddr(netip.MustParseAddr(a)); err != nil {
+			t.Errorf("CheckAddr(%s) = %v", a, err)
 		}
 	}
 }

@@ -10,27 +10,59 @@ import (
 	"github.com/sweephq/sweep"
 )
 
-// DueDelivery is a delivery whose next attempt is due: attempt Attempt of
+// DueDelivery is a dispatched attempt of a delivery: dispatch Dispatch of
 // message MessageID (the webhook-id) to one endpoint.
 type DueDelivery struct {
 	TenantID  int64  `db:"tenant_id"`
 	ID        int64  `db:"id"`
-	Attempt   int    `db:"attempt"`
+	Dispatch  int    `db:"dispatches"`
 	MessageID string `db:"message_id"`
 }
 
-// DueDeliveries returns up to limit deliveries of enabled endpoints whose
-// next attempt is due and that no attempt holds, the longest waiting first.
-func (db *DB) DueDeliveries(ctx context.Context, limit int) ([]DueDelivery, error) {
+// Dispatch limits: attempts dispatched or in flight at once, per endpoint
+// and per tenant, so one tenant's slow receivers cannot fill the webhook
+// queue that every tenant shares.
+const (
+	MaxInFlightPerEndpoint = 2
+	MaxInFlightPerTenant   = 8
+)
+
+// DispatchDeliveries takes up to limit deliveries whose next attempt is due,
+// of enabled endpoints, for lease: each gets a new dispatch number, and no
+// other dispatcher takes it until the attempt claims it or the lease ends (a
+// task lost on its way). Endpoints and tenants are served in turn, each
+// within the limits above, the longest waiting first.
+func (db *DB) DispatchDeliveries(ctx context.Context, limit int, lease time.Duration) ([]DueDelivery, error) {
 	var out []DueDelivery
-	err := db.db.SelectContext(ctx, &out, `SELECT d.tenant_id, d.id, d.attempts + 1 AS attempt, m.message_id
-		FROM webhook_deliveries d
-		JOIN webhook_endpoints e ON e.tenant_id = d.tenant_id AND e.id = d.endpoint_id
-		JOIN webhook_messages m ON m.tenant_id = d.tenant_id AND m.id = d.message_id
-		WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND (d.lease_until IS NULL OR d.lease_until < now()) AND e.enabled
-		ORDER BY d.next_attempt_at LIMIT $1`, limit)
+	err := db.db.SelectContext(ctx, &out, `WITH busy AS (
+			SELECT tenant_id, endpoint_id, count(*) AS n FROM webhook_deliveries
+			WHERE status = 'pending' AND (dispatched_until > now() OR lease_until > now())
+			GROUP BY tenant_id, endpoint_id
+		), due AS (
+			SELECT d.tenant_id, d.id, d.endpoint_id, d.next_attempt_at,
+				row_number() OVER (PARTITION BY d.tenant_id, d.endpoint_id ORDER BY d.next_attempt_at, d.id) AS rn
+			FROM webhook_deliveries d
+			JOIN webhook_endpoints e ON e.tenant_id = d.tenant_id AND e.id = d.endpoint_id
+			WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND e.enabled
+				AND (d.dispatched_until IS NULL OR d.dispatched_until <= now()) AND (d.lease_until IS NULL OR d.lease_until <= now())
+		), fair AS (
+			SELECT due.*, row_number() OVER (PARTITION BY due.tenant_id ORDER BY due.rn, due.next_attempt_at) AS trn,
+				coalesce((SELECT sum(b.n) FROM busy b WHERE b.tenant_id = due.tenant_id), 0) AS tenant_busy,
+				coalesce((SELECT b.n FROM busy b WHERE b.tenant_id = due.tenant_id AND b.endpoint_id = due.endpoint_id), 0) AS endpoint_busy
+			FROM due
+		), picked AS (
+			SELECT tenant_id, id FROM fair
+			WHERE rn + endpoint_busy <= $2 AND trn + tenant_busy <= $3
+			ORDER BY trn, next_attempt_at LIMIT $1
+		)
+		UPDATE webhook_deliveries d SET dispatches = d.dispatches + 1, dispatched_until = now() + $4 * interval '1 microsecond'
+		FROM picked p, webhook_messages m
+		WHERE d.tenant_id = p.tenant_id AND d.id = p.id AND m.tenant_id = d.tenant_id AND m.id = d.message_id
+			AND d.status = 'pending' AND (d.dispatched_until IS NULL OR d.dispatched_until <= now())
+		RETURNING d.tenant_id, d.id, d.dispatches, m.message_id`,
+		limit, MaxInFlightPerEndpoint, MaxInFlightPerTenant, lease.Microseconds())
 	if err != nil {
-		return nil, fmt.Errorf("due webhook deliveries: %w", err)
+		return nil, fmt.Errorf("dispatch webhook deliveries: %w", err)
 	}
 	return out, nil
 }
@@ -64,25 +96,33 @@ func (o Outgoing) Secrets() []string {
 	return []string{o.Secret}
 }
 
-// ClaimDelivery takes attempt d.Attempt of a due delivery for lease: no other
-// attempt of it starts until the lease ends or the attempt is recorded. It
-// reports false when the delivery is not that attempt's to make any more
-// (made, taken by another, its endpoint disabled, or a task of another
-// database whose message id does not match).
+// ClaimDelivery starts the attempt of dispatch d for lease: no other attempt
+// of the delivery starts until the lease ends or the attempt is recorded. It
+// reports false when the dispatch is not the delivery's current one any more
+// (made, dispatched again after its task was lost, its endpoint disabled, or
+// a task of another database whose message id does not match); a dispatch of
+// a disabled endpoint is let go at once, to be dispatched when it is enabled.
 func (db *DB) ClaimDelivery(ctx context.Context, d DueDelivery, lease time.Duration) (Outgoing, bool, error) {
 	var o Outgoing
 	err := db.db.GetContext(ctx, &o, `UPDATE webhook_deliveries d SET attempts = d.attempts + 1, last_attempt_at = now(),
-			lease_until = now() + $5 * interval '1 microsecond'
+			lease_until = now() + $5 * interval '1 microsecond', dispatched_until = NULL
 		FROM webhook_endpoints e, webhook_messages m
-		WHERE d.tenant_id = $1 AND d.id = $2 AND d.attempts = $3 - 1 AND d.status = 'pending' AND d.next_attempt_at <= now()
-			AND (d.lease_until IS NULL OR d.lease_until < now())
+		WHERE d.tenant_id = $1 AND d.id = $2 AND d.dispatches = $3 AND d.status = 'pending'
+			AND (d.lease_until IS NULL OR d.lease_until <= now())
 			AND e.tenant_id = d.tenant_id AND e.id = d.endpoint_id AND e.enabled
 			AND m.tenant_id = d.tenant_id AND m.id = d.message_id AND m.message_id = $4
 		RETURNING d.tenant_id, d.id, d.attempts, d.endpoint_id, e.url, e.secret,
 			CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret END AS previous_secret,
 			m.id AS message, m.message_id, m.type, m.occurred_at, m.snapshot, m.body, d.created_at`,
-		d.TenantID, d.ID, d.Attempt, d.MessageID, lease.Microseconds())
+		d.TenantID, d.ID, d.Dispatch, d.MessageID, lease.Microseconds())
 	if err == sql.ErrNoRows {
+		_, err = db.db.ExecContext(ctx, `UPDATE webhook_deliveries d SET dispatched_until = NULL
+			FROM webhook_messages m
+			WHERE d.tenant_id = $1 AND d.id = $2 AND d.dispatches = $3 AND d.dispatched_until IS NOT NULL
+				AND m.tenant_id = d.tenant_id AND m.id = d.message_id AND m.message_id = $4`, d.TenantID, d.ID, d.Dispatch, d.MessageID)
+		if err != nil {
+			return Outgoing{}, false, fmt.Errorf("let go of webhook delivery %d: %w", d.ID, err)
+		}
 		return Outgoing{}, false, nil
 	}
 	if err != nil {
@@ -189,10 +229,16 @@ func (db *DB) RecordAttempt(ctx context.Context, o Outgoing, res AttemptResult) 
 // WebhookLogRetention is how long the delivery log keeps a settled event.
 const WebhookLogRetention = 30 * 24 * time.Hour
 
-// PruneWebhookLog deletes the events older than olderThan whose every
-// delivery is settled (succeeded or failed), with their deliveries, and
-// returns how many events went.
+// PruneWebhookLog gives up the deliveries still waiting after olderThan (an
+// endpoint disabled all that time), then deletes the events older than that
+// whose every delivery is settled, with their deliveries, and returns how
+// many events went.
 func (db *DB) PruneWebhookLog(ctx context.Context, olderThan time.Duration) (int64, error) {
+	if _, err := db.db.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'failed',
+			last_error = left(last_error || ' Given up: it waited ' || $2 || ' for its endpoint.', 2000)
+		WHERE status = 'pending' AND created_at < now() - $1 * interval '1 microsecond'`, olderThan.Microseconds(), olderThan.String()); err != nil {
+		return 0, fmt.Errorf("give up old webhook deliveries: %w", err)
+	}
 	res, err := db.db.ExecContext(ctx, `DELETE FROM webhook_messages m
 		WHERE m.occurred_at < now() - $1 * interval '1 microsecond'
 			AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.tenant_id = m.tenant_id AND d.message_id = m.id AND d.status = 'pending')`,

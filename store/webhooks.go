@@ -59,10 +59,13 @@ func (db *DB) CreateWebhook(ctx context.Context, w sweep.Webhook, secret string)
 	var r webhookRow
 	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
 		// The tenant's row is the lock that keeps two creations from both
-		// taking the last place.
+		// taking the last place; the count is a statement of its own, so
+		// its snapshot is taken once the lock is held.
 		var n int
-		if err := tx.GetContext(ctx, &n, `SELECT count(e.id) FROM (SELECT id FROM tenants WHERE id = $1 FOR UPDATE) t
-			LEFT JOIN webhook_endpoints e ON e.tenant_id = t.id`, w.TenantID); err != nil {
+		if _, err := tx.ExecContext(ctx, `SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE`, w.TenantID); err != nil {
+			return err
+		}
+		if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM webhook_endpoints WHERE tenant_id = $1`, w.TenantID); err != nil {
 			return err
 		}
 		if n >= MaxWebhooks {
@@ -175,19 +178,33 @@ func (db *DB) RotateWebhookSecret(ctx context.Context, tenant, id int64, secret 
 func (db *DB) SendTestWebhook(ctx context.Context, tenant, id int64, data []byte) (sweep.Delivery, error) {
 	var d sweep.Delivery
 	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+		// The endpoint's row is held until the event is recorded: a disable
+		// or a delete waits, rather than leave the test with no delivery.
 		var enabled bool
-		err := tx.GetContext(ctx, &enabled, `SELECT enabled FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2`, tenant, id)
+		err := tx.GetContext(ctx, &enabled, `SELECT enabled FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, tenant, id)
 		if err != nil {
 			return notFound(err, "Webhook endpoint %d was not found.", id)
 		}
 		if !enabled {
 			return sweep.Errorf(sweep.ECONFLICT, "Webhook endpoint %d is disabled; enable it first (PATCH with {\"enabled\": true}).", id)
 		}
-		var msg int64
+		var waiting sql.NullInt64
+		if err := tx.GetContext(ctx, &waiting, `SELECT min(d.id) FROM webhook_deliveries d
+			JOIN webhook_messages m ON m.tenant_id = d.tenant_id AND m.id = d.message_id
+			WHERE d.tenant_id = $1 AND d.endpoint_id = $2 AND d.status = 'pending' AND m.type = $3`, tenant, id, sweep.EventWebhookTest); err != nil {
+			return err
+		}
+		if waiting.Valid {
+			return sweep.Errorf(sweep.ECONFLICT, "A test event to webhook endpoint %d is still on its way (delivery %d); see it in the delivery log, and send another once it has arrived.", id, waiting.Int64)
+		}
+		var msg sql.NullInt64
 		if err := tx.GetContext(ctx, &msg, `SELECT sweep_webhook_emit($1, $2, NULL, NULL, $3, $4)`, tenant, sweep.EventWebhookTest, data, id); err != nil {
 			return err
 		}
-		rows, err := deliveries(ctx, tx, `d.tenant_id = $1 AND d.endpoint_id = $2 AND d.message_id = $3`, tenant, id, msg)
+		if !msg.Valid {
+			return sweep.Errorf(sweep.ECONFLICT, "Webhook endpoint %d is disabled; enable it first (PATCH with {\"enabled\": true}).", id)
+		}
+		rows, err := deliveries(ctx, tx, `d.tenant_id = $1 AND d.endpoint_id = $2 AND d.message_id = $3`, tenant, id, msg.Int64)
 		if err == nil && len(rows) == 1 {
 			d = rows[0]
 		} else if err == nil {

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"testing"
 	"time"
 
@@ -37,27 +38,32 @@ func TestWebhookGiveUpAndDisable(t *testing.T) {
 		t.Fatal(err)
 	}
 	secret, _ := sweep.NewWebhookSecret()
-	attempt := func(ep, msg int64, res store.AttemptResult) (store.Outgoing, bool) {
+	dispatched := map[int64]store.DueDelivery{}
+	attempt := func(_, id int64, res store.AttemptResult) (store.Outgoing, bool) {
 		t.Helper()
-		ds, err := db.Deliveries(ctx, 1, ep, store.DeliveryQuery{Limit: 10})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range ds {
-			if d.ID != msg {
-				continue
-			}
-			o, ok, err := db.ClaimDelivery(ctx, store.DueDelivery{TenantID: 1, ID: d.ID, Attempt: d.Attempts + 1, MessageID: d.MessageID}, time.Minute)
-			if err != nil || !ok {
-				t.Fatalf("claim delivery %d: %v %v", d.ID, ok, err)
-			}
-			disabled, err := db.RecordAttempt(ctx, o, res)
+		for range 100 {
+			due, err := db.DispatchDeliveries(ctx, 100, time.Minute)
 			if err != nil {
 				t.Fatal(err)
 			}
-			return o, disabled
+			for _, d := range due {
+				dispatched[d.ID] = d
+			}
+			if d, ok := dispatched[id]; ok {
+				delete(dispatched, id)
+				o, ok, err := db.ClaimDelivery(ctx, d, time.Minute)
+				if err != nil || !ok {
+					t.Fatalf("claim delivery %d: %v %v", id, ok, err)
+				}
+				disabled, err := db.RecordAttempt(ctx, o, res)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return o, disabled
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
-		t.Fatalf("no delivery %d", msg)
+		t.Fatalf("delivery %d was never dispatched", id)
 		return store.Outgoing{}, false
 	}
 	status := func(ep, id int64) sweep.DeliveryStatus {
@@ -78,8 +84,7 @@ func TestWebhookGiveUpAndDisable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d1, _ := db.SendTestWebhook(ctx, 1, ep.ID, []byte(`{}`))
-	d2, _ := db.SendTestWebhook(ctx, 1, ep.ID, []byte(`{}`))
+	d1, d2 := emit(t, db, 1, ep.ID), emit(t, db, 1, ep.ID)
 	attempt(ep.ID, d1.ID, fail(time.Hour))
 	attempt(ep.ID, d2.ID, store.AttemptResult{Delivered: true, Code: 200})
 	time.Sleep(20 * time.Millisecond)
@@ -89,7 +94,7 @@ func TestWebhookGiveUpAndDisable(t *testing.T) {
 
 	// An endpoint failing all along: disabled, its delivery waits.
 	ep2, _ := db.CreateWebhook(ctx, sweep.Webhook{TenantID: 1, URL: "https://b.example/"}, secret)
-	d3, _ := db.SendTestWebhook(ctx, 1, ep2.ID, []byte(`{}`))
+	d3 := emit(t, db, 1, ep2.ID)
 	if _, disabled := attempt(ep2.ID, d3.ID, fail(10*time.Millisecond)); disabled {
 		t.Error("disabled at its first failure")
 	}
@@ -100,4 +105,97 @@ func TestWebhookGiveUpAndDisable(t *testing.T) {
 	if got, _ := db.GetWebhook(ctx, 1, ep2.ID); got.Enabled || got.DisabledReason == "" {
 		t.Errorf("endpoint = %+v", got)
 	}
+}
+
+// Dispatching serves tenants and endpoints in turn within their limits, takes
+// a delivery once while its lease lasts, dispatches again one whose task was
+// lost, and lets go at once of one whose endpoint was disabled meanwhile.
+func TestWebhookDispatchIsFairAndLeased(t *testing.T) {
+	db := testenv.DB(t)
+	ctx := context.Background()
+	for _, tenant := range []int64{1, 2} {
+		if _, err := db.Seed(ctx, store.SeedOptions{Tenant: tenant, Customers: 1, Seed: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	secret, _ := sweep.NewWebhookSecret()
+	var busy []int64
+	for i := range 5 {
+		ep, err := db.CreateWebhook(ctx, sweep.Webhook{TenantID: 1, URL: fmt.Sprintf("https://slow%d.example/", i)}, secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		busy = append(busy, ep.ID)
+		for range 3 {
+			emit(t, db, 1, ep.ID)
+		}
+	}
+	other, _ := db.CreateWebhook(ctx, sweep.Webhook{TenantID: 2, URL: "https://b.example/"}, secret)
+	mine := emit(t, db, 2, other.ID)
+
+	first, err := db.DispatchDeliveries(ctx, 100, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perTenant := map[int64]int{}
+	for _, d := range first {
+		perTenant[d.TenantID]++
+	}
+	if perTenant[1] != store.MaxInFlightPerTenant || perTenant[2] != 1 {
+		t.Errorf("first dispatch: %v deliveries by tenant; want tenant 1 held to %d, tenant 2's one taken", perTenant, store.MaxInFlightPerTenant)
+	}
+	if again, _ := db.DispatchDeliveries(ctx, 100, time.Minute); len(again) != 0 {
+		t.Errorf("a second dispatch took %d deliveries still leased or over the limits", len(again))
+	}
+
+	// A task lost on its way: after its lease the delivery is dispatched
+	// again under a new number, and the old task finds nothing to do.
+	var lost store.DueDelivery
+	for _, d := range first {
+		if d.TenantID == 2 {
+			lost = d
+		}
+	}
+	db.SQL().MustExec(`UPDATE webhook_deliveries SET dispatched_until = now() - interval '1 second' WHERE tenant_id = 2 AND id = $1`, mine.ID)
+	redone, _ := db.DispatchDeliveries(ctx, 100, time.Minute)
+	if len(redone) != 1 || redone[0].ID != mine.ID || redone[0].Dispatch != lost.Dispatch+1 {
+		t.Fatalf("after the lease: %+v; want delivery %d dispatched again", redone, mine.ID)
+	}
+	if _, ok, err := db.ClaimDelivery(ctx, lost, time.Minute); ok || err != nil {
+		t.Errorf("the lost task's dispatch claimed: %v %v", ok, err)
+	}
+
+	// Disabled meanwhile: the claim lets go, and enabling dispatches it anew.
+	off, on := false, true
+	if _, err := db.UpdateWebhook(ctx, 2, other.ID, store.WebhookChange{Enabled: &off, By: "ops"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := db.ClaimDelivery(ctx, redone[0], time.Minute); ok || err != nil {
+		t.Errorf("claimed for a disabled endpoint: %v %v", ok, err)
+	}
+	if _, err := db.UpdateWebhook(ctx, 2, other.ID, store.WebhookChange{Enabled: &on, By: "ops"}); err != nil {
+		t.Fatal(err)
+	}
+	back, _ := db.DispatchDeliveries(ctx, 100, time.Minute)
+	if len(back) != 1 || back[0].ID != mine.ID {
+		t.Errorf("enabled again: %+v; want its delivery dispatched at once", back)
+	}
+	if o, ok, err := db.ClaimDelivery(ctx, back[0], time.Minute); !ok || err != nil || o.Attempt != 1 {
+		t.Errorf("claim after enabling: %+v %v %v", o, ok, err)
+	}
+}
+
+// emit records a customer.deleted event for one endpoint, as a single delete
+// does for every subscribed one, and returns its delivery.
+func emit(t *testing.T, db *store.DB, tenant, endpoint int64) sweep.Delivery {
+	t.Helper()
+	var msg int64
+	if err := db.SQL().Get(&msg, `SELECT sweep_webhook_emit($1, 'customer.deleted', NULL, 1, '{"customer_id": 1}', $2)`, tenant, endpoint); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := db.Deliveries(context.Background(), tenant, endpoint, store.DeliveryQuery{Limit: 1})
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("delivery of event %d: %v %v", msg, ds, err)
+	}
+	return ds[0]
 }

@@ -213,6 +213,10 @@ func jsonKind(k string) string {
 		return "boolean (true or false)"
 	case "string", "struct", "ptr":
 		return "string"
+	case "slice", "array":
+		return "array"
+	case "map":
+		return "object"
 	}
 	return "number"
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/sweephq/sweep"
@@ -42,8 +43,8 @@ func (s *Server) checkWebhookBody(b webhookBody) (store.WebhookChange, error) {
 	}
 	if b.Description != nil {
 		d := strings.TrimSpace(*b.Description)
-		if utf8.RuneCountInString(d) > maxWebhookDesc || !utf8.ValidString(d) {
-			return ch, sweep.Errorf(sweep.EINVALID, "The description must be text of at most %d characters.", maxWebhookDesc)
+		if utf8.RuneCountInString(d) > maxWebhookDesc || strings.IndexFunc(d, unicode.IsControl) >= 0 {
+			return ch, sweep.Errorf(sweep.EINVALID, "The description must be one line of text of at most %d characters, without control characters.", maxWebhookDesc)
 		}
 		ch.Description = &d
 	}
@@ -181,8 +182,8 @@ func (s *Server) handleRotateWebhookSecret(w http.ResponseWriter, r *http.Reques
 	keep := defaultKeepOldSecret
 	if err == nil && b.KeepOldFor != "" {
 		keep, err = time.ParseDuration(strings.TrimSpace(b.KeepOldFor))
-		if err != nil || keep < 0 || keep > maxKeepOldSecret {
-			err = sweep.Errorf(sweep.EINVALID, "keep_old_for must be a duration from 0s to 168h, such as \"24h\"; found %q.", sweep.SafeValue(b.KeepOldFor))
+		if err != nil || keep < 0 || keep > maxKeepOldSecret || (keep > 0 && keep < time.Second) {
+			err = sweep.Errorf(sweep.EINVALID, "keep_old_for must be 0s or a duration from 1s to 168h, such as \"24h\"; found %q.", sweep.SafeValue(b.KeepOldFor))
 		}
 	}
 	var secret string

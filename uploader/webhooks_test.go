@@ -560,6 +560,11 @@ func TestWebhookReceiversOutsideTrust(t *testing.T) {
 		{`{"url": "https://hooks.example.com/"} {}`, "application/json", http.StatusBadRequest},
 		{`url=https://hooks.example.com/`, "application/x-www-form-urlencoded", http.StatusUnsupportedMediaType},
 		{`{"url": "https://hooks.example.com/", "enabled": false}`, "application/json", http.StatusBadRequest},
+		{`{"url": "https://hooks.example.com/", "description": "a\u0000b"}`, "application/json", http.StatusBadRequest},
+		{`{"url": "https://hooks.example.com/", "description": "\u001b]0;pwned\u0007"}`, "application/json", http.StatusBadRequest},
+		{`{"url": "https://[::1%25lo]:19002/"}`, "application/json", http.StatusBadRequest},
+		{`{"url": " https://hooks.example.com/"}`, "application/json", http.StatusBadRequest},
+		{`{"url": "https://hooks.example.com/", "events": [" import.completed"]}`, "application/json", http.StatusBadRequest},
 	} {
 		code, _, b := h.request("POST", "/v1/webhooks", strings.NewReader(tc.body), "Authorization", "Bearer "+admin, "Content-Type", tc.contentType)
 		if code != tc.want {
@@ -612,4 +617,69 @@ func TestWebhookRedirectsAreNotFollowed(t *testing.T) {
 	if n := len(target.all()); n != 0 {
 		t.Errorf("the redirect's target got %d requests", n)
 	}
+}
+
+// Limits hold under concurrent requests: 20 endpoints per tenant, one test
+// event on its way per endpoint, and a test racing a disable or a delete is
+// answered, never a 500.
+func TestWebhookLimitsHoldUnderConcurrency(t *testing.T) {
+	h := newHooks(t)
+	rc := newReceiver(t)
+	rc.setAnswer(func(_ int, w http.ResponseWriter) { w.WriteHeader(http.StatusInternalServerError) })
+	codes := make(chan int, 30)
+	var wg sync.WaitGroup
+	for range 30 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b, _ := json.Marshal(client.NewWebhook{URL: rc.srv.URL})
+			code, _, _ := h.request("POST", "/v1/webhooks", bytes.NewReader(b), "Authorization", "Bearer "+h.admin, "Content-Type", "application/json")
+			codes <- code
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	count := map[int]int{}
+	for c := range codes {
+		count[c]++
+	}
+	var l client.WebhookList
+	h.call("GET", "/v1/webhooks", nil, http.StatusOK, &l)
+	if count[http.StatusCreated] != 20 || count[http.StatusConflict] != 10 || len(l.Webhooks) != 20 {
+		t.Fatalf("30 concurrent creations: %v, %d endpoints; want 20 made and 10 refused with 409", count, len(l.Webhooks))
+	}
+
+	ep := l.Webhooks[0]
+	var d client.Delivery
+	h.call("POST", fmt.Sprintf("/v1/webhooks/%d/test", ep.ID), nil, http.StatusAccepted, &d)
+	b := h.call("POST", fmt.Sprintf("/v1/webhooks/%d/test", ep.ID), nil, http.StatusConflict, nil)
+	if !strings.Contains(string(b), "still on its way") {
+		t.Errorf("a second test while the first waits: %s", b)
+	}
+
+	other := l.Webhooks[1]
+	for round := range 10 {
+		var wg sync.WaitGroup
+		for i := range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var code int
+				switch i % 3 {
+				case 0:
+					code, _, _ = h.request("POST", fmt.Sprintf("/v1/webhooks/%d/test", other.ID), nil, "Authorization", "Bearer "+h.admin)
+				case 1:
+					code, _, _ = h.request("PATCH", fmt.Sprintf("/v1/webhooks/%d", other.ID), strings.NewReader(`{"enabled": false}`), "Authorization", "Bearer "+h.admin, "Content-Type", "application/json")
+				default:
+					code, _, _ = h.request("PATCH", fmt.Sprintf("/v1/webhooks/%d", other.ID), strings.NewReader(`{"enabled": true}`), "Authorization", "Bearer "+h.admin, "Content-Type", "application/json")
+				}
+				if code >= 500 {
+					t.Errorf("round %d: a request racing others answered %d", round, code)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	h.call("DELETE", fmt.Sprintf("/v1/webhooks/%d", other.ID), nil, http.StatusNoContent, nil)
+	h.call("POST", fmt.Sprintf("/v1/webhooks/%d/test", other.ID), nil, http.StatusNotFound, nil)
 }

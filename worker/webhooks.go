@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -40,7 +41,12 @@ type WebhookConfig struct {
 
 // webhookLease is how long an attempt holds its delivery: its timeout and
 // time to record it. A worker that vanished mid-attempt frees it then.
-const webhookLease = sweep.WebhookAttemptTimeout + 10*time.Second
+// webhookDispatchLease is how long a dispatched attempt may wait in the queue
+// before it counts as lost and is dispatched again.
+const (
+	webhookLease         = sweep.WebhookAttemptTimeout + 10*time.Second
+	webhookDispatchLease = 2 * time.Minute
+)
 
 // webhooks sends webhook deliveries: a dispatcher enqueues each due attempt
 // as a task, and the task makes it.
@@ -108,8 +114,9 @@ func newWebhooks(cfg WebhookConfig, reg *prometheus.Registry) *webhooks {
 }
 
 // dispatch enqueues due attempts until ctx ends. Every worker process runs
-// one: a task id names its delivery and attempt, so two dispatchers enqueue
-// an attempt once.
+// one: each due delivery is taken in PostgreSQL before it is enqueued, so two
+// dispatchers never enqueue it twice, and one lost on its way is dispatched
+// again when its lease ends.
 func (s *Server) dispatch(ctx context.Context) {
 	enq := asynq.NewClientFromRedisClient(s.rdb)
 	tick := time.NewTicker(s.hooks.cfg.Poll)
@@ -125,16 +132,17 @@ func (s *Server) dispatch(ctx context.Context) {
 		}
 	}
 	for {
-		due, err := s.db.DueDeliveries(ctx, 500)
+		due, err := s.db.DispatchDeliveries(ctx, 200, webhookDispatchLease)
 		if err != nil && ctx.Err() == nil {
-			warn("look for due webhook deliveries", err)
+			warn("dispatch due webhook deliveries", err)
 		}
 		for _, d := range due {
-			task, err := jobs.NewWebhookDeliverTask(d.TenantID, d.ID, d.Attempt, d.MessageID)
+			task, err := jobs.NewWebhookDeliverTask(d.TenantID, d.ID, d.Dispatch, d.MessageID)
 			if err == nil {
 				_, err = enq.EnqueueContext(ctx, task)
 			}
-			if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && ctx.Err() == nil {
+			if err != nil && ctx.Err() == nil {
+				// The dispatch's lease ends and it is dispatched again.
 				warn("enqueue webhook delivery", err)
 				break
 			}
@@ -154,7 +162,7 @@ func (s *Server) handleWebhookDeliver(ctx context.Context, t *asynq.Task) error 
 	if err != nil {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
-	o, ok, err := s.db.ClaimDelivery(ctx, store.DueDelivery{TenantID: p.TenantID, ID: p.DeliveryID, Attempt: p.Attempt, MessageID: p.MessageID}, webhookLease)
+	o, ok, err := s.db.ClaimDelivery(ctx, store.DueDelivery{TenantID: p.TenantID, ID: p.DeliveryID, Dispatch: p.Dispatch, MessageID: p.MessageID}, webhookLease)
 	if err != nil || !ok {
 		return err
 	}
@@ -185,6 +193,11 @@ func (s *Server) attempt(ctx context.Context, o store.Outgoing) store.AttemptRes
 	fail := func(code int, retryAfter time.Duration, format string, args ...any) store.AttemptResult {
 		return store.AttemptResult{Code: code, Error: fmt.Sprintf(format, args...),
 			Retry: s.hooks.cfg.Backoff.Delay(o.Attempt, rand.Float64(), retryAfter)}
+	}
+	// The endpoint was checked when it was saved; what this sweep allows may
+	// have narrowed since (http no longer allowed).
+	if err := s.hooks.cfg.Targets.CheckURL(o.URL); err != nil {
+		return fail(0, 0, "%s", sweep.ErrorMessage(err))
 	}
 	body, err := s.webhookBody(ctx, o)
 	if err != nil {
@@ -284,8 +297,12 @@ func retryAfter(h string, now time.Time) time.Duration {
 	if h == "" {
 		return 0
 	}
-	if n, err := strconv.ParseInt(h, 10, 64); err == nil && n >= 0 {
-		return time.Duration(min(n, int64(sweep.MaxRetryAfter/time.Second))) * time.Second
+	if strings.Trim(h, "0123456789") == "" { // seconds, however many
+		n, err := strconv.ParseInt(h, 10, 64)
+		if err != nil || n > int64(sweep.MaxRetryAfter/time.Second) {
+			return sweep.MaxRetryAfter
+		}
+		return time.Duration(n) * time.Second
 	}
 	if t, err := http.ParseTime(h); err == nil && t.After(now) {
 		return t.Sub(now)

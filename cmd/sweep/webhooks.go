@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/client"
@@ -178,6 +179,17 @@ func splitEvents(s string) []sweep.EventType {
 	return out
 }
 
+// printable replaces control characters (a terminal's escape sequences, line
+// breaks) in what the API returned with "?": the CLI prints, never obeys.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
 func printWebhook(w io.Writer, h client.Webhook) {
 	state := "enabled"
 	if !h.Enabled {
@@ -191,12 +203,12 @@ func printWebhook(w io.Writer, h client.Webhook) {
 		}
 		events = strings.Join(names, ", ")
 	}
-	fmt.Fprintf(w, "%d  %s  %s  (%s)\n", h.ID, h.URL, state, events)
+	fmt.Fprintf(w, "%d  %s  %s  (%s)\n", h.ID, printable(h.URL), state, printable(events))
 	if h.Description != "" {
-		fmt.Fprintf(w, "    %s\n", h.Description)
+		fmt.Fprintf(w, "    %s\n", printable(h.Description))
 	}
 	if h.DisabledReason != "" {
-		fmt.Fprintf(w, "    %s\n", h.DisabledReason)
+		fmt.Fprintf(w, "    %s\n", printable(h.DisabledReason))
 	}
 	if h.FailingSince != nil {
 		fmt.Fprintf(w, "    deliveries failing since %s\n", h.FailingSince.UTC().Format("2006-01-02 15:04:05 MST"))
@@ -211,13 +223,13 @@ func printDelivery(w io.Writer, d client.Delivery) {
 	case d.CustomerID > 0:
 		what = fmt.Sprintf(" customer %d", d.CustomerID)
 	}
-	fmt.Fprintf(w, "%s  %-24s%s  %s after %d attempt(s)", d.CreatedAt.UTC().Format("2006-01-02 15:04:05"), d.Type, what, d.Status, d.Attempts)
+	fmt.Fprintf(w, "%s  %-24s%s  %s after %d attempt(s)", d.CreatedAt.UTC().Format("2006-01-02 15:04:05"), printable(string(d.Type)), what, d.Status, d.Attempts)
 	if d.LastStatusCode > 0 {
 		fmt.Fprintf(w, ", last answer %d", d.LastStatusCode)
 	}
-	fmt.Fprintf(w, "  %s\n", d.WebhookID)
+	fmt.Fprintf(w, "  %s\n", printable(d.WebhookID))
 	if d.Status != sweep.DeliverySucceeded && d.LastError != "" {
-		fmt.Fprintf(w, "    %s\n", d.LastError)
+		fmt.Fprintf(w, "    %s\n", printable(d.LastError))
 	}
 	if d.Status == sweep.DeliveryPending && d.NextAttemptAt != nil {
 		fmt.Fprintf(w, "    next attempt at %s\n", d.NextAttemptAt.UTC().Format("15:04:05 MST"))

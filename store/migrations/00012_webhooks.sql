@@ -39,8 +39,10 @@ CREATE TABLE webhook_messages (
     PRIMARY KEY (tenant_id, id)
 );
 
--- A message on its way to one endpoint: the delivery log. An attempt in
--- flight holds lease_until; one whose worker vanished is taken again after it.
+-- A message on its way to one endpoint: the delivery log. A dispatcher that
+-- enqueued an attempt holds dispatched_until (a task lost from Redis is
+-- dispatched again after it, under a new dispatch number); the attempt in
+-- flight holds lease_until (one whose worker vanished is taken again after it).
 CREATE TABLE webhook_deliveries (
     tenant_id bigint NOT NULL,
     id bigint GENERATED ALWAYS AS IDENTITY,
@@ -49,6 +51,8 @@ CREATE TABLE webhook_deliveries (
     status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'succeeded', 'failed')),
     attempts integer NOT NULL DEFAULT 0,
     next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    dispatches integer NOT NULL DEFAULT 0,
+    dispatched_until timestamptz,
     lease_until timestamptz,
     last_attempt_at timestamptz,
     last_status_code integer,
