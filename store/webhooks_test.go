@@ -119,13 +119,11 @@ func TestWebhookDispatchIsFairAndLeased(t *testing.T) {
 		}
 	}
 	secret, _ := sweep.NewWebhookSecret()
-	var busy []int64
 	for i := range 5 {
 		ep, err := db.CreateWebhook(ctx, sweep.Webhook{TenantID: 1, URL: fmt.Sprintf("https://slow%d.example/", i)}, secret)
 		if err != nil {
 			t.Fatal(err)
 		}
-		busy = append(busy, ep.ID)
 		for range 3 {
 			emit(t, db, 1, ep.ID)
 		}
