@@ -185,7 +185,7 @@ var blockedNetworks = func() []netip.Prefix {
 	for _, s := range []string{
 		"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
 		"192.0.0.0/24", "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/4", "240.0.0.0/4",
-		"::/128", "::1/128", "fc00::/7", "fe80::/10", "ff00::/8", "fd00:ec2::254/128",
+		"::/128", "::1/128", "fc00::/7", "fe80::/10", "ff00::/8", "fd00:ec2::254/128", "64:ff9b:1::/48",
 	} {
 		out = append(out, netip.MustParsePrefix(s))
 	}
@@ -269,6 +269,7 @@ func (t WebhookTargets) CheckAddr(addr netip.Addr) error {
 }
 
 var (
+	siit           = netip.MustParsePrefix("::ffff:0:0:0/96")
 	ipv4Compatible = netip.MustParsePrefix("::/96")
 	nat64          = netip.MustParsePrefix("64:ff9b::/96")
 	sixToFour      = netip.MustParsePrefix("2002::/16")
@@ -283,7 +284,7 @@ func embeddedIPv4(a netip.Addr) (netip.Addr, bool) {
 	switch {
 	case ipv4Compatible.Contains(a) && a != netip.IPv6Unspecified() && a != netip.IPv6Loopback():
 		return netip.AddrFrom4([4]byte(b[12:16])), true
-	case nat64.Contains(a):
+	case nat64.Contains(a), siit.Contains(a):
 		return netip.AddrFrom4([4]byte(b[12:16])), true
 	case sixToFour.Contains(a):
 		return netip.AddrFrom4([4]byte(b[2:6])), true

@@ -86,7 +86,7 @@ func TestWebhookTargets(t *testing.T) {
 // resolver: with a zone, mapped, compatible, NAT64 and 6to4 forms.
 func TestWebhookTargetsCheckAddr(t *testing.T) {
 	strict := sweep.WebhookTargets{}
-	for _, a := range []string{"::1%lo", "fe80::1%eth0", "::ffff:169.254.169.254", "::a9fe:a9fe", "64:ff9b::a9fe:a9fe", "2002:0a00:0001::", "127.0.0.1"} {
+	for _, a := range []string{"::1%lo", "fe80::1%eth0", "::ffff:169.254.169.254", "::a9fe:a9fe", "64:ff9b::a9fe:a9fe", "2002:0a00:0001::", "127.0.0.1", "::ffff:0:7f00:1", "64:ff9b:1::7f00:1"} {
 		if strict.CheckAddr(netip.MustParseAddr(a)) == nil {
 			t.Errorf("CheckAddr(%s) allowed", a)
 		}

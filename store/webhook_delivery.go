@@ -19,17 +19,20 @@ type DueDelivery struct {
 	MessageID string `db:"message_id"`
 }
 
-// Dispatch limits: attempts dispatched or in flight at once, per endpoint
-// and per tenant, so one tenant's slow receivers cannot fill the webhook
-// queue that every tenant shares.
+// Dispatch limits: attempts dispatched or in flight at once, per endpoint,
+// per tenant and in all, so one tenant's slow receivers cannot fill the
+// webhook queue every tenant shares, and a task never waits in the queue
+// long: at 5 s an attempt, 32 in all wait at most 40 s behind a worker
+// process's 4 slots.
 const (
 	MaxInFlightPerEndpoint = 2
-	MaxInFlightPerTenant   = 8
+	MaxInFlightPerTenant   = 4
+	MaxInFlight            = 32
 )
 
 // DispatchDeliveries takes up to limit deliveries whose next attempt is due,
 // of enabled endpoints, for lease: each gets a new dispatch number, and no
-// other dispatcher takes it until the attempt claims it or the lease ends (a
+// other dispatcher takes it until an attempt claims it or the lease ends (a
 // task lost on its way). Endpoints and tenants are served in turn, each
 // within the limits above, the longest waiting first.
 func (db *DB) DispatchDeliveries(ctx context.Context, limit int, lease time.Duration) ([]DueDelivery, error) {
@@ -45,22 +48,24 @@ func (db *DB) DispatchDeliveries(ctx context.Context, limit int, lease time.Dura
 			JOIN webhook_endpoints e ON e.tenant_id = d.tenant_id AND e.id = d.endpoint_id
 			WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND e.enabled
 				AND (d.dispatched_until IS NULL OR d.dispatched_until <= now()) AND (d.lease_until IS NULL OR d.lease_until <= now())
-		), fair AS (
-			SELECT due.*, row_number() OVER (PARTITION BY due.tenant_id ORDER BY due.rn, due.next_attempt_at) AS trn,
-				coalesce((SELECT sum(b.n) FROM busy b WHERE b.tenant_id = due.tenant_id), 0) AS tenant_busy,
-				coalesce((SELECT b.n FROM busy b WHERE b.tenant_id = due.tenant_id AND b.endpoint_id = due.endpoint_id), 0) AS endpoint_busy
-			FROM due
+		), endpoint_ok AS (
+			SELECT due.* FROM due
+			WHERE due.rn + coalesce((SELECT b.n FROM busy b WHERE b.tenant_id = due.tenant_id AND b.endpoint_id = due.endpoint_id), 0) <= $2
+		), tenant_ok AS (
+			SELECT e.*, row_number() OVER (PARTITION BY e.tenant_id ORDER BY e.rn, e.next_attempt_at, e.id) AS trn
+			FROM endpoint_ok e
 		), picked AS (
-			SELECT tenant_id, id FROM fair
-			WHERE rn + endpoint_busy <= $2 AND trn + tenant_busy <= $3
-			ORDER BY trn, next_attempt_at LIMIT $1
+			SELECT tenant_id, id FROM tenant_ok t
+			WHERE t.trn + coalesce((SELECT sum(b.n) FROM busy b WHERE b.tenant_id = t.tenant_id), 0) <= $3
+			ORDER BY t.trn, t.next_attempt_at, t.id
+			LIMIT least($1, greatest(0, $5 - (SELECT coalesce(sum(n), 0) FROM busy)))
 		)
 		UPDATE webhook_deliveries d SET dispatches = d.dispatches + 1, dispatched_until = now() + $4 * interval '1 microsecond'
 		FROM picked p, webhook_messages m
 		WHERE d.tenant_id = p.tenant_id AND d.id = p.id AND m.tenant_id = d.tenant_id AND m.id = d.message_id
 			AND d.status = 'pending' AND (d.dispatched_until IS NULL OR d.dispatched_until <= now())
 		RETURNING d.tenant_id, d.id, d.dispatches, m.message_id`,
-		limit, MaxInFlightPerEndpoint, MaxInFlightPerTenant, lease.Microseconds())
+		limit, MaxInFlightPerEndpoint, MaxInFlightPerTenant, lease.Microseconds(), MaxInFlight)
 	if err != nil {
 		return nil, fmt.Errorf("dispatch webhook deliveries: %w", err)
 	}
@@ -96,18 +101,20 @@ func (o Outgoing) Secrets() []string {
 	return []string{o.Secret}
 }
 
-// ClaimDelivery starts the attempt of dispatch d for lease: no other attempt
-// of the delivery starts until the lease ends or the attempt is recorded. It
-// reports false when the dispatch is not the delivery's current one any more
-// (made, dispatched again after its task was lost, its endpoint disabled, or
-// a task of another database whose message id does not match); a dispatch of
-// a disabled endpoint is let go at once, to be dispatched when it is enabled.
+// ClaimDelivery starts an attempt of the delivery d names, for lease: no
+// other attempt of it starts until the lease ends or the attempt is recorded.
+// Any of its dispatches may make the attempt that is due (one that waited in
+// the queue past its lease is as good as the one dispatched after it); it
+// reports false when no attempt is due (made, taken by another dispatch,
+// scheduled later), its endpoint is disabled, or the task is of another
+// database (its message id does not match). A dispatch of a disabled endpoint
+// is let go at once, to be dispatched again when it is enabled.
 func (db *DB) ClaimDelivery(ctx context.Context, d DueDelivery, lease time.Duration) (Outgoing, bool, error) {
 	var o Outgoing
 	err := db.db.GetContext(ctx, &o, `UPDATE webhook_deliveries d SET attempts = d.attempts + 1, last_attempt_at = now(),
 			lease_until = now() + $5 * interval '1 microsecond', dispatched_until = NULL
 		FROM webhook_endpoints e, webhook_messages m
-		WHERE d.tenant_id = $1 AND d.id = $2 AND d.dispatches = $3 AND d.status = 'pending'
+		WHERE d.tenant_id = $1 AND d.id = $2 AND $3 > 0 AND d.status = 'pending' AND d.next_attempt_at <= now()
 			AND (d.lease_until IS NULL OR d.lease_until <= now())
 			AND e.tenant_id = d.tenant_id AND e.id = d.endpoint_id AND e.enabled
 			AND m.tenant_id = d.tenant_id AND m.id = d.message_id AND m.message_id = $4

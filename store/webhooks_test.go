@@ -146,8 +146,10 @@ func TestWebhookDispatchIsFairAndLeased(t *testing.T) {
 		t.Errorf("a second dispatch took %d deliveries still leased or over the limits", len(again))
 	}
 
-	// A task lost on its way: after its lease the delivery is dispatched
-	// again under a new number, and the old task finds nothing to do.
+	// A task lost on its way (or stuck behind others past its lease): the
+	// delivery is dispatched again under a new number, and whichever of the
+	// two tasks reaches a worker first makes the attempt; the other finds
+	// nothing to do.
 	var lost store.DueDelivery
 	for _, d := range first {
 		if d.TenantID == 2 {
@@ -159,16 +161,27 @@ func TestWebhookDispatchIsFairAndLeased(t *testing.T) {
 	if len(redone) != 1 || redone[0].ID != mine.ID || redone[0].Dispatch != lost.Dispatch+1 {
 		t.Fatalf("after the lease: %+v; want delivery %d dispatched again", redone, mine.ID)
 	}
-	if _, ok, err := db.ClaimDelivery(ctx, lost, time.Minute); ok || err != nil {
-		t.Errorf("the lost task's dispatch claimed: %v %v", ok, err)
+	o, ok, err := db.ClaimDelivery(ctx, lost, time.Minute)
+	if !ok || err != nil {
+		t.Fatalf("the late task could not make the due attempt: %v %v", ok, err)
+	}
+	if _, ok, err := db.ClaimDelivery(ctx, redone[0], time.Minute); ok || err != nil {
+		t.Errorf("a second attempt started while the first is in flight: %v %v", ok, err)
+	}
+	if _, err := db.RecordAttempt(ctx, o, store.AttemptResult{Code: 500, Error: "The receiver answered 500.", GiveUpAfter: time.Hour}); err != nil {
+		t.Fatal(err)
 	}
 
 	// Disabled meanwhile: the claim lets go, and enabling dispatches it anew.
+	next, _ := db.DispatchDeliveries(ctx, 100, time.Minute)
+	if len(next) != 1 || next[0].ID != mine.ID {
+		t.Fatalf("after a failed attempt due again at once: %+v", next)
+	}
 	off, on := false, true
 	if _, err := db.UpdateWebhook(ctx, 2, other.ID, store.WebhookChange{Enabled: &off, By: "ops"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, err := db.ClaimDelivery(ctx, redone[0], time.Minute); ok || err != nil {
+	if _, ok, err := db.ClaimDelivery(ctx, next[0], time.Minute); ok || err != nil {
 		t.Errorf("claimed for a disabled endpoint: %v %v", ok, err)
 	}
 	if _, err := db.UpdateWebhook(ctx, 2, other.ID, store.WebhookChange{Enabled: &on, By: "ops"}); err != nil {
@@ -178,8 +191,81 @@ func TestWebhookDispatchIsFairAndLeased(t *testing.T) {
 	if len(back) != 1 || back[0].ID != mine.ID {
 		t.Errorf("enabled again: %+v; want its delivery dispatched at once", back)
 	}
-	if o, ok, err := db.ClaimDelivery(ctx, back[0], time.Minute); !ok || err != nil || o.Attempt != 1 {
+	if o, ok, err := db.ClaimDelivery(ctx, back[0], time.Minute); !ok || err != nil || o.Attempt != 2 {
 		t.Errorf("claim after enabling: %+v %v %v", o, ok, err)
+	}
+}
+
+// Past the limit of attempts in flight in all, every tenant still gets its
+// turn before any gets a second.
+func TestWebhookDispatchServesEveryTenant(t *testing.T) {
+	db := testenv.DB(t)
+	ctx := context.Background()
+	secret, _ := sweep.NewWebhookSecret()
+	const tenants = 20
+	for tenant := int64(1); tenant <= tenants; tenant++ {
+		if _, err := db.Seed(ctx, store.SeedOptions{Tenant: tenant, Customers: 1, Seed: 1}); err != nil {
+			t.Fatal(err)
+		}
+		ep, err := db.CreateWebhook(ctx, sweep.Webhook{TenantID: tenant, URL: "https://t.example/"}, secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			emit(t, db, tenant, ep.ID)
+		}
+	}
+	got, err := db.DispatchDeliveries(ctx, 500, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := map[int64]int{}
+	for _, d := range got {
+		per[d.TenantID]++
+	}
+	if len(got) != store.MaxInFlight || len(per) != tenants {
+		t.Errorf("dispatched %d deliveries to %d tenants; want %d in all, every one of the %d tenants served", len(got), len(per), store.MaxInFlight, tenants)
+	}
+	if more, _ := db.DispatchDeliveries(ctx, 500, time.Minute); len(more) != 0 {
+		t.Errorf("past the limit in all, %d more were dispatched", len(more))
+	}
+}
+
+// A tenant's saturated endpoints do not take the turns of its others.
+func TestWebhookDispatchSlowEndpointsLeaveRoom(t *testing.T) {
+	db := testenv.DB(t)
+	ctx := context.Background()
+	if _, err := db.Seed(ctx, store.SeedOptions{Tenant: 1, Customers: 1, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	secret, _ := sweep.NewWebhookSecret()
+	slow, _ := db.CreateWebhook(ctx, sweep.Webhook{TenantID: 1, URL: "https://slow.example/"}, secret)
+	fast, _ := db.CreateWebhook(ctx, sweep.Webhook{TenantID: 1, URL: "https://fast.example/"}, secret)
+	for range 5 {
+		emit(t, db, 1, slow.ID) // the oldest due rows
+	}
+	if held, _ := db.DispatchDeliveries(ctx, 100, time.Minute); len(held) != store.MaxInFlightPerEndpoint {
+		t.Fatalf("the slow endpoint's first dispatch: %d, want %d", len(held), store.MaxInFlightPerEndpoint)
+	}
+	for range 5 {
+		emit(t, db, 1, fast.ID)
+	}
+	// The slow endpoint is at its limit with older rows due: the tenant's
+	// other places go to the fast one.
+	got, _ := db.DispatchDeliveries(ctx, 100, time.Minute)
+	fastIDs := map[int64]bool{}
+	ds, _ := db.Deliveries(ctx, 1, fast.ID, store.DeliveryQuery{Limit: 10})
+	for _, f := range ds {
+		fastIDs[f.ID] = true
+	}
+	n := 0
+	for _, d := range got {
+		if fastIDs[d.ID] {
+			n++
+		}
+	}
+	if len(got) != store.MaxInFlightPerTenant-store.MaxInFlightPerEndpoint || n != len(got) {
+		t.Errorf("dispatched %d (%d to the fast endpoint); want the tenant's %d free places, all to the fast endpoint", len(got), n, store.MaxInFlightPerTenant-store.MaxInFlightPerEndpoint)
 	}
 }
 

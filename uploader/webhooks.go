@@ -43,7 +43,7 @@ func (s *Server) checkWebhookBody(b webhookBody) (store.WebhookChange, error) {
 	}
 	if b.Description != nil {
 		d := strings.TrimSpace(*b.Description)
-		if utf8.RuneCountInString(d) > maxWebhookDesc || strings.IndexFunc(d, unicode.IsControl) >= 0 {
+		if utf8.RuneCountInString(d) > maxWebhookDesc || strings.IndexFunc(d, unsafeRune) >= 0 {
 			return ch, sweep.Errorf(sweep.EINVALID, "The description must be one line of text of at most %d characters, without control characters.", maxWebhookDesc)
 		}
 		ch.Description = &d
@@ -57,6 +57,13 @@ func (s *Server) checkWebhookBody(b webhookBody) (store.WebhookChange, error) {
 	}
 	ch.Enabled = b.Enabled
 	return ch, nil
+}
+
+// unsafeRune reports a character a description may not hold: a control
+// character or a bidirectional override, which would make a terminal or a
+// page show other text than was stored.
+func unsafeRune(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
 }
 
 func webhookID(r *http.Request) (int64, error) {

@@ -562,6 +562,7 @@ func TestWebhookReceiversOutsideTrust(t *testing.T) {
 		{`{"url": "https://hooks.example.com/", "enabled": false}`, "application/json", http.StatusBadRequest},
 		{`{"url": "https://hooks.example.com/", "description": "a\u0000b"}`, "application/json", http.StatusBadRequest},
 		{`{"url": "https://hooks.example.com/", "description": "\u001b]0;pwned\u0007"}`, "application/json", http.StatusBadRequest},
+		{`{"url": "https://hooks.example.com/", "description": "invoice \u202egnp.exe"}`, "application/json", http.StatusBadRequest},
 		{`{"url": "https://[::1%25lo]:19002/"}`, "application/json", http.StatusBadRequest},
 		{`{"url": " https://hooks.example.com/"}`, "application/json", http.StatusBadRequest},
 		{`{"url": "https://hooks.example.com/", "events": [" import.completed"]}`, "application/json", http.StatusBadRequest},

@@ -42,16 +42,22 @@ type WebhookConfig struct {
 // webhookLease is how long an attempt holds its delivery: its timeout and
 // time to record it. A worker that vanished mid-attempt frees it then.
 // webhookDispatchLease is how long a dispatched attempt may wait in the queue
-// before it counts as lost and is dispatched again.
+// (at most about 40 s behind the others in flight, see
+// store.MaxInFlight) before it counts as lost, with Redis or with a worker
+// killed after it took the task, and is dispatched again. Should the first
+// task run after all, it finds the attempt made and does nothing.
 const (
 	webhookLease         = sweep.WebhookAttemptTimeout + 10*time.Second
-	webhookDispatchLease = 2 * time.Minute
+	webhookDispatchLease = 45 * time.Second
 )
 
 // webhooks sends webhook deliveries: a dispatcher enqueues each due attempt
 // as a task, and the task makes it.
 type webhooks struct {
-	cfg       WebhookConfig
+	cfg WebhookConfig
+	// wake tells this process's dispatcher that an attempt ended: a place
+	// in flight is free, so what waits for it need not wait for the poll.
+	wake      chan struct{}
 	http      *http.Client
 	attempts  *prometheus.CounterVec
 	disabled  prometheus.Counter
@@ -85,7 +91,7 @@ func newWebhooks(cfg WebhookConfig, reg *prometheus.Registry) *webhooks {
 			return targets.CheckAddr(ap.Addr())
 		},
 	}
-	w := &webhooks{cfg: cfg,
+	w := &webhooks{cfg: cfg, wake: make(chan struct{}, 1),
 		http: &http.Client{
 			Timeout: sweep.WebhookAttemptTimeout,
 			Transport: &http.Transport{
@@ -151,6 +157,7 @@ func (s *Server) dispatch(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		case <-s.hooks.wake:
 		}
 	}
 }
@@ -176,6 +183,10 @@ func (s *Server) handleWebhookDeliver(ctx context.Context, t *asynq.Task) error 
 	disabled, err := s.db.RecordAttempt(context.WithoutCancel(ctx), o, res)
 	if err != nil {
 		return err
+	}
+	select {
+	case s.hooks.wake <- struct{}{}:
+	default: // already told
 	}
 	log := s.log.With("tenant_id", o.TenantID, "webhook_endpoint_id", o.EndpointID, "delivery_id", o.ID, "attempt", o.Attempt, "type", o.Type)
 	switch {

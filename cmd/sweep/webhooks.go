@@ -183,7 +183,7 @@ func splitEvents(s string) []sweep.EventType {
 // breaks) in what the API returned with "?": the CLI prints, never obeys.
 func printable(s string) string {
 	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
 			return '?'
 		}
 		return r
