@@ -326,6 +326,11 @@ const (
 	DefaultWebhookRetryBase    = 5 * time.Second
 	DefaultWebhookRetryMax     = time.Hour
 	DefaultWebhookDisableAfter = 72 * time.Hour
+	// DefaultWebhookConcurrency is how many attempts may be in flight at
+	// once in all, and how many one worker process can make at once: a
+	// worker alone takes everything dispatched, so no event waits in a queue
+	// behind slow receivers.
+	DefaultWebhookConcurrency = 32
 	WebhookAttemptTimeout      = 5 * time.Second
 	MaxRetryAfter              = 24 * time.Hour
 )

@@ -13,13 +13,15 @@ const (
 	QueueCritical = "critical" // single deletes and cancellations
 	QueueDefault  = "default"  // imports
 	QueueLow      = "low"      // scheduled cleanup batches
-	QueueWebhooks = "webhooks" // webhook deliveries: short, but a slow receiver must not hold up deletions
+	QueueWebhooks = "webhooks" // webhook deliveries, taken by slots of their own
 )
 
-// QueuePriorities are the weights asynq's weighted priority uses: out of twelve
-// tasks taken while all queues are busy, about six are critical, three default,
-// two webhook deliveries and one low, so no queue ever starves.
-var QueuePriorities = map[string]int{QueueCritical: 6, QueueDefault: 3, QueueWebhooks: 2, QueueLow: 1}
+// QueuePriorities are the weights asynq's weighted priority uses: out of ten
+// tasks taken while all queues are busy, about six are critical, three default
+// and one low, so no queue ever starves. Webhook deliveries are not among
+// them: a worker takes them with slots of their own (SWEEP_WEBHOOK_CONCURRENCY),
+// so a slow receiver never holds a slot a deletion needs.
+var QueuePriorities = map[string]int{QueueCritical: 6, QueueDefault: 3, QueueLow: 1}
 
 // Task types.
 const (

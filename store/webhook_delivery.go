@@ -19,23 +19,21 @@ type DueDelivery struct {
 	MessageID string `db:"message_id"`
 }
 
-// Dispatch limits: attempts dispatched or in flight at once, per endpoint,
-// per tenant and in all, so one tenant's slow receivers cannot fill the
-// webhook queue every tenant shares, and a task never waits in the queue
-// long: at 5 s an attempt, 32 in all wait at most 40 s behind a worker
-// process's 4 slots.
+// Dispatch limits: attempts dispatched or in flight at once per endpoint and
+// per tenant, so one tenant's slow receivers take a few of the places in all
+// and the other tenants' events go out beside them.
 const (
 	MaxInFlightPerEndpoint = 2
 	MaxInFlightPerTenant   = 4
-	MaxInFlight            = 32
 )
 
-// DispatchDeliveries takes up to limit deliveries whose next attempt is due,
-// of enabled endpoints, for lease: each gets a new dispatch number, and no
-// other dispatcher takes it until an attempt claims it or the lease ends (a
-// task lost on its way). Endpoints and tenants are served in turn, each
-// within the limits above, the longest waiting first.
-func (db *DB) DispatchDeliveries(ctx context.Context, limit int, lease time.Duration) ([]DueDelivery, error) {
+// DispatchDeliveries takes deliveries whose next attempt is due, of enabled
+// endpoints, for lease, up to inFlight dispatched or in flight in all: each
+// gets a new dispatch number, and no other dispatcher takes it until an
+// attempt claims it or the lease ends (a task lost on its way). Endpoints and
+// tenants are served in turn, each within the limits above, the longest
+// waiting first.
+func (db *DB) DispatchDeliveries(ctx context.Context, inFlight int, lease time.Duration) ([]DueDelivery, error) {
 	var out []DueDelivery
 	err := db.db.SelectContext(ctx, &out, `WITH busy AS (
 			SELECT tenant_id, endpoint_id, count(*) AS n FROM webhook_deliveries
@@ -58,14 +56,14 @@ func (db *DB) DispatchDeliveries(ctx context.Context, limit int, lease time.Dura
 			SELECT tenant_id, id FROM tenant_ok t
 			WHERE t.trn + coalesce((SELECT sum(b.n) FROM busy b WHERE b.tenant_id = t.tenant_id), 0) <= $3
 			ORDER BY t.trn, t.next_attempt_at, t.id
-			LIMIT least($1, greatest(0, $5 - (SELECT coalesce(sum(n), 0) FROM busy)))
+			LIMIT greatest(0, $1 - (SELECT coalesce(sum(n), 0) FROM busy))
 		)
 		UPDATE webhook_deliveries d SET dispatches = d.dispatches + 1, dispatched_until = now() + $4 * interval '1 microsecond'
 		FROM picked p, webhook_messages m
 		WHERE d.tenant_id = p.tenant_id AND d.id = p.id AND m.tenant_id = d.tenant_id AND m.id = d.message_id
 			AND d.status = 'pending' AND (d.dispatched_until IS NULL OR d.dispatched_until <= now())
 		RETURNING d.tenant_id, d.id, d.dispatches, m.message_id`,
-		limit, MaxInFlightPerEndpoint, MaxInFlightPerTenant, lease.Microseconds(), MaxInFlight)
+		inFlight, MaxInFlightPerEndpoint, MaxInFlightPerTenant, lease.Microseconds())
 	if err != nil {
 		return nil, fmt.Errorf("dispatch webhook deliveries: %w", err)
 	}

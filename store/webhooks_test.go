@@ -215,7 +215,7 @@ func TestWebhookDispatchServesEveryTenant(t *testing.T) {
 			emit(t, db, tenant, ep.ID)
 		}
 	}
-	got, err := db.DispatchDeliveries(ctx, 500, time.Minute)
+	got, err := db.DispatchDeliveries(ctx, sweep.DefaultWebhookConcurrency, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,10 +223,10 @@ func TestWebhookDispatchServesEveryTenant(t *testing.T) {
 	for _, d := range got {
 		per[d.TenantID]++
 	}
-	if len(got) != store.MaxInFlight || len(per) != tenants {
-		t.Errorf("dispatched %d deliveries to %d tenants; want %d in all, every one of the %d tenants served", len(got), len(per), store.MaxInFlight, tenants)
+	if len(got) != sweep.DefaultWebhookConcurrency || len(per) != tenants {
+		t.Errorf("dispatched %d deliveries to %d tenants; want %d in all, every one of the %d tenants served", len(got), len(per), sweep.DefaultWebhookConcurrency, tenants)
 	}
-	if more, _ := db.DispatchDeliveries(ctx, 500, time.Minute); len(more) != 0 {
+	if more, _ := db.DispatchDeliveries(ctx, sweep.DefaultWebhookConcurrency, time.Minute); len(more) != 0 {
 		t.Errorf("past the limit in all, %d more were dispatched", len(more))
 	}
 }

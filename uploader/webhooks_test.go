@@ -684,3 +684,61 @@ func TestWebhookLimitsHoldUnderConcurrency(t *testing.T) {
 	h.call("DELETE", fmt.Sprintf("/v1/webhooks/%d", other.ID), nil, http.StatusNoContent, nil)
 	h.call("POST", fmt.Sprintf("/v1/webhooks/%d/test", other.ID), nil, http.StatusNotFound, nil)
 }
+
+// Receivers that never answer in time hold up no one: another tenant's event
+// arrives and an import runs to its end while every attempt to them hangs.
+func TestSlowReceiversHoldUpNoOne(t *testing.T) {
+	h := newHooks(t)
+	release := make(chan struct{})
+	defer close(release)
+	var slow []*receiver
+	for range 6 {
+		rc := newReceiver(t)
+		rc.setAnswer(func(int, http.ResponseWriter) { <-release })
+		h.subscribe(rc.srv.URL)
+		slow = append(slow, rc)
+	}
+	for _, c := range []int{20, 21, 22} {
+		h.call("DELETE", fmt.Sprintf("/v1/customers/%d", c), nil, http.StatusNoContent, nil)
+	}
+	for _, rc := range slow[:2] { // attempts to them are under way
+		rc.waitFor(sweep.EventCustomerDeleted, nil)
+	}
+
+	const other = 7100002
+	ctx := context.Background()
+	if _, err := h.db.Seed(ctx, store.SeedOptions{Tenant: other, Customers: 5, Seed: 9}); err != nil {
+		t.Fatal(err)
+	}
+	otherAdmin, _, _ := h.db.CreateToken(ctx, other, "other", []sweep.Scope{sweep.ScopeAdmin})
+	oh := &hooks{api: h.api, admin: otherAdmin}
+	fast := newReceiver(t)
+	ep := oh.subscribe(fast.srv.URL)
+	start := time.Now()
+	oh.call("POST", fmt.Sprintf("/v1/webhooks/%d/test", ep.ID), nil, http.StatusAccepted, nil)
+	fast.waitFor(sweep.EventWebhookTest, nil)
+	t.Logf("another tenant's event arrived %v after it was sent", time.Since(start).Round(time.Millisecond))
+
+	code, imp := h.upload("action,customerId\nremove,30\nremove,31\n", "auto_start", "true")
+	if code != http.StatusAccepted {
+		t.Fatalf("upload = %d %v", code, imp)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, _, b := h.request("GET", fmt.Sprintf("/v1/imports/%v", imp["id"]), nil)
+		if m := decode(t, b); m["status"] == "completed" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the import did not complete within 30 s while the slow receivers hung")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, rc := range slow {
+		for _, hit := range rc.all() {
+			if hit.message(t).TenantID != tenant {
+				t.Errorf("a slow receiver got another tenant's event")
+			}
+		}
+	}
+}

@@ -54,6 +54,8 @@ type Config struct {
 // Server takes tasks from the queues of package jobs and runs their handlers.
 type Server struct {
 	srv      *asynq.Server
+	hooksSrv *asynq.Server // webhook deliveries, with slots of their own
+	hooksMux *asynq.ServeMux
 	mux      *asynq.ServeMux
 	life     *lifecycle.Owner
 	rdb      redis.UniversalClient
@@ -99,7 +101,25 @@ func NewServer(rdb redis.UniversalClient, db *store.DB, cfg Config) *Server {
 	s.mux.HandleFunc(jobs.TypeImportRun, s.publishing(s.settling("Deletion", s.handleImportRun)))
 	s.mux.HandleFunc(jobs.TypeCustomersDelete, s.settling("", s.handleCustomersDelete))
 	s.mux.HandleFunc(jobs.TypeCleanupRun, s.settling("", s.handleCleanupRun))
-	s.mux.HandleFunc(jobs.TypeWebhookDeliver, s.handleWebhookDeliver)
+	s.hooksMux = asynq.NewServeMux()
+	s.hooksMux.Use(s.metrics.counting)
+	s.hooksMux.HandleFunc(jobs.TypeWebhookDeliver, s.handleWebhookDeliver)
+	// Webhook attempts wait on receivers, up to 5 s each: they have slots
+	// of their own, as many as may be in flight in all, so a slow receiver
+	// never holds a slot a deletion needs, nor an event waits in the queue.
+	s.hooksSrv = asynq.NewServerFromRedisClient(rdb, asynq.Config{
+		Concurrency:              s.hooks.cfg.Concurrency,
+		Queues:                   map[string]int{jobs.QueueWebhooks: 1},
+		TaskCheckInterval:        50 * time.Millisecond,
+		DelayedTaskCheckInterval: time.Second,
+		ShutdownTimeout:          min(cfg.ShutdownTimeout, webhookLease),
+		Logger:                   asynqLogger{log.With("component", "asynq-webhooks")},
+		LogLevel:                 asynq.WarnLevel,
+		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
+			id, _ := asynq.GetTaskID(ctx)
+			log.Error("task failed", "task_type", t.Type(), "task_id", id, "err", err)
+		}),
+	})
 	s.srv = asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency: cfg.Concurrency,
 		Queues:      jobs.QueuePriorities,
@@ -164,6 +184,10 @@ func (s *Server) Start() error {
 	if err := s.srv.Start(s.mux); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
+	if err := s.hooksSrv.Start(s.hooksMux); err != nil {
+		s.srv.Shutdown()
+		return fmt.Errorf("start webhook worker: %w", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stopDispatch, s.dispatched = cancel, make(chan struct{})
 	go func() {
@@ -183,6 +207,7 @@ func (s *Server) Shutdown() {
 		s.stopDispatch()
 		<-s.dispatched
 	}
+	s.hooksSrv.Shutdown()
 	s.srv.Shutdown()
 	s.log.Info("worker stopped")
 }

@@ -37,15 +37,18 @@ type WebhookConfig struct {
 	DisableAfter time.Duration
 	// Poll is how often due deliveries are looked for (0: 500 ms).
 	Poll time.Duration
+	// Concurrency is how many attempts may be in flight at once in all,
+	// and how many this worker process can make at once (0: 32).
+	Concurrency int
 }
 
 // webhookLease is how long an attempt holds its delivery: its timeout and
 // time to record it. A worker that vanished mid-attempt frees it then.
 // webhookDispatchLease is how long a dispatched attempt may wait in the queue
-// (at most about 40 s behind the others in flight, see
-// store.MaxInFlight) before it counts as lost, with Redis or with a worker
-// killed after it took the task, and is dispatched again. Should the first
-// task run after all, it finds the attempt made and does nothing.
+// (hardly at all: a worker has a slot for every attempt in flight) before it
+// counts as lost, with Redis or with a worker killed after it took the task,
+// and is dispatched again. Should the first task run after all, it makes the
+// attempt if it is still due, and otherwise does nothing.
 const (
 	webhookLease         = sweep.WebhookAttemptTimeout + 10*time.Second
 	webhookDispatchLease = 45 * time.Second
@@ -76,6 +79,9 @@ func newWebhooks(cfg WebhookConfig, reg *prometheus.Registry) *webhooks {
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = 500 * time.Millisecond
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = sweep.DefaultWebhookConcurrency
 	}
 	targets := cfg.Targets
 	dialer := &net.Dialer{
@@ -138,7 +144,7 @@ func (s *Server) dispatch(ctx context.Context) {
 		}
 	}
 	for {
-		due, err := s.db.DispatchDeliveries(ctx, 200, webhookDispatchLease)
+		due, err := s.db.DispatchDeliveries(ctx, s.hooks.cfg.Concurrency, webhookDispatchLease)
 		if err != nil && ctx.Err() == nil {
 			warn("dispatch due webhook deliveries", err)
 		}

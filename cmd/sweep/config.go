@@ -59,7 +59,7 @@ type Config struct {
 	ApprovalTTL       time.Duration
 	// Webhooks is how webhooks are sent: SWEEP_WEBHOOK_ALLOW_HTTP,
 	// SWEEP_WEBHOOK_ALLOW_NETWORKS, SWEEP_WEBHOOK_RETRY_BASE,
-	// SWEEP_WEBHOOK_RETRY_MAX, SWEEP_WEBHOOK_DISABLE_AFTER.
+	// SWEEP_WEBHOOK_RETRY_MAX, SWEEP_WEBHOOK_DISABLE_AFTER, SWEEP_WEBHOOK_CONCURRENCY.
 	Webhooks worker.WebhookConfig
 }
 
@@ -231,6 +231,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		bad("SWEEP_WEBHOOK_RETRY_MAX", c.Webhooks.Backoff.Max.String(), "must be at least SWEEP_WEBHOOK_RETRY_BASE ("+c.Webhooks.Backoff.Base.String()+")")
 	}
 	c.Webhooks.DisableAfter = durVar("SWEEP_WEBHOOK_DISABLE_AFTER", sweep.DefaultWebhookDisableAfter)
+	c.Webhooks.Concurrency = int(intVar("SWEEP_WEBHOOK_CONCURRENCY", sweep.DefaultWebhookConcurrency, 1, 10_000))
 	if s := strings.TrimSpace(getenv("SWEEP_AUDIT_RELATED_COUNTS")); s != "" {
 		b, err := strconv.ParseBool(s)
 		if err != nil {

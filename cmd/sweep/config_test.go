@@ -50,7 +50,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		MaxRowsPerSecond:  DefaultMaxRowsPerSecond,
 		ApprovalThreshold: sweep.DefaultApprovalThreshold,
 		ApprovalTTL:       sweep.DefaultApprovalTTL,
-		Webhooks: worker.WebhookConfig{DisableAfter: sweep.DefaultWebhookDisableAfter,
+		Webhooks: worker.WebhookConfig{DisableAfter: sweep.DefaultWebhookDisableAfter, Concurrency: sweep.DefaultWebhookConcurrency,
 			Backoff: sweep.WebhookBackoff{Base: sweep.DefaultWebhookRetryBase, Max: sweep.DefaultWebhookRetryMax}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -158,16 +158,17 @@ func TestLoadConfigWebhooks(t *testing.T) {
 	got, err := LoadConfig(env(map[string]string{
 		"SWEEP_WEBHOOK_ALLOW_HTTP": "true", "SWEEP_WEBHOOK_ALLOW_NETWORKS": "127.0.0.1, 10.20.0.0/16",
 		"SWEEP_WEBHOOK_RETRY_BASE": "1s", "SWEEP_WEBHOOK_RETRY_MAX": "10m", "SWEEP_WEBHOOK_DISABLE_AFTER": "24h",
+		"SWEEP_WEBHOOK_CONCURRENCY": "64",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !got.Webhooks.Targets.AllowHTTP || len(got.Webhooks.Targets.Allow) != 2 || got.Webhooks.Targets.Allow[1].String() != "10.20.0.0/16" ||
-		got.Webhooks.Backoff.Base != time.Second || got.Webhooks.Backoff.Max != 10*time.Minute || got.Webhooks.DisableAfter != 24*time.Hour {
+		got.Webhooks.Backoff.Base != time.Second || got.Webhooks.Backoff.Max != 10*time.Minute || got.Webhooks.DisableAfter != 24*time.Hour || got.Webhooks.Concurrency != 64 {
 		t.Errorf("webhook settings = %+v", got.Webhooks)
 	}
 	for name, value := range map[string]string{"SWEEP_WEBHOOK_ALLOW_HTTP": "sometimes", "SWEEP_WEBHOOK_ALLOW_NETWORKS": "10.0.0.0/33",
-		"SWEEP_WEBHOOK_RETRY_BASE": "5", "SWEEP_WEBHOOK_DISABLE_AFTER": "-1h"} {
+		"SWEEP_WEBHOOK_RETRY_BASE": "5", "SWEEP_WEBHOOK_DISABLE_AFTER": "-1h", "SWEEP_WEBHOOK_CONCURRENCY": "0"} {
 		if _, err := LoadConfig(env(map[string]string{name: value})); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s=%q: %v; want an error naming it", name, value, err)
 		}
