@@ -331,8 +331,8 @@ const (
 	// worker alone takes everything dispatched, so no event waits in a queue
 	// behind slow receivers.
 	DefaultWebhookConcurrency = 32
-	WebhookAttemptTimeout      = 5 * time.Second
-	MaxRetryAfter              = 24 * time.Hour
+	WebhookAttemptTimeout     = 5 * time.Second
+	MaxRetryAfter             = 24 * time.Hour
 )
 
 // Delay returns how long to wait before the attempt after attempt n (1 for
