@@ -87,19 +87,24 @@ func TestWebhookGiveUpAndDisable(t *testing.T) {
 	d1, d2 := emit(t, db, 1, ep.ID), emit(t, db, 1, ep.ID)
 	attempt(ep.ID, d1.ID, fail(time.Hour))
 	attempt(ep.ID, d2.ID, store.AttemptResult{Delivered: true, Code: 200})
-	time.Sleep(20 * time.Millisecond)
-	if _, disabled := attempt(ep.ID, d1.ID, fail(10*time.Millisecond)); disabled || status(ep.ID, d1.ID) != sweep.DeliveryFailed {
+	// Times are moved rather than waited for: d1 was made two hours ago.
+	db.SQL().MustExec(`UPDATE webhook_deliveries SET created_at = now() - interval '2 hours' WHERE tenant_id = 1 AND id = $1`, d1.ID)
+	db.SQL().MustExec(`UPDATE webhook_endpoints SET last_success_at = now() - interval '1 hour' WHERE tenant_id = 1 AND id = $1`, ep.ID)
+	if _, disabled := attempt(ep.ID, d1.ID, fail(time.Hour)); disabled || status(ep.ID, d1.ID) != sweep.DeliveryFailed {
 		t.Errorf("a delivery refused while others went through: disabled %v, status %s; want it given up, the endpoint kept", disabled, status(ep.ID, d1.ID))
 	}
 
 	// An endpoint failing all along: disabled, its delivery waits.
 	ep2, _ := db.CreateWebhook(ctx, sweep.Webhook{TenantID: 1, URL: "https://b.example/"}, secret)
 	d3 := emit(t, db, 1, ep2.ID)
-	if _, disabled := attempt(ep2.ID, d3.ID, fail(10*time.Millisecond)); disabled {
+	if _, disabled := attempt(ep2.ID, d3.ID, fail(time.Hour)); disabled {
 		t.Error("disabled at its first failure")
 	}
-	time.Sleep(20 * time.Millisecond)
-	if _, disabled := attempt(ep2.ID, d3.ID, fail(10*time.Millisecond)); !disabled || status(ep2.ID, d3.ID) != sweep.DeliveryPending {
+	// Failing for two hours, and the delivery as old: the endpoint goes, the
+	// delivery waits for it.
+	db.SQL().MustExec(`UPDATE webhook_endpoints SET failing_since = now() - interval '2 hours' WHERE tenant_id = 1 AND id = $1`, ep2.ID)
+	db.SQL().MustExec(`UPDATE webhook_deliveries SET created_at = now() - interval '2 hours' WHERE tenant_id = 1 AND id = $1`, d3.ID)
+	if _, disabled := attempt(ep2.ID, d3.ID, fail(time.Hour)); !disabled || status(ep2.ID, d3.ID) != sweep.DeliveryPending {
 		t.Errorf("an endpoint failing all along: disabled %v, delivery %s; want disabled, the delivery pending", disabled, status(ep2.ID, d3.ID))
 	}
 	if got, _ := db.GetWebhook(ctx, 1, ep2.ID); got.Enabled || got.DisabledReason == "" {
