@@ -64,7 +64,7 @@ func ParseEventTypes(list []string) ([]EventType, error) {
 	for _, s := range list {
 		t := EventType(s)
 		if !slices.Contains(EventTypes, t) {
-			return nil, Errorf(EINVALID, "There is no event %q; subscribe to some of %s, or to none for all of them.", SafeValue(s), eventTypeList())
+			return nil, Errorf(EINVALID, "There is no event %q; subscribe to some of %s, or to none for all of them.", SafeValue(s), JoinEventTypes(EventTypes))
 		}
 		if slices.Contains(out, t) {
 			return nil, Errorf(EINVALID, "Event %q is listed twice; list each event once.", t)
@@ -74,9 +74,10 @@ func ParseEventTypes(list []string) ([]EventType, error) {
 	return out, nil
 }
 
-func eventTypeList() string {
-	names := make([]string, len(EventTypes))
-	for i, t := range EventTypes {
+// JoinEventTypes lists events for people: "import.completed, import.failed".
+func JoinEventTypes(ts []EventType) string {
+	names := make([]string, len(ts))
+	for i, t := range ts {
 		names[i] = string(t)
 	}
 	return strings.Join(names, ", ")

@@ -31,7 +31,7 @@ type webhookBody struct {
 	Enabled     *bool     `json:"enabled"`
 }
 
-// check validates b's members and returns the change they ask for.
+// checkWebhookBody validates b's members and returns the change they ask for.
 func (s *Server) checkWebhookBody(b webhookBody) (store.WebhookChange, error) {
 	var ch store.WebhookChange
 	if b.URL != nil {

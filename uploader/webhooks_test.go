@@ -211,6 +211,14 @@ func (h *hooks) subscribe(url string, events ...sweep.EventType) client.Webhook 
 	return w
 }
 
+// sendTest sends a webhook.test event to endpoint id and returns its delivery.
+func (h *hooks) sendTest(id int64) client.Delivery {
+	h.t.Helper()
+	var d client.Delivery
+	h.call("POST", fmt.Sprintf("/v1/webhooks/%d/test", id), nil, http.StatusAccepted, &d)
+	return d
+}
+
 func (h *hooks) deliveries(id int64) []client.Delivery {
 	h.t.Helper()
 	var l client.DeliveryList
@@ -312,8 +320,7 @@ func TestWebhookRetriesAndSecretRotation(t *testing.T) {
 			w.WriteHeader(http.StatusInternalServerError)
 		}
 	})
-	var d client.Delivery
-	h.call("POST", fmt.Sprintf("/v1/webhooks/%d/test", ep.ID), nil, http.StatusAccepted, &d)
+	d := h.sendTest(ep.ID)
 	if d.Type != sweep.EventWebhookTest || d.Status != sweep.DeliveryPending || !strings.HasPrefix(d.WebhookID, "msg_") {
 		t.Fatalf("test delivery = %+v", d)
 	}
@@ -345,7 +352,7 @@ func TestWebhookRetriesAndSecretRotation(t *testing.T) {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
 	})
-	h.call("POST", fmt.Sprintf("/v1/webhooks/%d/test", ep.ID), nil, http.StatusAccepted, &d)
+	d = h.sendTest(ep.ID)
 	waitFailed := waitDelivery(t, h, ep.ID, d.ID, func(d client.Delivery) bool { return d.Attempts == 1 && d.LastStatusCode == 503 })
 	if !strings.Contains(waitFailed.LastError, "503") || waitFailed.NextAttemptAt == nil {
 		t.Errorf("failed delivery = %+v, want the 503 and its next attempt", waitFailed)
@@ -363,7 +370,7 @@ func TestWebhookRetriesAndSecretRotation(t *testing.T) {
 		time.Until(*rotated.PreviousSecretExpiresAt) < 59*time.Minute {
 		t.Fatalf("rotation = %+v", rotated)
 	}
-	h.call("POST", fmt.Sprintf("/v1/webhooks/%d/test", ep.ID), nil, http.StatusAccepted, &d)
+	d = h.sendTest(ep.ID)
 	waitDelivery(t, h, ep.ID, d.ID, func(d client.Delivery) bool { return d.Status == sweep.DeliverySucceeded })
 	during := rc.byID(d.WebhookID)[0]
 	if got := verify(t, during, ep.Secret, rotated.Secret); len(got) != 2 || got[0] != rotated.Secret || got[1] != ep.Secret {
@@ -372,7 +379,7 @@ func TestWebhookRetriesAndSecretRotation(t *testing.T) {
 	// Rotation dropping the old one at once: the new one alone.
 	var again client.Webhook
 	h.call("POST", fmt.Sprintf("/v1/webhooks/%d/rotate-secret", ep.ID), map[string]string{"keep_old_for": "0s"}, http.StatusOK, &again)
-	h.call("POST", fmt.Sprintf("/v1/webhooks/%d/test", ep.ID), nil, http.StatusAccepted, &d)
+	d = h.sendTest(ep.ID)
 	waitDelivery(t, h, ep.ID, d.ID, func(d client.Delivery) bool { return d.Status == sweep.DeliverySucceeded })
 	after := rc.byID(d.WebhookID)[0]
 	if got := verify(t, after, again.Secret); len(got) != 1 || len(strings.Fields(after.header.Get("webhook-signature"))) != 1 {
@@ -425,8 +432,8 @@ func TestWebhooksNeverCrossTenants(t *testing.T) {
 
 	h.call("DELETE", "/v1/customers/9", nil, http.StatusNoContent, nil)
 	oh.call("DELETE", "/v1/customers/9", nil, http.StatusNoContent, nil)
-	h.call("POST", fmt.Sprintf("/v1/webhooks/%d/test", myEP.ID), nil, http.StatusAccepted, nil)
-	oh.call("POST", fmt.Sprintf("/v1/webhooks/%d/test", theirEP.ID), nil, http.StatusAccepted, nil)
+	h.sendTest(myEP.ID)
+	oh.sendTest(theirEP.ID)
 	mine.waitFor(sweep.EventCustomerDeleted, nil)
 	theirs.waitFor(sweep.EventCustomerDeleted, nil)
 	mine.waitFor(sweep.EventWebhookTest, nil)
@@ -482,8 +489,7 @@ func TestWebhookEndpointDisabledAfterFailing(t *testing.T) {
 	rc := newReceiver(t)
 	rc.setAnswer(func(_ int, w http.ResponseWriter) { w.WriteHeader(http.StatusInternalServerError) })
 	ep := h.subscribe(rc.srv.URL)
-	var d client.Delivery
-	h.call("POST", fmt.Sprintf("/v1/webhooks/%d/test", ep.ID), nil, http.StatusAccepted, &d)
+	d := h.sendTest(ep.ID)
 
 	deadline := time.Now().Add(30 * time.Second)
 	var got client.Webhook
@@ -587,8 +593,7 @@ func TestWebhookReceiversOutsideTrust(t *testing.T) {
 	}
 	h.call("GET", "/v1/webhooks", nil, http.StatusOK, &l)
 	ep = l.Webhooks[0]
-	var d client.Delivery
-	h.call("POST", fmt.Sprintf("/v1/webhooks/%d/test", ep.ID), nil, http.StatusAccepted, &d)
+	d := h.sendTest(ep.ID)
 	failed := waitDelivery(t, h, ep.ID, d.ID, func(d client.Delivery) bool { return d.Attempts >= 1 && d.LastError != "" })
 	if !strings.Contains(failed.LastError, "127.0.0.1") || !strings.Contains(failed.LastError, "not sent") {
 		t.Errorf("delivery to a blocked address: %+v", failed)
@@ -609,8 +614,7 @@ func TestWebhookRedirectsAreNotFollowed(t *testing.T) {
 		w.WriteHeader(http.StatusTemporaryRedirect)
 	})
 	ep := h.subscribe(rc.srv.URL)
-	var d client.Delivery
-	h.call("POST", fmt.Sprintf("/v1/webhooks/%d/test", ep.ID), nil, http.StatusAccepted, &d)
+	d := h.sendTest(ep.ID)
 	failed := waitDelivery(t, h, ep.ID, d.ID, func(d client.Delivery) bool { return d.Attempts >= 1 && d.LastStatusCode == 307 })
 	if !strings.Contains(failed.LastError, "redirect") || !strings.Contains(failed.LastError, "/elsewhere") || failed.Status != sweep.DeliveryPending {
 		t.Errorf("redirected delivery = %+v", failed)
@@ -651,8 +655,7 @@ func TestWebhookLimitsHoldUnderConcurrency(t *testing.T) {
 	}
 
 	ep := l.Webhooks[0]
-	var d client.Delivery
-	h.call("POST", fmt.Sprintf("/v1/webhooks/%d/test", ep.ID), nil, http.StatusAccepted, &d)
+	h.sendTest(ep.ID)
 	b := h.call("POST", fmt.Sprintf("/v1/webhooks/%d/test", ep.ID), nil, http.StatusConflict, nil)
 	if !strings.Contains(string(b), "still on its way") {
 		t.Errorf("a second test while the first waits: %s", b)
@@ -715,7 +718,7 @@ func TestSlowReceiversHoldUpNoOne(t *testing.T) {
 	fast := newReceiver(t)
 	ep := oh.subscribe(fast.srv.URL)
 	start := time.Now()
-	oh.call("POST", fmt.Sprintf("/v1/webhooks/%d/test", ep.ID), nil, http.StatusAccepted, nil)
+	oh.sendTest(ep.ID)
 	fast.waitFor(sweep.EventWebhookTest, nil)
 	t.Logf("another tenant's event arrived %v after it was sent", time.Since(start).Round(time.Millisecond))
 

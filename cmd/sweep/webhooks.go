@@ -26,7 +26,7 @@ func runWebhooksCLI(ctx context.Context, args []string, getenv func(string) stri
 	sub, args := args[0], args[1:]
 	fs := newFlags("webhooks " + sub)
 	url, token, asJSON := apiFlags(fs, getenv)
-	events := fs.String("events", "", "add, set: comma-separated events to send (all when empty; set: \"all\" for all): "+eventNames())
+	events := fs.String("events", "", "add, set: comma-separated events to send (all when empty; set: \"all\" for all): "+sweep.JoinEventTypes(sweep.EventTypes))
 	desc := fs.String("description", "", "add, set: what the endpoint is for")
 	newURL := fs.String("url-to", "", "set: the endpoint's new address")
 	enable := fs.Bool("enable", false, "set: enable the endpoint (what waited for it is sent)")
@@ -161,14 +161,6 @@ func runWebhooksCLI(ctx context.Context, args []string, getenv func(string) stri
 	return usageError{fmt.Sprintf("webhooks: unknown subcommand %q (%s)", sub, strings.TrimPrefix(webhooksUsage, "webhooks: say "))}
 }
 
-func eventNames() string {
-	names := make([]string, len(sweep.EventTypes))
-	for i, e := range sweep.EventTypes {
-		names[i] = string(e)
-	}
-	return strings.Join(names, ", ")
-}
-
 func splitEvents(s string) []sweep.EventType {
 	var out []sweep.EventType
 	for _, f := range strings.Split(s, ",") {
@@ -197,11 +189,7 @@ func printWebhook(w io.Writer, h client.Webhook) {
 	}
 	events := "all events"
 	if len(h.Events) > 0 {
-		names := make([]string, len(h.Events))
-		for i, e := range h.Events {
-			names[i] = string(e)
-		}
-		events = strings.Join(names, ", ")
+		events = sweep.JoinEventTypes(h.Events)
 	}
 	fmt.Fprintf(w, "%d  %s  %s  (%s)\n", h.ID, printable(h.URL), state, printable(events))
 	if h.Description != "" {
