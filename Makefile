@@ -2,6 +2,8 @@
 GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
 FUZZTIME ?= 30s
+# go test stops a package after this long (its default, 10 minutes, is too close to cmd/sweep on a slow machine).
+TEST_TIMEOUT ?= 30m
 # Helm runs as a Go module (no binary to download); the chart test reads this line too.
 HELM_VERSION ?= v3.22.0
 HELM ?= $(GO) run helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
@@ -39,7 +41,7 @@ demo: services build ## migrate, seed a demo tenant, run sweep on :8080 and show
 	  echo "sweep keeps running; Ctrl-C stops it"; wait $$pid
 
 test: services browser ## run the whole test suite against real PostgreSQL and Redis (and Chromium)
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 fuzz: ## fuzz the CSV reader for FUZZTIME (30s), seeded with the hostile corpus; a failing input stays in testdata/fuzz/ (commit it as a seed)
 	$(GO) test -run '^$$' -fuzz '^FuzzParseRow$$' -fuzztime $(FUZZTIME) .
