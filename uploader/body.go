@@ -2,15 +2,12 @@ package uploader
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"os"
-	"reflect"
-	"strings"
 	"time"
 
 	"github.com/sweephq/sweep"
@@ -140,83 +137,8 @@ func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, v any, max int
 	if mediaType(r) != "application/json" {
 		return false, sweep.Errorf(sweep.EUNSUPPORTED, "Send the body as JSON with the header Content-Type: application/json (curl -H 'Content-Type: application/json' -d '%s'); nothing was done.", example)
 	}
-	if err := exactMembers(b, v); err != nil {
+	if err := sweep.DecodeExact(b, v); err != nil {
 		return false, sweep.Errorf(sweep.EINVALID, "The body must be one JSON object such as %s (%s); nothing was done.", example, err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b)) // every member is known: exactMembers checked them
-	if err := dec.Decode(v); err != nil {
-		return false, sweep.Errorf(sweep.EINVALID, "The body must be one JSON object such as %s (%s); nothing was done.", example, jsonProblem(err))
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return false, sweep.Errorf(sweep.EINVALID, "The body has more after its JSON object; send one object such as %s. Nothing was done.", example)
-	}
 	return true, nil
-}
-
-// exactMembers checks that b is a JSON object whose members are each named
-// exactly as a json tag of the struct v points to, once. encoding/json alone
-// would match "RUN_AT" to run_at and keep the last of two "run_at": a request
-// whose meaning depends on that is refused instead.
-func exactMembers(b []byte, v any) error {
-	names := map[string]bool{}
-	t := reflect.TypeOf(v).Elem()
-	for _, f := range reflect.VisibleFields(t) { // members of embedded structs too
-		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" && !f.Anonymous {
-			names[name] = true
-		}
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return errors.New("it is not a JSON object")
-	}
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return errors.New(jsonProblem(err))
-		}
-		name := tok.(string)
-		switch {
-		case !names[name]:
-			return fmt.Errorf("it has the unknown member %q", sweep.SafeValue(name))
-		case seen[name]:
-			return fmt.Errorf("%s is given twice", name)
-		}
-		seen[name] = true
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return errors.New(jsonProblem(err))
-		}
-	}
-	return nil
-}
-
-// jsonProblem describes a JSON decoding error in a few words, without echoing
-// the body.
-func jsonProblem(err error) string {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return fmt.Sprintf("it is not valid JSON at byte %d", se.Offset)
-	case errors.As(err, &te):
-		return fmt.Sprintf("%s must be a JSON %s", te.Field, jsonKind(te.Type.Kind().String()))
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return "it ends before the object is complete"
-	}
-	return "it is not valid JSON"
-}
-
-func jsonKind(k string) string {
-	switch k {
-	case "bool":
-		return "boolean (true or false)"
-	case "string", "struct", "ptr":
-		return "string"
-	case "slice", "array":
-		return "array"
-	case "map":
-		return "object"
-	}
-	return "number"
 }

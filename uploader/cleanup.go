@@ -87,11 +87,11 @@ func (s *Server) decodePolicy(w http.ResponseWriter, r *http.Request, p *sweep.C
 	}
 	if b.Params != nil {
 		var params sweep.CleanupParams
-		if err := exactMembers(*b.Params, &params); err != nil {
+		if err := sweep.ExactMembers(*b.Params, &params); err != nil {
 			return sweep.Errorf(sweep.EINVALID, "params must be an object with some of days, import_id and source (%s); nothing was changed.", err)
 		}
 		if err := json.Unmarshal(*b.Params, &params); err != nil {
-			return sweep.Errorf(sweep.EINVALID, "params must be an object with some of days, import_id and source (%s); nothing was changed.", jsonProblem(err))
+			return sweep.Errorf(sweep.EINVALID, "params must be an object with some of days, import_id and source (%s); nothing was changed.", sweep.JSONProblem(err))
 		}
 		p.Params = params
 	}

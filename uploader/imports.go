@@ -429,7 +429,7 @@ func jsonOption(name string, v any) (string, error) {
 
 func (s *Server) jsonError(err error) error {
 	if errors.As(err, new(*json.SyntaxError)) {
-		return sweep.Errorf(sweep.EINVALID, "The body is not valid JSON (%s). Send an object such as {\"customer_ids\": [1042, 1043]}.", jsonProblem(err))
+		return sweep.Errorf(sweep.EINVALID, "The body is not valid JSON (%s). Send an object such as {\"customer_ids\": [1042, 1043]}.", sweep.JSONProblem(err))
 	}
 	return s.bodyError(err, "JSON body")
 }
