@@ -71,8 +71,17 @@ type CleanupPolicy struct {
 	NextRunAt    *time.Time
 	LastImportID *int64
 	LastFound    *int64 // customers the last batch found
+	LastDrop     *CleanupDrop
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+}
+
+// CleanupDrop is a run of a policy that made no batch: the selection or batch
+// size it was claimed for changed, or the policy was disabled or awaits
+// approval, by the time a worker took it. Reason says which, for the operator.
+type CleanupDrop struct {
+	At     time.Time
+	Reason string
 }
 
 // Check validates everything but the cron spec (which the store parses) and

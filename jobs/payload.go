@@ -83,13 +83,14 @@ func NewImportValidateTask(imp sweep.Import, retry ...string) (*asynq.Task, erro
 	), nil
 }
 
-// ParseImportPayload decodes an import task's payload and refuses versions
+// ParseImportPayload decodes an import task's payload as strictly as the HTTP
+// API reads a body (sweep.DecodeExact) and refuses versions
 // this build does not know with an EVERSION error. A version 1 payload is
 // returned without a stamp: ImportTaskStamp finds it in the task id.
 func ParseImportPayload(b []byte) (ImportPayload, error) {
 	var p ImportPayload
-	if err := json.Unmarshal(b, &p); err != nil {
-		return p, sweep.Errorf(sweep.EINVALID, "import task payload is not valid JSON: %v", err)
+	if err := sweep.DecodeExact(b, &p); err != nil {
+		return ImportPayload{}, sweep.Errorf(sweep.EINVALID, "import task payload is refused: %v", err)
 	}
 	if p.Version != ImportPayloadVersion && p.Version != ImportPayloadV1 {
 		return p, sweep.Errorf(sweep.EVERSION, "import task payload version %d is not supported by this build (it reads versions %d and %d); upgrade the workers or enqueue version %d", p.Version, ImportPayloadV1, ImportPayloadVersion, ImportPayloadVersion)

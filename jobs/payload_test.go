@@ -108,8 +108,8 @@ func TestCleanupTaskCarriesThePolicysIdentity(t *testing.T) {
 	a := sweep.CleanupPolicy{ID: 1, TenantID: tenant, CreatedAt: time.Date(2026, 1, 1, 0, 0, 0, 1000, time.UTC)}
 	b := a
 	b.CreatedAt = a.CreatedAt.Add(time.Microsecond)
-	ta, _ := jobs.NewCleanupRunTask(a.TenantID, a.ID, a.CreatedAt, due)
-	tb, _ := jobs.NewCleanupRunTask(b.TenantID, b.ID, b.CreatedAt, due)
+	ta, _ := jobs.NewCleanupRunTask(a.TenantID, a.ID, a.CreatedAt, due, 1)
+	tb, _ := jobs.NewCleanupRunTask(b.TenantID, b.ID, b.CreatedAt, due, 1)
 	if string(ta.Payload()) == string(tb.Payload()) {
 		t.Fatalf("same payload for two policies: %s", ta.Payload())
 	}

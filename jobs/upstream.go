@@ -164,21 +164,34 @@ func NewCustomersDeleteTask(p DeletePayload, fingerprint string) (*asynq.Task, e
 	), nil
 }
 
-// ParseDeletePayload decodes and checks a customers:delete payload; an
-// unknown version is EVERSION.
+// ParseDeletePayload decodes and checks a customers:delete payload, as
+// strictly as the HTTP API reads a body (sweep.DecodeExact: exact member
+// names, each once); an unknown version is EVERSION.
 func ParseDeletePayload(b []byte) (DeletePayload, error) {
 	var p DeletePayload
-	if err := json.Unmarshal(b, &p); err != nil {
-		return p, sweep.Errorf(sweep.EINVALID, "customers:delete payload is not valid JSON: %v.", err)
+	if err := sweep.DecodeExact(b, &p); err != nil {
+		return DeletePayload{}, sweep.Errorf(sweep.EINVALID, "customers:delete payload is refused: %v. Build it with jobs.NewCustomersDeleteTask.", err)
 	}
 	return p, p.Check()
 }
 
+// CheckDeleteTaskID refuses a customers:delete task whose id does not name
+// the payload's tenant and idempotency key as DeleteTaskID does: a task says
+// whose customers it deletes twice, and both must agree.
+func CheckDeleteTaskID(p DeletePayload, taskID string) error {
+	prefix := fmt.Sprintf("%s:%d:%s:", TypeCustomersDelete, p.TenantID, p.IdempotencyKey)
+	if !strings.HasPrefix(taskID, prefix) {
+		return sweep.Errorf(sweep.EINVALID, "customers:delete task %q does not name tenant %d and idempotency key %q of its payload as jobs.DeleteTaskID does; it was refused and nothing was deleted. Enqueue it with jobs.NewCustomersDeleteTask or jobs.Client.", sweep.SafeValue(taskID), p.TenantID, p.IdempotencyKey)
+	}
+	return nil
+}
+
 // CleanupPayloadVersion is the version of the cleanup:run payloads this
-// build writes and reads: version 2 carries the policy's creation stamp.
-// Version 1 tasks are refused: neither their payload nor their id says which
-// policy they were made for.
-const CleanupPayloadVersion = 2
+// build writes and reads: version 3 carries the revision of the policy that
+// was claimed, and the worker makes the batch only of that revision (version
+// 2 carried the policy's creation stamp only). Older tasks are refused: they
+// do not say what was decided.
+const CleanupPayloadVersion = 3
 
 // CleanupPayload is the body of a cleanup:run task: make the batch of one
 // cleanup policy for one due time.
@@ -191,6 +204,10 @@ type CleanupPayload struct {
 	// so a task never makes a batch for another policy with the same id.
 	PolicyCreatedUS int64     `json:"policy_created_us"`
 	Due             time.Time `json:"due"`
+	// Revision is the policy's revision the scheduler claimed the run with
+	// (sweep.CleanupPolicy.Revision): the selection and batch size the batch
+	// may run. A run whose policy changed since makes no batch.
+	Revision int64 `json:"revision"`
 }
 
 // Owns reports whether policy, as read from the database, is the one the
@@ -199,19 +216,21 @@ func (p CleanupPayload) Owns(policy sweep.CleanupPolicy) bool {
 	return policy.TenantID == p.TenantID && policy.ID == p.PolicyID && policy.CreatedAt.UnixMicro() == p.PolicyCreatedUS
 }
 
-// NewCleanupRunTask returns the cleanup:run task of a policy's run due at due,
-// on the low queue; created is the policy's creation time. Its id is derived
-// from the policy (id and creation time) and due time, so two schedulers
+// NewCleanupRunTask returns the cleanup:run task of a policy's run due at due
+// that the scheduler claimed with the policy at revision, on the low queue;
+// created is the policy's creation time. Its id is derived from the policy
+// (id and creation time) and due time (CleanupTaskID), so two schedulers
 // enqueueing the same run make one task, and another policy with the same id
 // (another database on the same Redis) never collides with it.
-func NewCleanupRunTask(tenant, policy int64, created, due time.Time) (*asynq.Task, error) {
-	b, err := json.Marshal(CleanupPayload{Version: CleanupPayloadVersion, TenantID: tenant, PolicyID: policy,
-		PolicyCreatedUS: created.UnixMicro(), Due: due.UTC()})
+func NewCleanupRunTask(tenant, policy int64, created, due time.Time, revision int64) (*asynq.Task, error) {
+	p := CleanupPayload{Version: CleanupPayloadVersion, TenantID: tenant, PolicyID: policy,
+		PolicyCreatedUS: created.UnixMicro(), Due: due.UTC(), Revision: revision}
+	b, err := json.Marshal(p)
 	if err != nil {
 		return nil, err
 	}
 	return asynq.NewTask(TypeCleanupRun, b,
-		asynq.TaskID(fmt.Sprintf("%s:%d:%d-%d:%s", TypeCleanupRun, tenant, policy, created.UnixMicro(), due.UTC().Format(time.RFC3339Nano))),
+		asynq.TaskID(CleanupTaskID(p)),
 		asynq.Queue(QueueLow),
 		asynq.MaxRetry(10),
 		asynq.Timeout(30*time.Minute),
@@ -219,18 +238,27 @@ func NewCleanupRunTask(tenant, policy int64, created, due time.Time) (*asynq.Tas
 	), nil
 }
 
-// ParseCleanupPayload decodes a cleanup:run payload; an unknown version is
-// EVERSION.
+// CleanupTaskID names the cleanup:run task of a claimed run.
+func CleanupTaskID(p CleanupPayload) string {
+	return fmt.Sprintf("%s:%d:%d-%d:%s", TypeCleanupRun, p.TenantID, p.PolicyID, p.PolicyCreatedUS, p.Due.UTC().Format(time.RFC3339Nano))
+}
+
+// ParseCleanupPayload decodes a cleanup:run payload strictly (see
+// sweep.DecodeExact); an unknown version is EVERSION.
 func ParseCleanupPayload(b []byte) (CleanupPayload, error) {
 	var p CleanupPayload
-	if err := json.Unmarshal(b, &p); err != nil {
-		return p, sweep.Errorf(sweep.EINVALID, "cleanup:run payload is not valid JSON: %v.", err)
+	var v struct {
+		Version int `json:"version"`
 	}
-	if p.Version != CleanupPayloadVersion {
-		return p, sweep.Errorf(sweep.EVERSION, "cleanup:run payload version %d is not supported by this build (it reads version %d, which names the policy with its creation time); the run was not made. Run the policy now (POST /v1/cleanup-policies/%d/run-now) if its batch is still wanted.", p.Version, CleanupPayloadVersion, p.PolicyID)
+	if json.Unmarshal(b, &v) == nil && v.Version != CleanupPayloadVersion {
+		_ = json.Unmarshal(b, &p) // for the policy id in the message
+		return CleanupPayload{Version: v.Version, PolicyID: p.PolicyID, TenantID: p.TenantID}, sweep.Errorf(sweep.EVERSION, "cleanup:run payload version %d is not supported by this build (it reads version %d, which names the policy with its creation time and the revision the scheduler claimed); the run was not made. Run the policy now (POST /v1/cleanup-policies/%d/run-now) if its batch is still wanted.", v.Version, CleanupPayloadVersion, p.PolicyID)
 	}
-	if p.TenantID <= 0 || p.PolicyID <= 0 || p.PolicyCreatedUS <= 0 || p.Due.IsZero() {
-		return p, sweep.Errorf(sweep.EINVALID, "cleanup:run needs a positive tenant_id, policy_id and policy_created_us and a due time.")
+	if err := sweep.DecodeExact(b, &p); err != nil {
+		return CleanupPayload{}, sweep.Errorf(sweep.EINVALID, "cleanup:run payload is refused: %v.", err)
+	}
+	if p.TenantID <= 0 || p.PolicyID <= 0 || p.PolicyCreatedUS <= 0 || p.Due.IsZero() || p.Revision <= 0 {
+		return p, sweep.Errorf(sweep.EINVALID, "cleanup:run needs a positive tenant_id, policy_id, policy_created_us and revision and a due time.")
 	}
 	return p, nil
 }

@@ -54,19 +54,36 @@ func (o *Owner) SetApproval(threshold int64, ttl time.Duration) *Owner {
 	return o
 }
 
-// needsApproval reports whether a validated import must wait for a second
-// person before it runs.
-func (o *Owner) needsApproval(ctx context.Context, imp sweep.Import) (bool, error) {
+// startOrAsk queues a validated import to run, or moves it to
+// awaiting_approval when the tenant's limits say a second person must approve
+// it first: more customers than its threshold, or more than its rolling limit
+// with what was deleted without approval in the last 24 hours. A cleanup
+// batch its policy's approval covers runs without asking again (and does not
+// count towards the rolling limit); any other batch meets the same limits as
+// a file, as they stand when it runs. It reports whether the import was
+// queued, for the caller to queue its tasks.
+func (o *Owner) startOrAsk(ctx context.Context, imp sweep.Import, opts sweep.StartOptions) (sweep.Import, bool, error) {
 	if imp.Status != sweep.StatusValidated {
-		return false, nil // the step itself answers the state
+		imp, err := o.db.StartImport(ctx, imp.TenantID, imp.ID, opts) // answers the state
+		return imp, err == nil, err
 	}
+	limits, err := o.db.ApprovalLimits(ctx, imp.TenantID, o.approvalThreshold)
+	if err != nil {
+		return imp, false, err
+	}
+	exempt := false
 	if imp.Source == sweep.SourceSchedule && imp.CleanupPolicyID != 0 {
-		// A policy whose batch may pass the threshold makes none until its
-		// selection and batch size are approved; its batches run as approved.
-		return false, nil
+		if exempt, err = o.db.BatchCoveredByPolicy(ctx, imp.TenantID, imp.ID); err != nil {
+			return imp, false, err
+		}
 	}
-	threshold, err := o.db.ApprovalThreshold(ctx, imp.TenantID, o.approvalThreshold)
-	return sweep.NeedsApproval(imp.ValidRows, threshold), err
+	started, why, err := o.db.StartWithinLimits(ctx, imp, opts, limits, exempt)
+	if err != nil || why == "" {
+		return started, err == nil, err
+	}
+	o.log.InfoContext(ctx, "import awaits approval", "import_id", imp.ID, "tenant_id", imp.TenantID, "why", why)
+	asked, err := o.db.RequestApproval(ctx, imp.TenantID, imp.ID, opts, time.Now().Add(o.approvalTTL))
+	return asked, false, err
 }
 
 var _ sweep.Lifecycle = (*Owner)(nil)
@@ -140,10 +157,11 @@ func (o *Owner) CreateFromIDs(ctx context.Context, n sweep.NewImport, each func(
 	return o.validateCreated(ctx, imp, existed, err)
 }
 
-// CreateBatch makes a cleanup policy's batch for one due time (uploaded, or
-// completed when it found nothing) and queues its validation.
-func (o *Owner) CreateBatch(ctx context.Context, p sweep.CleanupPolicy, due time.Time) (sweep.Import, bool, error) {
-	imp, existed, err := o.db.CreateBatch(ctx, p, due)
+// CreateBatch makes the batch of a cleanup policy's claimed run (uploaded, or
+// completed when it found nothing) and queues its validation; a run whose
+// claimed revision no longer stands is dropped (*store.DroppedRun).
+func (o *Owner) CreateBatch(ctx context.Context, c store.CleanupClaim) (sweep.Import, bool, error) {
+	imp, existed, err := o.db.CreateBatch(ctx, c)
 	return o.validateCreated(ctx, imp, existed, err)
 }
 
@@ -162,7 +180,15 @@ func (o *Owner) RunPolicyNow(ctx context.Context, p sweep.CleanupPolicy) (sweep.
 	if p.AwaitsApproval {
 		return sweep.Import{}, sweep.Errorf(sweep.ECONFLICT, "Cleanup policy %d awaits the approval of another person with the imports:approve scope; it makes no batch until then.", p.ID)
 	}
-	imp, _, err := o.db.CreateBatch(ctx, p, time.Now().UTC().Truncate(time.Second))
+	c, err := o.db.ClaimRunNow(ctx, p.TenantID, p.ID, time.Now().UTC().Truncate(time.Second))
+	if err != nil {
+		return sweep.Import{}, err
+	}
+	imp, _, err := o.db.CreateBatch(ctx, c)
+	var dropped *store.DroppedRun
+	if errors.As(err, &dropped) {
+		return imp, sweep.Errorf(sweep.ECONFLICT, "Cleanup policy %d made no batch: %s.", p.ID, dropped.Reason)
+	}
 	if err == nil && imp.Status == sweep.StatusUploaded {
 		o.queueValidation(ctx, imp)
 	}
@@ -193,13 +219,8 @@ func (o *Owner) StartImport(ctx context.Context, tenant, id int64, opts sweep.St
 	if err != nil {
 		return cur, err
 	}
-	if need, err := o.needsApproval(ctx, cur); err != nil {
-		return cur, err
-	} else if need {
-		return o.db.RequestApproval(ctx, tenant, id, opts, time.Now().Add(o.approvalTTL))
-	}
-	imp, err := o.db.StartImport(ctx, tenant, id, opts)
-	if err == nil {
+	imp, queued, err := o.startOrAsk(ctx, cur, opts)
+	if queued {
 		o.queueStart(ctx, imp)
 	}
 	return imp, err
@@ -208,16 +229,10 @@ func (o *Owner) StartImport(ctx context.Context, tenant, id int64, opts sweep.St
 // AutoStart is StartImport for an import that starts by itself once
 // validated; a failure to queue is returned, for the worker to retry.
 func (o *Owner) AutoStart(ctx context.Context, imp sweep.Import) (sweep.Import, error) {
-	if need, err := o.needsApproval(ctx, imp); err != nil {
-		return imp, err
-	} else if need {
-		// The uploader (or the upstream service, or the policy) asked for
-		// it to start: that is the request another person approves.
-		return o.db.RequestApproval(ctx, imp.TenantID, imp.ID, sweep.StartOptions{By: sweep.Requester{Name: imp.CreatedBy, TokenID: imp.CreatedByToken}},
-			time.Now().Add(o.approvalTTL))
-	}
-	imp, err := o.db.StartImport(ctx, imp.TenantID, imp.ID, sweep.StartOptions{})
-	if err != nil {
+	// The uploader (or the upstream service, or the policy) asked for it to
+	// start: that is the request another person approves, when one must.
+	imp, queued, err := o.startOrAsk(ctx, imp, sweep.StartOptions{By: sweep.Requester{Name: imp.CreatedBy, TokenID: imp.CreatedByToken}})
+	if err != nil || !queued {
 		return imp, err
 	}
 	return imp, o.queueStart(ctx, imp)

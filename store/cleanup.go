@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
@@ -73,7 +72,8 @@ func tooFrequent(s cron.Schedule, first time.Time) (a, b time.Time, found bool) 
 
 const policyColumns = `id, tenant_id, name, kind, params, cron_spec, max_batch, enabled, dry_run,
 	last_run_at, next_run_at, last_import_id, last_found, created_at, updated_at, run_window,
-	awaiting_approval, approval_requested_by, approval_requested_token, approval_requested_at, approved_by, approved_at, revision`
+	awaiting_approval, approval_requested_by, approval_requested_token, approval_requested_at, approved_by, approved_at, revision,
+	last_dropped_at, last_drop_reason`
 
 type policyRow struct {
 	ID           int64          `db:"id"`
@@ -99,6 +99,8 @@ type policyRow struct {
 	ApprovedBy   sql.NullString `db:"approved_by"`
 	ApprovedAt   sql.NullTime   `db:"approved_at"`
 	Revision     int64          `db:"revision"`
+	DroppedAt    sql.NullTime   `db:"last_dropped_at"`
+	DropReason   sql.NullString `db:"last_drop_reason"`
 }
 
 func int64Ptr(v sql.NullInt64) *int64 {
@@ -117,6 +119,9 @@ func (r policyRow) toPolicy() sweep.CleanupPolicy {
 	}
 	p.RunWindow, _ = sweep.ParseWindow(r.RunWindow) // stored in its canonical form
 	p.AwaitsApproval, p.Revision = r.Awaiting, r.Revision
+	if r.DroppedAt.Valid {
+		p.LastDrop = &sweep.CleanupDrop{At: r.DroppedAt.Time, Reason: r.DropReason.String}
+	}
 	if r.AskedAt.Valid {
 		p.Approval = &sweep.Approval{RequestedBy: r.AskedBy.String, RequestedByToken: r.AskedToken.Int64, RequestedAt: r.AskedAt.Time,
 			ApprovedBy: r.ApprovedBy.String, ApprovedAt: timePtr(r.ApprovedAt)}
@@ -304,10 +309,14 @@ type DuePolicy struct {
 	// its cleanup:run task carries.
 	PolicyCreated time.Time
 	Due           time.Time
+	// Revision is the policy's revision at the claim: the selection and
+	// batch size its batch may run, and no other.
+	Revision int64
 }
 
 // ClaimDuePolicies calls enqueue for each enabled policy whose next run is
-// due, and in the same transaction moves its next run to the following time.
+// due, and in the same transaction records the claim (see CreateBatch) and
+// moves its next run to the following time.
 // When enqueue fails the transaction rolls back and the run stays due; two
 // schedulers never claim the same run. A policy whose spec no longer parses is
 // disabled rather than claimed forever.
@@ -328,7 +337,10 @@ func (db *DB) ClaimDuePolicies(ctx context.Context, now time.Time, enqueue func(
 				}
 				continue
 			}
-			if err := enqueue(DuePolicy{TenantID: r.TenantID, PolicyID: r.ID, PolicyCreated: r.CreatedAt, Due: r.NextRunAt.Time}); err != nil {
+			if err := claimRun(ctx, tx, r.TenantID, r.ID, r.NextRunAt.Time, false); err != nil {
+				return err
+			}
+			if err := enqueue(DuePolicy{TenantID: r.TenantID, PolicyID: r.ID, PolicyCreated: r.CreatedAt, Due: r.NextRunAt.Time, Revision: r.Revision}); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE cleanup_policies SET next_run_at = $3 WHERE tenant_id = $1 AND id = $2`,
@@ -343,54 +355,6 @@ func (db *DB) ClaimDuePolicies(ctx context.Context, now time.Time, enqueue func(
 		return 0, fmt.Errorf("claim due cleanup policies: %w", err)
 	}
 	return claimed, nil
-}
-
-// BatchKey is the idempotency key of a policy's batch for a due time: one
-// import per policy and due time, however often the run is delivered.
-func BatchKey(policyID int64, due time.Time) string {
-	return fmt.Sprintf("cleanup-policy:%d:%s", policyID, due.UTC().Format(time.RFC3339))
-}
-
-// CreateBatch turns a policy's run due at due into an import of source
-// schedule holding the customers the policy selects now, written as an import
-// file so it passes the same validation as any other. A batch that finds
-// nothing is recorded as a completed import of zero rows. The import, its
-// file and the policy's record of the run (last run, batch, how many it
-// found) commit in one transaction: a run delivered again after a crash finds
-// either all of it (and returns the batch with existed set) or none of it.
-func (db *DB) CreateBatch(ctx context.Context, p sweep.CleanupPolicy, due time.Time) (imp sweep.Import, existed bool, err error) {
-	n := NewImport{
-		TenantID: p.TenantID, Source: sweep.SourceSchedule, Policy: sweep.PolicyLine,
-		FileName:        fmt.Sprintf("cleanup-%d-%s.csv", p.ID, due.UTC().Format("20060102T150405Z")),
-		AutoStart:       !p.DryRun,
-		IdempotencyKey:  BatchKey(p.ID, due),
-		CreatedBy:       "cleanup policy: " + p.Name,
-		CleanupPolicyID: p.ID,
-		RunWindow:       p.RunWindow,
-	}
-	if imp, _, err := db.importByKey(ctx, n.TenantID, sweep.KeySpace(n.Source), n.IdempotencyKey); err == nil {
-		return imp, true, nil
-	} else if sweep.ErrorCode(err) != sweep.ENOTFOUND {
-		return sweep.Import{}, false, err
-	}
-	// The selection is at most max_batch ids: read it first, so the batch is
-	// created knowing whether it is empty.
-	var ids []int64
-	if err := db.PolicyCandidates(ctx, p, func(id int64) error { ids = append(ids, id); return nil }); err != nil {
-		return sweep.Import{}, false, err
-	}
-	var file bytes.Buffer
-	sweep.WriteIDsFile(&file, func(add func(int64) error) error {
-		for _, id := range ids {
-			add(id)
-		}
-		return nil
-	})
-	return db.createImport(ctx, n, &file, createOptions{empty: len(ids) == 0, also: func(tx *sqlx.Tx, id int64) error {
-		_, err := tx.ExecContext(ctx, `UPDATE cleanup_policies SET last_run_at = $3, last_import_id = $4, last_found = $5
-			WHERE tenant_id = $1 AND id = $2`, p.TenantID, p.ID, due, id, len(ids))
-		return err
-	}})
 }
 
 // asker is who asked for the policy's approval (empty when none was asked).
@@ -417,13 +381,16 @@ func (db *DB) ApprovePolicy(ctx context.Context, tenant, id int64, step sweep.Ap
 	}
 	if a := asker(p); a.TokenID != 0 && a.TokenID == step.ByToken {
 		return p, sweep.Errorf(sweep.EFORBIDDEN, "You asked for cleanup policy %d, so you cannot approve it yourself: another person with the imports:approve scope must.", id)
+	} else if sweep.SameTokenName(a.Name, step.By) {
+		return p, sameNameError(fmt.Sprintf("cleanup policy %d", id), step, a.Name)
 	}
 	if step.Confirm != int64(p.MaxBatch) {
 		return p, sweep.Errorf(sweep.EINVALID, "To approve, type the most customers one batch of cleanup policy %d may delete: %d (you typed %d).", id, p.MaxBatch, step.Confirm)
 	}
 	var r policyRow
-	err = db.db.GetContext(ctx, &r, `UPDATE cleanup_policies SET awaiting_approval = false, approved_by = $3, approved_at = now(), updated_at = now()
-		WHERE tenant_id = $1 AND id = $2 AND awaiting_approval AND revision = $4 RETURNING `+policyColumns, tenant, id, step.By, step.Revision)
+	err = db.db.GetContext(ctx, &r, `UPDATE cleanup_policies SET awaiting_approval = false, approved_by = $3, approved_token = nullif($5, 0),
+			approved_at = now(), updated_at = now()
+		WHERE tenant_id = $1 AND id = $2 AND awaiting_approval AND revision = $4 RETURNING `+policyColumns, tenant, id, step.By, step.Revision, step.ByToken)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, sweep.Errorf(sweep.ECONFLICT, "Cleanup policy %d changed meanwhile; read it again.", id)
 	} else if err != nil {

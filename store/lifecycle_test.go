@@ -103,7 +103,11 @@ func TestCreateBatchIsOneTransaction(t *testing.T) {
 		BEGIN IF nextval('crash_once') = 1 THEN RAISE EXCEPTION 'worker lost'; END IF; RETURN NEW; END $$`)
 	db.SQL().MustExec(`CREATE TRIGGER crash_once BEFORE UPDATE OF last_import_id ON cleanup_policies FOR EACH ROW EXECUTE FUNCTION crash_once()`)
 	due := time.Date(2026, 12, 1, 2, 0, 0, 0, time.UTC)
-	if _, _, err := db.CreateBatch(ctx, p, due); err == nil || !strings.Contains(err.Error(), "worker lost") {
+	claim, err := db.ClaimRunNow(ctx, tenant, p.ID, due)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.CreateBatch(ctx, claim); err == nil || !strings.Contains(err.Error(), "worker lost") {
 		t.Fatalf("first delivery: %v; want it to die", err)
 	}
 	var imports, files int
@@ -116,11 +120,11 @@ func TestCreateBatchIsOneTransaction(t *testing.T) {
 	if imports != 0 || files != 0 {
 		t.Fatalf("a batch that died left %d imports and %d file chunks", imports, files)
 	}
-	imp, existed, err := db.CreateBatch(ctx, p, due)
+	imp, existed, err := db.CreateBatch(ctx, claim)
 	if err != nil || existed || imp.Status != sweep.StatusUploaded {
 		t.Fatalf("second delivery = %+v existed %v (%v); want a new uploaded batch", imp, existed, err)
 	}
-	again, existed, err := db.CreateBatch(ctx, p, due)
+	again, existed, err := db.CreateBatch(ctx, claim)
 	if err != nil || !existed || again.ID != imp.ID {
 		t.Fatalf("third delivery = import %d existed %v (%v); want import %d again", again.ID, existed, err, imp.ID)
 	}
@@ -130,7 +134,11 @@ func TestCreateBatchIsOneTransaction(t *testing.T) {
 	}
 	// Nothing left to select: the next run's batch is created completed.
 	db.SQL().MustExec(`UPDATE customers SET last_activity_at = now() WHERE tenant_id = $1`, tenant)
-	empty, _, err := db.CreateBatch(ctx, p, due.Add(24*time.Hour))
+	next, err := db.ClaimRunNow(ctx, tenant, p.ID, due.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty, _, err := db.CreateBatch(ctx, next)
 	if err != nil || empty.Status != sweep.StatusCompleted || empty.TotalRows != 0 || empty.FinishedAt == nil {
 		t.Errorf("empty batch = %+v (%v); want completed with 0 rows", empty, err)
 	}

@@ -28,19 +28,31 @@ type policyJSON struct {
 	Approval       *client.Approval `json:"approval,omitempty"`
 	// Revision counts the changes of what it selects and how much; an
 	// approval names the revision it approves.
-	Revision     int64             `json:"revision"`
-	NextRunAt    *time.Time        `json:"next_run_at,omitempty"`
-	LastRunAt    *time.Time        `json:"last_run_at,omitempty"`
-	LastImportID *int64            `json:"last_import_id,omitempty"`
-	LastFound    *int64            `json:"last_found,omitempty"`
-	CreatedAt    time.Time         `json:"created_at"`
-	UpdatedAt    time.Time         `json:"updated_at"`
-	Links        map[string]string `json:"links"`
+	Revision     int64      `json:"revision"`
+	NextRunAt    *time.Time `json:"next_run_at,omitempty"`
+	LastRunAt    *time.Time `json:"last_run_at,omitempty"`
+	LastImportID *int64     `json:"last_import_id,omitempty"`
+	LastFound    *int64     `json:"last_found,omitempty"`
+	// LastDrop is the last claimed run that made no batch, and why.
+	LastDrop  *dropJSON         `json:"last_drop,omitempty"`
+	CreatedAt time.Time         `json:"created_at"`
+	UpdatedAt time.Time         `json:"updated_at"`
+	Links     map[string]string `json:"links"`
+}
+
+// dropJSON is a run of a policy that made no batch.
+type dropJSON struct {
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason"`
 }
 
 func toPolicyJSON(p sweep.CleanupPolicy) policyJSON {
 	self := fmt.Sprintf("/v1/cleanup-policies/%d", p.ID)
-	return policyJSON{
+	var drop *dropJSON
+	if p.LastDrop != nil {
+		drop = &dropJSON{At: p.LastDrop.At.UTC(), Reason: p.LastDrop.Reason}
+	}
+	return policyJSON{LastDrop: drop,
 		ID: p.ID, Name: p.Name, Kind: p.Kind, Params: p.Params, Description: p.Describe(), CronSpec: p.CronSpec,
 		AwaitsApproval: p.AwaitsApproval, Approval: client.FromApproval(p.Approval), Revision: p.Revision,
 		MaxBatch: p.MaxBatch, Enabled: p.Enabled, DryRun: p.DryRun, RunWindow: p.RunWindow.String(), NextRunAt: p.NextRunAt, LastRunAt: p.LastRunAt,
@@ -257,7 +269,7 @@ func (s *Server) handleRunPolicyNow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.InfoContext(r.Context(), "cleanup policy run now", "tenant_id", p.TenantID, "policy_id", p.ID, "import_id", imp.ID)
-	writeJSON(w, http.StatusAccepted, toJSON(imp))
+	writeJSON(w, http.StatusAccepted, toJSON(r, imp))
 }
 
 // askApproval decides whether policy p, created (before is zero) or changed

@@ -241,7 +241,11 @@ func TestClientKeyCannotSuppressACleanupBatch(t *testing.T) {
 	if code != http.StatusAccepted {
 		t.Fatalf("client upload with the batch's key = %d %s", code, b)
 	}
-	batch, existed, err := a.db.CreateBatch(ctx, p, due)
+	claim, err := a.db.ClaimRunNow(ctx, tenant, p.ID, due)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, existed, err := a.db.CreateBatch(ctx, claim)
 	if err != nil || existed || batch.Source != sweep.SourceSchedule || batch.ID == int64(decode(t, b)["id"].(float64)) {
 		t.Fatalf("batch = %+v existed %v (%v); want a new schedule import of its own", batch, existed, err)
 	}

@@ -38,7 +38,7 @@ func (c *CleanupTrigger) Periodic(every time.Duration) Periodic {
 // Run enqueues every policy run that is due now.
 func (c *CleanupTrigger) Run(ctx context.Context) error {
 	n, err := c.db.ClaimDuePolicies(ctx, time.Now(), func(d store.DuePolicy) error {
-		t, err := jobs.NewCleanupRunTask(d.TenantID, d.PolicyID, d.PolicyCreated, d.Due)
+		t, err := jobs.NewCleanupRunTask(d.TenantID, d.PolicyID, d.PolicyCreated, d.Due, d.Revision)
 		if err != nil {
 			return err
 		}

@@ -23,6 +23,9 @@ const (
 	foreignMissing = "missing"
 	// foreignUnproven: a version 1 task whose id carries no creation stamp.
 	foreignUnproven = "unproven"
+	// foreignUnclaimed: a cleanup:run task for a run the scheduler never
+	// claimed (a made-up due time, or another revision than claimed).
+	foreignUnclaimed = "unclaimed"
 )
 
 // foreignTaskError ends a task that was not made for this database's import

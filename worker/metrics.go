@@ -24,6 +24,7 @@ type metrics struct {
 	lockWaits        prometheus.Counter
 	heldSeconds      *prometheus.CounterVec
 	pacedSeconds     prometheus.Counter
+	cleanupDropped   prometheus.Counter
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -59,7 +60,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		}, []string{"type"}),
 		tasksForeign: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sweep_tasks_foreign_total",
-			Help: "Tasks dropped without acting because they were not made for the import or policy this database holds under their id, by type and reason: mismatch (another creation time: another deployment on the same Redis DB, or a database restored from a backup), missing (no such import or policy), unproven (an old task that does not say which one it was made for).",
+			Help: "Tasks dropped without acting because they were not made for the import or policy this database holds under their id, by type and reason: mismatch (another creation time: another deployment on the same Redis DB, or a database restored from a backup), missing (no such import or policy), unproven (an old task that does not say which one it was made for, or whose id does not name what its payload says), unclaimed (a cleanup run the scheduler never claimed).",
 		}, []string{"type", "reason"}),
 		lockWaits: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sweep_chunk_lock_waits_total",
@@ -73,11 +74,15 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "sweep_paced_seconds_total",
 			Help: "Seconds runs waited between chunks to stay under their own or the global rows-per-second cap.",
 		}),
+		cleanupDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sweep_cleanup_runs_dropped_total",
+			Help: "Claimed cleanup runs that made no batch because their policy changed, was disabled or awaits approval since the claim.",
+		}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.customersDeleted, m.rowsProcessed, m.chunkDuration, m.rowsValidated, m.validateDuration,
 			m.validateRate, m.tasksProcessed, m.taskFailures, m.taskRetries, m.tasksForeign, m.lockWaits,
-			m.heldSeconds, m.pacedSeconds)
+			m.heldSeconds, m.pacedSeconds, m.cleanupDropped)
 	}
 	return m
 }

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/hibiken/asynq"
@@ -23,6 +24,12 @@ func (s *Server) handleCustomersDelete(ctx context.Context, t *asynq.Task) error
 		return err
 	}
 	log := s.log.With("tenant_id", p.TenantID, "task_type", t.Type(), "source", p.Source)
+	taskID, _ := asynq.GetTaskID(ctx)
+	if err := jobs.CheckDeleteTaskID(p, taskID); err != nil {
+		s.metrics.tasksForeign.WithLabelValues(t.Type(), foreignUnproven).Inc()
+		log.Warn("task refused: its id does not name the tenant and key of its payload", "task_id", sweep.SafeValue(taskID))
+		return s.refuseDelete(t, p, err, 0)
+	}
 	if ok, err := s.db.TenantExists(ctx, p.TenantID); err != nil {
 		return err
 	} else if !ok {
@@ -95,9 +102,13 @@ func (s *Server) refuseDelete(t *asynq.Task, p jobs.DeletePayload, err error, ke
 	return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 }
 
-// handleCleanupRun makes the batch of a cleanup policy for one due time (see
-// store.CreateBatch) and queues its validation; the batch starts by itself
-// unless the policy is a dry run. A run delivered twice makes one batch.
+// handleCleanupRun makes the batch of a cleanup policy's run that the
+// scheduler claimed (see store.CreateBatch) and queues its validation; the
+// batch starts by itself unless the policy is a dry run. A run delivered
+// twice makes one batch. A run nobody claimed (a made-up due time, a task id
+// that does not name it) makes nothing and is archived; a run whose policy
+// changed, was disabled or awaits approval since it was claimed is dropped,
+// and the policy says why.
 func (s *Server) handleCleanupRun(ctx context.Context, t *asynq.Task) error {
 	p, err := jobs.ParseCleanupPayload(t.Payload())
 	if err != nil {
@@ -111,13 +122,28 @@ func (s *Server) handleCleanupRun(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
 	log := s.log.With("tenant_id", p.TenantID, "task_type", t.Type(), "policy_id", p.PolicyID)
+	if taskID, _ := asynq.GetTaskID(ctx); taskID != jobs.CleanupTaskID(p) {
+		s.metrics.tasksForeign.WithLabelValues(t.Type(), foreignUnproven).Inc()
+		log.Warn("task refused: its id does not name the run of its payload", "task_id", sweep.SafeValue(taskID))
+		return foreignTaskError{fmt.Sprintf("cleanup:run task %q does not name the run of its payload (%s); no batch was made.", sweep.SafeValue(taskID), jobs.CleanupTaskID(p))}
+	}
 	// A policy deleted meanwhile, or another one under the same id: no batch.
 	policy, err := s.db.GetPolicy(ctx, p.TenantID, p.PolicyID)
 	if ok, err := s.ownPolicy(t, p, policy, err); !ok {
 		return err
 	}
-	imp, existed, err := s.life.CreateBatch(ctx, policy, p.Due)
-	if err != nil {
+	imp, existed, err := s.life.CreateBatch(ctx, store.CleanupClaim{TenantID: p.TenantID, PolicyID: p.PolicyID, Due: p.Due, Revision: p.Revision})
+	var dropped *store.DroppedRun
+	switch {
+	case errors.As(err, &dropped):
+		s.metrics.cleanupDropped.Inc()
+		log.Warn("cleanup run dropped", "due", p.Due, "revision", p.Revision, "reason", dropped.Reason)
+		return nil
+	case sweep.ErrorCode(err) == sweep.ENOTFOUND:
+		s.metrics.tasksForeign.WithLabelValues(t.Type(), foreignUnclaimed).Inc()
+		log.Warn("task refused: no such run was claimed", "due", p.Due, "revision", p.Revision)
+		return foreignTaskError{sweep.ErrorMessage(err)}
+	case err != nil:
 		return err
 	}
 	s.publish(ctx, imp)
