@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -165,8 +166,64 @@ func (db *DB) StartImport(ctx context.Context, tenant, id int64, opts sweep.Star
 
 // BeginRunning moves a queued import to running when its first task starts; a
 // running import (a continuation, or a parallel task) is returned as it is.
+// A queued import whose run_at the database's clock has not reached stays
+// queued, whatever task asks: it returns a NotDueError saying how long is
+// left, so no task (early, hand-made, or from a host whose clock runs ahead)
+// starts a run before its time.
 func (db *DB) BeginRunning(ctx context.Context, tenant, id int64) (sweep.Import, error) {
-	return db.enter(ctx, tenant, id, sweep.StatusQueued, sweep.StatusRunning, "started_at = coalesce(started_at, now())")
+	if !sweep.CanTransition(sweep.StatusQueued, sweep.StatusRunning) {
+		return sweep.Import{}, fmt.Errorf("import %d: queued -> running is not an edge of the state table", id)
+	}
+	for try := 0; ; try++ {
+		var r importRow
+		err := db.acting(ctx, db.db, func(q sqlx.QueryerContext) error {
+			return sqlx.GetContext(ctx, q, &r, `UPDATE imports SET status = 'running', updated_at = now(), started_at = coalesce(started_at, now())
+				WHERE tenant_id = $1 AND id = $2 AND status = 'queued' AND (run_at IS NULL OR run_at <= now())
+				RETURNING `+importColumns, tenant, id)
+		})
+		if err == nil {
+			return r.toImport(), nil
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return sweep.Import{}, fmt.Errorf("import %d to running: %w", id, err)
+		}
+		cur, err := db.GetImport(ctx, tenant, id)
+		if err != nil || cur.Status == sweep.StatusRunning {
+			return cur, err
+		}
+		if cur.Status != sweep.StatusQueued {
+			return cur, sweep.Errorf(sweep.ECONFLICT, "The import is %s; it cannot become %s from that state.", cur.Status, sweep.StatusRunning)
+		}
+		var wait float64
+		if err := db.db.GetContext(ctx, &wait, `SELECT coalesce(extract(epoch FROM run_at - now()), 0)::float8
+			FROM imports WHERE tenant_id = $1 AND id = $2`, tenant, id); err != nil {
+			return cur, fmt.Errorf("import %d to running: %w", id, err)
+		}
+		if wait > 0 {
+			return cur, &NotDueError{ImportID: id, Wait: time.Duration(wait * float64(time.Second))}
+		}
+		if try > 0 {
+			return cur, fmt.Errorf("import %d is queued and due but did not become running", id)
+		}
+		// It became queued, or due, between the two reads: once more.
+	}
+}
+
+// NotDueError is what BeginRunning returns for a queued import whose run_at
+// is still ahead by the database's clock: Wait is how long is left. Its code
+// is ECONFLICT (the step is not taken), and nothing was changed.
+type NotDueError struct {
+	ImportID int64
+	Wait     time.Duration
+}
+
+func (e *NotDueError) Error() string {
+	return fmt.Sprintf("import %d is due to run in %s; it stays queued until then", e.ImportID, e.Wait.Round(time.Millisecond))
+}
+
+// Unwrap gives the error its code: the import is in a state (queued, not
+// yet due) that forbids the step.
+func (e *NotDueError) Unwrap() error {
+	return sweep.Errorf(sweep.ECONFLICT, "Import %d runs at its run_at, not before; it stays queued until then.", e.ImportID)
 }
 
 // CompleteImport ends a running import whose blocks are all processed:

@@ -32,6 +32,17 @@ func (s *Server) handleImportRun(ctx context.Context, t *asynq.Task) error {
 	if !ok {
 		return err
 	}
+	// Everything that gates a run is checked here, as the task is taken, not
+	// trusted to the task's delay: a task may come early (made by hand, or
+	// queued by a host whose clock runs ahead). A queued import runs at its
+	// run_at, and only from queued (approved, when it needed approval) or
+	// running; BeginRunning refuses the rest, run_at included, in its own
+	// statement.
+	if own.Status == sweep.StatusQueued && own.RunAt != nil {
+		if own.RunAt.After(time.Now()) {
+			return s.notDue(ctx, log, own, p.Part, *own.RunAt)
+		}
+	}
 	// A run held by the platform's signals, a manual hold or its window waits
 	// in the queue, not here; an import that never ran stays queued meanwhile.
 	if own.Status == sweep.StatusQueued || own.Status == sweep.StatusRunning {
@@ -40,7 +51,10 @@ func (s *Server) handleImportRun(ctx context.Context, t *asynq.Task) error {
 		}
 	}
 	imp, err := s.life.BeginRunning(ctx, p.TenantID, p.ImportID)
-	if err != nil {
+	if nd := (*store.NotDueError)(nil); errors.As(err, &nd) {
+		// This host's clock says run_at has come, the database's does not.
+		return s.notDue(ctx, log, own, p.Part, time.Now().Add(nd.Wait))
+	} else if err != nil {
 		return err // gone or no longer queued: nothing to run (see outcomes.go)
 	}
 	s.release(ctx, log, imp)
@@ -159,4 +173,24 @@ func (s *Server) handOver(ctx context.Context, log *slog.Logger, imp sweep.Impor
 	log.Info("time slice used", "rows", rows, "deleted", deleted, "stopping", s.isStopping(),
 		"rows_per_second", int(float64(rows)/time.Since(start).Seconds()))
 	return nil
+}
+
+// notDue ends a task that came before its import's run_at: nothing is
+// deleted and the import stays queued. It queues the part's run at at (its
+// run_at by this host's clock) under a task id named after that second, so
+// any number of early tasks queue one run; the task queued at run_at by the
+// start stands as well, and whichever comes first begins the run.
+func (s *Server) notDue(ctx context.Context, log *slog.Logger, imp sweep.Import, part int, at time.Time) error {
+	if r := at.Truncate(time.Second); !r.Equal(at) {
+		at = r.Add(time.Second) // asynq takes a delayed task at its whole second
+	}
+	step := fmt.Sprintf("at-%d", at.Unix())
+	if id, _ := asynq.GetTaskID(ctx); id == jobs.RunTaskID(imp, part, step) {
+		// This very task was queued for that second and came a little early
+		// by the database's clock: the next second, so the id is free.
+		at = at.Add(time.Second)
+		step = fmt.Sprintf("at-%d", at.Unix())
+	}
+	log.Info("run task came before the import's run_at; it runs then", "run_at", imp.RunAt, "wait_ms", time.Until(at).Milliseconds())
+	return s.life.Continue(context.WithoutCancel(ctx), imp, part, step, at)
 }
