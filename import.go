@@ -142,6 +142,42 @@ func (imp *Import) Actions() []string {
 	return out
 }
 
+// Viewer is who reads an import through the API: a token's id and scopes.
+type Viewer struct {
+	TokenID int64
+	Scopes  []Scope
+}
+
+// ActionsFor lists the steps of Actions that v may take: approve and reject
+// need the imports:approve scope and a token other than the one that asked
+// for the run or created the import (MayDecide); every other step needs
+// imports:write.
+func (imp *Import) ActionsFor(v Viewer) []string {
+	out := []string{}
+	for _, a := range imp.Actions() {
+		switch a {
+		case "approve", "reject":
+			if HasScope(v.Scopes, ScopeImportsApprove) && imp.MayDecide(v.TokenID) {
+				out = append(out, a)
+			}
+		default:
+			if HasScope(v.Scopes, ScopeImportsWrite) {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
+// MayDecide reports whether the token tokenID may approve or reject the
+// import: not the token that asked for its run, nor the one that created it.
+func (imp *Import) MayDecide(tokenID int64) bool {
+	if a := imp.Approval; a != nil && a.RequestedByToken != 0 && a.RequestedByToken == tokenID {
+		return false
+	}
+	return imp.CreatedByToken == 0 || imp.CreatedByToken != tokenID
+}
+
 // RowError is one rejected row of a file: data for the operator, not a Go error.
 // Message says what to do, for example
 // `customerId must be a whole number such as 1042; found "12a"`.

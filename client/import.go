@@ -71,7 +71,11 @@ type Import struct {
 	StartsByItself bool `json:"starts_by_itself"`
 	// HasRun: the import has a deletion run to show, progress and results
 	// (sweep.Status.HasRun).
-	HasRun  bool     `json:"has_run"`
+	HasRun bool `json:"has_run"`
+	// Actions are the steps the import's state allows (sweep.Import.Actions)
+	// as the Redis status and webhooks show it; the API's answers narrow them
+	// to what the calling token may do (FromImportFor), so a requester is
+	// never offered approve or reject.
 	Actions []string `json:"actions"`
 	Links   Links    `json:"links"`
 }
@@ -151,6 +155,14 @@ func FromImport(imp sweep.Import) Import {
 	}
 	self := fmt.Sprintf("/v1/imports/%d", imp.ID)
 	j.Links = Links{Self: self, Errors: self + "/errors", Failed: self + "/errors?format=csv", Results: self + "/results"}
+	return j
+}
+
+// FromImportFor returns the wire format of imp as the API shows it to v:
+// Actions lists only the steps v may take (sweep.Import.ActionsFor).
+func FromImportFor(imp sweep.Import, v sweep.Viewer) Import {
+	j := FromImport(imp)
+	j.Actions = imp.ActionsFor(v)
 	return j
 }
 

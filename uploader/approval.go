@@ -36,7 +36,7 @@ func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.InfoContext(r.Context(), "import approved", "import_id", imp.ID, "tenant_id", imp.TenantID, "valid_rows", imp.ValidRows)
-	writeJSON(w, http.StatusAccepted, toJSON(imp))
+	writeJSON(w, http.StatusAccepted, toJSON(r, imp))
 }
 
 // handleReject ends an import awaiting approval rejected, with a reason the
@@ -70,5 +70,5 @@ func (s *Server) handleReject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.InfoContext(r.Context(), "import rejected by its approver", "import_id", imp.ID, "tenant_id", imp.TenantID)
-	writeJSON(w, http.StatusAccepted, toJSON(imp))
+	writeJSON(w, http.StatusAccepted, toJSON(r, imp))
 }

@@ -42,6 +42,10 @@ func (s *Server) requireScope(scope sweep.Scope, next http.HandlerFunc) http.Han
 				"This token does not have the %s scope. Ask an administrator for a token with it (sweep token create --scopes %s).", scope, scope))
 			return
 		}
+		if err := s.checkRequestLine(r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		s.inSlot(w, r, s.requestSlots, p.TenantID, "requests", func() {
 			// The import's timeline names the token behind each step.
 			ctx := store.WithActor(context.WithValue(r.Context(), principalKey{}, p), p.Name)

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/sweephq/sweep"
@@ -118,9 +119,24 @@ func mediaType(r *http.Request) string {
 	return ct
 }
 
+// jsonContentType refuses (415) a body not sent as application/json in
+// UTF-8: another media type, or a charset parameter other than utf-8 (any
+// letter case), which sweep would otherwise read as UTF-8 all the same.
+func jsonContentType(r *http.Request, example string) error {
+	ct, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || ct != "application/json" {
+		return sweep.Errorf(sweep.EUNSUPPORTED, "Send the body as JSON with the header Content-Type: application/json (curl -H 'Content-Type: application/json' -d '%s'); nothing was done.", example)
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return sweep.Errorf(sweep.EUNSUPPORTED, "Send JSON in UTF-8 (Content-Type: application/json, or application/json; charset=utf-8); found charset %q; nothing was done.", sweep.SafeValue(cs))
+	}
+	return nil
+}
+
 // readJSON decodes an optional JSON object body into v (at most max bytes).
 // An empty body leaves v as it is and reports false. A body that is not sent
-// as application/json is refused with 415 rather than acted on without it;
+// as application/json in UTF-8 is refused with 415 rather than acted on
+// without it;
 // unknown members, a second value or trailing bytes, and a body cut short are
 // refused with 400.
 func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, v any, max int64, example string) (bool, error) {
@@ -134,8 +150,8 @@ func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, v any, max int
 	if len(bytes.TrimSpace(b)) == 0 {
 		return false, nil
 	}
-	if mediaType(r) != "application/json" {
-		return false, sweep.Errorf(sweep.EUNSUPPORTED, "Send the body as JSON with the header Content-Type: application/json (curl -H 'Content-Type: application/json' -d '%s'); nothing was done.", example)
+	if err := jsonContentType(r, example); err != nil {
+		return false, err
 	}
 	if err := sweep.DecodeExact(b, v); err != nil {
 		return false, sweep.Errorf(sweep.EINVALID, "The body must be one JSON object such as %s (%s); nothing was done.", example, err)

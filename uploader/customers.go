@@ -31,14 +31,16 @@ func (s *Server) deleteCustomer(w http.ResponseWriter, r *http.Request, raw stri
 }
 
 // odataCustomer matches the platform's own path for a customer, Customers(42)
-// (an "L" suffix for a long literal is accepted too).
-var odataCustomer = regexp.MustCompile(`^Customers\(([0-9]+)L?\)$`)
+// (an "L" suffix for a long literal is accepted too), as sent on the wire:
+// the parentheses may be percent-escaped, the id's digits may not (one
+// spelling of an id, as on every other route).
+var odataCustomer = regexp.MustCompile(`^Customers(?:\(|%28)([0-9]+)L?(?:\)|%29)$`)
 
 // handleODataDelete serves DELETE /api/public/api/1/odata.svc/Customers({id})
 // as the platform does: the tenant comes from the Autopal-Instance-Id header
 // and must be the token's.
 func (s *Server) handleODataDelete(w http.ResponseWriter, r *http.Request) {
-	m := odataCustomer.FindStringSubmatch(strings.TrimPrefix(r.URL.Path, odataPrefix))
+	m := odataCustomer.FindStringSubmatch(strings.TrimPrefix(r.URL.EscapedPath(), odataPrefix))
 	if m == nil {
 		s.writeError(w, r, sweep.Errorf(sweep.ENOTFOUND, "Use DELETE %sCustomers(<id>) to delete a customer.", odataPrefix))
 		return

@@ -23,7 +23,12 @@ func (s *Server) handleImportErrors(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if wantsCSV(r) {
+	asCSV, err := wantsCSV(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if asCSV {
 		s.writeFailedRows(w, r, imp)
 		return
 	}
@@ -58,11 +63,24 @@ func (s *Server) handleImportErrors(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func wantsCSV(r *http.Request) bool {
-	if f := r.URL.Query().Get("format"); f != "" {
-		return strings.EqualFold(f, "csv")
+// wantsCSV reads which form of the errors is asked for: ?format=csv or
+// json (any letter case) decides, else the Accept header. The CSV holds
+// every failed row, so it takes no paging parameters.
+func wantsCSV(r *http.Request) (bool, error) {
+	q := r.URL.Query()
+	asCSV := strings.Contains(r.Header.Get("Accept"), "text/csv")
+	switch f := q.Get("format"); {
+	case strings.EqualFold(f, "csv"):
+		asCSV = true
+	case strings.EqualFold(f, "json"):
+		asCSV = false
+	case f != "":
+		return false, sweep.Errorf(sweep.EINVALID, "format must be csv (the failed rows, ready to fix) or json (a page of row errors); found %q.", sweep.SafeValue(f))
 	}
-	return strings.Contains(r.Header.Get("Accept"), "text/csv")
+	if asCSV && (q.Has("limit") || q.Has("after_line")) {
+		return false, sweep.Errorf(sweep.EINVALID, "limit and after_line page the JSON list of errors; the CSV holds every failed row. Leave them out, or ask for format=json.")
+	}
+	return asCSV, nil
 }
 
 // escapeCell defuses a cell a spreadsheet would run as a formula by prefixing

@@ -48,7 +48,9 @@ func (o *importOptions) set(name, value string) error {
 		return sweep.Errorf(sweep.EINVALID, "%s is given twice; send it once.", name)
 	}
 	o.seen[name] = true
-	value = strings.TrimSpace(value)
+	if name != "run_at" { // a time is written one way: see parseRunAt
+		value = strings.TrimSpace(value)
+	}
 	switch name {
 	case "policy":
 		if value == "" {
@@ -69,6 +71,9 @@ func (o *importOptions) set(name, value string) error {
 			return sweep.Errorf(sweep.EINVALID, "auto_start must be true or false; found %q.", sweep.SafeValue(value))
 		}
 	case "run_at":
+		if value == "" {
+			return errEmptyRunAt
+		}
 		t, err := parseRunAt(value, time.Now())
 		if err != nil {
 			return err
@@ -112,12 +117,21 @@ func parseRate(value string) (int, error) {
 // maxRunAhead is how far ahead run_at may be.
 const maxRunAhead = 366 * 24 * time.Hour
 
-// parseRunAt reads a run_at: an RFC 3339 time no further than a year ahead; a
-// time already past (at most a day) means now, anything older is refused as a
-// likely mistake. Empty means no run_at.
+// errEmptyRunAt refuses a run_at sent empty or null: "no time" is said by
+// leaving run_at out, never by a value that a client may have sent by mistake
+// (with auto_start, it would start the deletion at once).
+var errEmptyRunAt = sweep.Errorf(sweep.EINVALID, "run_at is empty or null; send a time such as \"2026-12-01T02:00:00Z\", or leave run_at out to start now.")
+
+// parseRunAt reads a run_at: an RFC 3339 time no further than a year ahead,
+// written without surrounding spaces; a time already past (at most a day)
+// means now, anything older is refused as a likely mistake. Empty is refused
+// (errEmptyRunAt).
 func parseRunAt(value string, now time.Time) (*time.Time, error) {
 	if value == "" {
-		return nil, nil
+		return nil, errEmptyRunAt
+	}
+	if strings.TrimSpace(value) != value {
+		return nil, sweep.Errorf(sweep.EINVALID, "run_at has spaces before or after the time; send it as a time such as 2026-12-01T02:00:00Z, without spaces; found %q.", sweep.SafeValue(value))
 	}
 	t, err := time.Parse(time.RFC3339, value)
 	if err != nil {
@@ -180,7 +194,9 @@ func (s *Server) handleCreateImport(w http.ResponseWriter, r *http.Request) {
 		sp, err = s.readMultipart(w, r, &opts, &n.FileName)
 	case "application/json":
 		n.Source, n.FileName = sweep.SourceAPI, "customer_ids.json"
-		sp, err = s.readJSONIDs(w, r, &opts)
+		if err = jsonContentType(r, `{"customer_ids": [1042, 1043]}`); err == nil {
+			sp, err = s.readJSONIDs(w, r, &opts)
+		}
 	default:
 		err = sweep.Errorf(sweep.EUNSUPPORTED, "Send the file as multipart/form-data with a field named file (curl -F file=@customers.csv), or send JSON such as {\"customer_ids\": [1042, 1043]} with Content-Type: application/json.")
 	}
@@ -206,12 +222,12 @@ func (s *Server) handleCreateImport(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Location", fmt.Sprintf("/v1/imports/%d", imp.ID))
 	if existed {
 		w.Header().Set("Idempotent-Replayed", "true")
-		writeJSON(w, http.StatusOK, toJSON(imp))
+		writeJSON(w, http.StatusOK, toJSON(r, imp))
 		return
 	}
 	s.log.InfoContext(r.Context(), "import uploaded", "import_id", imp.ID, "tenant_id", imp.TenantID,
 		"source", imp.Source, "file_size", imp.FileSize)
-	writeJSON(w, http.StatusAccepted, toJSON(imp))
+	writeJSON(w, http.StatusAccepted, toJSON(r, imp))
 }
 
 func (s *Server) tooLarge() error {
@@ -389,7 +405,7 @@ func (t *tokenLimit) Read(p []byte) (int, error) {
 }
 
 // jsonOption checks an option member's JSON type: policy, run_at and
-// run_window are strings (run_at may be null), auto_start is a boolean,
+// run_window are strings (run_at never null), auto_start is a boolean,
 // max_rows_per_second a number.
 func jsonOption(name string, v any) (string, error) {
 	switch name {
@@ -405,12 +421,9 @@ func jsonOption(name string, v any) (string, error) {
 		return "", sweep.Errorf(sweep.EINVALID, "auto_start must be true or false (a JSON boolean, not a number or a string).")
 	case "run_at":
 		if v == nil {
-			return "", nil
+			return "", errEmptyRunAt
 		} else if s, ok := v.(string); ok {
-			if s == "" {
-				return "", sweep.Errorf(sweep.EINVALID, "run_at is empty; send a time such as \"2026-12-01T02:00:00Z\", or leave it out.")
-			}
-			return s, nil
+			return s, nil // parseRunAt refuses "" with errEmptyRunAt
 		}
 		return "", sweep.Errorf(sweep.EINVALID, `run_at must be a string such as "2026-12-01T02:00:00Z".`)
 	case "run_window":
@@ -504,7 +517,7 @@ func (s *Server) handleGetImport(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	j := toJSON(imp)
+	j := toJSON(r, imp)
 	holds, err := s.db.ImportHolds(r.Context(), imp.TenantID, imp.ID)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -546,7 +559,7 @@ func (s *Server) handleListImports(w http.ResponseWriter, r *http.Request) {
 					Next    string       `json:"next,omitempty"`
 				}{Imports: make([]importJSON, len(imps))}
 				for i, imp := range imps {
-					out.Imports[i] = toJSON(imp)
+					out.Imports[i] = toJSON(r, imp)
 				}
 				if len(imps) == int(limit) {
 					out.Next = fmt.Sprintf("/v1/imports?limit=%d&before=%d", limit, imps[len(imps)-1].ID)

@@ -1,6 +1,8 @@
 package uploader
 
 import (
+	"net/http"
+
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/client"
 )
@@ -9,5 +11,10 @@ import (
 // client, which the Go client, the CLI and the Redis status share.
 type importJSON = client.Import
 
-// toJSON returns how the API shows imp.
-func toJSON(imp sweep.Import) importJSON { return client.FromImport(imp) }
+// toJSON returns how the API shows imp to the caller of r: its actions are
+// the steps the caller's token may take. What sweep publishes to Redis and
+// sends to webhooks is for no one caller (client.FromImport).
+func toJSON(r *http.Request, imp sweep.Import) importJSON {
+	p := principal(r)
+	return client.FromImportFor(imp, sweep.Viewer{TokenID: p.TokenID, Scopes: p.Scopes})
+}

@@ -87,6 +87,9 @@ type Server struct {
 	log               *slog.Logger
 	metrics           *prometheus.Registry
 	mux               *routeMux
+	// queryParams are the query parameters each route takes, by pattern; a
+	// route not named takes none (checkRequestLine).
+	queryParams map[string][]string
 
 	requestSlots, transferSlots *slots
 
@@ -146,6 +149,12 @@ func (s *Server) routes() {
 		return
 	}
 	read, write, admin := sweep.ScopeImportsRead, sweep.ScopeImportsWrite, sweep.ScopeAdmin
+	s.queryParams = map[string][]string{
+		"GET /v1/imports":                        {"limit", "before", "cleanup_policy_id"},
+		"GET /v1/imports/{id}/errors":            {"format", "limit", "after_line"},
+		"POST /v1/cleanup-policies/{id}/preview": {"limit"},
+		"GET /v1/webhooks/{id}/deliveries":       {"status", "limit", "before"},
+	}
 	index, assets := webHandler()
 	s.mux.Handle("GET /{$}", index)
 	s.mux.Handle("GET /assets/", assets)

@@ -3,6 +3,7 @@ package uploader
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -20,10 +21,11 @@ func (s *Server) handleStartImport(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	// Pointers tell a member left out from one sent as null or 0.
+	// Pointers and raw members tell a member left out from one sent as null
+	// or 0.
 	var body struct {
-		RunAt       *string `json:"run_at"`
-		Parallelism *int    `json:"parallelism"`
+		RunAt       json.RawMessage `json:"run_at"`
+		Parallelism *int            `json:"parallelism"`
 		runSettingsBody
 	}
 	if _, err := s.readJSON(w, r, &body, 4096, `{"run_at": "2026-12-01T02:00:00Z", "parallelism": 2}`); err != nil {
@@ -32,10 +34,12 @@ func (s *Server) handleStartImport(w http.ResponseWriter, r *http.Request) {
 	}
 	var runAt *time.Time
 	if body.RunAt != nil {
-		if *body.RunAt == "" {
-			err = sweep.Errorf(sweep.EINVALID, "run_at is empty; send a time such as \"2026-12-01T02:00:00Z\", or leave it out to start now.")
-		} else {
-			runAt, err = parseRunAt(*body.RunAt, time.Now())
+		var v any
+		if err = json.Unmarshal(body.RunAt, &v); err == nil {
+			var str string
+			if str, err = jsonOption("run_at", v); err == nil {
+				runAt, err = parseRunAt(str, time.Now())
+			}
 		}
 	}
 	parallelism := 0
@@ -60,20 +64,25 @@ func (s *Server) handleStartImport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.InfoContext(r.Context(), "import queued", "import_id", imp.ID, "tenant_id", imp.TenantID, "parallelism", imp.Parallelism)
-	writeJSON(w, http.StatusAccepted, toJSON(imp))
+	writeJSON(w, http.StatusAccepted, toJSON(r, imp))
 }
 
 // importStep answers a step that takes nothing but the import's id (validate,
 // pause, resume, cancel): do performs it for the caller's tenant, and the
-// answer is the import after it, 202.
+// answer is the import after it, 202. Like every step it reads its body
+// first: none, or the JSON object {} (it takes no options); anything else
+// is refused and nothing is done.
 func (s *Server) importStep(name string, do func(ctx context.Context, p store.Principal, id int64) (sweep.Import, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, err := pathID(r)
 		if err == nil {
+			_, err = s.readJSON(w, r, &struct{}{}, 4096, `{}`)
+		}
+		if err == nil {
 			var imp sweep.Import
 			if imp, err = do(r.Context(), principal(r), id); err == nil {
 				s.log.InfoContext(r.Context(), "import "+name, "import_id", imp.ID, "tenant_id", imp.TenantID, "status", imp.Status)
-				writeJSON(w, http.StatusAccepted, toJSON(imp))
+				writeJSON(w, http.StatusAccepted, toJSON(r, imp))
 				return
 			}
 		}

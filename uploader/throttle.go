@@ -79,7 +79,7 @@ func (s *Server) handleChangeRun(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.InfoContext(r.Context(), "import run changed", "import_id", imp.ID, "tenant_id", imp.TenantID,
 		"run_window", imp.RunWindow.String(), "max_rows_per_second", imp.MaxRowsPerSecond)
-	writeJSON(w, http.StatusOK, toJSON(imp))
+	writeJSON(w, http.StatusOK, toJSON(r, imp))
 }
 
 // throttleStatus is the answer of /v1/throttle: what holds the tenant's runs
