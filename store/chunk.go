@@ -275,7 +275,15 @@ func (db *DB) runChunk(ctx context.Context, tenant, id int64, source sweep.Sourc
 		}
 		// rows_per_second follows the rate over the last chunks (of every task
 		// working on the import), smoothed.
-		return exec(`
+		//
+		// The counters' update is also the chunk's last look at the state,
+		// under the import row's lock: a pause (or any step that ends the
+		// run) that committed since the chunk began makes it roll back whole,
+		// deleting nothing. A pause that comes after this waits for the
+		// chunk's commit, which follows at once, and answers with its counts.
+		// Either way, once a pause has answered, no deletion of the import
+		// commits: paused means stopped.
+		stmt, err := db.stmt(ctx, tx, `
 			UPDATE imports SET
 				processed_rows = processed_rows + $3, deleted_rows = deleted_rows + $4, skipped_rows = skipped_rows + $5,
 				rows_per_second = CASE
@@ -283,8 +291,28 @@ func (db *DB) runChunk(ctx context.Context, tenant, id int64, source sweep.Sourc
 					THEN $3 / greatest(extract(epoch FROM now() - updated_at), 0.001)
 					ELSE 0.8 * rows_per_second + 0.2 * ($3 / greatest(extract(epoch FROM now() - updated_at), 0.001)) END,
 				updated_at = now()
-			WHERE tenant_id = $1 AND id = $2`,
-			tenant, id, res.Rows, res.Deleted, res.Skipped)
+			WHERE tenant_id = $1 AND id = $2 AND status = 'running'`)
+		if err != nil {
+			return err
+		}
+		counted, err := stmt.ExecContext(ctx, tenant, id, res.Rows, res.Deleted, res.Skipped)
+		if err != nil {
+			return err
+		}
+		if n, err := counted.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return errChunkStopped
+		}
+		return nil
 	})
+	if errors.Is(err, errChunkStopped) {
+		// Rolled back: nothing of the chunk happened.
+		return ChunkResult{Block: res.Block, Stop: true}, nil
+	}
 	return res, err
 }
+
+// errChunkStopped rolls back a chunk whose import stopped running while it
+// worked.
+var errChunkStopped = errors.New("the import stopped running during the chunk")

@@ -246,9 +246,12 @@ func (db *DB) CompleteImport(ctx context.Context, tenant, id int64) (sweep.Impor
 	return r.toImport(), true, nil
 }
 
-// CancelImport stops an import. One that has not started ends cancelled at
-// once; a running one is asked to stop, and its task ends it after the chunk
-// in flight, keeping what was deleted (FinishCancel).
+// CancelImport stops an import. One that is not running (not started,
+// paused, or queued again after a pause) ends cancelled at once, its message
+// saying what it deleted; a running one is asked to stop and stays running,
+// cancel_requested, until its task ends it after the chunk in flight,
+// keeping what was deleted (FinishCancel): cancelled is shown only once its
+// deletions have stopped.
 func (db *DB) CancelImport(ctx context.Context, tenant, id int64, who string) (sweep.Import, error) {
 	var r importRow
 	err := db.acting(ctx, db.db, func(q sqlx.QueryerContext) error {
@@ -262,9 +265,20 @@ func (db *DB) CancelImport(ctx context.Context, tenant, id int64, who string) (s
 	}
 	return db.transition(ctx, db.db, tenant, id,
 		[]sweep.Status{sweep.StatusUploaded, sweep.StatusValidating, sweep.StatusValidated, sweep.StatusAwaitingApproval, sweep.StatusQueued, sweep.StatusPaused},
-		sweep.StatusCancelled, "cancel_requested = true, finished_at = now(), error = $5",
-		fmt.Sprintf("Cancelled by %s before it started; nothing was deleted.", who))
+		sweep.StatusCancelled, "cancel_requested = true, finished_at = now(), error = "+cancelledSentence, who)
 }
+
+// cancelledSentence is the error an import cancelled before or between runs
+// ends with, $5 naming who cancelled it: it says what happened, from the
+// row as it was (a paused import, or one queued again after a pause, has
+// deleted customers that stay deleted).
+const cancelledSentence = `CASE
+	WHEN processed_rows = 0 AND started_at IS NULL THEN format('Cancelled by %s before it started; nothing was deleted.', $5::text)
+	WHEN processed_rows = 0 THEN format('Cancelled by %s before any row was processed; nothing was deleted.', $5::text)
+	ELSE format('Cancelled by %s %safter %s of %s rows: %s customers were deleted and stay deleted; %s rows were left and not processed.',
+		$5::text, CASE WHEN status = 'paused' THEN 'while paused, ' ELSE '' END,
+		processed_rows, valid_rows, deleted_rows, valid_rows - processed_rows)
+	END`
 
 // FinishCancel ends a running import whose cancellation was requested. It
 // first waits for the chunks other parts still have in flight (each holds
