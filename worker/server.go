@@ -45,7 +45,7 @@ type Config struct {
 	ApprovalThreshold int64
 	ApprovalTTL       time.Duration
 	// HoldRecheck and WindowRecheck are how long a held run, or one outside
-	// its window, waits in the queue before it looks again (0: 2 s and 30 s).
+	// its window, waits in the queue before it looks again (0: 2 s and 5 s; a window is looked at again within the time slice in any case).
 	HoldRecheck, WindowRecheck time.Duration
 	// Webhooks sets how webhook deliveries are sent.
 	Webhooks WebhookConfig

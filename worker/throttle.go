@@ -14,10 +14,13 @@ import (
 // How long a held run waits before it looks again. It waits in the queue,
 // not in a worker: the task hands over and holds no slot, no transaction and
 // no lock meanwhile. Both are well under the reconciler's minute, and every
-// look marks the import as looked after.
+// look marks the import as looked after. A run outside its window looks
+// again at the opening, or after this or its time slice, whichever comes
+// first: a window changed or removed meanwhile takes effect as it would for
+// a running import, within its time slice.
 const (
-	holdRecheck   = 2 * time.Second  // a throttle signal or a manual hold
-	windowRecheck = 30 * time.Second // outside its window: at the opening, or this, whichever comes first
+	holdRecheck   = 2 * time.Second // a throttle signal or a manual hold
+	windowRecheck = 5 * time.Second // outside its window
 )
 
 // held says why imp's run must not take a chunk now (nil: it may), and how
@@ -31,7 +34,7 @@ func (s *Server) held(ctx context.Context, imp sweep.Import) (*sweep.Hold, time.
 		if !w.Contains(now) {
 			opens := w.Next(now)
 			return &sweep.Hold{Reason: sweep.HoldWindow, Message: w.Describe(now), Until: &opens},
-				min(opens.Sub(now), s.cfg.WindowRecheck)
+				min(opens.Sub(now), s.cfg.WindowRecheck, s.cfg.TimeSlice)
 		}
 	}
 	if h := s.cfg.Throttle.Check(ctx, imp.TenantID); h != nil {
