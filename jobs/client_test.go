@@ -344,11 +344,11 @@ func TestRawTaskWithReusedKeyIsRefused(t *testing.T) {
 	}
 	task := asynq.NewTask(jobs.TypeCustomersDelete,
 		[]byte(`{"version": 1, "tenant_id": 5200243, "customer_ids": [3, 4], "idempotency_key": "raw-key"}`),
-		asynq.TaskID("raw-reuse"), asynq.Queue(jobs.QueueCritical), asynq.Retention(time.Hour))
+		asynq.TaskID(jobs.DeleteTaskID(tenant, "raw-key", "raw-reuse")), asynq.Queue(jobs.QueueCritical), asynq.Retention(time.Hour))
 	if _, err := asynq.NewClientFromRedisClient(u.rdb).Enqueue(task); err != nil {
 		t.Fatal(err)
 	}
-	info := u.waitArchived("raw-reuse")
+	info := u.waitArchived(jobs.DeleteTaskID(tenant, "raw-key", "raw-reuse"))
 	var res jobs.DeleteResult
 	if err := json.Unmarshal(info.Result, &res); err != nil || res.Error == nil || res.Error.Code != sweep.EKEYREUSED || res.Error.KeyImportID != id || res.ImportID != 0 {
 		t.Errorf("result = %s (%v); want error %s naming import %d and no import id", info.Result, err, sweep.EKEYREUSED, id)

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/jobs"
+	"github.com/sweephq/sweep/lifecycle"
 	"github.com/sweephq/sweep/worker"
 )
 
@@ -142,4 +143,159 @@ func containsAll(s string, parts ...string) bool {
 		}
 	}
 	return true
+}
+
+// A customers:delete task says whose customers it deletes in its payload and
+// in its id. Read leniently, {"tenant_id": A, "TENANT_ID": B} deleted B's
+// customers under a task id naming A; now a member spelled twice (in any
+// case) is refused, and so is a payload whose tenant its id does not name.
+// Neither deletes anything.
+func TestDeleteTaskPayloadsAreReadStrictly(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rdb := sharedRedis(t)
+	in := newInstance(t, rdb, 20)
+	const other = 1003
+	if _, err := in.db.Seed(ctx, storeSeed(other, 20)); err != nil {
+		t.Fatal(err)
+	}
+	in.db.SQL().MustExec(`DELETE FROM loan_customers`)
+	reg := prometheus.NewRegistry()
+	in.work(t, reg, quiet())
+	client := asynq.NewClientFromRedisClient(rdb)
+	cases := []struct{ name, payload, id, refusal string }{
+		{"tenant twice", `{"version":1,"tenant_id":5200243,"TENANT_ID":1003,"customer_ids":[1,2],"idempotency_key":"k1"}`,
+			jobs.DeleteTaskID(tenant, "k1", "x"), "unknown member"},
+		{"key twice", `{"version":1,"tenant_id":1003,"customer_ids":[1,2],"idempotency_key":"k2","idempotency_key":"k3"}`,
+			jobs.DeleteTaskID(other, "k3", "x"), "given twice"},
+		{"another tenant than its id", `{"version":1,"tenant_id":1003,"customer_ids":[1,2],"idempotency_key":"k4"}`,
+			jobs.DeleteTaskID(tenant, "k4", "x"), "does not name tenant 1003"},
+		{"an id of its own", `{"version":1,"tenant_id":1003,"customer_ids":[1,2],"idempotency_key":"k5"}`,
+			"by-hand", "does not name tenant 1003"},
+	}
+	for _, c := range cases {
+		if _, err := client.Enqueue(asynq.NewTask(jobs.TypeCustomersDelete, []byte(c.payload)), asynq.TaskID(c.id),
+			asynq.Queue(jobs.QueueCritical), asynq.Retention(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range cases {
+		if msg := archived(t, rdb, jobs.QueueCritical, c.id); !strings.Contains(msg, c.refusal) {
+			t.Errorf("%s: archived with %q; want it refused (%s)", c.name, msg, c.refusal)
+		}
+	}
+	if n := in.count(t, `SELECT count(*) FROM imports`); n != 0 {
+		t.Errorf("%d imports made by refused tasks", n)
+	}
+	for _, tn := range []int64{tenant, other} {
+		if n := in.count(t, `SELECT count(*) FROM customers WHERE tenant_id = $1`, tn); n != 20 {
+			t.Errorf("tenant %d has %d of its 20 customers", tn, n)
+		}
+	}
+}
+
+// What one person may delete without a second is held where it runs: a
+// tenant's rolling limit (by default its threshold a day) makes the file
+// that would pass it wait, however small each file is; a limit of 0 lifts
+// it. A cleanup batch nobody approved meets the threshold as it stands when
+// the batch runs (lowered after the policy was made, it waits); one its
+// policy's approval covers runs.
+func TestApprovalLimitsHoldWhenARunStarts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rdb := sharedRedis(t)
+	in := newInstance(t, rdb, 200)
+	in.db.SQL().MustExec(`DELETE FROM loan_customers`)
+	threshold := int64(30)
+	if err := in.db.SetApprovalThreshold(ctx, tenant, &threshold); err != nil {
+		t.Fatal(err)
+	}
+	life := lifecycle.New(in.db, rdb, quiet())
+	ops := sweep.StartOptions{By: sweep.Requester{Name: "ops", TokenID: 1}}
+	start := func(from, to int) sweep.Import {
+		t.Helper()
+		imp, err := life.StartImport(ctx, tenant, in.validated(t, from, to).ID, ops)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return imp
+	}
+	if a := start(1, 20); a.Status != sweep.StatusQueued {
+		t.Fatalf("20 customers under a threshold of 30 = %s, want queued", a.Status)
+	}
+	if b := start(21, 40); b.Status != sweep.StatusAwaitingApproval {
+		t.Errorf("20 more within 24 hours (40 > 30 a day) = %s, want awaiting_approval", b.Status)
+	}
+	none := int64(0)
+	if err := in.db.SetApprovalDailyLimit(ctx, tenant, &none); err != nil {
+		t.Fatal(err)
+	}
+	if c := start(41, 60); c.Status != sweep.StatusQueued {
+		t.Errorf("with no daily limit, 20 more = %s, want queued", c.Status)
+	}
+
+	// A policy of 50 a batch made under a threshold of 100 needs no
+	// approval; the threshold is then lowered to 10.
+	in.db.SQL().MustExec(`UPDATE customers SET erasure_requested_at = CASE WHEN id BETWEEN 101 AND 136 THEN now() END WHERE tenant_id = $1`, tenant)
+	threshold = 100
+	if err := in.db.SetApprovalThreshold(ctx, tenant, &threshold); err != nil {
+		t.Fatal(err)
+	}
+	p, err := in.db.CreatePolicy(ctx, sweep.CleanupPolicy{TenantID: tenant, Name: "erasure", Kind: sweep.CleanupErasureRequested,
+		CronSpec: "0 2 * * *", MaxBatch: 50, Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	threshold = 10
+	if err := in.db.SetApprovalThreshold(ctx, tenant, &threshold); err != nil {
+		t.Fatal(err)
+	}
+	in.work(t, prometheus.NewRegistry(), quiet())
+	batch, err := life.RunPolicyNow(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "the batch was not started or made to wait", func() bool {
+		switch in.get(t, batch.ID).Status {
+		case sweep.StatusUploaded, sweep.StatusValidating, sweep.StatusValidated:
+			return false
+		}
+		return true
+	})
+	if got := in.get(t, batch.ID); got.Status != sweep.StatusAwaitingApproval || in.present(t, 101, 136) != 36 {
+		t.Fatalf("batch of 36 under a threshold lowered to 10 = %s with %d of 36 left; want awaiting_approval, nothing deleted", got.Status, in.present(t, 101, 136))
+	}
+	if _, err := life.CancelImport(ctx, tenant, batch.ID, "ops"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Asked again and approved by another person, its batches run as approved.
+	asked := in.mustGetPolicy(t, p.ID)
+	asked.MaxBatch, asked.AwaitsApproval = 40, true
+	asked.Approval = &sweep.Approval{RequestedBy: "ops", RequestedByToken: 1}
+	if asked, err = in.db.UpdatePolicy(ctx, asked); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.db.ApprovePolicy(ctx, tenant, p.ID, sweep.ApprovalStep{By: "risk lead", ByToken: 2, Confirm: 40, Revision: asked.Revision}); err != nil {
+		t.Fatal(err)
+	}
+	in.db.SQL().MustExec(`UPDATE cleanup_policies SET next_run_at = now() - interval '1 minute'`)
+	if err := worker.NewCleanupTrigger(in.db, rdb, quiet()).Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "the approved batch did not complete", func() bool {
+		return in.count(t, `SELECT count(*) FROM imports WHERE cleanup_policy_id = $1 AND status = 'completed'`, p.ID) == 1
+	})
+	if n := in.present(t, 101, 136); n != 0 {
+		t.Errorf("approved batch left %d of 36", n)
+	}
+}
+
+func (in *instance) mustGetPolicy(t *testing.T, id int64) sweep.CleanupPolicy {
+	t.Helper()
+	p, err := in.db.GetPolicy(context.Background(), tenant, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
