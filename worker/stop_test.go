@@ -138,4 +138,3 @@ func TestCancelShownOnceTheChunkEnded(t *testing.T) {
 		t.Errorf("the cancelled import says %q; %d customers were deleted", end.Error, deleted)
 	}
 }
-
