@@ -228,6 +228,9 @@ func (s *Server) handleDeletePolicy(w http.ResponseWriter, r *http.Request) {
 // now; running it with nothing changed in between deletes exactly that set.
 func (s *Server) handlePreviewPolicy(w http.ResponseWriter, r *http.Request) {
 	p, err := s.loadPolicy(r)
+	if err == nil {
+		_, err = s.readJSON(w, r, &struct{}{}, 4096, `{}`) // no body, or {}: like every step
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -259,6 +262,9 @@ func (s *Server) handlePreviewPolicy(w http.ResponseWriter, r *http.Request) {
 // or left validated for review when the policy is a dry run.
 func (s *Server) handleRunPolicyNow(w http.ResponseWriter, r *http.Request) {
 	p, err := s.loadPolicy(r)
+	if err == nil {
+		_, err = s.readJSON(w, r, &struct{}{}, 4096, `{}`) // no body, or {}: like every step
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
