@@ -30,8 +30,8 @@ build: ## build the sweep binary into ./sweep
 demo: services build ## migrate, seed a demo tenant, run sweep on :8080 and show one import end to end
 	./sweep migrate up
 	./sweep seed --tenant $(DEMO_TENANT) --customers $(DEMO_CUSTOMERS) --linked-fraction 0.1 --if-fewer-free 2000
-	@mkdir -p .data && ./sweep token create --tenant $(DEMO_TENANT) --scopes imports:read,imports:write,customers:delete,admin --name demo > .data/demo-token
-	@./sweep token create --tenant $(DEMO_TENANT) --scopes imports:read,imports:approve --name "risk lead" > .data/demo-approver-token
+	@mkdir -p .data && ./sweep token create --tenant $(DEMO_TENANT) --scopes imports:read,imports:write,customers:delete,admin --name demo --replace > .data/demo-token
+	@./sweep token create --tenant $(DEMO_TENANT) --scopes imports:read,imports:approve --name "risk lead" --replace > .data/demo-approver-token
 	@echo "API token for tenant $(DEMO_TENANT) (also in .data/demo-token): $$(head -n 1 .data/demo-token)"
 	@echo "A second person's token, to approve deletions above the threshold (.data/demo-approver-token): $$(head -n 1 .data/demo-approver-token)"
 	@echo "sweep is starting on http://localhost:8080 (Ctrl-C stops it): open it in a browser and sign in with the token; or try: curl localhost:8080/readyz"

@@ -5,8 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"github.com/sweephq/sweep"
 )
@@ -34,24 +37,82 @@ type Principal struct {
 
 // CreateToken makes a new token for tenant with the given scopes and returns it.
 // The token itself is returned once and never stored; only its hash is.
+//
+// Its name is how people tell who asked for and who approved a deletion,
+// so it is required and unique in the tenant among active tokens, ignoring
+// letter case and surrounding spaces: a name taken is ECONFLICT naming the
+// token that has it.
 func (db *DB) CreateToken(ctx context.Context, tenant int64, name string, scopes []sweep.Scope) (token string, id int64, err error) {
+	err = db.withTx(ctx, func(tx *sqlx.Tx) error {
+		token, id, err = db.createToken(ctx, tx, tenant, name, scopes)
+		return err
+	})
+	return token, id, err
+}
+
+// ReplaceToken is CreateToken that first revokes the tenant's active token
+// of that name, if there is one, in the same transaction; it returns the id
+// of the token it revoked (0: none).
+func (db *DB) ReplaceToken(ctx context.Context, tenant int64, name string, scopes []sweep.Scope) (token string, id, revoked int64, err error) {
+	err = db.withTx(ctx, func(tx *sqlx.Tx) error {
+		err := tx.QueryRowContext(ctx, `UPDATE api_tokens SET revoked_at = now()
+			WHERE tenant_id = $1 AND lower(btrim(name)) = lower(btrim($2)) AND revoked_at IS NULL RETURNING id`, tenant, name).Scan(&revoked)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("revoke the token named %q: %w", name, err)
+		}
+		token, id, err = db.createToken(ctx, tx, tenant, name, scopes)
+		return err
+	})
+	return token, id, revoked, err
+}
+
+func (db *DB) createToken(ctx context.Context, tx *sqlx.Tx, tenant int64, name string, scopes []sweep.Scope) (token string, id int64, err error) {
 	if len(scopes) == 0 {
 		return "", 0, sweep.Errorf(sweep.EINVALID, "a token needs at least one scope.")
+	}
+	name = strings.TrimSpace(name)
+	if name == "" || utf8.RuneCountInString(name) > 100 || sweep.HasControl(name) {
+		return "", 0, sweep.Errorf(sweep.EINVALID, "a token needs a name of at most 100 characters, without control characters, that people know its holder by, such as \"risk lead\": the timeline and every approval show it.")
 	}
 	names := make([]string, len(scopes))
 	for i, s := range scopes {
 		names[i] = string(s)
 	}
+	// The unique index decides; this only names the token in the way, and
+	// keeps the transaction usable for the answer.
+	var taken int64
+	err = tx.QueryRowContext(ctx, `SELECT id FROM api_tokens WHERE tenant_id = $1 AND lower(btrim(name)) = lower($2) AND revoked_at IS NULL`,
+		tenant, name).Scan(&taken)
+	if err == nil {
+		return "", 0, takenName(tenant, name, taken)
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return "", 0, fmt.Errorf("token names of tenant %d: %w", tenant, err)
+	}
 	token = sweep.NewToken()
-	err = db.db.QueryRowContext(ctx, `
+	err = tx.QueryRowContext(ctx, `
 		INSERT INTO api_tokens (tenant_id, token_hash, name, scopes)
 		SELECT id, $2, $3, $4 FROM tenants WHERE id = $1
 		RETURNING id`,
 		tenant, sweep.HashToken(token), name, pq.Array(names)).Scan(&id)
-	if err != nil {
+	if isSQLState(err, sqlstateUniqueViolation) {
+		// Another token of that name was made meanwhile.
+		return "", 0, takenName(tenant, name, 0)
+	} else if err != nil {
 		return "", 0, notFound(err, "tenant %d does not exist; create it first (sweep seed --tenant %d creates it).", tenant, tenant)
 	}
 	return token, id, nil
+}
+
+// takenName refuses a token name that an active token of the tenant has
+// (token id, 0 when unknown).
+func takenName(tenant int64, name string, id int64) error {
+	which, revoke := "an active token", "revoke that token first"
+	if id != 0 {
+		which = fmt.Sprintf("token %d", id)
+		revoke = fmt.Sprintf("revoke token %d first (sweep token revoke --tenant %d --id %d)", id, tenant, id)
+	}
+	return sweep.Errorf(sweep.ECONFLICT, "Tenant %d already has an active token named %q (%s): two tokens of one name read as one person in the timeline and in approvals. Give this holder a name of their own, %s, or replace it (sweep token create --replace).",
+		tenant, name, which, revoke)
 }
 
 // Authenticate returns the principal of a bearer token, and EUNAUTHORIZED when

@@ -134,7 +134,8 @@ func runToken(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 	switch args[0] {
 	case "create":
 		scopes := fs.String("scopes", "", "comma-separated scopes: "+strings.Join(scopeNames(), ","))
-		name := fs.String("name", "", "a label to recognise the token by (not secret)")
+		name := fs.String("name", "", "the name people know the holder by, unique among the tenant's active tokens (not secret)")
+		replace := fs.Bool("replace", false, "revoke the tenant's active token of that name, if any, and make the new one in its place")
 		if err := parseFlags(fs, args[1:]); err != nil {
 			return err
 		}
@@ -145,17 +146,31 @@ func runToken(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 		if err != nil {
 			return usageError{"token create: --scopes: " + sweep.ErrorMessage(err)}
 		}
+		if strings.TrimSpace(*name) == "" {
+			return usageError{`token create: --name is required: the name people know the holder by, such as "risk lead"; the timeline and every approval show it`}
+		}
 		db, err := store.Open(ctx, cfg.DatabaseURL)
 		if err != nil {
 			return err
 		}
 		defer db.Close()
-		token, id, err := db.CreateToken(ctx, *tenant, *name, sc)
+		var (
+			token       string
+			id, revoked int64
+		)
+		if *replace {
+			token, id, revoked, err = db.ReplaceToken(ctx, *tenant, *name, sc)
+		} else {
+			token, id, err = db.CreateToken(ctx, *tenant, *name, sc)
+		}
 		if err != nil {
 			return fmt.Errorf("token create: %s", describe(err))
 		}
 		fmt.Fprintln(stdout, token)
-		fmt.Fprintf(stdout, "# token %d for tenant %d with scopes %s; store it now, it is not shown again\n", id, *tenant, *scopes)
+		fmt.Fprintf(stdout, "# token %d (%s) for tenant %d with scopes %s; store it now, it is not shown again\n", id, strings.TrimSpace(*name), *tenant, *scopes)
+		if revoked != 0 {
+			fmt.Fprintf(stdout, "# it replaces token %d of the same name, now revoked\n", revoked)
+		}
 	case "revoke":
 		id := fs.Int64("id", 0, "the token's id, as printed by token create")
 		if err := parseFlags(fs, args[1:]); err != nil {

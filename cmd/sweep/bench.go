@@ -137,7 +137,7 @@ func (b *bench) tenant(ctx context.Context, tenant, n int64) error {
 	if err := b.db.Vacuum(ctx, "customers"); err != nil {
 		return err
 	}
-	tok, _, err := b.db.CreateToken(ctx, tenant, "bench", sweep.Scopes)
+	tok, _, _, err := b.db.ReplaceToken(ctx, tenant, "bench", sweep.Scopes)
 	b.tokens[tenant] = tok
 	if err != nil {
 		return err
@@ -381,7 +381,7 @@ func (b *bench) run(ctx context.Context, n, apiSample int) error {
 	}
 
 	// (1) one API call per customer, as a script looping over the single delete would.
-	tok, _, err := b.db.CreateToken(ctx, benchAPI, "bench", sweep.Scopes)
+	tok, _, _, err := b.db.ReplaceToken(ctx, benchAPI, "bench", sweep.Scopes)
 	if err != nil {
 		return err
 	}
@@ -451,7 +451,7 @@ func (b *bench) importRun(ctx context.Context, tenant int64, file []byte, parall
 	if err := b.settle(ctx); err != nil {
 		return 0, 0, 0, err
 	}
-	tok, _, err := b.db.CreateToken(ctx, tenant, "bench", sweep.Scopes)
+	tok, _, _, err := b.db.ReplaceToken(ctx, tenant, "bench", sweep.Scopes)
 	if err == nil {
 		err = b.noApproval(ctx, tenant)
 	}

@@ -159,7 +159,7 @@ func runImpact(ctx context.Context, cfg Config, opts impactOptions, stdout io.Wr
 	if err := b.settleImpact(ctx, cluster, mon, replica); err != nil {
 		return err
 	}
-	tok, _, err := b.db.CreateToken(ctx, impactTenant, "bench", sweep.Scopes)
+	tok, _, _, err := b.db.ReplaceToken(ctx, impactTenant, "bench", sweep.Scopes)
 	if err == nil {
 		err = b.noApproval(ctx, impactTenant)
 	}

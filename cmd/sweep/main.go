@@ -25,7 +25,7 @@ Usage:
   sweep migrate up|down|status                 apply, roll back (one step) or list the schema migrations
   sweep seed --tenant T --customers N [--linked-fraction F] [--seed S] [--if-empty] [--if-fewer-free M]
                                                load realistic fake customers for demos and benchmarks
-  sweep token create --tenant T --scopes S [--name NAME]
+  sweep token create --tenant T --scopes S --name NAME [--replace]
                                                print a new API token (shown once; only its hash is stored)
   sweep token revoke --tenant T --id ID        revoke a token
   sweep tenant set --tenant T --approval-threshold N|default

@@ -187,7 +187,7 @@ func TestTokenCreateThenAuthenticate(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `unknown scope "everything"`) {
 		t.Errorf("bad scope: %v", err)
 	}
-	err = run(ctx, []string{"token", "create", "--tenant", "999", "--scopes", "admin"}, env(vars), io.Discard, io.Discard)
+	err = run(ctx, []string{"token", "create", "--tenant", "999", "--scopes", "admin", "--name", "ops"}, env(vars), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "tenant 999 does not exist") {
 		t.Errorf("unknown tenant: %v", err)
 	}
