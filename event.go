@@ -2,6 +2,7 @@ package sweep
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -27,6 +28,20 @@ func (e Event) Text() string {
 		v, _ := e.Detail[key].(string)
 		return v
 	}
+	// The customers the preview counted when the step was taken, else the
+	// valid rows; a token id, when the step names one.
+	customers := func() string {
+		if _, ok := e.Detail["customers"]; ok {
+			return n("customers")
+		}
+		return n("valid_rows")
+	}
+	token := func(key, format string) string {
+		if _, ok := e.Detail[key].(float64); !ok {
+			return ""
+		}
+		return fmt.Sprintf(format, strconv.FormatInt(int64(num(e.Detail[key])), 10))
+	}
 	switch e.Kind {
 	case "uploaded":
 		return fmt.Sprintf("uploaded (%s, policy %s)", s("source"), s("policy"))
@@ -39,9 +54,16 @@ func (e Event) Text() string {
 	case "impact_computed":
 		return fmt.Sprintf("impact worked out: %s customers with %s related rows, about %s s", n("customers"), n("related_rows"), n("estimated_seconds"))
 	case "awaiting_approval":
-		return fmt.Sprintf("approval asked for %s customers, until %s", n("valid_rows"), s("expires_at"))
+		return fmt.Sprintf("approval asked for %s customers, until %s%s", customers(), s("expires_at"), token("requested_by_token_id", " (token %s)"))
 	case "approved":
-		return fmt.Sprintf("approved: %s customers", n("valid_rows"))
+		by := token("approved_by_token_id", "token %s")
+		if asked := token("requested_by_token_id", "asked by token %s"); by != "" && asked != "" {
+			by += "; " + asked
+		}
+		if by != "" {
+			by = " (" + by + ")"
+		}
+		return fmt.Sprintf("approved: %s customers%s", customers(), by)
 	case "approval_rejected":
 		return "approval refused: " + s("error")
 	case "failed":

@@ -10,8 +10,11 @@ import (
 // Start (or approves it) to read first: how many customers go, how many rows
 // of each related kind go with them, how many rows of the file are skipped
 // and why, about how long it takes, and a few of the customers' ids. It is
-// computed once, when the import validates, and kept with the import, so
-// everyone who looks at it later sees the same figures.
+// computed when the import validates and kept with the import; it is
+// counted again when an approval is asked, and when it is read (or
+// approved) while the import is validated or awaits approval and the kept
+// one is older than ImpactFreshFor, so an approver never reads, or confirms,
+// figures older than that. ComputedAt says when it was counted.
 type Impact struct {
 	ImportID int64
 	// Customers is how many customers the run will delete: the import's ids
@@ -68,6 +71,12 @@ const (
 
 // SkipReasons lists the reasons in the order an Impact shows them.
 var SkipReasons = []string{SkipFormat, SkipDuplicate, SkipNotFound, SkipLinked}
+
+// ImpactFreshFor is how old an import's impact may be when someone reads it
+// before its run is decided (validated, awaiting approval): an older one is
+// counted again. Counting costs about 5 s per million rows, so a reader who
+// keeps the page open costs at most that once per this period.
+const ImpactFreshFor = 30 * time.Second
 
 // ImpactSampleSize is the most customer ids an Impact shows.
 const ImpactSampleSize = 10

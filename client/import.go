@@ -93,15 +93,18 @@ type Hold struct {
 }
 
 // Approval says who asked for an import's run and until when the request
-// stands, and who approved it.
+// stands, and who approved it: each by token name and token id, since a
+// name alone does not tell two people apart.
 type Approval struct {
 	RequestedBy string `json:"requested_by"`
 	// RequestedByToken is the id of the token that asked: it may not decide.
-	RequestedByToken int64      `json:"requested_by_token_id,omitempty"`
-	RequestedAt      time.Time  `json:"requested_at"`
-	ExpiresAt        time.Time  `json:"expires_at,omitzero"`
-	ApprovedBy       string     `json:"approved_by,omitempty"`
-	ApprovedAt       *time.Time `json:"approved_at,omitempty"`
+	RequestedByToken int64     `json:"requested_by_token_id,omitempty"`
+	RequestedAt      time.Time `json:"requested_at"`
+	ExpiresAt        time.Time `json:"expires_at,omitzero"`
+	ApprovedBy       string    `json:"approved_by,omitempty"`
+	// ApprovedByToken is the id of the token that approved.
+	ApprovedByToken int64      `json:"approved_by_token_id,omitempty"`
+	ApprovedAt      *time.Time `json:"approved_at,omitempty"`
 }
 
 // FromApproval returns the wire format of a (nil for nil).
@@ -109,7 +112,8 @@ func FromApproval(a *sweep.Approval) *Approval {
 	if a == nil {
 		return nil
 	}
-	return &Approval{RequestedBy: a.RequestedBy, RequestedByToken: a.RequestedByToken, RequestedAt: a.RequestedAt, ExpiresAt: a.ExpiresAt, ApprovedBy: a.ApprovedBy, ApprovedAt: a.ApprovedAt}
+	return &Approval{RequestedBy: a.RequestedBy, RequestedByToken: a.RequestedByToken, RequestedAt: a.RequestedAt, ExpiresAt: a.ExpiresAt,
+		ApprovedBy: a.ApprovedBy, ApprovedByToken: a.ApprovedByToken, ApprovedAt: a.ApprovedAt}
 }
 
 // FromHold returns the wire format of h.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/sweephq/sweep"
@@ -41,8 +42,8 @@ var impactRelatedQuery = func() string {
 
 // ComputeImpact works out what running import id of tenant will do
 // (sweep.Impact) from its blocks and the live tables, and keeps it with the
-// import. An import that has an impact kept already returns that one: the
-// figures are those of the first computation, whoever reads them later.
+// import. An import that has an impact kept already returns that one (see
+// RefreshImpact for one counted again when it is old).
 //
 // The estimated duration is at the median speed of the last completed
 // imports on this database, or sweep.DefaultImpactRowsPerSecond before any,
@@ -59,6 +60,23 @@ var impactRelatedQuery = func() string {
 // a related table whole to probe a table of a million ids, are switched off
 // for the transaction.
 func (db *DB) ComputeImpact(ctx context.Context, tenant, id int64, maxRate int) (sweep.Impact, error) {
+	return db.impact(ctx, tenant, id, maxRate, -1)
+}
+
+// RefreshImpact is ComputeImpact for someone about to decide the import's
+// run: while it is validated or awaits approval, a kept impact older than
+// maxAge (0: any) is counted again and kept in its place, with its
+// ComputedAt; in any other state the kept one stands. A maxRate below 0
+// keeps the speed the kept impact was estimated at (sweep's own steps do
+// not know the cap of the API's configuration).
+func (db *DB) RefreshImpact(ctx context.Context, tenant, id int64, maxRate int, maxAge time.Duration) (sweep.Impact, error) {
+	return db.impact(ctx, tenant, id, maxRate, maxAge)
+}
+
+// impact computes, or returns the kept, impact of import id: a kept one
+// stands when maxAge is below 0, when the import's run is decided, or when
+// it is younger than maxAge.
+func (db *DB) impact(ctx context.Context, tenant, id int64, maxRate int, maxAge time.Duration) (sweep.Impact, error) {
 	var m sweep.Impact
 	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
 		if err := db.longWork(ctx, tx); err != nil {
@@ -77,12 +95,30 @@ func (db *DB) ComputeImpact(ctx context.Context, tenant, id int64, maxRate int) 
 		}
 		// Two computations of one import (the worker's after validation and
 		// the API's for a reader who came first) take turns; the second
-		// returns what the first kept.
+		// returns what the first kept, unless that is too old for it.
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('impact:' || $1::text, 0))`, id); err != nil {
 			return err
 		}
-		if m, err = db.keptImpact(ctx, tx, tenant, id); err == nil || sweep.ErrorCode(err) != sweep.ENOTFOUND {
+		kept, err := db.keptImpact(ctx, tx, tenant, id)
+		if err != nil && sweep.ErrorCode(err) != sweep.ENOTFOUND {
 			return err
+		}
+		if err == nil {
+			if maxAge < 0 || !slices.Contains(refreshStates, sweep.Status(status)) {
+				m = kept
+				return nil
+			}
+			// The age by the database's clock, which wrote computed_at:
+			// clock_timestamp, since this transaction may have waited.
+			var young bool
+			if err := tx.QueryRowContext(ctx, `SELECT clock_timestamp() - $1::timestamptz < $2 * interval '1 microsecond'`,
+				kept.ComputedAt, maxAge.Microseconds()).Scan(&young); err != nil {
+				return fmt.Errorf("age of the impact of import %d: %w", id, err)
+			}
+			if young {
+				m = kept
+				return nil
+			}
 		}
 		if !slices.Contains(impactStates, sweep.Status(status)) {
 			return sweep.Errorf(sweep.ECONFLICT, "The import is %s; its impact is known once it has validated, and until its run ends.", status)
@@ -181,7 +217,13 @@ func (db *DB) ComputeImpact(ctx context.Context, tenant, id int64, maxRate int) 
 			}
 		}
 
-		speed := sweep.ImpactSpeed{GlobalCap: maxRate, ImportCap: int(importCap.Int64)}
+		if maxRate < 0 && kept.Basis != "" {
+			// Counted again: the speed stays as it was estimated.
+			m.RowsPerSecond, m.Basis = kept.RowsPerSecond, kept.Basis
+			m.EstimatedSeconds = sweep.EstimateSeconds(m.Rows, m.RowsPerSecond)
+			return db.keepImpact(ctx, tx, tenant, id, &m)
+		}
+		speed := sweep.ImpactSpeed{GlobalCap: max(maxRate, 0), ImportCap: int(importCap.Int64)}
 		// Every tenant's runs: the speed is the database's, and nothing of
 		// another tenant but this one figure is read.
 		var measured sql.NullFloat64
@@ -195,20 +237,32 @@ func (db *DB) ComputeImpact(ctx context.Context, tenant, id int64, maxRate int) 
 		speed.Measured = measured.Float64
 		m.RowsPerSecond, m.Basis = speed.Rate()
 		m.EstimatedSeconds = sweep.EstimateSeconds(m.Rows, m.RowsPerSecond)
-
-		doc, err := json.Marshal(toImpactFigures(m))
-		if err != nil {
-			return err
-		}
-		return tx.QueryRowContext(ctx, `
-			INSERT INTO import_impacts (tenant_id, import_id, customers, related_rows, estimated_seconds, figures)
-			VALUES ($1, $2, $3, $4, $5, $6) RETURNING computed_at`,
-			tenant, id, m.Customers, m.RelatedRows(), m.EstimatedSeconds, doc).Scan(&m.ComputedAt)
+		return db.keepImpact(ctx, tx, tenant, id, &m)
 	})
 	if err != nil {
 		return sweep.Impact{}, fmt.Errorf("impact of import %d: %w", id, err)
 	}
 	return m, nil
+}
+
+// refreshStates are the states in which an import's run is still to be
+// decided, so its impact is counted again when read old (RefreshImpact).
+var refreshStates = []sweep.Status{sweep.StatusValidated, sweep.StatusAwaitingApproval}
+
+// keepImpact stores m as the impact of import id, in place of the one kept
+// before, and sets its ComputedAt: when this transaction began counting.
+func (db *DB) keepImpact(ctx context.Context, tx *sqlx.Tx, tenant, id int64, m *sweep.Impact) error {
+	doc, err := json.Marshal(toImpactFigures(*m))
+	if err != nil {
+		return err
+	}
+	return tx.QueryRowContext(ctx, `
+		INSERT INTO import_impacts (tenant_id, import_id, customers, related_rows, estimated_seconds, figures)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (tenant_id, import_id) DO UPDATE SET customers = excluded.customers, related_rows = excluded.related_rows,
+			estimated_seconds = excluded.estimated_seconds, figures = excluded.figures, computed_at = excluded.computed_at
+		RETURNING computed_at`,
+		tenant, id, m.Customers, m.RelatedRows(), m.EstimatedSeconds, doc).Scan(&m.ComputedAt)
 }
 
 // Impact returns the impact kept with import id of tenant. An import of

@@ -24,7 +24,7 @@ const importColumns = `id, tenant_id, source, status, policy, file_name, file_si
 	created_by, cleanup_policy_id, created_at, updated_at, validated_at, started_at, finished_at,
 	run_window, max_rows_per_second, held_reason, held_message, held_since, held_until,
 	created_by_token, approval_requested_by, approval_requested_token, approval_requested_at, approval_expires_at,
-	approved_by, approved_at`
+	approved_by, approved_at, approved_token`
 
 type importRow struct {
 	ID              int64          `db:"id"`
@@ -68,6 +68,7 @@ type importRow struct {
 	ApprovalExpires sql.NullTime   `db:"approval_expires_at"`
 	ApprovedBy      sql.NullString `db:"approved_by"`
 	ApprovedAt      sql.NullTime   `db:"approved_at"`
+	ApprovedToken   sql.NullInt64  `db:"approved_token"`
 }
 
 func timePtr(t sql.NullTime) *time.Time {
@@ -92,6 +93,9 @@ func (r importRow) toImport() sweep.Import {
 		approval = &sweep.Approval{RequestedBy: r.ApprovalBy.String, RequestedByToken: r.ApprovalToken.Int64,
 			RequestedAt: r.ApprovalAt.Time, ExpiresAt: r.ApprovalExpires.Time, ApprovedBy: r.ApprovedBy.String,
 			ApprovedAt: timePtr(r.ApprovedAt)}
+		if r.ApprovedAt.Valid {
+			approval.ApprovedByToken = r.ApprovedToken.Int64
+		}
 	}
 	return sweep.Import{
 		RunWindow: w, MaxRowsPerSecond: int(r.MaxRate.Int64), Hold: hold, Approval: approval, CreatedByToken: r.CreatedByToken.Int64,

@@ -131,7 +131,7 @@ func TestApprovalThroughTheAPI(t *testing.T) {
 	}
 	code, _, b = a.request("POST", path+"/reject", strings.NewReader(`{"reason": "customer 71 has an open complaint"}`), as(approver)...)
 	got = decode(t, b)
-	if code != http.StatusAccepted || got["status"] != "rejected" || !strings.Contains(fmt.Sprint(got["error"]), "Rejected by risk lead: customer 71 has an open complaint") {
+	if code != http.StatusAccepted || got["status"] != "rejected" || !strings.Contains(fmt.Sprint(got["error"]), "Rejected by risk lead (token 2): customer 71 has an open complaint") {
 		t.Errorf("rejection = %d %v", code, got)
 	}
 	if n := a.count(`SELECT count(*) FROM customers WHERE tenant_id = $1 AND id IN (70, 71, 72)`, tenant); n != 3 {

@@ -149,7 +149,7 @@ func runImportCLI(ctx context.Context, args []string, getenv func(string) string
 	}
 	c.say("uploaded %s as import %d", filepath.Base(path), v.ID)
 	if !*start && !*wait {
-		return c.printImport(v, "follow it with: sweep imports show %d", v.ID)
+		return c.printImport(v, nil, "follow it with: sweep imports show %d", v.ID)
 	}
 
 	if v, err = c.follow(ctx, v, "validating"); err != nil {
@@ -248,7 +248,7 @@ func (c *cliClient) finish(ctx context.Context, path string, v client.Import) er
 	case !v.Settled:
 		next = fmt.Sprintf("follow it with: sweep imports show %d", v.ID)
 	}
-	if err := c.printImport(v, "%s", next); err != nil {
+	if err := c.printImport(v, nil, "%s", next); err != nil {
 		return err
 	}
 	if errFile != "" && !c.json {
@@ -275,8 +275,10 @@ func (c *cliClient) saveFailedRows(ctx context.Context, id int64, path string) e
 	return out.Close()
 }
 
-// printImport prints one import: JSON, or a few lines of text.
-func (c *cliClient) printImport(v client.Import, next string, args ...any) error {
+// printImport prints one import: JSON, or a few lines of text. For an
+// import awaiting approval, m is its impact preview as read now (nil: not
+// read), whose number of customers is what the approver types.
+func (c *cliClient) printImport(v client.Import, m *client.Impact, next string, args ...any) error {
 	if c.json {
 		return json.NewEncoder(c.stdout).Encode(v)
 	}
@@ -301,10 +303,16 @@ func (c *cliClient) printImport(v client.Import, next string, args ...any) error
 	}
 	if a := v.Approval; a != nil {
 		if a.ApprovedAt != nil {
-			fmt.Fprintf(c.stdout, "  asked by %s, approved by %s at %s\n", a.RequestedBy, a.ApprovedBy, a.ApprovedAt.UTC().Format("2006-01-02 15:04 MST"))
+			fmt.Fprintf(c.stdout, "  asked by %s, approved by %s at %s\n", sweep.Who(a.RequestedBy, a.RequestedByToken),
+				sweep.Who(a.ApprovedBy, a.ApprovedByToken), a.ApprovedAt.UTC().Format("2006-01-02 15:04 MST"))
 		} else if v.Status == sweep.StatusAwaitingApproval {
-			fmt.Fprintf(c.stdout, "  awaits approval of another person (asked by %s; expires %s): sweep imports approve %d --confirm %d\n",
-				a.RequestedBy, a.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"), v.ID, v.ValidRows)
+			fmt.Fprintf(c.stdout, "  awaits approval of another person (asked by %s; expires %s)",
+				sweep.Who(a.RequestedBy, a.RequestedByToken), a.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"))
+			if m != nil {
+				fmt.Fprintf(c.stdout, ": it deletes %s customers as counted at %s: sweep imports approve %d --confirm %d",
+					sweep.Commas(m.Customers), m.ComputedAt.UTC().Format("2006-01-02 15:04:05 MST"), v.ID, m.Customers)
+			}
+			fmt.Fprintln(c.stdout)
 		}
 	}
 	for i, h := range v.Holds {
@@ -389,7 +397,17 @@ func runImportsCLI(ctx context.Context, args []string, getenv func(string) strin
 		if len(v.Actions) > 0 {
 			next = "can be: " + strings.Join(v.Actions, ", ")
 		}
-		if err := c.printImport(v, "%s", next); err != nil {
+		var preview *client.Impact
+		if v.Status == sweep.StatusAwaitingApproval {
+			// The number to confirm is the run's as counted now, not the
+			// file's valid rows.
+			m, err := c.api.Impact(ctx, id)
+			if err != nil {
+				return shown(err)
+			}
+			preview = &m
+		}
+		if err := c.printImport(v, preview, "%s", next); err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, "  timeline:")
@@ -437,7 +455,7 @@ func runImportsCLI(ctx context.Context, args []string, getenv func(string) strin
 		if err != nil {
 			return shown(err)
 		}
-		return c.printImport(v, "")
+		return c.printImport(v, nil, "")
 	case "approve":
 		if *confirm < 0 {
 			return usageError{"imports approve: type the number of customers the import deletes with --confirm N (sweep imports show ID tells)"}
@@ -446,7 +464,7 @@ func runImportsCLI(ctx context.Context, args []string, getenv func(string) strin
 		if err != nil {
 			return shown(err)
 		}
-		return c.printImport(v, "approved: it runs as its requester asked")
+		return c.printImport(v, nil, "approved: it runs as its requester asked")
 	case "reject":
 		if strings.TrimSpace(*reason) == "" {
 			return usageError{"imports reject: say why with --reason \"...\", for the person who asked"}
@@ -455,7 +473,7 @@ func runImportsCLI(ctx context.Context, args []string, getenv func(string) strin
 		if err != nil {
 			return shown(err)
 		}
-		return c.printImport(v, "")
+		return c.printImport(v, nil, "")
 	case "start", "pause", "resume", "cancel":
 		op := map[string]func(context.Context, int64) (client.Import, error){
 			"start": func(ctx context.Context, id int64) (client.Import, error) {
@@ -467,7 +485,7 @@ func runImportsCLI(ctx context.Context, args []string, getenv func(string) strin
 		if err != nil {
 			return shown(err)
 		}
-		return c.printImport(v, "")
+		return c.printImport(v, nil, "")
 	}
 	return usageError{fmt.Sprintf("imports: unknown subcommand %q (list, show, impact, errors, start, set, pause, resume, cancel, approve, reject)", sub)}
 }

@@ -241,15 +241,20 @@ function renderApprovals() {
 
 function askDecide(imp) {
   state.selected = imp.id;
-  $("decide-text").textContent = `${imp.approval.requested_by} asks to delete ${fmt(imp.valid_rows)} customers of import ${imp.id} (${imp.file_name}) ` +
+  const asks = (n) => `${who(imp.approval.requested_by, imp.approval.requested_by_token_id)} asks to delete ${n} of import ${imp.id} (${imp.file_name}) ` +
     `with everything that belongs to them. This cannot be undone. The request expires ${when(imp.approval.expires_at)}.`;
+  $("decide-text").textContent = asks(`the customers of its ${fmt(imp.valid_rows)} valid rows`);
   $("decide").dataset.id = imp.id;
   $("decide").hidden = false;
   $("detail").hidden = false;
   $("decide-count").value = "";
   $("reject-reason").value = "";
-  // The approver reads the same figures the requester read before Start.
-  showImpact(imp.id, "decide", "decide-impact", "approve-yes").then(() => $("decide-count").focus());
+  // The approver reads the preview as counted now (the API counts it again
+  // when it is older than half a minute): that number is the one to type.
+  showImpact(imp.id, "decide", "decide-impact", "approve-yes").then((m) => {
+    if (m && $("decide").dataset.id === String(imp.id)) $("decide-text").textContent = asks(`${fmt(m.customers)} customers`);
+    $("decide-count").focus();
+  });
   refresh();
 }
 
@@ -367,12 +372,12 @@ async function showImpact(id, panelId, boxId, yesId) {
   } catch (e) {
     failed = e.message;
   }
-  if ($(panelId).dataset.id !== String(id)) return; // another import was chosen meanwhile
+  if ($(panelId).dataset.id !== String(id)) return null; // another import was chosen meanwhile
   yes.disabled = false;
   yes.focus();
   if (!m) {
     box.replaceChildren(el("p", { class: "hint", text: "The impact preview could not be loaded: " + failed }));
-    return;
+    return null;
   }
   const kinds = el("ul", { class: "impact-kinds" });
   for (const r of m.related) kinds.append(el("li", {}, r.kind.replaceAll("_", " ") + " ", el("strong", { text: fmt(r.rows) })));
@@ -387,7 +392,16 @@ async function showImpact(id, panelId, boxId, yesId) {
   }
   if (m.file_error) parts.push(el("p", { text: m.file_error }));
   parts.push(el("p", { class: "hint", text: `Speed: ${m.basis}.` + (m.sample.length ? ` For example customers ${m.sample.join(", ")}.` : "") }));
+  const age = Math.max(0, Math.round((Date.now() - Date.parse(m.computed_at)) / 1000));
+  parts.push(el("p", { class: "hint impact-age", text: `Counted ${when(m.computed_at)} (${duration(age)} ago).` }));
   box.replaceChildren(...parts);
+  return m;
+}
+
+// who writes a token's name with its id, "ops (token 3)": two tokens may
+// not share a name, but an id tells them apart even across renames.
+function who(name, token) {
+  return token ? `${name} (token ${token})` : name;
 }
 
 async function confirmStart() {
@@ -420,9 +434,9 @@ async function renderDetail() {
   if (imp.awaits_operator && imp.actions.includes("start")) s += " Review the errors below, then press Start to delete the valid rows.";
   if (imp.approval) {
     s += imp.approval.approved_at
-      ? ` Asked by ${imp.approval.requested_by}, approved by ${imp.approval.approved_by} ${when(imp.approval.approved_at)}.`
+      ? ` Asked by ${who(imp.approval.requested_by, imp.approval.requested_by_token_id)}, approved by ${who(imp.approval.approved_by, imp.approval.approved_by_token_id)} ${when(imp.approval.approved_at)}.`
       : imp.status === "awaiting_approval"
-        ? ` Awaits the approval of another person with the imports:approve scope (asked by ${imp.approval.requested_by}; expires ${when(imp.approval.expires_at)}).`
+        ? ` Awaits the approval of another person with the imports:approve scope (asked by ${who(imp.approval.requested_by, imp.approval.requested_by_token_id)}; expires ${when(imp.approval.expires_at)}).`
         : "";
   }
   $("detail-summary").textContent = s;
