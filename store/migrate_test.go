@@ -48,7 +48,7 @@ func TestMigrateUpDownOnEmptyDatabase(t *testing.T) {
 		t.Fatal("up applied nothing on an empty database")
 	}
 	want := []string{
-		"api_tokens", "cleanup_policies", "customer_addresses", "customer_credit_scores",
+		"api_tokens", "cleanup_policies", "cleanup_runs", "customer_addresses", "customer_credit_scores",
 		"customer_custom_field_values", "customer_documents", "customer_emails",
 		"customer_employers", "customer_notes", "customer_payment_accounts", "customer_phones",
 		"customer_references", "customer_social_profiles", "customers", "deletion_audit",

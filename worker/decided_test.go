@@ -52,7 +52,7 @@ func TestQueuedCleanupRunRunsOnlyWhatWasClaimed(t *testing.T) {
 
 	reg := prometheus.NewRegistry()
 	in.work(t, reg, quiet())
-	eventually(t, 20*time.Second, "the claimed run was not dropped", func() bool {
+	eventually(t, time.Minute, "the claimed run was not dropped", func() bool {
 		got, _ := in.db.GetPolicy(ctx, tenant, p.ID)
 		return got.LastDrop != nil
 	})
@@ -107,7 +107,7 @@ func TestDisabledAfterTheClaimMakesNoBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	in.work(t, prometheus.NewRegistry(), quiet())
-	eventually(t, 20*time.Second, "the run of the disabled policy was not dropped", func() bool {
+	eventually(t, time.Minute, "the run of the disabled policy was not dropped", func() bool {
 		got, _ := in.db.GetPolicy(ctx, tenant, p.ID)
 		return got.LastDrop != nil
 	})
@@ -125,7 +125,7 @@ func TestDisabledAfterTheClaimMakesNoBatch(t *testing.T) {
 	if err := worker.NewCleanupTrigger(in.db, rdb, quiet()).Run(ctx); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 20*time.Second, "the batch of the enabled policy did not complete", func() bool {
+	eventually(t, time.Minute, "the batch of the enabled policy did not complete", func() bool {
 		return in.count(t, `SELECT count(*) FROM imports WHERE status = 'completed'`) == 1
 	})
 	if in.present(t, 1, 10) != 0 || in.present(t, 11, 100) != 90 {
@@ -255,7 +255,7 @@ func TestApprovalLimitsHoldWhenARunStarts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 20*time.Second, "the batch was not started or made to wait", func() bool {
+	eventually(t, time.Minute, "the batch was not started or made to wait", func() bool {
 		switch in.get(t, batch.ID).Status {
 		case sweep.StatusUploaded, sweep.StatusValidating, sweep.StatusValidated:
 			return false
@@ -283,7 +283,7 @@ func TestApprovalLimitsHoldWhenARunStarts(t *testing.T) {
 	if err := worker.NewCleanupTrigger(in.db, rdb, quiet()).Run(ctx); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 20*time.Second, "the approved batch did not complete", func() bool {
+	eventually(t, time.Minute, "the approved batch did not complete", func() bool {
 		return in.count(t, `SELECT count(*) FROM imports WHERE cleanup_policy_id = $1 AND status = 'completed'`, p.ID) == 1
 	})
 	if n := in.present(t, 101, 136); n != 0 {
