@@ -73,7 +73,7 @@ func (o *Owner) startOrAsk(ctx context.Context, imp sweep.Import, opts sweep.Sta
 	}
 	exempt := false
 	if imp.Source == sweep.SourceSchedule && imp.CleanupPolicyID != 0 {
-		if exempt, err = o.db.BatchCoveredByPolicy(ctx, imp.TenantID, imp.ID); err != nil {
+		if _, exempt, err = o.db.BatchStanding(ctx, imp.TenantID, imp.ID); err != nil {
 			return imp, false, err
 		}
 	}
@@ -229,6 +229,19 @@ func (o *Owner) StartImport(ctx context.Context, tenant, id int64, opts sweep.St
 // AutoStart is StartImport for an import that starts by itself once
 // validated; a failure to queue is returned, for the worker to retry.
 func (o *Owner) AutoStart(ctx context.Context, imp sweep.Import) (sweep.Import, error) {
+	if imp.Source == sweep.SourceSchedule && imp.CleanupPolicyID != 0 {
+		// A batch starts by itself only while the run it was made for
+		// stands: a policy changed, disabled or awaiting approval since
+		// then ends its batch before it deletes anything.
+		why, _, err := o.db.BatchStanding(ctx, imp.TenantID, imp.ID)
+		if err != nil {
+			return imp, err
+		}
+		if why != "" {
+			o.log.InfoContext(ctx, "cleanup batch cancelled before it started", "import_id", imp.ID, "tenant_id", imp.TenantID, "why", why)
+			return o.db.CancelImport(ctx, imp.TenantID, imp.ID, "sweep ("+why+")")
+		}
+	}
 	// The uploader (or the upstream service, or the policy) asked for it to
 	// start: that is the request another person approves, when one must.
 	imp, queued, err := o.startOrAsk(ctx, imp, sweep.StartOptions{By: sweep.Requester{Name: imp.CreatedBy, TokenID: imp.CreatedByToken}})

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -69,11 +70,11 @@ func (db *DB) ClaimRunNow(ctx context.Context, tenant, policy int64, due time.Ti
 }
 
 type runRow struct {
-	Revision int64          `db:"revision"`
-	DryRun   bool           `db:"dry_run"`
+	Revision int64          `db:"run_revision"`
+	DryRun   bool           `db:"run_dry_run"`
 	RunNow   bool           `db:"run_now"`
 	Outcome  string         `db:"outcome"`
-	ImportID sql.NullInt64  `db:"import_id"`
+	ImportID sql.NullInt64  `db:"run_import_id"`
 	Reason   sql.NullString `db:"reason"`
 }
 
@@ -102,7 +103,7 @@ func standing(p sweep.CleanupPolicy, r runRow) string {
 // whose revision no longer stands is dropped (*DroppedRun).
 func (db *DB) CreateBatch(ctx context.Context, c CleanupClaim) (imp sweep.Import, existed bool, err error) {
 	var r runRow
-	err = db.db.GetContext(ctx, &r, `SELECT revision, dry_run, run_now, outcome, import_id, reason FROM cleanup_runs
+	err = db.db.GetContext(ctx, &r, `SELECT revision AS run_revision, dry_run AS run_dry_run, run_now, outcome, import_id AS run_import_id, reason FROM cleanup_runs
 		WHERE tenant_id = $1 AND policy_id = $2 AND due = $3`, c.TenantID, c.PolicyID, c.Due)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && r.Revision != c.Revision {
 		return imp, false, sweep.Errorf(sweep.ENOTFOUND, "No run of cleanup policy %d due at %s with revision %d was claimed; a batch is made only for a run the scheduler (or run-now) claimed. Nothing was made.",
@@ -201,13 +202,37 @@ func (db *DB) dropRun(ctx context.Context, c CleanupClaim, reason string) error 
 	return &DroppedRun{Reason: reason}
 }
 
-// BatchCoveredByPolicy reports whether a cleanup batch runs under its
-// policy's approval: the policy was approved by a second person, and the
-// revision approved is the one the batch's run was claimed for.
-func (db *DB) BatchCoveredByPolicy(ctx context.Context, tenant, importID int64) (bool, error) {
-	var ok bool
-	err := db.db.GetContext(ctx, &ok, `SELECT coalesce(bool_or(p.approved_at IS NOT NULL AND NOT p.awaiting_approval AND p.revision = r.revision), false)
+// BatchStanding says how a cleanup batch stands with its policy now: why
+// its claimed run no longer stands (the policy's selection or batch size
+// changed, it was disabled or awaits approval since; "" when it stands), and
+// whether it runs under its policy's approval (approved by a second person,
+// at the revision its run was claimed for).
+func (db *DB) BatchStanding(ctx context.Context, tenant, importID int64) (why string, covered bool, err error) {
+	var row struct {
+		runRow
+		policyRow
+	}
+	err = db.db.GetContext(ctx, &row, `SELECT r.revision AS run_revision, r.dry_run AS run_dry_run, r.run_now, r.outcome, r.import_id AS run_import_id, r.reason,
+			`+prefixed("p.", policyColumns)+`
 		FROM cleanup_runs r JOIN cleanup_policies p ON p.tenant_id = r.tenant_id AND p.id = r.policy_id
 		WHERE r.tenant_id = $1 AND r.import_id = $2`, tenant, importID)
-	return ok, err
+	if errors.Is(err, sql.ErrNoRows) {
+		// A batch made before runs were recorded, or whose policy is gone:
+		// nothing covers it, and nothing of a policy stops it.
+		return "", false, nil
+	} else if err != nil {
+		return "", false, fmt.Errorf("read the run of cleanup batch %d: %w", importID, err)
+	}
+	p := row.policyRow.toPolicy()
+	why = standing(p, row.runRow)
+	return why, why == "" && p.Approval != nil && p.Approval.ApprovedAt != nil, nil
+}
+
+// prefixed qualifies each column of a list with a table alias.
+func prefixed(alias, columns string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = alias + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/lifecycle"
+	"github.com/sweephq/sweep/store"
 	"github.com/sweephq/sweep/worker"
 )
 
@@ -298,4 +299,45 @@ func (in *instance) mustGetPolicy(t *testing.T, id int64) sweep.CleanupPolicy {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// A batch made for a claimed run starts by itself only while that run
+// stands: its policy changed between the batch and the batch's start (a
+// worker that validated it late), the batch ends cancelled, saying why,
+// before it deletes anyone.
+func TestBatchOfAChangedPolicyDoesNotStart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rdb := sharedRedis(t)
+	in := newInstance(t, rdb, 50)
+	in.db.SQL().MustExec(`UPDATE customers SET erasure_requested_at = CASE WHEN id <= 20 THEN now() END WHERE tenant_id = $1`, tenant)
+	p, err := in.db.CreatePolicy(ctx, sweep.CleanupPolicy{TenantID: tenant, Name: "erasure", Kind: sweep.CleanupErasureRequested,
+		CronSpec: "0 * * * *", MaxBatch: 10, Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	due := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
+	in.db.SQL().MustExec(`UPDATE cleanup_policies SET next_run_at = $1`, due)
+	var claimed store.DuePolicy
+	if _, err := in.db.ClaimDuePolicies(ctx, time.Now(), func(d store.DuePolicy) error { claimed = d; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	batch, _, err := in.db.CreateBatch(ctx, store.CleanupClaim{TenantID: tenant, PolicyID: p.ID, Due: claimed.Due, Revision: claimed.Revision})
+	if err != nil || batch.Status != sweep.StatusUploaded || !batch.AutoStart {
+		t.Fatalf("batch = %s auto start %v (%v); want an uploaded batch that starts by itself", batch.Status, batch.AutoStart, err)
+	}
+	wider := in.mustGetPolicy(t, p.ID)
+	wider.MaxBatch = 20
+	if _, err := in.db.UpdatePolicy(ctx, wider); err != nil {
+		t.Fatal(err)
+	}
+	task, _ := jobs.NewImportValidateTask(batch)
+	w := worker.NewServer(rdb, in.db, worker.Config{Concurrency: 1, Logger: quiet()})
+	if err := w.Handler().ProcessTask(ctx, task); err != nil {
+		t.Fatal(err)
+	}
+	got := in.get(t, batch.ID)
+	if got.Status != sweep.StatusCancelled || !containsAll(got.Error, "revision", "nothing was deleted") || in.present(t, 1, 20) != 20 {
+		t.Errorf("batch of a policy changed before it started = %s %q, %d of 20 flagged left; want cancelled saying why, none deleted", got.Status, got.Error, in.present(t, 1, 20))
+	}
 }
