@@ -27,14 +27,18 @@ const (
 	EventImportCompleted        EventType = "import.completed" // completed and completed_with_errors
 	EventImportFailed           EventType = "import.failed"
 	EventImportCancelled        EventType = "import.cancelled"
-	EventCustomerDeleted        EventType = "customer.deleted" // one customer through the API
-	EventWebhookTest            EventType = "webhook.test"     // sent to one endpoint when asked, whatever it subscribes to
+	// EventImportDeleted: an import record was removed (DELETE
+	// /v1/imports/{id}); its data is the import as it was, so a request
+	// awaiting approval that was withdrawn is seen as such.
+	EventImportDeleted   EventType = "import.deleted"
+	EventCustomerDeleted EventType = "customer.deleted" // one customer through the API
+	EventWebhookTest     EventType = "webhook.test"     // sent to one endpoint when asked, whatever it subscribes to
 )
 
 // EventTypes are the events an endpoint may subscribe to, in the order the
 // API lists them.
 var EventTypes = []EventType{EventImportValidated, EventImportRejected, EventImportAwaitingApproval,
-	EventImportCompleted, EventImportFailed, EventImportCancelled, EventCustomerDeleted}
+	EventImportCompleted, EventImportFailed, EventImportCancelled, EventImportDeleted, EventCustomerDeleted}
 
 // ImportEventType returns the event an import entering status s sends, and
 // false for a status that sends none. The database's webhook trigger holds the

@@ -130,7 +130,13 @@ var activeStatuses = func() []string {
 func (db *DB) DeleteImport(ctx context.Context, tenant, id int64) error {
 	var deleted int64
 	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM imports WHERE tenant_id = $1 AND id = $2 AND NOT status = ANY($3)`, tenant, id, pq.Array(activeStatuses))
+		// The record goes, and an import.deleted webhook with the import as
+		// it was (a request awaiting approval that was withdrawn, a batch
+		// left for review) goes out from the same transaction.
+		res, err := tx.ExecContext(ctx, `WITH gone AS (
+				DELETE FROM imports WHERE tenant_id = $1 AND id = $2 AND NOT status = ANY($3) RETURNING *)
+			SELECT sweep_webhook_emit(g.tenant_id, $4, g.id, NULL, to_jsonb(g)) FROM gone g`,
+			tenant, id, pq.Array(activeStatuses), sweep.EventImportDeleted)
 		if err != nil {
 			return err
 		}
