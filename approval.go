@@ -67,7 +67,10 @@ type Approval struct {
 	ExpiresAt        time.Time
 	ApprovedBy       string
 	ApprovedByToken  int64 // the token that approved (0: not approved yet)
-	ApprovedAt       *time.Time
+	// Reason is why a second person must approve: more customers than the
+	// threshold, or past the rolling limit, naming the total.
+	Reason     string
+	ApprovedAt *time.Time
 }
 
 // Who is a token's name with its id, as a requester or an approver is

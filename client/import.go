@@ -105,6 +105,9 @@ type Approval struct {
 	// ApprovedByToken is the id of the token that approved.
 	ApprovedByToken int64      `json:"approved_by_token_id,omitempty"`
 	ApprovedAt      *time.Time `json:"approved_at,omitempty"`
+	// Reason is why a second person must approve: more customers than the
+	// tenant's threshold, or past its rolling limit, naming the total.
+	Reason string `json:"reason,omitempty"`
 }
 
 // FromApproval returns the wire format of a (nil for nil).
@@ -113,7 +116,7 @@ func FromApproval(a *sweep.Approval) *Approval {
 		return nil
 	}
 	return &Approval{RequestedBy: a.RequestedBy, RequestedByToken: a.RequestedByToken, RequestedAt: a.RequestedAt, ExpiresAt: a.ExpiresAt,
-		ApprovedBy: a.ApprovedBy, ApprovedByToken: a.ApprovedByToken, ApprovedAt: a.ApprovedAt}
+		ApprovedBy: a.ApprovedBy, ApprovedByToken: a.ApprovedByToken, ApprovedAt: a.ApprovedAt, Reason: a.Reason}
 }
 
 // FromHold returns the wire format of h.

@@ -82,7 +82,7 @@ func (o *Owner) startOrAsk(ctx context.Context, imp sweep.Import, opts sweep.Sta
 		return started, err == nil, err
 	}
 	o.log.InfoContext(ctx, "import awaits approval", "import_id", imp.ID, "tenant_id", imp.TenantID, "why", why)
-	asked, err := o.db.RequestApproval(ctx, imp.TenantID, imp.ID, opts, time.Now().Add(o.approvalTTL))
+	asked, err := o.db.RequestApproval(ctx, imp.TenantID, imp.ID, opts, why, time.Now().Add(o.approvalTTL))
 	return asked, false, err
 }
 

@@ -43,7 +43,7 @@ func (db *DB) SetApprovalThreshold(ctx context.Context, tenant int64, threshold 
 // for when it is approved, and who asked, until expires. The impact preview
 // is counted again first, so the request, its timeline step and the
 // approver start from what the run would delete now.
-func (db *DB) RequestApproval(ctx context.Context, tenant, id int64, opts sweep.StartOptions, expires time.Time) (sweep.Import, error) {
+func (db *DB) RequestApproval(ctx context.Context, tenant, id int64, opts sweep.StartOptions, why string, expires time.Time) (sweep.Import, error) {
 	// An import that cannot have an impact (not validated, not the
 	// tenant's) is refused by the transition below, naming its state.
 	if _, err := db.RefreshImpact(ctx, tenant, id, -1, 0); err != nil && !slices.Contains([]string{sweep.ECONFLICT, sweep.ENOTFOUND}, sweep.ErrorCode(err)) {
@@ -53,8 +53,8 @@ func (db *DB) RequestApproval(ctx context.Context, tenant, id int64, opts sweep.
 	return db.transition(ctx, db.db, tenant, id, []sweep.Status{sweep.StatusValidated}, sweep.StatusAwaitingApproval,
 		"run_at = coalesce($5, run_at), parallelism = CASE WHEN $6 > 0 THEN $6 ELSE parallelism END, "+runSettingSet(7)+`,
 		approval_requested_by = $9, approval_requested_token = nullif($10, 0), approval_requested_at = now(),
-		approval_expires_at = $11, approved_by = NULL, approved_token = NULL, approved_at = NULL`,
-		opts.RunAt, opts.Parallelism, window, rate, opts.By.Name, opts.By.TokenID, expires)
+		approval_expires_at = $11, approved_by = NULL, approved_token = NULL, approved_at = NULL, approval_reason = nullif($12, '')`,
+		opts.RunAt, opts.Parallelism, window, rate, opts.By.Name, opts.By.TokenID, expires, why)
 }
 
 // ApproveImport queues an import awaiting approval, at its run_at if still

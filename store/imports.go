@@ -24,7 +24,7 @@ const importColumns = `id, tenant_id, source, status, policy, file_name, file_si
 	created_by, cleanup_policy_id, created_at, updated_at, validated_at, started_at, finished_at,
 	run_window, max_rows_per_second, held_reason, held_message, held_since, held_until,
 	created_by_token, approval_requested_by, approval_requested_token, approval_requested_at, approval_expires_at,
-	approved_by, approved_at, approved_token`
+	approved_by, approved_at, approved_token, approval_reason`
 
 type importRow struct {
 	ID              int64          `db:"id"`
@@ -69,6 +69,7 @@ type importRow struct {
 	ApprovedBy      sql.NullString `db:"approved_by"`
 	ApprovedAt      sql.NullTime   `db:"approved_at"`
 	ApprovedToken   sql.NullInt64  `db:"approved_token"`
+	ApprovalReason  sql.NullString `db:"approval_reason"`
 }
 
 func timePtr(t sql.NullTime) *time.Time {
@@ -92,7 +93,7 @@ func (r importRow) toImport() sweep.Import {
 	if r.ApprovalAt.Valid {
 		approval = &sweep.Approval{RequestedBy: r.ApprovalBy.String, RequestedByToken: r.ApprovalToken.Int64,
 			RequestedAt: r.ApprovalAt.Time, ExpiresAt: r.ApprovalExpires.Time, ApprovedBy: r.ApprovedBy.String,
-			ApprovedAt: timePtr(r.ApprovedAt)}
+			ApprovedAt: timePtr(r.ApprovedAt), Reason: r.ApprovalReason.String}
 		if r.ApprovedAt.Valid {
 			approval.ApprovedByToken = r.ApprovedToken.Int64
 		}

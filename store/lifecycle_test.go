@@ -173,7 +173,7 @@ func TestEveryOperationFollowsTheTable(t *testing.T) {
 		"PauseImport":  func(id int64) error { _, err := db.PauseImport(ctx, tenant, id, "ops"); return err },
 		"ResumeImport": func(id int64) error { _, err := db.ResumeImport(ctx, tenant, id); return err },
 		"RequestApproval": func(id int64) error {
-			_, err := db.RequestApproval(ctx, tenant, id, sweep.StartOptions{By: sweep.Requester{Name: "ops", TokenID: 1}}, time.Now().Add(time.Hour))
+			_, err := db.RequestApproval(ctx, tenant, id, sweep.StartOptions{By: sweep.Requester{Name: "ops", TokenID: 1}}, "", time.Now().Add(time.Hour))
 			return err
 		},
 		"ApproveImport": func(id int64) error {

@@ -224,8 +224,9 @@ func TestApprovalLimitsHoldWhenARunStarts(t *testing.T) {
 	if a := start(1, 20); a.Status != sweep.StatusQueued {
 		t.Fatalf("20 customers under a threshold of 30 = %s, want queued", a.Status)
 	}
-	if b := start(21, 40); b.Status != sweep.StatusAwaitingApproval {
-		t.Errorf("20 more within 24 hours (40 > 30 a day) = %s, want awaiting_approval", b.Status)
+	if b := start(21, 40); b.Status != sweep.StatusAwaitingApproval || b.Approval == nil ||
+		!containsAll(b.Approval.Reason, "20 customers were deleted or queued without approval in the last 24 hours", "40", "limit of 30") {
+		t.Errorf("20 more within 24 hours (40 > 30 a day) = %s %+v, want awaiting_approval saying why, with the total", b.Status, b.Approval)
 	}
 	none := int64(0)
 	if err := in.db.SetApprovalDailyLimit(ctx, tenant, &none); err != nil {

@@ -313,6 +313,9 @@ func (c *cliClient) printImport(v client.Import, m *client.Impact, next string, 
 					sweep.Commas(m.Customers), m.ComputedAt.UTC().Format("2006-01-02 15:04:05 MST"), v.ID, m.Customers)
 			}
 			fmt.Fprintln(c.stdout)
+			if a.Reason != "" {
+				fmt.Fprintf(c.stdout, "  why: %s\n", a.Reason)
+			}
 		}
 	}
 	for i, h := range v.Holds {

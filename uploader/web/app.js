@@ -410,7 +410,7 @@ async function confirmStart() {
   try {
     const r = await (await api("POST", `/v1/imports/${id}/start`)).json();
     notice(r.status === "awaiting_approval"
-      ? `Import ${id} deletes more customers than one person may start alone: it waits for another person's approval (until ${when(r.approval.expires_at)}).`
+      ? `Import ${id} waits for another person's approval (until ${when(r.approval.expires_at)}): ${r.approval.reason || "it deletes more customers than one person may start alone"}.`
       : `Import ${id} started.`);
   } catch (e) {
     notice("Start failed: " + e.message, true);
