@@ -2,6 +2,8 @@
 GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
 FUZZTIME ?= 30s
+# Flags of make mutate (go run ./internal/mutate -h lists them), e.g. -files status.go,store/limits.go -max 10.
+MUTATE_FLAGS ?=
 # go test stops a package after this long (its default, 10 minutes, is too close to cmd/sweep on a slow machine).
 TEST_TIMEOUT ?= 30m
 # Helm runs as a Go module (no binary to download); the chart test reads this line too.
@@ -13,7 +15,7 @@ DEMO_CUSTOMERS ?= 20000
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 .DEFAULT_GOAL := help
-.PHONY: help services browser build demo test lint fuzz chart bench clean
+.PHONY: help services browser build demo test lint fuzz chart bench mutate clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -60,6 +62,9 @@ chart: ## helm lint and helm template the chart with each values file in its ci/
 	  echo "helm template sweep $(CHART) -f $$f"; $(HELM) template sweep $(CHART) -f $$f --output-dir "$$out/$$(basename $$f .yaml)" >/dev/null; \
 	done
 	$(GO) test -count=1 ./deploy/helm/
+
+mutate: services ## mutation test (before a release, not in CI): plants one bug at a time in the files that decide deletion, prints the score and every survivor; MUTATE_FLAGS='-files status.go -max 10'
+	$(GO) run ./internal/mutate $(MUTATE_FLAGS)
 
 bench: services build ## measure speed and memory with sweep bench (a scratch database; several minutes)
 	./sweep migrate up
