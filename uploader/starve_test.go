@@ -7,6 +7,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,8 +17,9 @@ import (
 )
 
 // trickle starts an upload that sends its first bytes and then one byte
-// every second until stop is closed; it reports the answer's status.
-func (a *api) trickle(stop <-chan struct{}, codes chan<- int) {
+// every second until stop is closed, counting each byte sent in ticks; it
+// reports the answer's status.
+func (a *api) trickle(stop <-chan struct{}, codes chan<- int, ticks *atomic.Int64) {
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
 	go func() {
@@ -37,6 +39,7 @@ func (a *api) trickle(stop <-chan struct{}, codes chan<- int) {
 				if _, err := fw.Write([]byte("\n")); err != nil {
 					return
 				}
+				ticks.Add(1)
 			}
 		}
 	}()
@@ -76,6 +79,7 @@ func TestSlowClientsOfOneTenantDoNotStarveAnother(t *testing.T) {
 	}
 
 	stop := make(chan struct{})
+	var ticks atomic.Int64 // bytes the trickling uploads sent
 	codes := make(chan int, 100)
 	var wg sync.WaitGroup
 	var held []*http.Response
@@ -103,7 +107,7 @@ func TestSlowClientsOfOneTenantDoNotStarveAnother(t *testing.T) {
 	slots := uploader.DefaultTenantTransfers
 	for range 40 {
 		wg.Add(1)
-		go func() { defer wg.Done(); a.trickle(stop, codes) }()
+		go func() { defer wg.Done(); a.trickle(stop, codes, &ticks) }()
 	}
 	// All but the tenant's share are refused at once; the rest trickle on.
 	if got := collect(40 - slots); got[http.StatusTooManyRequests] != 40-slots {
@@ -154,10 +158,13 @@ func TestSlowClientsOfOneTenantDoNotStarveAnother(t *testing.T) {
 		t.Errorf("other tenant's upload = %d %v", code, body)
 	}
 
-	// No session of this database waits in a transaction for a client: after
-	// two more seconds of trickling, none has been in one for over a second
+	// No session of this database waits in a transaction for a client: once
+	// every upload in flight has sent two more bytes (over a second more of
+	// trickling, on any machine), none has been in one for over a second
 	// (the worker's own transactions last milliseconds).
-	time.Sleep(2 * time.Second)
+	for from := ticks.Load(); ticks.Load() < from+2*int64(slots); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	idle := a.count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
 		AND state LIKE 'idle in transaction%' AND xact_start < now() - interval '1 second'`)
 	if idle != 0 {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -234,7 +235,7 @@ func TestWebhooksThroughTheAPI(t *testing.T) {
 	rc := newReceiver(t)
 	ep := h.subscribe(rc.srv.URL + "/hooks")
 	onlyDone := newReceiver(t)
-	h.subscribe(onlyDone.srv.URL, sweep.EventImportCompleted)
+	doneEP := h.subscribe(onlyDone.srv.URL, sweep.EventImportCompleted)
 
 	var list client.WebhookList
 	h.call("GET", "/v1/webhooks", nil, http.StatusOK, &list)
@@ -280,8 +281,12 @@ func TestWebhooksThroughTheAPI(t *testing.T) {
 	}
 
 	// The endpoint subscribed to import.completed alone gets that alone.
+	// Every event of this test is recorded by now, with its deliveries: the
+	// endpoint's log is all it will ever be sent.
 	onlyDone.waitFor(sweep.EventImportCompleted, forImport)
-	time.Sleep(300 * time.Millisecond)
+	if log := settledLog(t, h, doneEP.ID); len(log) != 1 || log[0].Type != sweep.EventImportCompleted {
+		t.Errorf("the import.completed endpoint's deliveries = %+v; want import.completed alone", log)
+	}
 	for _, hit := range onlyDone.all() {
 		if typ := hit.message(t).Type; typ != sweep.EventImportCompleted {
 			t.Errorf("an endpoint subscribed to import.completed got %s", typ)
@@ -395,6 +400,23 @@ func TestWebhookRetriesAndSecretRotation(t *testing.T) {
 	}
 }
 
+// settledLog waits until no delivery of the endpoint is pending, and returns
+// its log.
+func settledLog(t *testing.T, h *hooks, endpoint int64) []client.Delivery {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		log := h.deliveries(endpoint)
+		if !slices.ContainsFunc(log, func(d client.Delivery) bool { return d.Status == sweep.DeliveryPending }) {
+			return log
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deliveries still pending after 30s: %+v", log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func waitDelivery(t *testing.T, h *hooks, endpoint, id int64, ok func(client.Delivery) bool) client.Delivery {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
@@ -438,7 +460,16 @@ func TestWebhooksNeverCrossTenants(t *testing.T) {
 	theirs.waitFor(sweep.EventCustomerDeleted, nil)
 	mine.waitFor(sweep.EventWebhookTest, nil)
 	theirs.waitFor(sweep.EventWebhookTest, nil)
-	time.Sleep(300 * time.Millisecond)
+	// Both tenants' events are recorded with their deliveries: once each
+	// endpoint's log is delivered, its receiver got all it ever will.
+	for _, ep := range []struct {
+		h  *hooks
+		id int64
+	}{{h, myEP.ID}, {oh, theirEP.ID}} {
+		if log := settledLog(t, ep.h, ep.id); len(log) != 2 {
+			t.Errorf("endpoint %d's deliveries = %+v; want its tenant's 2 events", ep.id, log)
+		}
+	}
 	for who, rc := range map[int64]*receiver{tenant: mine, other: theirs} {
 		for _, hit := range rc.all() {
 			if m := hit.message(t); m.TenantID != who {
@@ -504,7 +535,17 @@ func TestWebhookEndpointDisabledAfterFailing(t *testing.T) {
 	}
 	sent := len(rc.all())
 	h.call("POST", fmt.Sprintf("/v1/webhooks/%d/test", ep.ID), nil, http.StatusConflict, nil)
-	time.Sleep(time.Second)
+	// Proof that the dispatcher passed over it: once its waiting delivery is
+	// due, a test sent to another endpoint of the tenant, which the
+	// dispatcher takes after it, arrives.
+	if log := h.deliveries(ep.ID); len(log) == 1 && log[0].NextAttemptAt != nil {
+		for time.Now().Before(*log[0].NextAttemptAt) {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	canary := newReceiver(t)
+	h.sendTest(h.subscribe(canary.srv.URL).ID)
+	canary.waitFor(sweep.EventWebhookTest, nil)
 	if n := len(rc.all()); n != sent {
 		t.Errorf("a disabled endpoint got %d more requests", n-sent)
 	}
