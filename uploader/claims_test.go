@@ -277,8 +277,21 @@ func TestCancelRunningImportThroughTheAPI(t *testing.T) {
 	if c := a.count(`SELECT count(*) FROM deletion_audit WHERE tenant_id = $1 AND import_id = $2`, tenant, id); int64(c) != got.DeletedRows {
 		t.Errorf("audit rows = %d, want one per deleted customer (%d)", c, got.DeletedRows)
 	}
-	// Nothing more happens afterwards.
-	time.Sleep(200 * time.Millisecond)
+	// Nothing more happens afterwards: once Redis holds no task to run
+	// (none pending, scheduled, retrying or in a worker), nothing can move it.
+	insp := asynq.NewInspectorFromRedisClient(a.rdb)
+	a.waitImport(id, 30*time.Second, "no task left in Redis", func(sweep.Import) bool {
+		qs, err := insp.Queues()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range qs {
+			if info, err := insp.GetQueueInfo(q); err != nil || info.Active+info.Pending+info.Scheduled+info.Retry > 0 {
+				return false
+			}
+		}
+		return true
+	})
 	if again := a.get(id); again.ProcessedRows != got.ProcessedRows || a.left(1, n) != n-int(got.DeletedRows) {
 		t.Errorf("a cancelled import went on: %d rows processed, then %d", got.ProcessedRows, again.ProcessedRows)
 	}
