@@ -73,7 +73,7 @@ func tooFrequent(s cron.Schedule, first time.Time) (a, b time.Time, found bool) 
 const policyColumns = `id, tenant_id, name, kind, params, cron_spec, max_batch, enabled, dry_run,
 	last_run_at, next_run_at, last_import_id, last_found, created_at, updated_at, run_window,
 	awaiting_approval, approval_requested_by, approval_requested_token, approval_requested_at, approved_by, approved_at, revision,
-	last_dropped_at, last_drop_reason`
+	last_dropped_at, last_drop_reason, approved_token`
 
 type policyRow struct {
 	ID           int64          `db:"id"`
@@ -101,6 +101,7 @@ type policyRow struct {
 	Revision     int64          `db:"revision"`
 	DroppedAt    sql.NullTime   `db:"last_dropped_at"`
 	DropReason   sql.NullString `db:"last_drop_reason"`
+	ApprovedTok  sql.NullInt64  `db:"approved_token"`
 }
 
 func int64Ptr(v sql.NullInt64) *int64 {
@@ -125,6 +126,9 @@ func (r policyRow) toPolicy() sweep.CleanupPolicy {
 	if r.AskedAt.Valid {
 		p.Approval = &sweep.Approval{RequestedBy: r.AskedBy.String, RequestedByToken: r.AskedToken.Int64, RequestedAt: r.AskedAt.Time,
 			ApprovedBy: r.ApprovedBy.String, ApprovedAt: timePtr(r.ApprovedAt)}
+		if r.ApprovedAt.Valid {
+			p.Approval.ApprovedByToken = r.ApprovedTok.Int64
+		}
 	}
 	_ = json.Unmarshal(r.Params, &p.Params) // written by us from the same struct
 	return p
@@ -211,6 +215,7 @@ func (db *DB) UpdatePolicy(ctx context.Context, p sweep.CleanupPolicy) (sweep.Cl
 			approval_requested_token = CASE WHEN $12 AND old.selection_changed THEN nullif($14, 0) ELSE c.approval_requested_token END,
 			approval_requested_at = CASE WHEN $12 AND old.selection_changed THEN now() ELSE c.approval_requested_at END,
 			approved_by = CASE WHEN $12 THEN NULL ELSE c.approved_by END,
+			approved_token = CASE WHEN $12 THEN NULL ELSE c.approved_token END,
 			approved_at = CASE WHEN $12 THEN NULL ELSE c.approved_at END
 		FROM (SELECT kind IS DISTINCT FROM $4 OR params IS DISTINCT FROM $5 OR max_batch IS DISTINCT FROM $7 AS selection_changed
 			FROM cleanup_policies WHERE tenant_id = $1 AND id = $2) old

@@ -281,6 +281,9 @@ func TestApprovalLimitsHoldWhenARunStarts(t *testing.T) {
 	if _, err := in.db.ApprovePolicy(ctx, tenant, p.ID, sweep.ApprovalStep{By: "risk lead", ByToken: 2, Confirm: 40, Revision: asked.Revision}); err != nil {
 		t.Fatal(err)
 	}
+	if a := in.mustGetPolicy(t, p.ID).Approval; a == nil || a.ApprovedBy != "risk lead" || a.ApprovedByToken != 2 || a.RequestedByToken != 1 {
+		t.Errorf("policy approval = %+v; want asked by token 1, approved by risk lead, token 2", a)
+	}
 	in.db.SQL().MustExec(`UPDATE cleanup_policies SET next_run_at = now() - interval '1 minute'`)
 	if err := worker.NewCleanupTrigger(in.db, rdb, quiet()).Run(ctx); err != nil {
 		t.Fatal(err)
