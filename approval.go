@@ -84,11 +84,14 @@ func Who(name string, token int64) string {
 }
 
 // SameTokenName reports whether two token names read as one person's: equal
-// ignoring letter case and surrounding spaces. An empty name (sweep itself,
-// an upstream service) is nobody's and matches nothing.
+// ignoring letter case, surrounding spaces, which spaces and how many
+// separate words, and characters that are not shown (such as a zero-width
+// space), which names stored before CheckTokenName refused them may hold.
+// An empty name (sweep itself, an upstream service) is nobody's and matches
+// nothing.
 func SameTokenName(a, b string) bool {
-	a, b = strings.TrimSpace(a), strings.TrimSpace(b)
-	return a != "" && strings.EqualFold(a, b)
+	a = readTokenName(a)
+	return a != "" && strings.EqualFold(a, readTokenName(b))
 }
 
 // ApprovalStep is an approver's decision.

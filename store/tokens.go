@@ -5,9 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -39,8 +37,9 @@ type Principal struct {
 // The token itself is returned once and never stored; only its hash is.
 //
 // Its name is how people tell who asked for and who approved a deletion,
-// so it is required and unique in the tenant among active tokens, ignoring
-// letter case and surrounding spaces: a name taken is ECONFLICT naming the
+// so it is required, free of characters that are not shown
+// (sweep.CheckTokenName), and unique in the tenant among active tokens as
+// sweep.SameTokenName compares names: a name taken is ECONFLICT naming the
 // token that has it.
 func (db *DB) CreateToken(ctx context.Context, tenant int64, name string, scopes []sweep.Scope) (token string, id int64, err error) {
 	err = db.withTx(ctx, func(tx *sqlx.Tx) error {
@@ -53,12 +52,22 @@ func (db *DB) CreateToken(ctx context.Context, tenant int64, name string, scopes
 // ReplaceToken is CreateToken that first revokes the tenant's active token
 // of that name, if there is one, in the same transaction; it returns the id
 // of the token it revoked (0: none).
+//
+// A name that reads as several active tokens' (stored before names were
+// checked) revokes the oldest of them and is refused naming the next one.
 func (db *DB) ReplaceToken(ctx context.Context, tenant int64, name string, scopes []sweep.Scope) (token string, id, revoked int64, err error) {
 	err = db.withTx(ctx, func(tx *sqlx.Tx) error {
-		err := tx.QueryRowContext(ctx, `UPDATE api_tokens SET revoked_at = now()
-			WHERE tenant_id = $1 AND lower(btrim(name)) = lower(btrim($2)) AND revoked_at IS NULL RETURNING id`, tenant, name).Scan(&revoked)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("revoke the token named %q: %w", name, err)
+		clean, err := sweep.CheckTokenName(name)
+		if err != nil {
+			return err
+		}
+		if revoked, err = activeTokenNamed(ctx, tx, tenant, clean); err != nil {
+			return err
+		}
+		if revoked != 0 {
+			if _, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = now() WHERE id = $1`, revoked); err != nil {
+				return fmt.Errorf("revoke the token named %q: %w", clean, err)
+			}
 		}
 		token, id, err = db.createToken(ctx, tx, tenant, name, scopes)
 		return err
@@ -70,23 +79,19 @@ func (db *DB) createToken(ctx context.Context, tx *sqlx.Tx, tenant int64, name s
 	if len(scopes) == 0 {
 		return "", 0, sweep.Errorf(sweep.EINVALID, "a token needs at least one scope.")
 	}
-	name = strings.TrimSpace(name)
-	if name == "" || utf8.RuneCountInString(name) > 100 || sweep.HasControl(name) {
-		return "", 0, sweep.Errorf(sweep.EINVALID, "a token needs a name of at most 100 characters, without control characters, that people know its holder by, such as \"risk lead\": the timeline and every approval show it.")
+	name, err = sweep.CheckTokenName(name)
+	if err != nil {
+		return "", 0, err
 	}
 	names := make([]string, len(scopes))
 	for i, s := range scopes {
 		names[i] = string(s)
 	}
-	// The unique index decides; this only names the token in the way, and
-	// keeps the transaction usable for the answer.
-	var taken int64
-	err = tx.QueryRowContext(ctx, `SELECT id FROM api_tokens WHERE tenant_id = $1 AND lower(btrim(name)) = lower($2) AND revoked_at IS NULL`,
-		tenant, name).Scan(&taken)
-	if err == nil {
+	taken, err := activeTokenNamed(ctx, tx, tenant, name)
+	if err != nil {
+		return "", 0, err
+	} else if taken != 0 {
 		return "", 0, takenName(tenant, name, taken)
-	} else if !errors.Is(err, sql.ErrNoRows) {
-		return "", 0, fmt.Errorf("token names of tenant %d: %w", tenant, err)
 	}
 	token = sweep.NewToken()
 	err = tx.QueryRowContext(ctx, `
@@ -95,12 +100,37 @@ func (db *DB) createToken(ctx context.Context, tx *sqlx.Tx, tenant int64, name s
 		RETURNING id`,
 		tenant, sweep.HashToken(token), name, pq.Array(names)).Scan(&id)
 	if isSQLState(err, sqlstateUniqueViolation) {
-		// Another token of that name was made meanwhile.
+		// The index's lower() folded a letter that strings.EqualFold does not.
 		return "", 0, takenName(tenant, name, 0)
 	} else if err != nil {
 		return "", 0, notFound(err, "tenant %d does not exist; create it first (sweep seed --tenant %d creates it).", tenant, tenant)
 	}
 	return token, id, nil
+}
+
+// activeTokenNamed returns the oldest active token of tenant whose name
+// reads as name (sweep.SameTokenName), 0 when there is none. It holds the
+// tenant's token names until tx ends, so what it finds stays true: the
+// unique index compares names only by letter case and surrounding spaces,
+// and names stored before sweep.CheckTokenName may differ from a new one
+// only by characters nobody sees.
+func activeTokenNamed(ctx context.Context, tx *sqlx.Tx, tenant int64, name string) (int64, error) {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('token names:' || $1::text, 0))`, tenant); err != nil {
+		return 0, fmt.Errorf("token names of tenant %d: %w", tenant, err)
+	}
+	var active []struct {
+		ID   int64  `db:"id"`
+		Name string `db:"name"`
+	}
+	if err := tx.SelectContext(ctx, &active, `SELECT id, name FROM api_tokens WHERE tenant_id = $1 AND revoked_at IS NULL ORDER BY id`, tenant); err != nil {
+		return 0, fmt.Errorf("token names of tenant %d: %w", tenant, err)
+	}
+	for _, t := range active {
+		if sweep.SameTokenName(t.Name, name) {
+			return t.ID, nil
+		}
+	}
+	return 0, nil
 }
 
 // takenName refuses a token name that an active token of the tenant has

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -108,5 +109,88 @@ func TestApproverTokensMigrationRenamesDuplicateNames(t *testing.T) {
 	want := []string{"ops", " OPS #2", "ops", "Ops  #4", "lead", "ops", "", "token #8"}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("names after the upgrade (-want +got):\n%s", diff)
+	}
+}
+
+// A name holding a character nobody sees is refused, saying which, and
+// stores nothing; a name stored before that refusal still counts as the
+// name it reads as: a new token may not take it, --replace revokes it, and
+// its holder may not approve what a token of the name it reads as asked for.
+func TestTokenNamesIgnoreInvisibleCharacters(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := testenv.DB(t)
+	const tenant = 5200243
+	if err := db.EnsureTenant(ctx, tenant, "t"); err != nil {
+		t.Fatal(err)
+	}
+	scopes := []sweep.Scope{sweep.ScopeImportsRead, sweep.ScopeImportsApprove}
+	_, ops, err := db.CreateToken(ctx, tenant, "ops", scopes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"ops\u200b", "\u202eops", "ops\u00a0lead", "risk\u2028lead"} {
+		_, _, err := db.CreateToken(ctx, tenant, name, scopes)
+		if sweep.ErrorCode(err) != sweep.EINVALID || !strings.Contains(sweep.ErrorMessage(err), "may not hold control or invisible characters") {
+			t.Errorf("CreateToken(%q): %v; want invalid", name, err)
+		}
+		if _, _, _, err := db.ReplaceToken(ctx, tenant, name, scopes); sweep.ErrorCode(err) != sweep.EINVALID {
+			t.Errorf("ReplaceToken(%q): %v; want invalid", name, err)
+		}
+	}
+	var active []string
+	db.SQL().Select(&active, `SELECT name FROM api_tokens WHERE tenant_id = $1 AND revoked_at IS NULL ORDER BY id`, tenant)
+	if diff := cmp.Diff([]string{"ops"}, active); diff != "" {
+		t.Errorf("active tokens after the refusals (-want +got):\n%s", diff)
+	}
+
+	// Stored before names were checked.
+	var lead int64
+	db.SQL().Get(&lead, `INSERT INTO api_tokens (tenant_id, token_hash, name, scopes)
+		VALUES ($1, sha256('lead'), E'lead\u200b', '{imports:read}') RETURNING id`, tenant)
+	for _, name := range []string{"lead", "LEAD", "lead\u200b\u200b"} {
+		_, _, err := db.CreateToken(ctx, tenant, name, scopes)
+		if strings.Contains(name, "\u200b") {
+			if sweep.ErrorCode(err) != sweep.EINVALID {
+				t.Errorf("CreateToken(%q): %v; want invalid", name, err)
+			}
+			continue
+		}
+		if sweep.ErrorCode(err) != sweep.ECONFLICT || !strings.Contains(sweep.ErrorMessage(err), fmt.Sprintf("(token %d)", lead)) {
+			t.Errorf("CreateToken(%q) while %q is active: %v; want a conflict naming token %d", name, "lead\u200b", err, lead)
+		}
+	}
+	_, _, revoked, err := db.ReplaceToken(ctx, tenant, "Lead", scopes)
+	if err != nil || revoked != lead {
+		t.Fatalf("ReplaceToken(Lead): revoked %d, %v; want %d", revoked, err, lead)
+	}
+	active = nil
+	db.SQL().Select(&active, `SELECT name FROM api_tokens WHERE tenant_id = $1 AND revoked_at IS NULL ORDER BY id`, tenant)
+	if diff := cmp.Diff([]string{"ops", "Lead"}, active); diff != "" {
+		t.Errorf("active tokens after the replace (-want +got):\n%s", diff)
+	}
+
+	// An "ops" with a zero-width space, stored before, approves nothing
+	// "ops" asked for.
+	var opsZW int64
+	db.SQL().Get(&opsZW, `INSERT INTO api_tokens (tenant_id, token_hash, name, scopes)
+		VALUES ($1, sha256('ops'), E'ops\u200b', '{imports:read,imports:approve}') RETURNING id`, tenant)
+	var id int64
+	if err := db.SQL().Get(&id, `INSERT INTO imports (tenant_id, source, status, key_space, approval_requested_by, approval_requested_token,
+		approval_requested_at, approval_expires_at) VALUES ($1, 'upload', 'awaiting_approval', 'http', 'ops', $2, now(), now() + interval '1 hour') RETURNING id`,
+		tenant, ops); err != nil {
+		t.Fatal(err)
+	}
+	for verb, decide := range map[string]func(sweep.ApprovalStep) (sweep.Import, error){
+		"approve": func(s sweep.ApprovalStep) (sweep.Import, error) { return db.ApproveImport(ctx, tenant, id, s) },
+		"reject":  func(s sweep.ApprovalStep) (sweep.Import, error) { return db.RejectImport(ctx, tenant, id, s) },
+	} {
+		_, err := decide(sweep.ApprovalStep{By: "ops\u200b", ByToken: opsZW, Reason: "no"})
+		if sweep.ErrorCode(err) != sweep.EFORBIDDEN || !strings.Contains(sweep.ErrorMessage(err), "has the name of the token that asked") {
+			t.Errorf("%s by %q: %v; want forbidden, one person to a reader", verb, "ops\u200b", err)
+		}
+	}
+	if got, err := db.GetImport(ctx, tenant, id); err != nil || got.Status != sweep.StatusAwaitingApproval {
+		t.Errorf("import after the refusals: %v, %v; want still awaiting approval", got.Status, err)
 	}
 }
