@@ -37,6 +37,8 @@ var importOptionNames = []string{"policy", "auto_start", "run_at", "run_window",
 // set applies one named option from a form field or a JSON member. Each may be
 // given once; an unknown name is refused rather than ignored, so that a typo
 // (runAt, autostart) never makes an import start at another time than meant.
+// A value is read as sent, one spelling in a form field as in JSON: policy
+// and auto_start in lower case, and no option with spaces around it.
 func (o *importOptions) set(name, value string) error {
 	if !slices.Contains(importOptionNames, name) {
 		return sweep.Errorf(sweep.EINVALID, "%q is not an option of an upload; send only file (or customer_ids), %s.", sweep.SafeValue(name), strings.Join(importOptionNames, ", "))
@@ -48,27 +50,24 @@ func (o *importOptions) set(name, value string) error {
 		return sweep.Errorf(sweep.EINVALID, "%s is given twice; send it once.", name)
 	}
 	o.seen[name] = true
-	if name != "run_at" { // a time is written one way: see parseRunAt
-		value = strings.TrimSpace(value)
-	}
 	switch name {
 	case "policy":
-		if value == "" {
+		switch value {
+		case "":
 			return sweep.Errorf(sweep.EINVALID, "policy is empty; send line or file, or leave the option out.")
+		case string(sweep.PolicyLine), string(sweep.PolicyFile):
+			o.policy = sweep.Policy(value)
+		default:
+			return sweep.Errorf(sweep.EINVALID, "policy must be line or file, in lower case and without spaces; found %q.", sweep.SafeValue(value))
 		}
-		p, err := sweep.ParsePolicy(value)
-		if err != nil {
-			return err
-		}
-		o.policy = p
 	case "auto_start":
-		switch strings.ToLower(value) {
+		switch value {
 		case "true":
 			o.autoStart = true
 		case "false":
 			o.autoStart = false
 		default:
-			return sweep.Errorf(sweep.EINVALID, "auto_start must be true or false; found %q.", sweep.SafeValue(value))
+			return sweep.Errorf(sweep.EINVALID, "auto_start must be true or false, in lower case and without spaces (as in JSON); found %q.", sweep.SafeValue(value))
 		}
 	case "run_at":
 		if value == "" {
@@ -98,7 +97,7 @@ func (o *importOptions) set(name, value string) error {
 // parseWindow reads a run_window option; empty is refused (leave the option
 // out for none).
 func parseWindow(value string) (sweep.Window, error) {
-	if value == "" {
+	if strings.TrimSpace(value) == "" { // ParseWindow reads spaces alone as no window
 		return sweep.Window{}, sweep.Errorf(sweep.EINVALID, "run_window is empty; send a window such as \"Mon-Fri 22:00-06:00 America/Denver\", or leave it out to run at any time.")
 	}
 	return sweep.ParseWindow(value)
