@@ -72,8 +72,15 @@ type CleanupPolicy struct {
 	LastImportID *int64
 	LastFound    *int64 // customers the last batch found
 	LastDrop     *CleanupDrop
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// SelectedBy is who created the policy or last changed what it selects
+	// or how much: the requester of its scheduled batches, who may not
+	// approve them.
+	SelectedBy Requester
+	// ApprovedRevision is the revision a second person approved (0: none);
+	// only batches of that revision run under the approval.
+	ApprovedRevision int64
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 // CleanupDrop is a run of a policy that made no batch: the selection or batch

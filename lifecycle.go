@@ -68,7 +68,7 @@ type Lifecycle interface {
 	// DeleteImport removes an import that is not queued, running or paused.
 	DeleteImport(ctx context.Context, tenant, id int64) error
 	// RunPolicyNow makes a cleanup policy's batch now and queues it.
-	RunPolicyNow(ctx context.Context, p CleanupPolicy) (Import, error)
+	RunPolicyNow(ctx context.Context, p CleanupPolicy, by Requester) (Import, error)
 }
 
 // QueueStat is the state of one of sweep's queues.

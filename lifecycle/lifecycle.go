@@ -175,12 +175,13 @@ func (o *Owner) validateCreated(ctx context.Context, imp sweep.Import, existed b
 	return imp, existed, err
 }
 
-// RunPolicyNow makes a cleanup policy's batch now, as an operator asks.
-func (o *Owner) RunPolicyNow(ctx context.Context, p sweep.CleanupPolicy) (sweep.Import, error) {
+// RunPolicyNow makes a cleanup policy's batch now, as an operator (by)
+// asks: by is its requester, who may not approve it.
+func (o *Owner) RunPolicyNow(ctx context.Context, p sweep.CleanupPolicy, by sweep.Requester) (sweep.Import, error) {
 	if p.AwaitsApproval {
 		return sweep.Import{}, sweep.Errorf(sweep.ECONFLICT, "Cleanup policy %d awaits the approval of another person with the imports:approve scope; it makes no batch until then.", p.ID)
 	}
-	c, err := o.db.ClaimRunNow(ctx, p.TenantID, p.ID, time.Now().UTC().Truncate(time.Second))
+	c, err := o.db.ClaimRunNow(ctx, p.TenantID, p.ID, time.Now().UTC().Truncate(time.Second), by)
 	if err != nil {
 		return sweep.Import{}, err
 	}
@@ -229,18 +230,11 @@ func (o *Owner) StartImport(ctx context.Context, tenant, id int64, opts sweep.St
 // AutoStart is StartImport for an import that starts by itself once
 // validated; a failure to queue is returned, for the worker to retry.
 func (o *Owner) AutoStart(ctx context.Context, imp sweep.Import) (sweep.Import, error) {
-	if imp.Source == sweep.SourceSchedule && imp.CleanupPolicyID != 0 {
-		// A batch starts by itself only while the run it was made for
-		// stands: a policy changed, disabled or awaiting approval since
-		// then ends its batch before it deletes anything.
-		why, _, err := o.db.BatchStanding(ctx, imp.TenantID, imp.ID)
-		if err != nil {
-			return imp, err
-		}
-		if why != "" {
-			o.log.InfoContext(ctx, "cleanup batch cancelled before it started", "import_id", imp.ID, "tenant_id", imp.TenantID, "why", why)
-			return o.db.CancelImport(ctx, imp.TenantID, imp.ID, "sweep ("+why+")")
-		}
+	// A batch starts by itself only while the run it was made for stands:
+	// a policy changed, disabled or awaiting approval since then ends its
+	// batch before it deletes anything.
+	if stopped, why, err := o.stopStaleBatch(ctx, imp); err != nil || why != "" {
+		return stopped, err
 	}
 	// The uploader (or the upstream service, or the policy) asked for it to
 	// start: that is the request another person approves, when one must.
@@ -249,6 +243,33 @@ func (o *Owner) AutoStart(ctx context.Context, imp sweep.Import) (sweep.Import, 
 		return imp, err
 	}
 	return imp, o.queueStart(ctx, imp)
+}
+
+// StopStaleBatch ends a cleanup batch whose run no longer stands (its
+// policy changed, was disabled, awaits approval or was deleted since the run
+// was claimed): cancelled before it starts, or asked to stop after its chunk
+// when running. It returns why when it stopped it ("" otherwise); any other
+// import is left as it is. The worker calls it as it takes each run task,
+// so a batch never runs on under a policy that no longer asks for it.
+func (o *Owner) StopStaleBatch(ctx context.Context, imp sweep.Import) (sweep.Import, string, error) {
+	return o.stopStaleBatch(ctx, imp)
+}
+
+func (o *Owner) stopStaleBatch(ctx context.Context, imp sweep.Import) (sweep.Import, string, error) {
+	if imp.Source != sweep.SourceSchedule || imp.CleanupPolicyID == 0 {
+		return imp, "", nil
+	}
+	why, _, err := o.db.BatchStanding(ctx, imp.TenantID, imp.ID)
+	if err != nil || why == "" {
+		return imp, "", err
+	}
+	o.log.InfoContext(ctx, "cleanup batch stopped: its run no longer stands", "import_id", imp.ID, "tenant_id", imp.TenantID,
+		"status", imp.Status, "why", why)
+	stopped, err := o.db.CancelImport(ctx, imp.TenantID, imp.ID, "sweep ("+why+")")
+	if err != nil {
+		return stopped, "", err
+	}
+	return stopped, why, nil
 }
 
 // BeginRunning moves a queued import to running as its first task starts (a
@@ -315,6 +336,19 @@ func (o *Owner) ResumeImport(ctx context.Context, tenant, id int64) (sweep.Impor
 // (now, at its run_at, inside its window); the approver may not be the
 // requester.
 func (o *Owner) ApproveImport(ctx context.Context, tenant, id int64, step sweep.ApprovalStep) (sweep.Import, error) {
+	// A cleanup batch is approved only while the run it was made for
+	// stands: one whose policy changed, was disabled or deleted meanwhile
+	// ends cancelled instead, and the approver is told why.
+	if cur, err := o.db.GetImport(ctx, tenant, id); err != nil {
+		return cur, err
+	} else if cur.Status == sweep.StatusAwaitingApproval {
+		if imp, why, err := o.stopStaleBatch(ctx, cur); err != nil {
+			return imp, err
+		} else if why != "" {
+			return imp, sweep.Errorf(sweep.ECONFLICT, "Import %d is a batch of cleanup policy %d whose run no longer stands (%s): it was cancelled, and nothing was deleted.",
+				id, cur.CleanupPolicyID, why)
+		}
+	}
 	imp, err := o.db.ApproveImport(ctx, tenant, id, step)
 	if err == nil {
 		o.queueStart(ctx, imp)

@@ -73,7 +73,7 @@ func tooFrequent(s cron.Schedule, first time.Time) (a, b time.Time, found bool) 
 const policyColumns = `id, tenant_id, name, kind, params, cron_spec, max_batch, enabled, dry_run,
 	last_run_at, next_run_at, last_import_id, last_found, created_at, updated_at, run_window,
 	awaiting_approval, approval_requested_by, approval_requested_token, approval_requested_at, approved_by, approved_at, revision,
-	last_dropped_at, last_drop_reason, approved_token`
+	last_dropped_at, last_drop_reason, approved_token, approved_revision, selection_by, selection_by_token`
 
 type policyRow struct {
 	ID           int64          `db:"id"`
@@ -102,6 +102,9 @@ type policyRow struct {
 	DroppedAt    sql.NullTime   `db:"last_dropped_at"`
 	DropReason   sql.NullString `db:"last_drop_reason"`
 	ApprovedTok  sql.NullInt64  `db:"approved_token"`
+	ApprovedRev  sql.NullInt64  `db:"approved_revision"`
+	SelectedBy   sql.NullString `db:"selection_by"`
+	SelectedTok  sql.NullInt64  `db:"selection_by_token"`
 }
 
 func int64Ptr(v sql.NullInt64) *int64 {
@@ -120,6 +123,8 @@ func (r policyRow) toPolicy() sweep.CleanupPolicy {
 	}
 	p.RunWindow, _ = sweep.ParseWindow(r.RunWindow) // stored in its canonical form
 	p.AwaitsApproval, p.Revision = r.Awaiting, r.Revision
+	p.SelectedBy = sweep.Requester{Name: r.SelectedBy.String, TokenID: r.SelectedTok.Int64}
+	p.ApprovedRevision = r.ApprovedRev.Int64
 	if r.DroppedAt.Valid {
 		p.LastDrop = &sweep.CleanupDrop{At: r.DroppedAt.Time, Reason: r.DropReason.String}
 	}
@@ -160,12 +165,12 @@ func (db *DB) CreatePolicy(ctx context.Context, p sweep.CleanupPolicy) (sweep.Cl
 	var r policyRow
 	err = db.db.GetContext(ctx, &r, `
 		INSERT INTO cleanup_policies (tenant_id, name, kind, params, cron_spec, max_batch, enabled, dry_run, next_run_at, run_window,
-			awaiting_approval, approval_requested_by, approval_requested_token, approval_requested_at)
-		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, a.by, a.token, a.at
+			awaiting_approval, approval_requested_by, approval_requested_token, approval_requested_at, selection_by, selection_by_token)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, a.by, a.token, a.at, nullif($14, ''), nullif($15, 0)
 		FROM (SELECT CASE WHEN $11 THEN $12 END AS by, CASE WHEN $11 THEN nullif($13, 0) END AS token, CASE WHEN $11 THEN now() END AS at) a
 		RETURNING `+policyColumns,
 		p.TenantID, p.Name, p.Kind, params, p.CronSpec, p.MaxBatch, p.Enabled, p.DryRun, next, p.RunWindow.String(),
-		p.AwaitsApproval, asker(p).Name, asker(p).TokenID)
+		p.AwaitsApproval, asker(p).Name, asker(p).TokenID, p.SelectedBy.Name, p.SelectedBy.TokenID)
 	if err != nil {
 		return p, fmt.Errorf("create cleanup policy: %w", policyConflict(err, p.Name))
 	}
@@ -196,7 +201,12 @@ func (db *DB) ListPolicies(ctx context.Context, tenant int64) ([]sweep.CleanupPo
 }
 
 // UpdatePolicy replaces a policy's settings with p's and reschedules it from
-// now (a policy enabled again does not catch up on runs it missed).
+// now (a policy enabled again does not catch up on runs it missed). p must
+// be the policy as read (its UpdatedAt): when it changed meanwhile nothing is
+// written and the error is ErrPolicyChanged, for the caller to read it again
+// and apply its change anew, so two changes at once never lose one. A change
+// of what it selects or how much makes a new revision, which no earlier
+// approval covers, and is recorded as p.SelectedBy's.
 func (db *DB) UpdatePolicy(ctx context.Context, p sweep.CleanupPolicy) (sweep.CleanupPolicy, error) {
 	next, err := checkPolicy(p, time.Now())
 	if err != nil {
@@ -210,23 +220,37 @@ func (db *DB) UpdatePolicy(ctx context.Context, p sweep.CleanupPolicy) (sweep.Cl
 			awaiting_approval = $12,
 			revision = c.revision + CASE WHEN old.selection_changed THEN 1 ELSE 0 END,
 			-- Whoever changes what it selects, or how much, asks anew: they
-			-- may not approve their own change, whoever asked before.
-			approval_requested_by = CASE WHEN $12 AND old.selection_changed THEN $13 ELSE c.approval_requested_by END,
-			approval_requested_token = CASE WHEN $12 AND old.selection_changed THEN nullif($14, 0) ELSE c.approval_requested_token END,
-			approval_requested_at = CASE WHEN $12 AND old.selection_changed THEN now() ELSE c.approval_requested_at END,
-			approved_by = CASE WHEN $12 THEN NULL ELSE c.approved_by END,
-			approved_token = CASE WHEN $12 THEN NULL ELSE c.approved_token END,
-			approved_at = CASE WHEN $12 THEN NULL ELSE c.approved_at END
+			-- may not approve their own change, whoever asked before. A
+			-- new selection is covered by no earlier approval, above the
+			-- threshold or under it.
+			approval_requested_by = CASE WHEN old.selection_changed THEN CASE WHEN $12 THEN $13 END ELSE c.approval_requested_by END,
+			approval_requested_token = CASE WHEN old.selection_changed THEN CASE WHEN $12 THEN nullif($14, 0) END ELSE c.approval_requested_token END,
+			approval_requested_at = CASE WHEN old.selection_changed THEN CASE WHEN $12 THEN now() END ELSE c.approval_requested_at END,
+			approved_by = CASE WHEN $12 OR old.selection_changed THEN NULL ELSE c.approved_by END,
+			approved_token = CASE WHEN $12 OR old.selection_changed THEN NULL ELSE c.approved_token END,
+			approved_at = CASE WHEN $12 OR old.selection_changed THEN NULL ELSE c.approved_at END,
+			approved_revision = CASE WHEN $12 OR old.selection_changed THEN NULL ELSE c.approved_revision END,
+			selection_by = CASE WHEN old.selection_changed THEN nullif($15, '') ELSE c.selection_by END,
+			selection_by_token = CASE WHEN old.selection_changed THEN nullif($16, 0) ELSE c.selection_by_token END
 		FROM (SELECT kind IS DISTINCT FROM $4 OR params IS DISTINCT FROM $5 OR max_batch IS DISTINCT FROM $7 AS selection_changed
 			FROM cleanup_policies WHERE tenant_id = $1 AND id = $2) old
-		WHERE c.tenant_id = $1 AND c.id = $2 RETURNING `+policyColumns,
+		WHERE c.tenant_id = $1 AND c.id = $2 AND c.updated_at = $17 RETURNING `+policyColumns,
 		p.TenantID, p.ID, p.Name, p.Kind, params, p.CronSpec, p.MaxBatch, p.Enabled, p.DryRun, next, p.RunWindow.String(),
-		p.AwaitsApproval, asker(p).Name, asker(p).TokenID)
-	if err != nil {
-		return p, notFound(policyConflict(err, p.Name), "Cleanup policy %d was not found.", p.ID)
+		p.AwaitsApproval, asker(p).Name, asker(p).TokenID, p.SelectedBy.Name, p.SelectedBy.TokenID, p.UpdatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, gerr := db.GetPolicy(ctx, p.TenantID, p.ID); gerr != nil {
+			return p, gerr
+		}
+		return p, ErrPolicyChanged
+	} else if err != nil {
+		return p, fmt.Errorf("update cleanup policy %d: %w", p.ID, policyConflict(err, p.Name))
 	}
 	return r.toPolicy(), nil
 }
+
+// ErrPolicyChanged is UpdatePolicy's answer when the policy changed since
+// it was read.
+var ErrPolicyChanged = sweep.Errorf(sweep.ECONFLICT, "The cleanup policy changed while this change was made; read it again and send the change again.")
 
 // DeletePolicy removes a policy. Its batches stay in the import history.
 func (db *DB) DeletePolicy(ctx context.Context, tenant, id int64) error {
@@ -342,7 +366,7 @@ func (db *DB) ClaimDuePolicies(ctx context.Context, now time.Time, enqueue func(
 				}
 				continue
 			}
-			if err := claimRun(ctx, tx, r.TenantID, r.ID, r.NextRunAt.Time, false); err != nil {
+			if err := claimRun(ctx, tx, r.TenantID, r.ID, r.NextRunAt.Time, false, sweep.Requester{}); err != nil {
 				return err
 			}
 			if err := enqueue(DuePolicy{TenantID: r.TenantID, PolicyID: r.ID, PolicyCreated: r.CreatedAt, Due: r.NextRunAt.Time, Revision: r.Revision}); err != nil {
@@ -384,7 +408,7 @@ func (db *DB) ApprovePolicy(ctx context.Context, tenant, id int64, step sweep.Ap
 	if step.Revision != p.Revision {
 		return p, sweep.Errorf(sweep.ECONFLICT, "Cleanup policy %d changed since you read it (revision %d; you read %d): read it again and approve what it selects now.", id, p.Revision, step.Revision)
 	}
-	if a := asker(p); a.TokenID != 0 && a.TokenID == step.ByToken {
+	if a := asker(p); a.TokenID != 0 && a.TokenID == step.ByToken || p.SelectedBy.TokenID != 0 && p.SelectedBy.TokenID == step.ByToken {
 		return p, sweep.Errorf(sweep.EFORBIDDEN, "You asked for cleanup policy %d, so you cannot approve it yourself: another person with the imports:approve scope must.", id)
 	} else if sweep.SameTokenName(a.Name, step.By) {
 		return p, sameNameError(fmt.Sprintf("cleanup policy %d", id), step, a.Name)
@@ -394,7 +418,7 @@ func (db *DB) ApprovePolicy(ctx context.Context, tenant, id int64, step sweep.Ap
 	}
 	var r policyRow
 	err = db.db.GetContext(ctx, &r, `UPDATE cleanup_policies SET awaiting_approval = false, approved_by = $3, approved_token = nullif($5, 0),
-			approved_at = now(), updated_at = now()
+			approved_at = now(), approved_revision = revision, updated_at = now()
 		WHERE tenant_id = $1 AND id = $2 AND awaiting_approval AND revision = $4 RETURNING `+policyColumns, tenant, id, step.By, step.Revision, step.ByToken)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, sweep.Errorf(sweep.ECONFLICT, "Cleanup policy %d changed meanwhile; read it again.", id)

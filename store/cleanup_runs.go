@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -45,10 +44,10 @@ func BatchKey(policyID int64, due time.Time) string {
 
 // claimRun records the policy's run at due with the revision and dry run the
 // policy has in tx now; a run claimed before stays as it was.
-func claimRun(ctx context.Context, tx sqlx.ExecerContext, tenant, policy int64, due time.Time, runNow bool) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO cleanup_runs (tenant_id, policy_id, due, revision, dry_run, run_now)
-		SELECT tenant_id, id, $3, revision, dry_run, $4 FROM cleanup_policies WHERE tenant_id = $1 AND id = $2
-		ON CONFLICT (tenant_id, policy_id, due) DO NOTHING`, tenant, policy, due, runNow)
+func claimRun(ctx context.Context, tx sqlx.ExecerContext, tenant, policy int64, due time.Time, runNow bool, by sweep.Requester) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO cleanup_runs (tenant_id, policy_id, due, revision, dry_run, run_now, requested_by, requested_token)
+		SELECT tenant_id, id, $3, revision, dry_run, $4, nullif($5, ''), nullif($6, 0) FROM cleanup_policies WHERE tenant_id = $1 AND id = $2
+		ON CONFLICT (tenant_id, policy_id, due) DO NOTHING`, tenant, policy, due, runNow, by.Name, by.TokenID)
 	if err != nil {
 		return fmt.Errorf("claim run of cleanup policy %d due %s: %w", policy, due.UTC().Format(time.RFC3339), err)
 	}
@@ -56,10 +55,11 @@ func claimRun(ctx context.Context, tx sqlx.ExecerContext, tenant, policy int64, 
 }
 
 // ClaimRunNow claims a run of the policy at due for an operator's run-now,
-// with the policy's revision as it stands, and returns the claim.
-func (db *DB) ClaimRunNow(ctx context.Context, tenant, policy int64, due time.Time) (CleanupClaim, error) {
+// with the policy's revision as it stands, and returns the claim. by is who
+// asked: the requester of its batch, who may not approve it.
+func (db *DB) ClaimRunNow(ctx context.Context, tenant, policy int64, due time.Time, by sweep.Requester) (CleanupClaim, error) {
 	c := CleanupClaim{TenantID: tenant, PolicyID: policy, Due: due}
-	if err := claimRun(ctx, db.db, tenant, policy, due, true); err != nil {
+	if err := claimRun(ctx, db.db, tenant, policy, due, true, by); err != nil {
 		return c, err
 	}
 	err := db.db.GetContext(ctx, &c.Revision, `SELECT revision FROM cleanup_runs WHERE tenant_id = $1 AND policy_id = $2 AND due = $3`, tenant, policy, due)
@@ -76,6 +76,8 @@ type runRow struct {
 	Outcome  string         `db:"outcome"`
 	ImportID sql.NullInt64  `db:"run_import_id"`
 	Reason   sql.NullString `db:"reason"`
+	AskedBy  sql.NullString `db:"requested_by"`
+	AskedTok sql.NullInt64  `db:"requested_token"`
 }
 
 // standing says why policy p may not make the batch of run r any more, or "".
@@ -103,7 +105,8 @@ func standing(p sweep.CleanupPolicy, r runRow) string {
 // whose revision no longer stands is dropped (*DroppedRun).
 func (db *DB) CreateBatch(ctx context.Context, c CleanupClaim) (imp sweep.Import, existed bool, err error) {
 	var r runRow
-	err = db.db.GetContext(ctx, &r, `SELECT revision AS run_revision, dry_run AS run_dry_run, run_now, outcome, import_id AS run_import_id, reason FROM cleanup_runs
+	err = db.db.GetContext(ctx, &r, `SELECT revision AS run_revision, dry_run AS run_dry_run, run_now, outcome, import_id AS run_import_id, reason,
+			requested_by, requested_token FROM cleanup_runs
 		WHERE tenant_id = $1 AND policy_id = $2 AND due = $3`, c.TenantID, c.PolicyID, c.Due)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && r.Revision != c.Revision {
 		return imp, false, sweep.Errorf(sweep.ENOTFOUND, "No run of cleanup policy %d due at %s with revision %d was claimed; a batch is made only for a run the scheduler (or run-now) claimed. Nothing was made.",
@@ -138,6 +141,12 @@ func (db *DB) CreateBatch(ctx context.Context, c CleanupClaim) (imp sweep.Import
 		CreatedBy:       "cleanup policy: " + p.Name,
 		CleanupPolicyID: p.ID,
 		RunWindow:       p.RunWindow,
+		// Who asked for the batch, who may not approve it: the run-now's
+		// caller, or whoever set the policy's selection and batch size.
+		CreatedByToken: p.SelectedBy.TokenID,
+	}
+	if r.RunNow && r.AskedTok.Valid {
+		n.CreatedByToken = r.AskedTok.Int64
 	}
 	// The selection is at most max_batch ids: read it first, so the batch is
 	// created knowing whether it is empty.
@@ -204,35 +213,33 @@ func (db *DB) dropRun(ctx context.Context, c CleanupClaim, reason string) error 
 
 // BatchStanding says how a cleanup batch stands with its policy now: why
 // its claimed run no longer stands (the policy's selection or batch size
-// changed, it was disabled or awaits approval since; "" when it stands), and
-// whether it runs under its policy's approval (approved by a second person,
-// at the revision its run was claimed for).
+// changed, it was disabled, awaits approval or was deleted since; "" when it
+// stands), and whether it runs under its policy's approval (approved by a
+// second person, at the very revision its run was claimed for).
 func (db *DB) BatchStanding(ctx context.Context, tenant, importID int64) (why string, covered bool, err error) {
-	var row struct {
-		runRow
-		policyRow
+	var policyID sql.NullInt64
+	err = db.db.GetContext(ctx, &policyID, `SELECT cleanup_policy_id FROM imports WHERE tenant_id = $1 AND id = $2`, tenant, importID)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && !policyID.Valid {
+		return "", false, nil // not a batch
+	} else if err != nil {
+		return "", false, fmt.Errorf("read cleanup batch %d: %w", importID, err)
 	}
-	err = db.db.GetContext(ctx, &row, `SELECT r.revision AS run_revision, r.dry_run AS run_dry_run, r.run_now, r.outcome, r.import_id AS run_import_id, r.reason,
-			`+prefixed("p.", policyColumns)+`
-		FROM cleanup_runs r JOIN cleanup_policies p ON p.tenant_id = r.tenant_id AND p.id = r.policy_id
-		WHERE r.tenant_id = $1 AND r.import_id = $2`, tenant, importID)
+	p, err := db.GetPolicy(ctx, tenant, policyID.Int64)
+	if sweep.ErrorCode(err) == sweep.ENOTFOUND {
+		return "the policy was deleted", false, nil
+	} else if err != nil {
+		return "", false, err
+	}
+	var r runRow
+	err = db.db.GetContext(ctx, &r, `SELECT revision AS run_revision, dry_run AS run_dry_run, run_now, outcome, import_id AS run_import_id, reason,
+			requested_by, requested_token FROM cleanup_runs WHERE tenant_id = $1 AND policy_id = $2 AND import_id = $3`, tenant, p.ID, importID)
 	if errors.Is(err, sql.ErrNoRows) {
-		// A batch made before runs were recorded, or whose policy is gone:
-		// nothing covers it, and nothing of a policy stops it.
+		// A batch made before runs were recorded: nothing covers it, and
+		// nothing of its run stops it.
 		return "", false, nil
 	} else if err != nil {
 		return "", false, fmt.Errorf("read the run of cleanup batch %d: %w", importID, err)
 	}
-	p := row.policyRow.toPolicy()
-	why = standing(p, row.runRow)
-	return why, why == "" && p.Approval != nil && p.Approval.ApprovedAt != nil, nil
-}
-
-// prefixed qualifies each column of a list with a table alias.
-func prefixed(alias, columns string) string {
-	cols := strings.Split(columns, ",")
-	for i, c := range cols {
-		cols[i] = alias + strings.TrimSpace(c)
-	}
-	return strings.Join(cols, ", ")
+	why = standing(p, r)
+	return why, why == "" && p.Approval != nil && p.Approval.ApprovedAt != nil && p.ApprovedRevision == r.Revision, nil
 }

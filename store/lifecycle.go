@@ -133,10 +133,19 @@ func (db *DB) DeleteImport(ctx context.Context, tenant, id int64) error {
 		// The record goes, and an import.deleted webhook with the import as
 		// it was (a request awaiting approval that was withdrawn, a batch
 		// left for review) goes out from the same transaction.
+		// What it deleted without approval stays counted by the tenant's
+		// rolling limit (see unapprovedRecently).
 		res, err := tx.ExecContext(ctx, `WITH gone AS (
-				DELETE FROM imports WHERE tenant_id = $1 AND id = $2 AND NOT status = ANY($3) RETURNING *)
+				DELETE FROM imports WHERE tenant_id = $1 AND id = $2 AND NOT status = ANY($3) RETURNING *),
+			kept AS (
+				INSERT INTO unapproved_deletions (tenant_id, import_id, finished_at, deleted_rows)
+				SELECT tenant_id, id, coalesce(finished_at, now()), deleted_rows FROM gone
+				WHERE unapproved_at IS NOT NULL AND deleted_rows > 0 AND coalesce(finished_at, now()) > now() - make_interval(secs => $5)
+				ON CONFLICT (tenant_id, import_id) DO NOTHING),
+			pruned AS (
+				DELETE FROM unapproved_deletions WHERE tenant_id = $1 AND finished_at <= now() - make_interval(secs => $5))
 			SELECT sweep_webhook_emit(g.tenant_id, $4, g.id, NULL, to_jsonb(g)) FROM gone g`,
-			tenant, id, pq.Array(activeStatuses), sweep.EventImportDeleted)
+			tenant, id, pq.Array(activeStatuses), sweep.EventImportDeleted, sweep.ApprovalWindow.Seconds())
 		if err != nil {
 			return err
 		}

@@ -103,7 +103,7 @@ func TestCreateBatchIsOneTransaction(t *testing.T) {
 		BEGIN IF nextval('crash_once') = 1 THEN RAISE EXCEPTION 'worker lost'; END IF; RETURN NEW; END $$`)
 	db.SQL().MustExec(`CREATE TRIGGER crash_once BEFORE UPDATE OF last_import_id ON cleanup_policies FOR EACH ROW EXECUTE FUNCTION crash_once()`)
 	due := time.Date(2026, 12, 1, 2, 0, 0, 0, time.UTC)
-	claim, err := db.ClaimRunNow(ctx, tenant, p.ID, due)
+	claim, err := db.ClaimRunNow(ctx, tenant, p.ID, due, sweep.Requester{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestCreateBatchIsOneTransaction(t *testing.T) {
 	}
 	// Nothing left to select: the next run's batch is created completed.
 	db.SQL().MustExec(`UPDATE customers SET last_activity_at = now() WHERE tenant_id = $1`, tenant)
-	next, err := db.ClaimRunNow(ctx, tenant, p.ID, due.Add(24*time.Hour))
+	next, err := db.ClaimRunNow(ctx, tenant, p.ID, due.Add(24*time.Hour), sweep.Requester{})
 	if err != nil {
 		t.Fatal(err)
 	}

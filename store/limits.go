@@ -48,11 +48,17 @@ func (db *DB) SetApprovalDailyLimit(ctx context.Context, tenant int64, limit *in
 }
 
 // unapprovedRecently is what the tenant's imports queued without approval
-// within sweep.ApprovalWindow deleted, or may still delete (all their valid
-// rows while they can run), besides import except.
-const unapprovedRecently = `SELECT coalesce(sum(CASE WHEN status IN ('queued', 'running', 'paused') THEN greatest(valid_rows, deleted_rows)
-		ELSE deleted_rows END), 0)::bigint
-	FROM imports WHERE tenant_id = $1 AND id <> $2 AND unapproved_at > now() - make_interval(secs => $3)`
+// may still delete (all the valid rows of those that can still run, however
+// long ago they were queued or for whenever their run_at is) and what those
+// that ended within sweep.ApprovalWindow deleted, besides import except.
+// What an import whose record was deleted since had deleted stays counted
+// (unapproved_deletions, written by DeleteImport).
+const unapprovedRecently = `SELECT (SELECT coalesce(sum(CASE WHEN status IN ('queued', 'running', 'paused') THEN greatest(valid_rows, deleted_rows)
+			ELSE deleted_rows END), 0)
+		FROM imports WHERE tenant_id = $1 AND id <> $2 AND unapproved_at IS NOT NULL
+			AND (finished_at IS NULL OR finished_at > now() - make_interval(secs => $3)))
+	+ (SELECT coalesce(sum(deleted_rows), 0) FROM unapproved_deletions
+		WHERE tenant_id = $1 AND finished_at > now() - make_interval(secs => $3))`
 
 // StartWithinLimits queues a validated import to run without a second
 // person's approval when the tenant's limits allow it, and marks it as such

@@ -52,7 +52,7 @@ func TestMigrateUpDownOnEmptyDatabase(t *testing.T) {
 		"customer_custom_field_values", "customer_documents", "customer_emails",
 		"customer_employers", "customer_notes", "customer_payment_accounts", "customer_phones",
 		"customer_references", "customer_social_profiles", "customers", "deletion_audit",
-		"import_blocks", "import_errors", "import_events", "import_files", "import_holds", "import_impacts", "imports", "loan_customers", "loans", "run_holds", "staged_ids", "tenants",
+		"import_blocks", "import_errors", "import_events", "import_files", "import_holds", "import_impacts", "imports", "loan_customers", "loans", "run_holds", "staged_ids", "tenants", "unapproved_deletions",
 		"webhook_deliveries", "webhook_endpoints", "webhook_messages",
 	}
 	if diff := cmp.Diff(want, tables(t, db)); diff != "" {

@@ -2,12 +2,14 @@ package uploader
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/client"
+	"github.com/sweephq/sweep/store"
 )
 
 // policyJSON is how the API shows a cleanup policy.
@@ -85,12 +87,26 @@ const policyExample = `{"name": "nightly inactive", "kind": "inactive", "params"
 // (what curl -d sends without a Content-Type) or text is refused rather than
 // read some other way, and so are unknown fields and bytes after the object.
 func (s *Server) decodePolicy(w http.ResponseWriter, r *http.Request, p *sweep.CleanupPolicy) error {
+	b, err := s.readPolicyBody(w, r)
+	if err != nil {
+		return err
+	}
+	return b.apply(p)
+}
+
+// readPolicyBody reads a create or update request's body (see decodePolicy).
+func (s *Server) readPolicyBody(w http.ResponseWriter, r *http.Request) (policyBody, error) {
 	var b policyBody
 	if sent, err := s.readJSON(w, r, &b, 64<<10, policyExample); err != nil {
-		return err
+		return b, err
 	} else if !sent {
-		return sweep.Errorf(sweep.EINVALID, "The body is empty; send JSON such as %s.", policyExample)
+		return b, sweep.Errorf(sweep.EINVALID, "The body is empty; send JSON such as %s.", policyExample)
 	}
+	return b, nil
+}
+
+// apply sets the members the request sent onto p.
+func (b policyBody) apply(p *sweep.CleanupPolicy) error {
 	if b.Name != nil {
 		p.Name = *b.Name
 	}
@@ -191,17 +207,32 @@ func (s *Server) handleGetPolicy(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, toPolicyJSON(p))
 }
 
+// handleUpdatePolicy applies the members sent onto the policy as it is. Two
+// changes at once never lose one: a policy changed between the read and the
+// write is read again and the change applied anew (a few times), so a
+// disable that raced a rename stays a disable.
 func (s *Server) handleUpdatePolicy(w http.ResponseWriter, r *http.Request) {
-	p, err := s.loadPolicy(r)
-	before := p
+	p, err := s.loadPolicy(r) // another tenant's policy is 404 before its body is read
+	var b policyBody
 	if err == nil {
-		err = s.decodePolicy(w, r, &p)
+		b, err = s.readPolicyBody(w, r)
 	}
-	if err == nil {
-		err = s.askApproval(r, before, &p)
-	}
-	if err == nil {
-		p, err = s.db.UpdatePolicy(r.Context(), p)
+	for attempt := 0; err == nil; attempt++ {
+		p, err = s.loadPolicy(r)
+		before := p
+		if err == nil {
+			err = b.apply(&p)
+		}
+		if err == nil {
+			err = s.askApproval(r, before, &p)
+		}
+		if err == nil {
+			p, err = s.db.UpdatePolicy(r.Context(), p)
+		}
+		if !errors.Is(err, store.ErrPolicyChanged) || attempt == 4 {
+			break
+		}
+		err = nil
 	}
 	if err != nil {
 		s.writeError(w, r, err)
@@ -269,7 +300,8 @@ func (s *Server) handleRunPolicyNow(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	imp, err := s.life.RunPolicyNow(r.Context(), p)
+	pr := principal(r)
+	imp, err := s.life.RunPolicyNow(r.Context(), p, sweep.Requester{Name: pr.Name, TokenID: pr.TokenID})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -287,13 +319,14 @@ func (s *Server) askApproval(r *http.Request, before sweep.CleanupPolicy, p *swe
 	if !changed {
 		return nil
 	}
+	pr := principal(r)
+	p.SelectedBy = sweep.Requester{Name: pr.Name, TokenID: pr.TokenID}
 	threshold, err := s.db.ApprovalThreshold(r.Context(), p.TenantID, s.approvalThreshold)
 	if err != nil {
 		return err
 	}
 	p.AwaitsApproval = sweep.NeedsApproval(int64(p.MaxBatch), threshold)
 	if p.AwaitsApproval {
-		pr := principal(r)
 		p.Approval = &sweep.Approval{RequestedBy: pr.Name, RequestedByToken: pr.TokenID}
 	}
 	return nil

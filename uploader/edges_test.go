@@ -241,7 +241,7 @@ func TestClientKeyCannotSuppressACleanupBatch(t *testing.T) {
 	if code != http.StatusAccepted {
 		t.Fatalf("client upload with the batch's key = %d %s", code, b)
 	}
-	claim, err := a.db.ClaimRunNow(ctx, tenant, p.ID, due)
+	claim, err := a.db.ClaimRunNow(ctx, tenant, p.ID, due, sweep.Requester{})
 	if err != nil {
 		t.Fatal(err)
 	}

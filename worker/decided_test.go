@@ -2,12 +2,15 @@ package worker_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/lifecycle"
@@ -104,7 +107,7 @@ func TestDisabledAfterTheClaimMakesNoBatch(t *testing.T) {
 	}
 	off := p
 	off.Enabled = false
-	if _, err := in.db.UpdatePolicy(ctx, off); err != nil {
+	if off, err = in.db.UpdatePolicy(ctx, off); err != nil {
 		t.Fatal(err)
 	}
 	in.work(t, prometheus.NewRegistry(), quiet())
@@ -253,7 +256,7 @@ func TestApprovalLimitsHoldWhenARunStarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	in.work(t, prometheus.NewRegistry(), quiet())
-	batch, err := life.RunPolicyNow(ctx, p)
+	batch, err := life.RunPolicyNow(ctx, p, sweep.Requester{Name: "ops", TokenID: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,5 +346,204 @@ func TestBatchOfAChangedPolicyDoesNotStart(t *testing.T) {
 	got := in.get(t, batch.ID)
 	if got.Status != sweep.StatusCancelled || !containsAll(got.Error, "revision", "nothing was deleted") || in.present(t, 1, 20) != 20 {
 		t.Errorf("batch of a policy changed before it started = %s %q, %d of 20 flagged left; want cancelled saying why, none deleted", got.Status, got.Error, in.present(t, 1, 20))
+	}
+}
+
+// dueNow claims a new run of every policy of the instance and enqueues it,
+// as the scheduler does when one comes due; each call a due time of its own.
+func (in *instance) dueNow(t *testing.T, rdb redis.UniversalClient, ago time.Duration) {
+	t.Helper()
+	in.db.SQL().MustExec(`UPDATE cleanup_policies SET next_run_at = now() - make_interval(secs => $1)`, ago.Seconds())
+	if err := worker.NewCleanupTrigger(in.db, rdb, quiet()).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// batches returns the statuses of the policy's batches, oldest first, once
+// none is still on its way to a decision (uploaded, validating, validated,
+// queued or running).
+func (in *instance) batches(t *testing.T, policy int64, want int) []sweep.Status {
+	t.Helper()
+	var got []sweep.Status
+	eventually(t, time.Minute, fmt.Sprintf("%d batches of policy %d did not settle", want, policy), func() bool {
+		got = nil
+		if err := in.db.SQL().Select(&got, `SELECT status FROM imports WHERE cleanup_policy_id = $1 ORDER BY id`, policy); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != want {
+			return false
+		}
+		for _, s := range got {
+			if !slices.Contains([]sweep.Status{sweep.StatusAwaitingApproval, sweep.StatusCompleted, sweep.StatusCancelled}, s) {
+				return false
+			}
+		}
+		return true
+	})
+	return got
+}
+
+// A policy's approval covers the revision approved, no other: a selection
+// changed to a batch under the threshold is not approved by it, so its
+// batches count towards the rolling limit, and a third batch past it waits.
+// Deleting the records of the batches that ran does not give the limit
+// back. The batch's requester (who changed the selection, or pressed
+// run-now) may not approve it; and a batch whose policy changed since is
+// not approved but cancelled.
+func TestApprovalOfAPolicyCoversItsRevisionOnly(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rdb := sharedRedis(t)
+	in := newInstance(t, rdb, 400)
+	in.db.SQL().MustExec(`DELETE FROM loan_customers`)
+	in.db.SQL().MustExec(`UPDATE customers SET erasure_requested_at = CASE WHEN id <= 300 THEN now() END WHERE tenant_id = $1`, tenant)
+	threshold := int64(100) // and so a daily limit of 100
+	if err := in.db.SetApprovalThreshold(ctx, tenant, &threshold); err != nil {
+		t.Fatal(err)
+	}
+	life := lifecycle.New(in.db, rdb, quiet())
+	p, err := in.db.CreatePolicy(ctx, sweep.CleanupPolicy{TenantID: tenant, Name: "erasure", Kind: sweep.CleanupErasureRequested,
+		CronSpec: "0 2 * * *", MaxBatch: 300, Enabled: true, AwaitsApproval: true,
+		Approval: &sweep.Approval{RequestedBy: "ops", RequestedByToken: 1}, SelectedBy: sweep.Requester{Name: "ops", TokenID: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.db.ApprovePolicy(ctx, tenant, p.ID, sweep.ApprovalStep{By: "risk lead", ByToken: 2, Confirm: 300, Revision: p.Revision}); err != nil {
+		t.Fatal(err)
+	}
+	smaller := in.mustGetPolicy(t, p.ID)
+	smaller.MaxBatch, smaller.SelectedBy = 50, sweep.Requester{Name: "analyst", TokenID: 5}
+	if smaller, err = in.db.UpdatePolicy(ctx, smaller); err != nil {
+		t.Fatal(err)
+	}
+	if smaller.AwaitsApproval || smaller.Approval != nil || smaller.ApprovedRevision != 0 {
+		t.Fatalf("policy after its selection changed under the threshold: awaiting %v, approval %+v, approved revision %d; want no approval shown or kept",
+			smaller.AwaitsApproval, smaller.Approval, smaller.ApprovedRevision)
+	}
+	in.work(t, prometheus.NewRegistry(), quiet())
+	for i, ago := range []time.Duration{3 * time.Minute, 2 * time.Minute, time.Minute} {
+		in.dueNow(t, rdb, ago)
+		in.batches(t, p.ID, i+1)
+	}
+	if got := in.batches(t, p.ID, 3); !slices.Equal(got, []sweep.Status{sweep.StatusCompleted, sweep.StatusCompleted, sweep.StatusAwaitingApproval}) {
+		t.Fatalf("three batches of 50 under a daily limit of 100 = %v; want two completed and the third awaiting approval", got)
+	}
+	var ids []int64
+	in.db.SQL().Select(&ids, `SELECT id FROM imports WHERE cleanup_policy_id = $1 ORDER BY id`, p.ID)
+	waiting := in.get(t, ids[2])
+	// The selection's author may not approve its scheduled batch.
+	if _, err := life.ApproveImport(ctx, tenant, waiting.ID, sweep.ApprovalStep{By: "analyst", ByToken: 5, Confirm: 50}); sweep.ErrorCode(err) != sweep.EFORBIDDEN {
+		t.Errorf("the selection's author approving its batch: %v; want forbidden", err)
+	}
+	// Forgetting the batches that ran does not give the limit back.
+	for _, id := range ids[:2] {
+		if err := life.DeleteImport(ctx, tenant, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := life.CancelImport(ctx, tenant, waiting.ID, "ops"); err != nil {
+		t.Fatal(err)
+	}
+	nowBatch, err := life.RunPolicyNow(ctx, in.mustGetPolicy(t, p.ID), sweep.Requester{Name: "night shift", TokenID: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, time.Minute, "the run-now batch did not settle", func() bool {
+		return in.get(t, nowBatch.ID).Status == sweep.StatusAwaitingApproval
+	})
+	if n := in.present(t, 1, 300); n != 200 {
+		t.Errorf("%d of the 300 flagged left; want 200 (two batches of 50)", n)
+	}
+	// Run-now's caller may not approve its batch either.
+	if _, err := life.ApproveImport(ctx, tenant, nowBatch.ID, sweep.ApprovalStep{By: "night shift", ByToken: 7, Confirm: 50}); sweep.ErrorCode(err) != sweep.EFORBIDDEN {
+		t.Errorf("run-now's caller approving its batch: %v; want forbidden", err)
+	}
+	// The policy changes meanwhile: the waiting batch is not approved but
+	// cancelled, and the approver is told why.
+	changed := in.mustGetPolicy(t, p.ID)
+	changed.Enabled, changed.Params.Days = false, 3650
+	if _, err := in.db.UpdatePolicy(ctx, changed); err != nil {
+		t.Fatal(err)
+	}
+	got, err := life.ApproveImport(ctx, tenant, nowBatch.ID, sweep.ApprovalStep{By: "risk lead", ByToken: 2, Confirm: 50})
+	if sweep.ErrorCode(err) != sweep.ECONFLICT || !containsAll(sweep.ErrorMessage(err), "no longer stands", "revision") || got.Status != sweep.StatusCancelled {
+		t.Errorf("approving a batch of a changed policy = %s (%v); want it cancelled with a 409 saying why", got.Status, err)
+	}
+	if n := in.present(t, 1, 300); n != 200 {
+		t.Errorf("%d of the 300 flagged left after the refused approval; want 200", n)
+	}
+}
+
+// A batch queued to run stops when its policy is disabled before it runs:
+// the run task, as it is taken, ends it cancelled with nothing deleted.
+func TestQueuedBatchOfADisabledPolicyDoesNotRun(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rdb := sharedRedis(t)
+	in := newInstance(t, rdb, 50)
+	in.db.SQL().MustExec(`DELETE FROM loan_customers`)
+	in.db.SQL().MustExec(`UPDATE customers SET erasure_requested_at = CASE WHEN id <= 20 THEN now() END WHERE tenant_id = $1`, tenant)
+	p, err := in.db.CreatePolicy(ctx, sweep.CleanupPolicy{TenantID: tenant, Name: "erasure", Kind: sweep.CleanupErasureRequested,
+		CronSpec: "0 2 * * *", MaxBatch: 20, Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Made and validated by a worker that takes no tasks from Redis: it
+	// starts by itself, and its run task waits in Redis.
+	in.db.SQL().MustExec(`UPDATE cleanup_policies SET next_run_at = now() - interval '1 minute'`)
+	var claim store.DuePolicy
+	if _, err := in.db.ClaimDuePolicies(ctx, time.Now(), func(d store.DuePolicy) error { claim = d; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	batch, _, err := in.db.CreateBatch(ctx, store.CleanupClaim{TenantID: tenant, PolicyID: p.ID, Due: claim.Due, Revision: claim.Revision})
+	if err != nil {
+		t.Fatal(err)
+	}
+	task, _ := jobs.NewImportValidateTask(batch)
+	w := worker.NewServer(rdb, in.db, worker.Config{Concurrency: 1, Logger: quiet()})
+	if err := w.Handler().ProcessTask(ctx, task); err != nil {
+		t.Fatal(err)
+	}
+	if got := in.get(t, batch.ID); got.Status != sweep.StatusQueued {
+		t.Fatalf("batch = %s, want queued", got.Status)
+	}
+	off := in.mustGetPolicy(t, p.ID)
+	off.Enabled = false
+	if _, err := in.db.UpdatePolicy(ctx, off); err != nil {
+		t.Fatal(err)
+	}
+	in.work(t, prometheus.NewRegistry(), quiet())
+	eventually(t, time.Minute, "the queued batch of a disabled policy was not stopped", func() bool {
+		return in.get(t, batch.ID).Status.Terminal()
+	})
+	if got := in.get(t, batch.ID); got.Status != sweep.StatusCancelled || !containsAll(got.Error, "disabled", "nothing was deleted") || in.present(t, 1, 20) != 20 {
+		t.Errorf("queued batch of a disabled policy = %s %q, %d of 20 left; want cancelled saying why, none deleted", got.Status, got.Error, in.present(t, 1, 20))
+	}
+}
+
+// An import queued without approval counts towards the rolling limit for as
+// long as it can still run, however long ago it was queued: a run_at a day
+// ahead does not let a second file slip under the limit.
+func TestRollingLimitCountsWhatCanStillRun(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rdb := sharedRedis(t)
+	in := newInstance(t, rdb, 100)
+	in.db.SQL().MustExec(`DELETE FROM loan_customers`)
+	threshold := int64(30)
+	if err := in.db.SetApprovalThreshold(ctx, tenant, &threshold); err != nil {
+		t.Fatal(err)
+	}
+	life := lifecycle.New(in.db, rdb, quiet())
+	later := time.Now().Add(25 * time.Hour)
+	a, err := life.StartImport(ctx, tenant, in.validated(t, 1, 20).ID, sweep.StartOptions{RunAt: &later, By: sweep.Requester{Name: "ops", TokenID: 1}})
+	if err != nil || a.Status != sweep.StatusQueued {
+		t.Fatalf("first start = %s (%v), want queued", a.Status, err)
+	}
+	// A day passes.
+	in.db.SQL().MustExec(`UPDATE imports SET unapproved_at = unapproved_at - interval '25 hours', run_at = run_at - interval '24 hours' WHERE id = $1`, a.ID)
+	b, err := life.StartImport(ctx, tenant, in.validated(t, 21, 40).ID, sweep.StartOptions{By: sweep.Requester{Name: "ops", TokenID: 1}})
+	if err != nil || b.Status != sweep.StatusAwaitingApproval {
+		t.Errorf("second start with the first still to run = %s (%v), want awaiting_approval", b.Status, err)
 	}
 }

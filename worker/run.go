@@ -32,6 +32,26 @@ func (s *Server) handleImportRun(ctx context.Context, t *asynq.Task) error {
 	if !ok {
 		return err
 	}
+	// A cleanup batch runs only while the run it was made for stands: its
+	// policy changed, disabled or deleted since, it stops here, before its
+	// next chunk (a running one ends cancelled with what it deleted).
+	if own.Status == sweep.StatusQueued || own.Status == sweep.StatusRunning {
+		stopped, why, err := s.life.StopStaleBatch(ctx, own)
+		if err != nil {
+			return err
+		}
+		if why != "" {
+			if stopped.Status == sweep.StatusRunning {
+				if stopped, err = s.life.FinishCancel(ctx, p.TenantID, p.ImportID); err != nil && sweep.ErrorCode(err) != sweep.ECONFLICT {
+					return err
+				}
+			}
+			log.Info("cleanup batch stopped: its run no longer stands", "why", why, "status", stopped.Status,
+				"deleted_rows", stopped.DeletedRows)
+			s.publish(ctx, stopped)
+			return nil
+		}
+	}
 	// Everything that gates a run is checked here, as the task is taken, not
 	// trusted to the task's delay: a task may come early (made by hand, or
 	// queued by a host whose clock runs ahead). A queued import runs at its

@@ -30,7 +30,7 @@ ALTER TABLE cleanup_policies
 -- tenant's rolling limit counts what such imports deleted (or will) in the
 -- last 24 hours.
 ALTER TABLE imports ADD COLUMN unapproved_at timestamptz;
-CREATE INDEX imports_unapproved_idx ON imports (tenant_id, unapproved_at) WHERE unapproved_at IS NOT NULL;
+CREATE INDEX imports_unapproved_idx ON imports (tenant_id, finished_at) WHERE unapproved_at IS NOT NULL;
 
 -- A tenant's own rolling limit (NULL: sweep's default; 0: none).
 ALTER TABLE tenants ADD COLUMN approval_daily_limit bigint CHECK (approval_daily_limit >= 0);
