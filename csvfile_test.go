@@ -121,6 +121,9 @@ func TestSafeValue(t *testing.T) {
 // FuzzParseRow feeds arbitrary bytes as a file's data rows. The reader must
 // never panic, every row must end accepted or with an error that has a line, and
 // an accepted id must be a positive base-10 int64 written in ASCII digits.
+// maxFuzzSeed bounds a seed of FuzzParseRow taken from the hostile corpus.
+const maxFuzzSeed = 4 << 10
+
 func FuzzParseRow(f *testing.F) {
 	for _, s := range []string{"remove,1", "remove,0123", "REMOVE , 9223372036854775807", "remove,+5", "remove,1e3",
 		"remove,\"12\n3\"", "remove,12\"3", ",", "remove,\xff", "remove,-0", "remove,１２"} {
@@ -137,6 +140,13 @@ func FuzzParseRow(f *testing.F) {
 		data, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)
+		}
+		if len(data) > maxFuzzSeed {
+			// The megabyte files (a line past the limit) are TestHostileFiles'
+			// to check: as seeds, every mutation and minimisation of them
+			// runs the reader over a megabyte, and the fuzzer stalls at 0
+			// execs/s after a few seconds. Their first bytes still seed.
+			data = data[:maxFuzzSeed]
 		}
 		f.Add(data)
 		if _, rows, ok := bytes.Cut(data, []byte("\n")); ok {
