@@ -187,6 +187,7 @@ func run(ctx context.Context, c config, w io.Writer) (int, error) {
 				continue
 			}
 			if e, ok := findEquivalent(equivs, m); ok {
+				e.file = fmt.Sprintf("%s:%d", e.file, m.line)
 				fr.skipped = append(fr.skipped, e)
 				continue
 			}
@@ -216,8 +217,16 @@ func run(ctx context.Context, c config, w io.Writer) (int, error) {
 		if ctx.Err() != nil {
 			break
 		}
+		// The unmutated run must pass; a test that fails once under load gets
+		// a second try, and is named, since it may kill mutants by itself.
 		t0 := time.Now()
-		if out, err := goTest(ctx, dirs[0], fr.t, 0); err != nil {
+		out, err := goTest(ctx, dirs[0], fr.t, 0)
+		if err != nil && ctx.Err() == nil {
+			fmt.Fprintf(w, "%s: the tests failed without any mutant; trying again:\n%s\n", fr.t.file, lastLines(out, 6))
+			t0 = time.Now()
+			out, err = goTest(ctx, dirs[0], fr.t, 0)
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				break
 			}
