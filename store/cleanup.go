@@ -343,15 +343,18 @@ type DuePolicy struct {
 	Revision int64
 }
 
-// ClaimDuePolicies calls enqueue for each enabled policy whose next run is
-// due, and in the same transaction records the claim (see CreateBatch) and
-// moves its next run to the following time.
-// When enqueue fails the transaction rolls back and the run stays due; two
-// schedulers never claim the same run. A policy whose spec no longer parses is
-// disabled rather than claimed forever.
+// ClaimDuePolicies claims each enabled policy's run that is due: it records
+// the claim (see CreateBatch) and moves the policy's next run to the
+// following time in one transaction, and once that has committed calls
+// enqueue for each claimed run. A task never reaches a worker before its
+// claim can be read; a run whose enqueue fails stays claimed and undecided,
+// and UndecidedRuns finds it for the next look. Two schedulers never claim
+// the same run. A policy whose spec no longer parses is disabled rather than
+// claimed forever.
 func (db *DB) ClaimDuePolicies(ctx context.Context, now time.Time, enqueue func(DuePolicy) error) (int, error) {
-	claimed := 0
+	var runs []DuePolicy
 	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+		runs = runs[:0]
 		var rows []policyRow
 		if err := tx.SelectContext(ctx, &rows, `SELECT `+policyColumns+` FROM cleanup_policies
 			WHERE enabled AND NOT awaiting_approval AND next_run_at <= $1 ORDER BY next_run_at LIMIT 100 FOR UPDATE SKIP LOCKED`, now); err != nil {
@@ -369,21 +372,50 @@ func (db *DB) ClaimDuePolicies(ctx context.Context, now time.Time, enqueue func(
 			if err := claimRun(ctx, tx, r.TenantID, r.ID, r.NextRunAt.Time, false, sweep.Requester{}); err != nil {
 				return err
 			}
-			if err := enqueue(DuePolicy{TenantID: r.TenantID, PolicyID: r.ID, PolicyCreated: r.CreatedAt, Due: r.NextRunAt.Time, Revision: r.Revision}); err != nil {
-				return err
-			}
 			if _, err := tx.ExecContext(ctx, `UPDATE cleanup_policies SET next_run_at = $3 WHERE tenant_id = $1 AND id = $2`,
 				r.TenantID, r.ID, next); err != nil {
 				return err
 			}
-			claimed++
+			runs = append(runs, DuePolicy{TenantID: r.TenantID, PolicyID: r.ID, PolicyCreated: r.CreatedAt, Due: r.NextRunAt.Time, Revision: r.Revision})
 		}
 		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("claim due cleanup policies: %w", err)
 	}
-	return claimed, nil
+	var errs []error
+	for _, d := range runs {
+		if err := enqueue(d); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return len(runs), errors.Join(errs...)
+}
+
+// UndecidedRuns returns the claimed runs that made no batch and were not
+// dropped, claimed more than after ago: their task was lost (Redis lost it,
+// or the enqueue after the claim failed) or waits for a worker. Enqueueing
+// them again is safe: a task's id names its run, and a run makes one batch.
+func (db *DB) UndecidedRuns(ctx context.Context, after time.Duration) ([]DuePolicy, error) {
+	var rows []struct {
+		TenantID int64     `db:"tenant_id"`
+		PolicyID int64     `db:"policy_id"`
+		Created  time.Time `db:"created_at"`
+		Due      time.Time `db:"due"`
+		Revision int64     `db:"revision"`
+	}
+	err := db.db.SelectContext(ctx, &rows, `SELECT r.tenant_id, r.policy_id, p.created_at, r.due, r.revision
+		FROM cleanup_runs r JOIN cleanup_policies p ON p.tenant_id = r.tenant_id AND p.id = r.policy_id
+		WHERE r.outcome = 'claimed' AND NOT r.run_now AND r.claimed_at < now() - make_interval(secs => $1)
+		ORDER BY r.claimed_at LIMIT 100`, after.Seconds())
+	if err != nil {
+		return nil, fmt.Errorf("undecided cleanup runs: %w", err)
+	}
+	out := make([]DuePolicy, len(rows))
+	for i, r := range rows {
+		out[i] = DuePolicy{TenantID: r.TenantID, PolicyID: r.PolicyID, PolicyCreated: r.Created, Due: r.Due, Revision: r.Revision}
+	}
+	return out, nil
 }
 
 // asker is who asked for the policy's approval (empty when none was asked).

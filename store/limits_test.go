@@ -97,3 +97,44 @@ func TestApprovalLimitsAndRunsStayInTheirTenant(t *testing.T) {
 	}
 	_ = c2
 }
+
+// A claimed run's task is enqueued only once its claim can be read, so a
+// worker that takes it at once makes its batch (it had been refused as
+// unclaimed and archived); a run whose enqueue failed stays undecided for
+// the trigger's next look, and a decided one does not.
+func TestClaimIsReadableBeforeItsTask(t *testing.T) {
+	t.Parallel()
+	db := testenv.DB(t)
+	ctx := context.Background()
+	const tn = 5200243
+	if _, err := db.Seed(ctx, store.SeedOptions{Tenant: tn, Customers: 20, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	db.SQL().MustExec(`UPDATE customers SET erasure_requested_at = now() WHERE tenant_id = $1 AND id <= 5`, tn)
+	for _, name := range []string{"one", "two"} {
+		if _, err := db.CreatePolicy(ctx, sweep.CleanupPolicy{TenantID: tn, Name: name, Kind: sweep.CleanupErasureRequested,
+			CronSpec: "0 2 * * *", MaxBatch: 10, Enabled: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.SQL().MustExec(`UPDATE cleanup_policies SET next_run_at = now() - interval '1 minute'`)
+	var made []int64
+	n, err := db.ClaimDuePolicies(ctx, time.Now(), func(d store.DuePolicy) error {
+		if len(made) == 1 {
+			return fmt.Errorf("redis is down")
+		}
+		imp, _, err := db.CreateBatch(ctx, store.CleanupClaim{TenantID: d.TenantID, PolicyID: d.PolicyID, Due: d.Due, Revision: d.Revision})
+		if err != nil {
+			return err
+		}
+		made = append(made, imp.ID)
+		return nil
+	})
+	if n != 2 || len(made) != 1 || err == nil {
+		t.Fatalf("claimed %d, made %d batches (%v); want 2 claimed, the first batch made as its task would, the second's enqueue failing", n, len(made), err)
+	}
+	undecided, err := db.UndecidedRuns(ctx, 0)
+	if err != nil || len(undecided) != 1 {
+		t.Fatalf("undecided runs = %+v (%v); want the one whose enqueue failed", undecided, err)
+	}
+}

@@ -35,14 +35,26 @@ func (c *CleanupTrigger) Periodic(every time.Duration) Periodic {
 	return Periodic{Name: "cleanup", Every: every, Run: c.Run}
 }
 
-// Run enqueues every policy run that is due now.
+// undecidedAfter is how long a claimed run may wait for its batch before
+// the trigger enqueues its task again (a no-op while Redis still has it).
+const undecidedAfter = time.Minute
+
+// Run claims every policy run that is due now and enqueues its task, and
+// enqueues again the task of every run claimed before that has made no
+// batch yet (its enqueue failed, or Redis lost it).
 func (c *CleanupTrigger) Run(ctx context.Context) error {
-	n, err := c.db.ClaimDuePolicies(ctx, time.Now(), func(d store.DuePolicy) error {
+	enqueue := func(d store.DuePolicy) error {
 		t, err := jobs.NewCleanupRunTask(d.TenantID, d.PolicyID, d.PolicyCreated, d.Due, d.Revision)
 		if err != nil {
 			return err
 		}
 		if _, err := c.client.EnqueueContext(ctx, t); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+			return err
+		}
+		return nil
+	}
+	n, err := c.db.ClaimDuePolicies(ctx, time.Now(), func(d store.DuePolicy) error {
+		if err := enqueue(d); err != nil {
 			return err
 		}
 		c.log.Info("cleanup policy due", "tenant_id", d.TenantID, "policy_id", d.PolicyID, "due", d.Due)
@@ -51,5 +63,11 @@ func (c *CleanupTrigger) Run(ctx context.Context) error {
 	if n > 0 {
 		c.log.Info("cleanup runs enqueued", "count", n)
 	}
-	return err
+	undecided, uerr := c.db.UndecidedRuns(ctx, undecidedAfter)
+	for _, d := range undecided {
+		if e := enqueue(d); e != nil {
+			uerr = errors.Join(uerr, e)
+		}
+	}
+	return errors.Join(err, uerr)
 }
