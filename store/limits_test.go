@@ -47,6 +47,16 @@ func TestApprovalLimitsAndRunsStayInTheirTenant(t *testing.T) {
 	if n, _ := db.UnapprovedRecently(ctx, b); n != 7 {
 		t.Errorf("B's unapproved deletions = %d; want 7", n)
 	}
+	// Only the last 24 hours count: of A's deleted records (kept when an
+	// import record is deleted) and ended imports, those of a day ago and
+	// more do not.
+	db.SQL().MustExec(`INSERT INTO unapproved_deletions (tenant_id, import_id, finished_at, deleted_rows)
+		VALUES ($1, 998, now() - interval '1 hour', 3), ($1, 999, now() - interval '25 hours', 50)`, a)
+	db.SQL().MustExec(`INSERT INTO imports (tenant_id, source, key_space, policy, file_name, status, valid_rows, deleted_rows, unapproved_at, finished_at)
+		VALUES ($1, 'upload', 'http', 'line', 'old.csv', 'completed', 40, 40, now() - interval '26 hours', now() - interval '25 hours')`, a)
+	if n, _ := db.UnapprovedRecently(ctx, a); n != 3 {
+		t.Errorf("A's unapproved deletions = %d; want 3 (the ones of the last 24 hours)", n)
+	}
 
 	// Runs: A cannot claim B's policy; two runs and two policies of A are
 	// dropped one at a time.
@@ -68,10 +78,6 @@ func TestApprovalLimitsAndRunsStayInTheirTenant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c2, err := db.ClaimRunNow(ctx, a, p1.ID, due.Add(time.Hour), sweep.Requester{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if _, err := db.ClaimRunNow(ctx, a, p2.ID, due, sweep.Requester{}); err != nil {
 		t.Fatal(err)
 	}
@@ -79,6 +85,12 @@ func TestApprovalLimitsAndRunsStayInTheirTenant(t *testing.T) {
 	changed.MaxBatch = 20
 	if _, err := db.UpdatePolicy(ctx, changed); err != nil {
 		t.Fatal(err)
+	}
+	// A later claim takes the revision that stands then, not an earlier
+	// claim's.
+	c2, err := db.ClaimRunNow(ctx, a, p1.ID, due.Add(time.Hour), sweep.Requester{})
+	if err != nil || c2.Revision != 2 {
+		t.Fatalf("claim after the change = revision %d (%v); want 2", c2.Revision, err)
 	}
 	if _, _, err := db.CreateBatch(ctx, c1); err == nil {
 		t.Fatal("a run of a changed policy made a batch")
@@ -95,7 +107,6 @@ func TestApprovalLimitsAndRunsStayInTheirTenant(t *testing.T) {
 	if got, _ := db.GetPolicy(ctx, a, p1.ID); got.LastDrop == nil {
 		t.Errorf("policy one does not show its dropped run")
 	}
-	_ = c2
 }
 
 // A claimed run's task is enqueued only once its claim can be read, so a
