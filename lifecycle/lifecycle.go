@@ -61,8 +61,9 @@ func (o *Owner) SetApproval(threshold int64, ttl time.Duration) *Owner {
 // batch its policy's approval covers runs without asking again (and does not
 // count towards the rolling limit); any other batch meets the same limits as
 // a file, as they stand when it runs. It reports whether the import was
-// queued, for the caller to queue its tasks.
-func (o *Owner) startOrAsk(ctx context.Context, imp sweep.Import, opts sweep.StartOptions) (sweep.Import, bool, error) {
+// queued, for the caller to queue its tasks. covered says the import is such
+// a batch (see batchStanding).
+func (o *Owner) startOrAsk(ctx context.Context, imp sweep.Import, opts sweep.StartOptions, covered bool) (sweep.Import, bool, error) {
 	if imp.Status != sweep.StatusValidated {
 		imp, err := o.db.StartImport(ctx, imp.TenantID, imp.ID, opts) // answers the state
 		return imp, err == nil, err
@@ -71,13 +72,7 @@ func (o *Owner) startOrAsk(ctx context.Context, imp sweep.Import, opts sweep.Sta
 	if err != nil {
 		return imp, false, err
 	}
-	exempt := false
-	if imp.Source == sweep.SourceSchedule && imp.CleanupPolicyID != 0 {
-		if _, exempt, err = o.db.BatchStanding(ctx, imp.TenantID, imp.ID); err != nil {
-			return imp, false, err
-		}
-	}
-	started, why, err := o.db.StartWithinLimits(ctx, imp, opts, limits, exempt)
+	started, why, err := o.db.StartWithinLimits(ctx, imp, opts, limits, covered)
 	if err != nil || why == "" {
 		return started, err == nil, err
 	}
@@ -220,7 +215,11 @@ func (o *Owner) StartImport(ctx context.Context, tenant, id int64, opts sweep.St
 	if err != nil {
 		return cur, err
 	}
-	imp, queued, err := o.startOrAsk(ctx, cur, opts)
+	_, covered, err := o.batchStanding(ctx, cur)
+	if err != nil {
+		return cur, err
+	}
+	imp, queued, err := o.startOrAsk(ctx, cur, opts, covered)
 	if queued {
 		o.queueStart(ctx, imp)
 	}
@@ -233,12 +232,15 @@ func (o *Owner) AutoStart(ctx context.Context, imp sweep.Import) (sweep.Import, 
 	// A batch starts by itself only while the run it was made for stands:
 	// a policy changed, disabled or awaiting approval since then ends its
 	// batch before it deletes anything.
-	if stopped, why, err := o.stopStaleBatch(ctx, imp); err != nil || why != "" {
-		return stopped, err
+	why, covered, err := o.batchStanding(ctx, imp)
+	if err != nil {
+		return imp, err
+	} else if why != "" {
+		return o.cancelStaleBatch(ctx, imp, why)
 	}
 	// The uploader (or the upstream service, or the policy) asked for it to
 	// start: that is the request another person approves, when one must.
-	imp, queued, err := o.startOrAsk(ctx, imp, sweep.StartOptions{By: sweep.Requester{Name: imp.CreatedBy, TokenID: imp.CreatedByToken}})
+	imp, queued, err := o.startOrAsk(ctx, imp, sweep.StartOptions{By: sweep.Requester{Name: imp.CreatedBy, TokenID: imp.CreatedByToken}}, covered)
 	if err != nil || !queued {
 		return imp, err
 	}
@@ -252,24 +254,31 @@ func (o *Owner) AutoStart(ctx context.Context, imp sweep.Import) (sweep.Import, 
 // import is left as it is. The worker calls it as it takes each run task,
 // so a batch never runs on under a policy that no longer asks for it.
 func (o *Owner) StopStaleBatch(ctx context.Context, imp sweep.Import) (sweep.Import, string, error) {
-	return o.stopStaleBatch(ctx, imp)
-}
-
-func (o *Owner) stopStaleBatch(ctx context.Context, imp sweep.Import) (sweep.Import, string, error) {
-	if imp.Source != sweep.SourceSchedule || imp.CleanupPolicyID == 0 {
-		return imp, "", nil
-	}
-	why, _, err := o.db.BatchStanding(ctx, imp.TenantID, imp.ID)
+	why, _, err := o.batchStanding(ctx, imp)
 	if err != nil || why == "" {
 		return imp, "", err
 	}
-	o.log.InfoContext(ctx, "cleanup batch stopped: its run no longer stands", "import_id", imp.ID, "tenant_id", imp.TenantID,
-		"status", imp.Status, "why", why)
-	stopped, err := o.db.CancelImport(ctx, imp.TenantID, imp.ID, "sweep ("+why+")")
+	stopped, err := o.cancelStaleBatch(ctx, imp, why)
 	if err != nil {
 		return stopped, "", err
 	}
 	return stopped, why, nil
+}
+
+// batchStanding is store.BatchStanding for a cleanup batch; any other
+// import stands and is covered by no policy.
+func (o *Owner) batchStanding(ctx context.Context, imp sweep.Import) (why string, covered bool, err error) {
+	if imp.Source != sweep.SourceSchedule || imp.CleanupPolicyID == 0 {
+		return "", false, nil
+	}
+	return o.db.BatchStanding(ctx, imp.TenantID, imp.ID)
+}
+
+// cancelStaleBatch ends a batch whose run no longer stands, saying why.
+func (o *Owner) cancelStaleBatch(ctx context.Context, imp sweep.Import, why string) (sweep.Import, error) {
+	o.log.InfoContext(ctx, "cleanup batch stopped: its run no longer stands", "import_id", imp.ID, "tenant_id", imp.TenantID,
+		"status", imp.Status, "why", why)
+	return o.db.CancelImport(ctx, imp.TenantID, imp.ID, "sweep ("+why+")")
 }
 
 // BeginRunning moves a queued import to running as its first task starts (a
@@ -342,7 +351,7 @@ func (o *Owner) ApproveImport(ctx context.Context, tenant, id int64, step sweep.
 	if cur, err := o.db.GetImport(ctx, tenant, id); err != nil {
 		return cur, err
 	} else if cur.Status == sweep.StatusAwaitingApproval {
-		if imp, why, err := o.stopStaleBatch(ctx, cur); err != nil {
+		if imp, why, err := o.StopStaleBatch(ctx, cur); err != nil {
 			return imp, err
 		} else if why != "" {
 			return imp, sweep.Errorf(sweep.ECONFLICT, "Import %d is a batch of cleanup policy %d whose run no longer stands (%s): it was cancelled, and nothing was deleted.",

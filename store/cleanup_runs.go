@@ -69,6 +69,10 @@ func (db *DB) ClaimRunNow(ctx context.Context, tenant, policy int64, due time.Ti
 	return c, err
 }
 
+// runColumns are the columns of a claimed run that runRow reads.
+const runColumns = `revision AS run_revision, dry_run AS run_dry_run, run_now, outcome, import_id AS run_import_id, reason,
+	requested_by, requested_token`
+
 type runRow struct {
 	Revision int64          `db:"run_revision"`
 	DryRun   bool           `db:"run_dry_run"`
@@ -105,8 +109,7 @@ func standing(p sweep.CleanupPolicy, r runRow) string {
 // whose revision no longer stands is dropped (*DroppedRun).
 func (db *DB) CreateBatch(ctx context.Context, c CleanupClaim) (imp sweep.Import, existed bool, err error) {
 	var r runRow
-	err = db.db.GetContext(ctx, &r, `SELECT revision AS run_revision, dry_run AS run_dry_run, run_now, outcome, import_id AS run_import_id, reason,
-			requested_by, requested_token FROM cleanup_runs
+	err = db.db.GetContext(ctx, &r, `SELECT `+runColumns+` FROM cleanup_runs
 		WHERE tenant_id = $1 AND policy_id = $2 AND due = $3`, c.TenantID, c.PolicyID, c.Due)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && r.Revision != c.Revision {
 		return imp, false, sweep.Errorf(sweep.ENOTFOUND, "No run of cleanup policy %d due at %s with revision %d was claimed; a batch is made only for a run the scheduler (or run-now) claimed. Nothing was made.",
@@ -231,8 +234,7 @@ func (db *DB) BatchStanding(ctx context.Context, tenant, importID int64) (why st
 		return "", false, err
 	}
 	var r runRow
-	err = db.db.GetContext(ctx, &r, `SELECT revision AS run_revision, dry_run AS run_dry_run, run_now, outcome, import_id AS run_import_id, reason,
-			requested_by, requested_token FROM cleanup_runs WHERE tenant_id = $1 AND policy_id = $2 AND import_id = $3`, tenant, p.ID, importID)
+	err = db.db.GetContext(ctx, &r, `SELECT `+runColumns+` FROM cleanup_runs WHERE tenant_id = $1 AND policy_id = $2 AND import_id = $3`, tenant, p.ID, importID)
 	if errors.Is(err, sql.ErrNoRows) {
 		// A batch made before runs were recorded: nothing covers it, and
 		// nothing of its run stops it.
