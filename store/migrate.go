@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"time"
 
+	"github.com/lib/pq"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 )
@@ -33,14 +34,23 @@ type MigrationState struct {
 	AppliedAt time.Time
 }
 
-// Migrator applies the embedded migrations with goose. It takes a PostgreSQL
-// advisory lock while it works, so replicas started together migrate once.
+// Migrator applies the embedded migrations with goose, in sweep's own schema.
+// It takes a PostgreSQL advisory lock while it works, so replicas started
+// together migrate once.
 type Migrator struct {
+	db       *sql.DB
+	schema   string
 	provider *goose.Provider
 }
 
-// NewMigrator returns a Migrator for db.
-func NewMigrator(db *sql.DB) (*Migrator, error) {
+// NewMigrator returns a Migrator that keeps sweep's objects, and goose's
+// history of them, in schema. db's sessions must put schema first in their
+// search_path (a URL made by WithSchema does): the migrations name their
+// objects unqualified, so they are made in the first schema of the path.
+func NewMigrator(db *sql.DB, schema string) (*Migrator, error) {
+	if err := CheckSchema(schema); err != nil {
+		return nil, err
+	}
 	locker, err := lock.NewPostgresSessionLocker()
 	if err != nil {
 		return nil, fmt.Errorf("migration lock: %w", err)
@@ -50,11 +60,74 @@ func NewMigrator(db *sql.DB) (*Migrator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load migrations: %w", err)
 	}
-	return &Migrator{provider: p}, nil
+	return &Migrator{db: db, schema: schema, provider: p}, nil
+}
+
+// prepare runs before goose, which finds and makes its version table in the
+// first schema of the search_path that exists: it makes sweep's schema when
+// missing, so nothing falls through to public, and checks that the sessions
+// put it first. An install from before migration 00016 keeps goose's history
+// in public with sweep's tables; that history moves into the schema here, and
+// 00016 moves the tables after it.
+func (m *Migrator) prepare(ctx context.Context) error {
+	tx, err := m.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("prepare schema %s: %w", m.schema, err)
+	}
+	defer tx.Rollback()
+	// Replicas started together prepare one at a time.
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('sweep schema', 0))`); err != nil {
+		return fmt.Errorf("prepare schema %s: %w", m.schema, err)
+	}
+	// Checked first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege on
+	// the database even when the schema exists, which a role given a schema
+	// made by its administrator may lack.
+	var exists bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, m.schema).Scan(&exists); err != nil {
+		return fmt.Errorf("prepare schema %s: %w", m.schema, err)
+	}
+	if !exists {
+		if _, err := tx.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS `+pq.QuoteIdentifier(m.schema)); err != nil {
+			return fmt.Errorf("create schema %s: %w", m.schema, err)
+		}
+	}
+	var first sql.NullString
+	var path string
+	if err := tx.QueryRowContext(ctx, `SELECT current_schema(), current_setting('search_path')`).Scan(&first, &path); err != nil {
+		return fmt.Errorf("prepare schema %s: %w", m.schema, err)
+	}
+	if first.String != m.schema {
+		return fmt.Errorf("sweep's schema %s is not the first schema of the session's search_path (%s): "+
+			"remove search_path from the database URL, or make SWEEP_SCHEMA the schema it names first", m.schema, path)
+	}
+	if m.schema != "public" {
+		// Only a history that sits with sweep's own tables is sweep's: a
+		// platform migrated by goose keeps its own goose_db_version in public.
+		var old bool
+		err := tx.QueryRowContext(ctx, `SELECT to_regclass('public.goose_db_version') IS NOT NULL
+			AND to_regclass(format('%I.goose_db_version', $1::text)) IS NULL
+			AND to_regclass('public.imports') IS NOT NULL AND to_regclass('public.import_blocks') IS NOT NULL
+			AND to_regclass('public.deletion_audit') IS NOT NULL`, m.schema).Scan(&old)
+		if err != nil {
+			return fmt.Errorf("prepare schema %s: %w", m.schema, err)
+		}
+		if old {
+			if _, err := tx.ExecContext(ctx, `ALTER TABLE public.goose_db_version SET SCHEMA `+pq.QuoteIdentifier(m.schema)); err != nil {
+				return fmt.Errorf("move the migration history into schema %s: %w", m.schema, err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("prepare schema %s: %w", m.schema, err)
+	}
+	return nil
 }
 
 // Up applies every pending migration and returns the versions it applied.
 func (m *Migrator) Up(ctx context.Context) ([]int64, error) {
+	if err := m.prepare(ctx); err != nil {
+		return nil, err
+	}
 	res, err := m.provider.Up(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("migrate up: %w", err)
@@ -65,6 +138,9 @@ func (m *Migrator) Up(ctx context.Context) ([]int64, error) {
 // Down rolls back the newest applied migration and returns its version, or 0
 // when nothing was applied.
 func (m *Migrator) Down(ctx context.Context) (int64, error) {
+	if err := m.prepare(ctx); err != nil {
+		return 0, err
+	}
 	res, err := m.provider.Down(ctx)
 	if err != nil {
 		if res == nil && isNoMigrations(ctx, m) {
@@ -77,6 +153,9 @@ func (m *Migrator) Down(ctx context.Context) (int64, error) {
 
 // Reset rolls back every applied migration.
 func (m *Migrator) Reset(ctx context.Context) ([]int64, error) {
+	if err := m.prepare(ctx); err != nil {
+		return nil, err
+	}
 	res, err := m.provider.DownTo(ctx, 0)
 	if err != nil {
 		return nil, fmt.Errorf("migrate down to 0: %w", err)
@@ -86,6 +165,9 @@ func (m *Migrator) Reset(ctx context.Context) ([]int64, error) {
 
 // Status lists every known migration with its state.
 func (m *Migrator) Status(ctx context.Context) ([]MigrationState, error) {
+	if err := m.prepare(ctx); err != nil {
+		return nil, err
+	}
 	st, err := m.provider.Status(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("migration status: %w", err)
@@ -117,6 +199,9 @@ func versions(res []*goose.MigrationResult) []int64 {
 
 // Pending reports whether some embedded migration is not applied yet.
 func (m *Migrator) Pending(ctx context.Context) (bool, error) {
+	if err := m.prepare(ctx); err != nil {
+		return false, err
+	}
 	p, err := m.provider.HasPending(ctx)
 	if err != nil {
 		return false, fmt.Errorf("migration status: %w", err)

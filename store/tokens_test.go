@@ -75,7 +75,7 @@ func TestApproverTokensMigrationRenamesDuplicateNames(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := testenv.DB(t)
-	m, err := store.NewMigrator(db.SQL().DB)
+	m, err := store.NewMigrator(db.SQL().DB, store.DefaultSchema)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,9 +69,10 @@ func ResetDatabase(ctx context.Context, adminURL, name string) error {
 	return nil
 }
 
-// Migrator returns the migrator of this database's schema.
-func (db *DB) Migrator() (*Migrator, error) {
-	return NewMigrator(db.db.DB)
+// Migrator returns the migrator of sweep's objects in schema of this
+// database, whose URL must put schema first in the search_path (WithSchema).
+func (db *DB) Migrator(schema string) (*Migrator, error) {
+	return NewMigrator(db.db.DB, schema)
 }
 
 // Vacuum runs VACUUM (ANALYZE) on each table, so a measure that follows does

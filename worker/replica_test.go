@@ -30,13 +30,6 @@ func TestReplicaLagHoldsRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	m, err := db.Migrator()
-	if err == nil {
-		_, err = m.Up(ctx)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 	in := seededInstance(t, db, sharedRedis(t), 12_000)
 	chk, err := throttle.New(db, throttle.Config{MaxReplicaLag: time.Second, ReplicaURLs: []string{cluster.ReplicaURL},
 		Interval: 200 * time.Millisecond, Logger: quiet()})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/examples"
 	"github.com/sweephq/sweep/store"
 )
 
@@ -23,7 +24,7 @@ func runMigrate(ctx context.Context, cfg Config, args []string, stdout io.Writer
 		return err
 	}
 	defer db.Close()
-	m, err := store.NewMigrator(db)
+	m, err := store.NewMigrator(db, cfg.Schema)
 	if err != nil {
 		return err
 	}
@@ -87,6 +88,11 @@ func runSeed(ctx context.Context, cfg Config, args []string, stdout, stderr io.W
 		return err
 	}
 	defer db.Close()
+	// The demo platform's tables are the demo's, not sweep's: seeding makes
+	// them where they are missing.
+	if err := examples.CreateDemoPlatform(ctx, db.SQL()); err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
 	if *ifEmpty {
 		n, err := db.CountCustomers(ctx, *tenant)
 		if err != nil {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/client"
+	"github.com/sweephq/sweep/examples"
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/lifecycle"
 	"github.com/sweephq/sweep/store"
@@ -99,16 +100,21 @@ func (b *bench) openOn(ctx context.Context, adminURL string, redisDB int) error 
 		return err
 	}
 	u.Path = "/sweep_bench"
-	b.dbURL = u.String()
+	if b.dbURL, err = store.WithSchema(u.String(), b.cfg.Schema); err != nil {
+		return err
+	}
 	if err := store.ResetDatabase(ctx, adminURL, "sweep_bench"); err != nil {
 		return fmt.Errorf("create the bench database (the role needs CREATEDB): %w", err)
 	}
 	if b.db, err = store.Open(ctx, b.dbURL); err != nil {
 		return err
 	}
-	m, err := b.db.Migrator()
+	m, err := b.db.Migrator(b.cfg.Schema)
 	if err == nil {
 		_, err = m.Up(ctx)
+	}
+	if err == nil {
+		err = examples.CreateDemoPlatform(ctx, b.db.SQL())
 	}
 	if err != nil {
 		return err

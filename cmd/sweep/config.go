@@ -22,7 +22,10 @@ import (
 // Config is sweep's configuration, read once from SWEEP_* environment variables.
 // Every variable has a default that works with `make services` on one machine.
 type Config struct {
-	DatabaseURL       string              // SWEEP_DATABASE_URL
+	// DatabaseURL is SWEEP_DATABASE_URL with search_path set to Schema and
+	// then public (store.WithSchema), unless the URL sets its own.
+	DatabaseURL       string
+	Schema            string              // SWEEP_SCHEMA: the schema of sweep's own tables, functions and triggers
 	RedisURL          string              // SWEEP_REDIS_URL
 	HTTPAddr          string              // SWEEP_HTTP_ADDR
 	Concurrency       int                 // SWEEP_CONCURRENCY: tasks a worker process runs at once
@@ -108,8 +111,22 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		RedisURL:    cmp.Or(strings.TrimSpace(getenv("SWEEP_REDIS_URL")), DefaultRedisURL),
 		HTTPAddr:    cmp.Or(strings.TrimSpace(getenv("SWEEP_HTTP_ADDR")), DefaultHTTPAddr),
 	}
+	c.Schema = cmp.Or(strings.TrimSpace(getenv("SWEEP_SCHEMA")), store.DefaultSchema)
+	schemaOK := store.CheckSchema(c.Schema) == nil
+	if !schemaOK {
+		bad("SWEEP_SCHEMA", c.Schema, "must be a plain lower-case SQL identifier such as "+store.DefaultSchema+
+			" (letters a to z, digits and _, not starting with a digit or pg_, at most 63 characters)")
+	}
 	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
 		bad("SWEEP_DATABASE_URL", redactURL(c.DatabaseURL), "must be a URL such as postgres://user:password@host:5432/sweep?sslmode=disable")
+	} else if schemaOK {
+		// Every session sweep opens finds its own tables in Schema and the
+		// platform's in public.
+		withSchema, err := store.WithSchema(c.DatabaseURL, c.Schema)
+		if err != nil {
+			bad("SWEEP_DATABASE_URL", redactURL(c.DatabaseURL), err.Error())
+		}
+		c.DatabaseURL = cmp.Or(withSchema, c.DatabaseURL)
 	}
 	if err := jobs.CheckRedisURL(c.RedisURL); err != nil {
 		bad("SWEEP_REDIS_URL", redactURL(c.RedisURL), "must be a URL such as redis://host:6379/0 or redis-sentinel://host1:26379,host2:26379/mymaster?db=0 ("+err.Error()+")")

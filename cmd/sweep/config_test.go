@@ -23,7 +23,9 @@ func TestLoadConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{
-		DatabaseURL:     DefaultDatabaseURL,
+		// The default URL, with sweep's schema first in the search_path.
+		DatabaseURL:     "postgres://sweep:sweep@127.0.0.1:5432/sweep?search_path=sweep%2Cpublic&sslmode=disable",
+		Schema:          "sweep",
 		RedisURL:        DefaultRedisURL,
 		HTTPAddr:        ":8080",
 		Concurrency:     4,
@@ -90,6 +92,24 @@ func TestLoadConfigThrottle(t *testing.T) {
 	}
 }
 
+// SWEEP_SCHEMA names the schema of sweep's own objects: every session sweep
+// opens puts it first in the search_path, unless SWEEP_DATABASE_URL sets its
+// own search_path.
+func TestLoadConfigSchema(t *testing.T) {
+	got, err := LoadConfig(env(map[string]string{"SWEEP_SCHEMA": " lending_erasure ",
+		"SWEEP_DATABASE_URL": "postgres://u:p@db.internal:5432/lending?sslmode=require"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "postgres://u:p@db.internal:5432/lending?search_path=lending_erasure%2Cpublic&sslmode=require"; got.Schema != "lending_erasure" || got.DatabaseURL != want {
+		t.Errorf("schema %q, URL %q; want lending_erasure and %q", got.Schema, got.DatabaseURL, want)
+	}
+	own := "postgres://u:p@db.internal:5432/lending?search_path=erasure,public"
+	if got, err := LoadConfig(env(map[string]string{"SWEEP_SCHEMA": "erasure", "SWEEP_DATABASE_URL": own})); err != nil || got.DatabaseURL != own {
+		t.Errorf("a URL with its own search_path became %q, %v; want it kept", got.DatabaseURL, err)
+	}
+}
+
 func TestLoadConfigValues(t *testing.T) {
 	got, err := LoadConfig(env(map[string]string{
 		"SWEEP_DATABASE_URL":     "postgresql://u:p@db.internal:6432/sweep",
@@ -127,6 +147,10 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"SWEEP_LOG_LEVEL", "loud", `SWEEP_LOG_LEVEL: must be debug, info, warn or error; found "loud"`},
 		{"SWEEP_LOG_FORMAT", "xml", `SWEEP_LOG_FORMAT: must be json or text; found "xml"`},
 		{"SWEEP_SHUTDOWN_TIMEOUT", "30", `SWEEP_SHUTDOWN_TIMEOUT: must be a positive duration such as 30s or 2m; found "30"`},
+		{"SWEEP_SCHEMA", "Sweep", `SWEEP_SCHEMA: must be a plain lower-case SQL identifier such as sweep (letters a to z, digits and _, not starting with a digit or pg_, at most 63 characters); found "Sweep"`},
+		{"SWEEP_SCHEMA", "sweep,public", `SWEEP_SCHEMA: must be a plain lower-case SQL identifier such as sweep`},
+		{"SWEEP_SCHEMA", "pg_sweep", `SWEEP_SCHEMA: must be a plain lower-case SQL identifier such as sweep`},
+		{"SWEEP_SCHEMA", `x"; DROP SCHEMA public; --`, `SWEEP_SCHEMA: must be a plain lower-case SQL identifier such as sweep`},
 	}
 	for _, tt := range tests {
 		_, err := LoadConfig(env(map[string]string{tt.name: tt.value}))

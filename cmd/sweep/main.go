@@ -24,7 +24,8 @@ Usage:
   sweep serve [--roles api,worker,scheduler]   run the HTTP API, the worker and/or the scheduler
   sweep migrate up|down|status                 apply, roll back (one step) or list the schema migrations
   sweep seed --tenant T --customers N [--linked-fraction F] [--seed S] [--if-empty] [--if-fewer-free M]
-                                               load realistic fake customers for demos and benchmarks
+                                               load realistic fake customers for demos and benchmarks,
+                                               making the demo platform's tables in public when missing
   sweep token create --tenant T --scopes S --name NAME [--replace]
                                                print a new API token (shown once; only its hash is stored)
   sweep token revoke --tenant T --id ID        revoke a token

@@ -213,7 +213,7 @@ func (m *Main) Open(ctx context.Context) error {
 }
 
 func (m *Main) checkSchema(ctx context.Context) error {
-	mig, err := store.NewMigrator(m.db.SQL().DB)
+	mig, err := store.NewMigrator(m.db.SQL().DB, m.cfg.Schema)
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,7 @@ import (
 	_ "github.com/lib/pq" // the postgres driver
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
+	"github.com/sweephq/sweep/examples"
 	"github.com/sweephq/sweep/store"
 )
 
@@ -49,24 +50,33 @@ func adminURL() string {
 	return DefaultDatabaseURL
 }
 
-// withDatabase returns base with its database name replaced by name.
+// withDatabase returns base with its database name replaced by name, for
+// sweep's sessions: search_path puts sweep's schema first, as sweep's own
+// configuration does (store.WithSchema).
 func withDatabase(base, name string) string {
 	u, err := url.Parse(base)
 	if err != nil {
 		panic(fmt.Sprintf("testenv: bad database URL: %v", err))
 	}
 	u.Path = "/" + name
-	return u.String()
+	s, err := store.WithSchema(u.String(), store.DefaultSchema)
+	if err != nil {
+		panic(fmt.Sprintf("testenv: %v", err))
+	}
+	return s
 }
 
-// DatabaseURL creates an empty, migrated database for this test and returns its
-// URL. The database is dropped when the test ends.
+// DatabaseURL creates an empty, migrated database for this test, with the demo
+// platform's tables, and returns its URL, whose sessions find sweep's tables
+// in its schema and the platform's in public. The database is dropped when
+// the test ends.
 func DatabaseURL(t testing.TB) string {
 	t.Helper()
 	return newDatabase(t, true)
 }
 
-// EmptyDatabaseURL is DatabaseURL without the migrations, for migration tests.
+// EmptyDatabaseURL is DatabaseURL without the migrations and the demo
+// platform, for migration tests.
 func EmptyDatabaseURL(t testing.TB) string {
 	t.Helper()
 	return newDatabase(t, false)
@@ -215,19 +225,29 @@ func ensureTemplate(t testing.TB, ctx context.Context, admin *sql.DB) string {
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
-	m, err := store.NewMigrator(db)
-	if err == nil {
-		_, err = m.Up(ctx)
-	}
+	err = setUp(ctx, db)
 	db.Close()
 	if err != nil {
-		t.Fatalf("testenv: migrate template: %v", err)
+		t.Fatalf("testenv: template: %v", err)
 	}
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf("ALTER DATABASE %s RENAME TO %s", building, name)); err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
 	holdTemplate(t, name)
 	return name
+}
+
+// setUp migrates sweep's schema in db and makes the demo platform's tables
+// beside it, as `sweep migrate up` and `sweep seed` do.
+func setUp(ctx context.Context, db *sql.DB) error {
+	m, err := store.NewMigrator(db, store.DefaultSchema)
+	if err == nil {
+		_, err = m.Up(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return examples.CreateDemoPlatform(ctx, db)
 }
 
 func templateLockName(template string) string { return "sweep-test-template:" + template }
@@ -261,9 +281,16 @@ func holdTemplate(t testing.TB, name string) {
 	}
 }
 
+// schemaHash fingerprints what a template holds: the migrations and the demo
+// platform's schema.
 func schemaHash() string {
 	h := sha256.New()
-	err := fs.WalkDir(store.Migrations(), ".", func(path string, d fs.DirEntry, err error) error {
+	demo, err := examples.Schema(examples.Demo)
+	if err != nil {
+		panic(err)
+	}
+	h.Write([]byte(demo))
+	err = fs.WalkDir(store.Migrations(), ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}

@@ -22,11 +22,7 @@ ALTER TABLE cleanup_policies
 -- A policy's batches in the import history.
 CREATE INDEX imports_cleanup_policy_idx ON imports (tenant_id, cleanup_policy_id) WHERE cleanup_policy_id IS NOT NULL;
 
--- The candidates of a created_by policy naming an import.
-CREATE INDEX customers_created_by_import_idx ON customers (tenant_id, created_by_import_id) WHERE created_by_import_id IS NOT NULL;
-
 -- +goose Down
-DROP INDEX customers_created_by_import_idx;
 DROP INDEX imports_cleanup_policy_idx;
 ALTER TABLE cleanup_policies
     DROP CONSTRAINT cleanup_policies_name_key,
