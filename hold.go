@@ -17,10 +17,11 @@ const (
 	HoldHTTPCheck     HoldReason = "http_check"     // the platform's own check answered anything but 200, or nothing in time
 	HoldManual        HoldReason = "manual"         // someone held every run (of the tenant, or of the platform)
 	HoldWindow        HoldReason = "window"         // the import is outside its run window
+	HoldPlan          HoldReason = "plan"           // the platform's schema no longer matches the erasure plan, or the import was validated under another plan
 )
 
 // HoldReasons lists every reason, for metrics and documentation.
-var HoldReasons = []HoldReason{HoldReplicaLag, HoldDatabaseLoad, HoldThrottleQuery, HoldHTTPCheck, HoldManual, HoldWindow}
+var HoldReasons = []HoldReason{HoldReplicaLag, HoldDatabaseLoad, HoldThrottleQuery, HoldHTTPCheck, HoldManual, HoldWindow, HoldPlan}
 
 // Hold is why a run waits, in words an operator reads at a glance, e.g.
 // "replica lag 3.4 s above 2 s".

@@ -20,8 +20,9 @@ type Impact struct {
 	// Customers is how many customers the run will delete: the import's ids
 	// that still exist and no loan links.
 	Customers int64
-	// Related counts the rows that go with them by ON DELETE CASCADE, one
-	// entry per related table in the store's order, zeros included.
+	// Related counts the rows of the platform's other tables that the run
+	// touches, by table and action (deleted, anonymized, detached, kept),
+	// in the plan's order, zeros included.
 	Related []RelatedCount
 	// Skipped counts the rows of the file that delete nothing, by reason
 	// (the row error codes: SkipFormat, SkipDuplicate, SkipNotFound,
@@ -51,8 +52,9 @@ type Impact struct {
 // RelatedCount is how many rows of one related kind ("addresses",
 // "phones", …: the table's name without "customer_") go with the customers.
 type RelatedCount struct {
-	Kind string
-	Rows int64
+	Kind   string // the table, schema.table
+	Action string // deleted, anonymized, detached (a kept customer's link to an erased one) or kept
+	Rows   int64
 }
 
 // SkipCount is how many rows of the file are skipped for one reason.
@@ -81,11 +83,14 @@ const ImpactFreshFor = 30 * time.Second
 // ImpactSampleSize is the most customer ids an Impact shows.
 const ImpactSampleSize = 10
 
-// RelatedRows is the total of Related.
+// RelatedRows is the total of Related that the run changes (kept rows
+// left out).
 func (m Impact) RelatedRows() int64 {
 	var n int64
 	for _, r := range m.Related {
-		n += r.Rows
+		if r.Action != "kept" {
+			n += r.Rows
+		}
 	}
 	return n
 }

@@ -35,10 +35,11 @@ type Impact struct {
 	ComputedAt time.Time `json:"computed_at"`
 }
 
-// RelatedCount is how many rows of one related kind go with the customers.
+// RelatedCount is how many rows of one table the run touches, and how.
 type RelatedCount struct {
-	Kind string `json:"kind"`
-	Rows int64  `json:"rows"`
+	Kind   string `json:"kind"`
+	Action string `json:"action,omitempty"`
+	Rows   int64  `json:"rows"`
 }
 
 // SkipCount is how many rows of the file are skipped for one reason.
@@ -59,7 +60,7 @@ func FromImpact(m sweep.Impact) Impact {
 		j.Sample = []int64{}
 	}
 	for _, r := range m.Related {
-		j.Related = append(j.Related, RelatedCount{Kind: r.Kind, Rows: r.Rows})
+		j.Related = append(j.Related, RelatedCount{Kind: r.Kind, Action: r.Action, Rows: r.Rows})
 	}
 	for _, s := range m.Skipped {
 		j.Skipped = append(j.Skipped, SkipCount{Reason: s.Reason, Rows: s.Rows})

@@ -291,9 +291,10 @@ func expand(s, tenantParam, idExpr string) string {
 func (cp *Compiled) SubjectRow(alias, tenantParam, idExpr string) string {
 	cond := alias + "." + cp.key + " = " + idExpr
 	if cp.tenant != "" {
-		cond = alias + "." + cp.tenant + " = " + tenantParam + " AND " + cond
+		return alias + "." + cp.tenant + " = " + tenantParam + " AND " + cond
 	}
-	return cond
+	// One tenant's database: another tenant finds no one here.
+	return tenantParam + "::bigint = " + strconv.FormatInt(cp.Plan.Subject.DatabaseTenant, 10) + " AND " + cond
 }
 
 // SubjectTable is the subject's table, quoted for SQL.

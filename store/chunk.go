@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -29,96 +28,6 @@ type ChunkResult struct {
 	Done, Stop, CancelRequested bool
 }
 
-// The related rows counted into the audit, by kind.
-var relatedKinds = func() string {
-	parts := make([]string, len(RelatedTables))
-	for i, t := range RelatedTables {
-		parts[i] = fmt.Sprintf(`SELECT customer_id, '%s' AS kind FROM %s WHERE tenant_id = $1 AND customer_id = ANY($2)`,
-			strings.TrimPrefix(t, "customer_"), t)
-	}
-	return strings.Join(parts, " UNION ALL ")
-}()
-
-// deletedCTE deletes the given customers of tenant $1 (ids $2), related rows
-// going by ON DELETE CASCADE. With loanFilter it passes over the customers a
-// loan links; without, deleting one of them fails on the loan's foreign key
-// (23503) and deletes nothing.
-func deletedCTE(loanFilter bool) string {
-	filter := ""
-	if loanFilter {
-		filter = `AND NOT EXISTS (SELECT 1 FROM loan_customers l WHERE l.tenant_id = $1 AND l.customer_id = c.id)`
-	}
-	return `
-	WITH deleted AS (
-		DELETE FROM customers c
-		WHERE c.tenant_id = $1 AND c.id = ANY($2) ` + filter + `
-		RETURNING c.id)`
-}
-
-// auditedTail writes one audit row per customer deletedCTE deleted, holding
-// ids only, and returns their ids.
-const auditedTail = `,
-	audited AS (
-		INSERT INTO deletion_audit (tenant_id, customer_id, import_id, api_token_id, source)
-		SELECT $1, d.id, $3, $4, $5 FROM deleted d
-		RETURNING customer_id)
-	SELECT customer_id FROM audited`
-
-// deleteQuery deletes customers, passing over those a loan links, and audits
-// them; deleteUnfilteredQuery leaves the loan links to the foreign key.
-var (
-	deleteQuery           = deletedCTE(true) + auditedTail
-	deleteUnfilteredQuery = deletedCTE(false) + auditedTail
-)
-
-// deleteCountedQuery is deleteQuery with the audit rows also counting the
-// related rows removed, by kind. All parts see the same snapshot, so the
-// counts are of the rows the cascade removes. The counting reads every
-// related table once more, which costs about a quarter of the throughput.
-var deleteCountedQuery = deletedCTE(true) + `,
-	related AS (
-		SELECT customer_id, jsonb_object_agg(kind, n) AS counts
-		FROM (SELECT customer_id, kind, count(*) AS n FROM (` + relatedKinds + `) r GROUP BY 1, 2) k
-		GROUP BY customer_id),
-	audited AS (
-		INSERT INTO deletion_audit (tenant_id, customer_id, import_id, api_token_id, source, related_rows)
-		SELECT $1, d.id, $3, $4, $5, coalesce(r.counts, '{}')
-		FROM deleted d LEFT JOIN related r ON r.customer_id = d.id
-		RETURNING customer_id)
-	SELECT customer_id FROM audited`
-
-// deleteCustomers deletes customers in tx and returns the ids it deleted; with
-// counted, the audit rows count the related rows by kind (and customers a loan
-// links are passed over). Without counted or loanFilter, a customer a loan
-// links fails the whole statement with 23503.
-func (db *DB) deleteCustomers(ctx context.Context, tx *sqlx.Tx, tenant int64, ids []int64, importID, tokenID sql.NullInt64, source string, counted, loanFilter bool) (map[int64]bool, error) {
-	q := deleteUnfilteredQuery
-	switch {
-	case counted:
-		q = deleteCountedQuery
-	case loanFilter:
-		q = deleteQuery
-	}
-	stmt, err := db.stmt(ctx, tx, q)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := stmt.QueryContext(ctx, tenant, pq.Array(ids), importID, tokenID, source)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	deleted := make(map[int64]bool, len(ids))
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		deleted[id] = true
-	}
-	return deleted, rows.Err()
-}
-
 // PartStart is the block where part of an import run split into parts
 // starts: part p of n begins p/n of the way through the blocks, so parallel
 // tasks work on id ranges far apart (their deletions, audit inserts and index
@@ -139,20 +48,23 @@ func (db *DB) PartStart(ctx context.Context, tenant, id int64, part, parts int) 
 // with SKIP LOCKED, so parallel tasks of one import share the work without
 // overlap.
 //
-// Validation has already set aside the customers a loan links, so the block
-// is first deleted without looking at loans: the loan's foreign key still
-// refuses a customer linked since, and then the chunk is rolled back and run
-// again passing over linked customers. That spares a lookup per customer in
-// the usual case.
+// The erasure follows the plan (see plan.Compiled.Erase): the block's
+// customers are locked, those a block of the plan refuses now (linked since
+// validation) are passed over, and each table's statement runs in
+// foreign-key order. A foreign-key violation can then only come from a
+// table added to the platform since the plan was checked: the chunk rolls
+// back whole and RunChunk returns ErrPlanOutdated.
 //
 // A chunk that waits longer than the session's lock_timeout for a row another
 // transaction holds (the platform updating one of the customers) is rolled
 // back whole and returns ErrChunkLocked: the caller waits and tries again,
 // and nothing waits on sweep meanwhile.
 func (db *DB) RunChunk(ctx context.Context, tenant, id int64, source sweep.Source, from int) (ChunkResult, error) {
-	res, err := db.runChunk(ctx, tenant, id, source, from, false)
+	res, err := db.runChunk(ctx, tenant, id, source, from)
 	if isSQLState(err, sqlstateForeignKeyViolation) {
-		res, err = db.runChunk(ctx, tenant, id, source, from, true)
+		// The plan locks the customers and handles every table its check
+		// found: a foreign key it does not know is a table added since.
+		return res, fmt.Errorf("%w: %v", ErrPlanOutdated, err)
 	}
 	if isSQLState(err, sqlstateLockNotAvailable) {
 		return res, fmt.Errorf("%w (%v)", ErrChunkLocked, err)
@@ -176,7 +88,7 @@ const (
 		ORDER BY block DESC LIMIT 1 FOR UPDATE SKIP LOCKED`
 )
 
-func (db *DB) runChunk(ctx context.Context, tenant, id int64, source sweep.Source, from int, loanFilter bool) (res ChunkResult, err error) {
+func (db *DB) runChunk(ctx context.Context, tenant, id int64, source sweep.Source, from int) (res ChunkResult, err error) {
 	err = db.withTx(ctx, func(tx *sqlx.Tx) error {
 		// Every statement here repeats for each chunk: prepared once.
 		scan := func(q string, args []any, dest ...any) error {
@@ -232,34 +144,18 @@ func (db *DB) runChunk(ctx context.Context, tenant, id int64, source sweep.Sourc
 		} else if err != nil {
 			return err
 		}
-		deleted, err := db.deleteCustomers(ctx, tx, tenant, ids, sql.NullInt64{Int64: id, Valid: true}, sql.NullInt64{}, string(source), db.AuditRelatedCounts, loanFilter)
+		erased, err := db.erase(ctx, tx, tenant, ids, sql.NullInt64{Int64: id, Valid: true}, sql.NullInt64{}, string(source), db.AuditRelatedCounts)
 		if err != nil {
-			return fmt.Errorf("delete block %d: %w", res.Block, err)
+			return fmt.Errorf("erase block %d: %w", res.Block, err)
 		}
-		linked := map[int64]bool{}
-		if len(deleted) < len(ids) {
-			rest := make([]int64, 0, len(ids)-len(deleted))
-			for _, c := range ids {
-				if !deleted[c] {
-					rest = append(rest, c)
-				}
-			}
-			var l []int64
-			if err := tx.SelectContext(ctx, &l, `SELECT DISTINCT customer_id FROM loan_customers WHERE tenant_id = $1 AND customer_id = ANY($2)`,
-				tenant, pq.Array(rest)); err != nil {
-				return err
-			}
-			for _, c := range l {
-				linked[c] = true
-			}
-		}
+		deleted, linked := erased.Erased, erased.Blocked
 		outcomes := make([]string, len(ids))
 		for i, c := range ids {
 			switch {
 			case deleted[c]:
 				outcomes[i] = OutcomeDeleted
 				res.Deleted++
-			case linked[c]:
+			case linked[c] != "":
 				outcomes[i] = OutcomeLinked
 				res.Skipped++
 				res.Linked++
@@ -290,12 +186,13 @@ func (db *DB) runChunk(ctx context.Context, tenant, id int64, source sweep.Sourc
 					WHEN rows_per_second = 0 OR now() - updated_at > interval '10 seconds'
 					THEN $3 / greatest(extract(epoch FROM now() - updated_at), 0.001)
 					ELSE 0.8 * rows_per_second + 0.2 * ($3 / greatest(extract(epoch FROM now() - updated_at), 0.001)) END,
+				erased_rows = sweep_add_counts(erased_rows, $6::jsonb),
 				updated_at = now()
 			WHERE tenant_id = $1 AND id = $2 AND status = 'running'`)
 		if err != nil {
 			return err
 		}
-		counted, err := stmt.ExecContext(ctx, tenant, id, res.Rows, res.Deleted, res.Skipped)
+		counted, err := stmt.ExecContext(ctx, tenant, id, res.Rows, res.Deleted, res.Skipped, rowsJSON(erased.Rows))
 		if err != nil {
 			return err
 		}

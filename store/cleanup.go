@@ -265,30 +265,65 @@ func (db *DB) DeletePolicy(ctx context.Context, tenant, id int64) error {
 }
 
 // candidates is the query of a policy's kind: the tenant's customers it
-// selects that no loan links, in id order, at most max_batch. Arguments: $1
-// tenant, $2 max batch, $3 days, $4 import id, $5 source.
-func candidates(kind sweep.CleanupKind) (string, error) {
+// selects that no block of the plan refuses, in id order, at most
+// max_batch. The columns it reads are those the plan's subject.columns
+// names. Arguments: $1 tenant, $2 max batch, $3 days, $4 import id, $5
+// source.
+func (db *DB) candidates(kind sweep.CleanupKind) (string, error) {
+	cp := db.plan
+	if cp == nil {
+		return "", sweep.Errorf(sweep.EUNAVAILABLE, "sweep has no erasure plan loaded")
+	}
+	cols := cp.Plan.Subject.Columns
+	need := func(col, name, what string) (string, error) {
+		if col == "" {
+			return "", sweep.Errorf(sweep.EINVALID, "A %s cleanup policy reads %s, and the erasure plan names no such column of %s: add subject.columns.%s to the plan.", kind, what, cp.Plan.Subject.Table, name)
+		}
+		return "c." + pq.QuoteIdentifier(col), nil
+	}
 	var cond string
 	switch kind {
 	case sweep.CleanupInactive:
-		cond = `c.last_activity_at < now() - make_interval(days => p.days)`
+		c, err := need(cols.LastActivity, "last_activity", "each customer's last activity")
+		if err != nil {
+			return "", err
+		}
+		cond = c + ` < now() - make_interval(days => p.days)`
 	case sweep.CleanupCreatedBy:
-		cond = `((p.import_id > 0 AND c.created_by_import_id = p.import_id) OR (p.import_id = 0 AND c.source = p.source))`
+		var parts []string
+		if cols.CreatedByImport != "" {
+			parts = append(parts, `(p.import_id > 0 AND c.`+pq.QuoteIdentifier(cols.CreatedByImport)+` = p.import_id)`)
+		}
+		if cols.Origin != "" {
+			parts = append(parts, `(p.import_id = 0 AND c.`+pq.QuoteIdentifier(cols.Origin)+` = p.source)`)
+		}
+		if len(parts) == 0 {
+			_, err := need("", "origin", "where each customer came from")
+			return "", err
+		}
+		cond = "(" + strings.Join(parts, " OR ") + ")"
 	case sweep.CleanupErasureRequested:
-		cond = `c.erasure_requested_at IS NOT NULL AND c.erasure_requested_at <= now() - make_interval(days => p.days)`
+		c, err := need(cols.ErasureRequested, "erasure_requested", "when each customer asked to be erased")
+		if err != nil {
+			return "", err
+		}
+		cond = c + ` IS NOT NULL AND ` + c + ` <= now() - make_interval(days => p.days)`
 	default:
 		return "", sweep.Errorf(sweep.EINVALID, "Unknown cleanup kind %q.", kind)
 	}
-	return `SELECT c.id FROM customers c, (SELECT $3::int AS days, $4::bigint AS import_id, $5::text AS source) p
-		WHERE c.tenant_id = $1 AND ` + cond + `
-		AND NOT EXISTS (SELECT 1 FROM loan_customers l WHERE l.tenant_id = c.tenant_id AND l.customer_id = c.id)
-		ORDER BY c.id LIMIT $2`, nil
+	notBlocked := ""
+	for i := 0; i < cp.Blocks(); i++ {
+		notBlocked += ` AND NOT ` + cp.BlockExists(i, "$1", "c."+cp.SubjectKey())
+	}
+	return `SELECT c.` + cp.SubjectKey() + ` FROM ` + cp.SubjectTable() + ` c, (SELECT $3::int AS days, $4::bigint AS import_id, $5::text AS source) p
+		WHERE ` + cp.SubjectRow("c", "$1", "c."+cp.SubjectKey()) + ` AND ` + cond + notBlocked + `
+		ORDER BY c.` + cp.SubjectKey() + ` LIMIT $2`, nil
 }
 
 // PolicyCandidates calls fn with each customer id the policy selects now, in
 // id order, at most its max batch.
 func (db *DB) PolicyCandidates(ctx context.Context, p sweep.CleanupPolicy, fn func(id int64) error) error {
-	q, err := candidates(p.Kind)
+	q, err := db.candidates(p.Kind)
 	if err != nil {
 		return err
 	}

@@ -3,35 +3,36 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/plan"
 )
 
-// DeleteCustomer deletes one customer of a tenant with its related rows and an
-// audit row naming the API token. A customer linked to a loan is ELINKED, an
-// unknown one ENOTFOUND.
+// DeleteCustomer erases one customer of a tenant by the plan, with an audit
+// row naming the API token and counting the customer's rows by table and
+// action. A customer a block of the plan refuses (in the demo, a link to a
+// loan) is ELINKED with the plan's sentence, an unknown one ENOTFOUND.
 func (db *DB) DeleteCustomer(ctx context.Context, tenant, customer, tokenID int64) error {
 	return db.withTx(ctx, func(tx *sqlx.Tx) error {
-		var loan sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT min(loan_id) FROM loan_customers WHERE tenant_id = $1 AND customer_id = $2`, tenant, customer).Scan(&loan)
-		if err != nil {
-			return err
-		}
-		if loan.Valid {
-			return sweep.Errorf(sweep.ELINKED, "Customer %d is linked to loan %d, and loans are never deleted. Unlink the customer from the loan first, then delete the customer again.", customer, loan.Int64)
-		}
-		// One customer: counting its related rows costs next to nothing.
-		deleted, err := db.deleteCustomers(ctx, tx, tenant, []int64{customer}, sql.NullInt64{}, sql.NullInt64{Int64: tokenID, Valid: true}, string(sweep.SourceAPI), true, true)
-		if isSQLState(err, sqlstateLockNotAvailable) {
+		// One customer: counting its rows costs next to nothing.
+		res, err := db.erase(ctx, tx, tenant, []int64{customer}, sql.NullInt64{}, sql.NullInt64{Int64: tokenID, Valid: true}, string(sweep.SourceAPI), true)
+		switch {
+		case errors.Is(err, plan.ErrOtherTenant):
+			return sweep.Errorf(sweep.ENOTFOUND, "Customer %d was not found; it may have been deleted already.", customer)
+		case isSQLState(err, sqlstateLockNotAvailable):
 			return sweep.Errorf(sweep.EUNAVAILABLE, "Customer %d is being changed by another transaction right now; nothing was deleted. Try again in a moment.", customer)
-		} else if isSQLState(err, sqlstateForeignKeyViolation) {
-			return sweep.Errorf(sweep.ELINKED, "Customer %d was linked to a loan a moment ago. Unlink the customer from the loan first, then delete the customer again.", customer)
-		} else if err != nil {
+		case isSQLState(err, sqlstateForeignKeyViolation):
+			return sweep.Errorf(sweep.EUNAVAILABLE, "Customer %d was not deleted: a table the erasure plan does not cover points at the customer (the platform's schema changed since the plan was checked). Run sweep plan check and update the plan.", customer)
+		case err != nil:
 			return fmt.Errorf("delete customer %d: %w", customer, err)
 		}
-		if !deleted[customer] {
+		if why, ok := res.Blocked[customer]; ok {
+			return sweep.Errorf(sweep.ELINKED, "%s", blockedSentence(why, "delete the customer again"))
+		}
+		if !res.Erased[customer] {
 			return sweep.Errorf(sweep.ENOTFOUND, "Customer %d was not found; it may have been deleted already.", customer)
 		}
 		// The customer.deleted webhook, in the deletion's transaction: a

@@ -13,6 +13,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/plan"
 )
 
 // DB is a connection pool to sweep's database.
@@ -29,6 +30,13 @@ type DB struct {
 	// session's). They wait for no platform lock either: lock_timeout is off
 	// in them. Set it before use.
 	ValidationTimeout time.Duration
+
+	plan    *plan.Compiled // what to erase and how; UsePlan sets it
+	hashKey []byte
+	// The last check of the plan against the catalog (PlanStanding).
+	planMu      sync.Mutex
+	planChecked time.Time
+	planProblem string
 
 	stmtsMu sync.Mutex
 	stmts   map[string]*sql.Stmt // the run loop's statements, prepared once

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -28,17 +27,6 @@ const (
 	impactSpeedRuns    = 5
 	impactSpeedMinRows = 1000
 )
-
-// impactRelatedQuery counts the rows of every related table that belong to
-// the customers in impact_ids ($1 tenant; $2 and $3 the lowest and highest
-// id, which bound each index scan to the import's range).
-var impactRelatedQuery = func() string {
-	parts := make([]string, len(RelatedTables))
-	for i, t := range RelatedTables {
-		parts[i] = fmt.Sprintf(`(SELECT count(*) FROM %s r JOIN impact_ids k ON r.tenant_id = $1 AND r.customer_id = k.id AND r.customer_id BETWEEN $2 AND $3)`, t)
-	}
-	return "SELECT " + strings.Join(parts, ",\n\t")
-}()
 
 // ComputeImpact works out what running import id of tenant will do
 // (sweep.Impact) from its blocks and the live tables, and keeps it with the
@@ -157,13 +145,22 @@ func (db *DB) impact(ctx context.Context, tenant, id int64, maxRate int, maxAge 
 		}
 		// The ids a run would skip: the customer is gone (deleted since
 		// validation), or a loan links it (linked since).
+		// The ids a run would skip: the customer is gone (deleted since
+		// validation), or a block of the plan refuses it (linked since).
+		cp := db.plan
+		if cp == nil {
+			return sweep.Errorf(sweep.EUNAVAILABLE, "sweep has no erasure plan loaded")
+		}
 		if gone, err = exec(`DELETE FROM impact_ids k WHERE NOT EXISTS
-			(SELECT 1 FROM customers c WHERE c.tenant_id = $1 AND c.id = k.id AND c.id BETWEEN $2 AND $3)`, tenant, lo, hi); err != nil {
+			(SELECT 1 FROM `+cp.SubjectTable()+` c WHERE `+cp.SubjectRow("c", "$1", "k.id")+` AND c.`+cp.SubjectKey()+` BETWEEN $2 AND $3)`, tenant, lo, hi); err != nil {
 			return err
 		}
-		if linked, err = exec(`DELETE FROM impact_ids k WHERE EXISTS
-			(SELECT 1 FROM loan_customers l WHERE l.tenant_id = $1 AND l.customer_id = k.id AND l.customer_id BETWEEN $2 AND $3)`, tenant, lo, hi); err != nil {
-			return err
+		for i := 0; i < cp.Blocks(); i++ {
+			n, err := exec(`DELETE FROM impact_ids k WHERE `+cp.BlockExists(i, "$1", "k.id"), tenant)
+			if err != nil {
+				return err
+			}
+			linked += n
 		}
 		if gone+linked > 0 {
 			if _, err := exec(`ANALYZE impact_ids`); err != nil {
@@ -172,16 +169,15 @@ func (db *DB) impact(ctx context.Context, tenant, id int64, maxRate int, maxAge 
 		}
 		m.Customers = m.Rows - gone - linked
 
-		related := make([]int64, len(RelatedTables))
-		dest := make([]any, len(related))
-		for i := range related {
-			dest[i] = &related[i]
+		counts, err := cp.Counts(ctx, tx, tenant, "impact_ids")
+		if err != nil {
+			return fmt.Errorf("count the rows of import %d's customers: %w", id, err)
 		}
-		if err := tx.QueryRowContext(ctx, impactRelatedQuery, tenant, lo, hi).Scan(dest...); err != nil {
-			return fmt.Errorf("count the related rows of import %d: %w", id, err)
-		}
-		for i, t := range RelatedTables {
-			m.Related = append(m.Related, sweep.RelatedCount{Kind: strings.TrimPrefix(t, "customer_"), Rows: related[i]})
+		for _, c := range counts {
+			if c.Table.String() == cp.Plan.Subject.Table.String() && c.Action != "detached" {
+				continue // the customers themselves
+			}
+			m.Related = append(m.Related, sweep.RelatedCount{Kind: c.Table.String(), Action: c.Action, Rows: c.Rows})
 		}
 		// One id from the middle of each tenth, so the first and the last
 		// are near the ends; with ten customers or fewer, all of them.
@@ -306,18 +302,19 @@ type impactFigures struct {
 }
 
 type impactKindCount struct {
-	Kind string `json:"kind"`
-	Rows int64  `json:"rows"`
+	Kind   string `json:"kind"`
+	Action string `json:"action,omitempty"`
+	Rows   int64  `json:"rows"`
 }
 
 func toImpactFigures(m sweep.Impact) impactFigures {
 	f := impactFigures{Rows: m.Rows, FileError: m.FileError, RowsPerSecond: m.RowsPerSecond, Basis: m.Basis, Sample: m.Sample,
 		Related: []impactKindCount{}, Skipped: []impactKindCount{}}
 	for _, r := range m.Related {
-		f.Related = append(f.Related, impactKindCount{r.Kind, r.Rows})
+		f.Related = append(f.Related, impactKindCount{r.Kind, r.Action, r.Rows})
 	}
 	for _, s := range m.Skipped {
-		f.Skipped = append(f.Skipped, impactKindCount{s.Reason, s.Rows})
+		f.Skipped = append(f.Skipped, impactKindCount{Kind: s.Reason, Rows: s.Rows})
 	}
 	return f
 }
@@ -325,7 +322,7 @@ func toImpactFigures(m sweep.Impact) impactFigures {
 func (f impactFigures) fill(m *sweep.Impact) {
 	m.Rows, m.FileError, m.RowsPerSecond, m.Basis, m.Sample = f.Rows, f.FileError, f.RowsPerSecond, f.Basis, f.Sample
 	for _, r := range f.Related {
-		m.Related = append(m.Related, sweep.RelatedCount{Kind: r.Kind, Rows: r.Rows})
+		m.Related = append(m.Related, sweep.RelatedCount{Kind: r.Kind, Action: r.Action, Rows: r.Rows})
 	}
 	for _, s := range f.Skipped {
 		m.Skipped = append(m.Skipped, sweep.SkipCount{Reason: s.Kind, Rows: s.Rows})

@@ -98,7 +98,7 @@ func TestImpactStatesTenantsAndChanges(t *testing.T) {
 		if table == "customer_phones" || table == "customer_references" {
 			n = 76
 		}
-		related = append(related, sweep.RelatedCount{Kind: strings.TrimPrefix(table, "customer_"), Rows: n})
+		related = append(related, sweep.RelatedCount{Kind: "public." + table, Action: "deleted", Rows: n})
 	}
 	want := sweep.Impact{
 		ImportID: imp.ID, Customers: 38, Rows: 40, Related: related,

@@ -24,7 +24,7 @@ var (
 		"tenants", "unapproved_deletions", "webhook_deliveries", "webhook_endpoints", "webhook_messages",
 	}
 	ownFunctions = []string{
-		"sweep_actor", "sweep_approval_event_tokens", "sweep_check_import_edge", "sweep_end_hold", "sweep_hold_event",
+		"sweep_actor", "sweep_add_counts", "sweep_approval_event_tokens", "sweep_check_import_edge", "sweep_end_hold", "sweep_hold_event",
 		"sweep_impact_event", "sweep_import_edge", "sweep_import_event", "sweep_import_webhook",
 		"sweep_import_webhook_type", "sweep_webhook_emit",
 	}
@@ -158,15 +158,18 @@ func TestMigrateUpDownOnEmptyDatabase(t *testing.T) {
 		t.Errorf("second up = %v, %v; want nothing to do", again, err)
 	}
 
-	// One step down and up again: 00016 has nothing to undo.
-	if v, err := m.Down(ctx); err != nil || v != 16 {
-		t.Fatalf("down = %d, %v; want 16", v, err)
+	// Two steps down and up again: 00017 drops what it added, 00016 has
+	// nothing to undo.
+	for _, want := range []int64{17, 16} {
+		if v, err := m.Down(ctx); err != nil || v != want {
+			t.Fatalf("down = %d, %v; want %d", v, err, want)
+		}
 	}
 	if got := tables(t, db, "sweep"); len(got) != len(ownTables)+1 {
-		t.Errorf("tables of schema sweep after rolling 00016 back: %v", got)
+		t.Errorf("tables of schema sweep after rolling 00017 and 00016 back: %v", got)
 	}
-	if again, err := m.Up(ctx); err != nil || !cmp.Equal(again, []int64{16}) {
-		t.Errorf("up after one down = %v, %v; want [16]", again, err)
+	if again, err := m.Up(ctx); err != nil || !cmp.Equal(again, []int64{16, 17}) {
+		t.Errorf("up after two downs = %v, %v; want [16 17]", again, err)
 	}
 
 	if _, err := m.Reset(ctx); err != nil {
@@ -304,8 +307,8 @@ func TestMigrateMovesAnInstallInPublic(t *testing.T) {
 	if err != nil {
 		t.Fatalf("up on the old install: %v", err)
 	}
-	if !cmp.Equal(applied, []int64{16}) {
-		t.Errorf("up on the old install applied %v, want [16]", applied)
+	if !cmp.Equal(applied, []int64{16, 17}) {
+		t.Errorf("up on the old install applied %v, want [16 17]", applied)
 	}
 
 	if diff := cmp.Diff(with(ownTables, "goose_db_version"), tables(t, db, "sweep")); diff != "" {
@@ -324,7 +327,7 @@ func TestMigrateMovesAnInstallInPublic(t *testing.T) {
 		t.Errorf("imports_id_seq is in %v, want [sweep]", got)
 	}
 	history := names(t, db, `SELECT version_id::text AS v FROM sweep.goose_db_version WHERE is_applied AND version_id > 0 ORDER BY version_id::bigint`)
-	if want := strings.Fields("1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16"); !cmp.Equal(history, want) {
+	if want := strings.Fields("1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17"); !cmp.Equal(history, want) {
 		t.Errorf("goose's history after the upgrade = %v, want %v", history, want)
 	}
 	if fks := names(t, db, `SELECT conrelid::regclass::text || ' ' || conname FROM pg_constraint

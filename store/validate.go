@@ -86,6 +86,15 @@ func (db *DB) BeginValidation(ctx context.Context, tenant, id int64, blockSize i
 	} else if err != nil {
 		return nil, fmt.Errorf("validation of import %d: %w", id, err)
 	}
+	if db.plan == nil {
+		return nil, sweep.Errorf(sweep.EUNAVAILABLE, "sweep has no erasure plan loaded; nothing can be validated")
+	}
+	// The plan this import is validated under: a run under another is held.
+	// Its own statement: the round's transaction takes no lock on the
+	// import's row, so a delete of the import never waits for a round.
+	if _, err = db.db.ExecContext(ctx, `UPDATE imports SET plan_hash = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'validating'`, tenant, id, db.plan.Plan.Hash); err != nil {
+		return nil, fmt.Errorf("validation of import %d: %w", id, err)
+	}
 	// Sorting a million ids wants more than the default 4 MB of work memory;
 	// JIT compilation costs more than it saves on these simple plans. The stage
 	// is an unlogged table rather than a temporary one because only regular
@@ -199,28 +208,37 @@ type ValidationResult struct {
 	Duplicates, Missing, Linked int64 // row errors found by the checks against the database
 }
 
-// checkQuery returns every staged row, sorted by id then line, with its state
-// against the database (0 valid, 1 no such customer, 2 linked to a loan). Rows
-// come packed in arrays, one result row per range of ids (bucket), because a
-// million single rows cost more to send and scan than to check.
-const checkQuery = `
+// checkQuery returns every staged row (of staging table staged), sorted by
+// id then line, with its state against the database by the plan: 0 valid,
+// 1 no such customer, 2 + i refused by the plan's block i. Rows come packed
+// in arrays, one result row per range of ids (bucket), because a million
+// single rows cost more to send and scan than to check.
+func (db *DB) checkQuery(staged string) (string, error) {
+	cp := db.plan
+	if cp == nil {
+		return "", sweep.Errorf(sweep.EUNAVAILABLE, "sweep has no erasure plan loaded; nothing can be validated")
+	}
+	state := "CASE WHEN c." + cp.SubjectKey() + " IS NULL THEN 1"
+	for i := 0; i < cp.Blocks(); i++ {
+		state += fmt.Sprintf(" WHEN %s THEN %d", cp.BlockExists(i, "$1", "s.customer_id"), stateBlocked+i)
+	}
+	state += " ELSE 0 END"
+	return `
 	SELECT bucket, array_agg(customer_id), array_agg(line), array_agg(state)
 	FROM (
-		SELECT s.customer_id / $2 AS bucket, s.customer_id, s.line,
-			CASE WHEN c.id IS NULL THEN 1
-			     WHEN EXISTS (SELECT 1 FROM loan_customers l WHERE l.tenant_id = $1 AND l.customer_id = s.customer_id) THEN 2
-			     ELSE 0 END AS state
-		FROM %s s
-		LEFT JOIN customers c ON c.tenant_id = $1 AND c.id = s.customer_id
+		SELECT s.customer_id / $2 AS bucket, s.customer_id, s.line, ` + state + ` AS state
+		FROM ` + staged + ` s
+		LEFT JOIN ` + cp.SubjectTable() + ` c ON ` + cp.SubjectRow("c", "$1", "s.customer_id") + `
 		ORDER BY s.customer_id, s.line) sorted
 	GROUP BY bucket
-	ORDER BY bucket`
+	ORDER BY bucket`, nil
+}
 
 // Row states from checkQuery.
 const (
 	stateValid    = 0
 	stateNotFound = 1
-	stateLinked   = 2
+	stateBlocked  = 2 // and up: the plan's block state - stateBlocked
 )
 
 // rowsPerBucket is about how many rows one result row of checkQuery packs.
@@ -352,7 +370,11 @@ func (v *Validation) check(ctx context.Context, tx *sqlx.Tx, res *ValidationResu
 		return 0, fmt.Errorf("write blocks of import %d: %w", v.id, err)
 	}
 	defer blocks.Close()
-	rows, err := v.stageTx.QueryContext(ctx, fmt.Sprintf(checkQuery, v.stageTable), v.tenant, width)
+	check, err := v.db.checkQuery(v.stageTable)
+	if err != nil {
+		return 0, err
+	}
+	rows, err := v.stageTx.QueryContext(ctx, check, v.tenant, width)
 	if err != nil {
 		return 0, fmt.Errorf("check import %d: %w", v.id, err)
 	}
@@ -396,10 +418,10 @@ func (v *Validation) check(ctx context.Context, tx *sqlx.Tx, res *ValidationResu
 				res.Missing++
 				err = v.addError(ctx, CodeNotFound, line, sweep.ColumnCustomerID, fmt.Sprint(id),
 					fmt.Sprintf("No customer with id %d exists. Check the id; if the customer was already deleted, remove the row.", id))
-			case state[i] == stateLinked:
+			case state[i] >= stateBlocked:
 				res.Linked++
 				err = v.addError(ctx, CodeLinked, line, sweep.ColumnCustomerID, fmt.Sprint(id),
-					fmt.Sprintf("Customer %d is linked to a loan, and loans are never deleted. Unlink the customer from the loan first, then validate this import again.", id))
+					blockedSentence(v.db.plan.BlockSentence(int(state[i]-stateBlocked), id), "validate this import again"))
 			default:
 				valid++
 				ids, lines = append(ids, id), append(lines, line)

@@ -106,6 +106,15 @@ func (s *Server) handleImportRun(ctx context.Context, t *asynq.Task) error {
 				return s.handOver(ctx, log, imp, p.Part, cmp.Or(step, fmt.Sprintf("locked-%d", time.Now().UnixNano())), rows, deleted, start, 0)
 			}
 			continue
+		} else if errors.Is(err, store.ErrPlanOutdated) {
+			// Nothing of the chunk was done: hold until the plan matches
+			// the platform again.
+			s.db.ForgetPlanCheck()
+			h := &sweep.Hold{Reason: sweep.HoldPlan, Message: s.db.PlanStanding(ctx, p.TenantID, p.ImportID)}
+			if h.Message == "" {
+				h.Message = sweep.ErrorMessage(err)
+			}
+			return s.hold(ctx, log, imp, p.Part, h, s.cfg.HoldRecheck)
 		} else if err != nil {
 			return err
 		}

@@ -37,6 +37,9 @@ func (s *Server) held(ctx context.Context, imp sweep.Import) (*sweep.Hold, time.
 				min(opens.Sub(now), s.cfg.WindowRecheck, s.cfg.TimeSlice)
 		}
 	}
+	if why := s.db.PlanStanding(ctx, imp.TenantID, imp.ID); why != "" {
+		return &sweep.Hold{Reason: sweep.HoldPlan, Message: why}, s.cfg.HoldRecheck
+	}
 	if h := s.cfg.Throttle.Check(ctx, imp.TenantID); h != nil {
 		return h, s.cfg.HoldRecheck
 	}

@@ -40,6 +40,8 @@ type Config struct {
 	ReconcileAfter    time.Duration       // SWEEP_RECONCILE_AFTER: how long an import may go unchanged before its task counts as lost
 	CleanupEvery      time.Duration       // SWEEP_CLEANUP_INTERVAL: how often the scheduler looks for due cleanup policies
 	AuditCounts       bool                // SWEEP_AUDIT_RELATED_COUNTS: audit rows of imports count related rows by kind
+	Plan              string              // SWEEP_PLAN: the erasure plan's file; empty: the demo platform's built-in plan
+	HashKey           []byte              // SWEEP_HASH_KEY: the secret of the plan's `hash` anonymization (at least 32 bytes)
 	APIConns          int                 // SWEEP_API_DB_CONNS: database connections the API may hold (its own pool)
 	WorkConns         int                 // SWEEP_WORKER_DB_CONNS: database connections the worker and scheduler may hold (their own pool)
 	RequestTimeout    time.Duration       // SWEEP_HTTP_REQUEST_TIMEOUT: the longest one HTTP request may take, body and answer included
@@ -255,6 +257,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			bad("SWEEP_AUDIT_RELATED_COUNTS", s, "must be true or false")
 		}
 		c.AuditCounts = b
+	}
+	c.Plan = strings.TrimSpace(getenv("SWEEP_PLAN"))
+	if k := getenv("SWEEP_HASH_KEY"); k != "" {
+		if len(k) < 32 {
+			bad("SWEEP_HASH_KEY", "(hidden)", "must be at least 32 characters, such as the output of `openssl rand -hex 32`")
+		}
+		c.HashKey = []byte(k)
 	}
 	return c, errors.Join(errs...)
 }

@@ -26,6 +26,9 @@ Usage:
   sweep seed --tenant T --customers N [--linked-fraction F] [--seed S] [--if-empty] [--if-fewer-free M]
                                                load realistic fake customers for demos and benchmarks,
                                                making the demo platform's tables in public when missing
+  sweep plan check|show [--plan FILE]          hold the erasure plan (SWEEP_PLAN; unset: the demo's) against the
+                                               database and print its order, or the SQL of one chunk
+  sweep plan init --subject SCHEMA.TABLE       draft a plan from the database's catalog (TODO where a person decides)
   sweep token create --tenant T --scopes S --name NAME [--replace]
                                                print a new API token (shown once; only its hash is stored)
   sweep token revoke --tenant T --id ID        revoke a token
@@ -133,6 +136,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runToken(ctx, cfg, args, stdout)
 	case "tenant":
 		return runTenant(ctx, cfg, args, stdout)
+	case "plan":
+		return runPlan(ctx, cfg, args, stdout)
 	case "bench":
 		return runBench(ctx, cfg, args, stdout)
 	case "demo":

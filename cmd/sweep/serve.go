@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -114,6 +115,19 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	if err := m.checkSchema(ctx); err != nil {
 		return err
+	}
+	// The erasure plan, checked against the platform's catalog: a plan that
+	// does not cover the schema stops the start, with every reason.
+	cp, err := m.db.LoadPlan(ctx, m.cfg.Plan, m.cfg.HashKey)
+	if err != nil {
+		return fmt.Errorf("the erasure plan (SWEEP_PLAN=%s) does not hold against this database:\n%w\n(sweep plan check prints the same; sweep plan init drafts a plan from the database)", cmp.Or(m.cfg.Plan, "unset: "+store.DemoPlanSource), err)
+	}
+	if m.apiDB != m.db {
+		m.apiDB.UsePlan(cp, m.cfg.HashKey)
+	}
+	m.log.Info("erasure plan checked", "plan", cmp.Or(m.cfg.Plan, "demo (built in)"), "plan_hash", cp.Plan.Hash[:12], "tables", len(cp.Order()))
+	for _, n := range cp.Notes {
+		m.log.Info("erasure plan note", "note", n)
 	}
 	if m.rdb, err = jobs.OpenRedis(m.cfg.RedisURL); err != nil {
 		return err
