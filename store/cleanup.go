@@ -269,10 +269,10 @@ func (db *DB) DeletePolicy(ctx context.Context, tenant, id int64) error {
 // max_batch. The columns it reads are those the plan's subject.columns
 // names. Arguments: $1 tenant, $2 max batch, $3 days, $4 import id, $5
 // source.
-func (db *DB) candidates(kind sweep.CleanupKind) (string, error) {
-	cp := db.plan
-	if cp == nil {
-		return "", sweep.Errorf(sweep.EUNAVAILABLE, "sweep has no erasure plan loaded")
+func (db *DB) candidates(ctx context.Context, kind sweep.CleanupKind) (string, error) {
+	cp, err := db.erasurePlan(ctx)
+	if err != nil {
+		return "", err
 	}
 	cols := cp.Plan.Subject.Columns
 	need := func(col, name, what string) (string, error) {
@@ -323,7 +323,7 @@ func (db *DB) candidates(kind sweep.CleanupKind) (string, error) {
 // PolicyCandidates calls fn with each customer id the policy selects now, in
 // id order, at most its max batch.
 func (db *DB) PolicyCandidates(ctx context.Context, p sweep.CleanupPolicy, fn func(id int64) error) error {
-	q, err := db.candidates(p.Kind)
+	q, err := db.candidates(ctx, p.Kind)
 	if err != nil {
 		return err
 	}

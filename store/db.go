@@ -34,7 +34,8 @@ type DB struct {
 	plan    *plan.Compiled // what to erase and how; UsePlan sets it
 	hashKey []byte
 	// The last check of the plan against the catalog (PlanStanding).
-	planMu      sync.Mutex
+	planMu      sync.Mutex // plan, hashKey
+	checkMu     sync.Mutex // planChecked, planProblem
 	planChecked time.Time
 	planProblem string
 

@@ -27,11 +27,38 @@ func (db *DB) CheckPlan(ctx context.Context, p *plan.Plan, hashKey []byte) (*pla
 
 // UsePlan makes db erase by cp. Set it before use.
 func (db *DB) UsePlan(cp *plan.Compiled, hashKey []byte) {
+	db.planMu.Lock()
 	db.plan, db.hashKey = cp, hashKey
+	db.planMu.Unlock()
 }
 
-// Plan is the plan db erases by.
-func (db *DB) Plan() *plan.Compiled { return db.plan }
+// erasurePlan is the plan db erases by: the one UsePlan or LoadPlan set,
+// else the demo platform's, checked against this database on first use
+// (as serve does when SWEEP_PLAN is unset). A database the demo's plan
+// does not fit gets the check's sentences, and nothing is erased.
+func (db *DB) erasurePlan(ctx context.Context) (*plan.Compiled, error) {
+	db.planMu.Lock()
+	cp := db.plan
+	db.planMu.Unlock()
+	if cp != nil {
+		return cp, nil
+	}
+	p, err := ReadPlan("")
+	if err != nil {
+		return nil, err
+	}
+	cp, err = db.CheckPlan(ctx, p, nil)
+	if err != nil {
+		return nil, sweep.Errorf(sweep.EUNAVAILABLE, "No erasure plan is loaded, and the demo platform's does not fit this database, so nothing is erased: %s", firstLine(err.Error()))
+	}
+	db.planMu.Lock()
+	if db.plan == nil {
+		db.plan = cp
+	}
+	cp = db.plan
+	db.planMu.Unlock()
+	return cp, nil
+}
 
 // txRunner runs a plan's statements in tx, each prepared once for the pool.
 type txRunner struct {
@@ -59,10 +86,11 @@ func (r txRunner) ExecContext(ctx context.Context, q string, args ...any) (sql.R
 // audit row for each customer erased, holding ids and counts only; with
 // counted, each audit row counts that customer's rows by table and action.
 func (db *DB) erase(ctx context.Context, tx *sqlx.Tx, tenant int64, ids []int64, importID, tokenID sql.NullInt64, source string, counted bool) (*plan.Result, error) {
-	if db.plan == nil {
-		return nil, sweep.Errorf(sweep.EUNAVAILABLE, "sweep has no erasure plan loaded; nothing was deleted")
+	cp, err := db.erasurePlan(ctx)
+	if err != nil {
+		return nil, err
 	}
-	res, err := db.plan.Erase(ctx, txRunner{db, tx}, tenant, ids, counted)
+	res, err := cp.Erase(ctx, txRunner{db, tx}, tenant, ids, counted)
 	if err != nil {
 		return nil, err
 	}
@@ -122,22 +150,23 @@ const planCheckEvery = 10 * time.Second
 // longer matches the plan (a table added since points at a customer, a
 // column is gone). The catalog is read at most every planCheckEvery.
 func (db *DB) PlanStanding(ctx context.Context, tenant, id int64) string {
-	if db.plan == nil {
-		return "sweep has no erasure plan loaded"
+	cp, err := db.erasurePlan(ctx)
+	if err != nil {
+		return sweep.ErrorMessage(err)
 	}
 	var validated string
 	if err := db.db.QueryRowContext(ctx, `SELECT plan_hash FROM imports WHERE tenant_id = $1 AND id = $2`, tenant, id).Scan(&validated); err == nil &&
-		validated != "" && validated != db.plan.Plan.Hash {
+		validated != "" && validated != cp.Plan.Hash {
 		return fmt.Sprintf("this import was validated under erasure plan %.12s, and sweep now erases by plan %.12s: put that plan back, or cancel this import and upload it again to validate it under this one",
-			validated, db.plan.Plan.Hash)
+			validated, cp.Plan.Hash)
 	}
-	db.planMu.Lock()
-	defer db.planMu.Unlock()
+	db.checkMu.Lock()
+	defer db.checkMu.Unlock()
 	if time.Since(db.planChecked) < planCheckEvery {
 		return db.planProblem
 	}
 	db.planProblem = ""
-	if _, err := db.CheckPlan(ctx, db.plan.Plan, db.hashKey); err != nil {
+	if _, err := db.CheckPlan(ctx, cp.Plan, db.hashKey); err != nil {
 		if ctx.Err() != nil {
 			return ""
 		}
@@ -149,9 +178,9 @@ func (db *DB) PlanStanding(ctx context.Context, tenant, id int64) string {
 
 // ForgetPlanCheck makes the next PlanStanding read the catalog again.
 func (db *DB) ForgetPlanCheck() {
-	db.planMu.Lock()
+	db.checkMu.Lock()
 	db.planChecked = time.Time{}
-	db.planMu.Unlock()
+	db.checkMu.Unlock()
 }
 
 func firstLine(s string) string {

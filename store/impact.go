@@ -147,9 +147,9 @@ func (db *DB) impact(ctx context.Context, tenant, id int64, maxRate int, maxAge 
 		// validation), or a loan links it (linked since).
 		// The ids a run would skip: the customer is gone (deleted since
 		// validation), or a block of the plan refuses it (linked since).
-		cp := db.plan
-		if cp == nil {
-			return sweep.Errorf(sweep.EUNAVAILABLE, "sweep has no erasure plan loaded")
+		cp, err := db.erasurePlan(ctx)
+		if err != nil {
+			return err
 		}
 		if gone, err = exec(`DELETE FROM impact_ids k WHERE NOT EXISTS
 			(SELECT 1 FROM `+cp.SubjectTable()+` c WHERE `+cp.SubjectRow("c", "$1", "k.id")+` AND c.`+cp.SubjectKey()+` BETWEEN $2 AND $3)`, tenant, lo, hi); err != nil {

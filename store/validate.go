@@ -9,6 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/plan"
 )
 
 // Validation stages one validation round of an import. Parsed rows stream into
@@ -25,6 +26,7 @@ import (
 // redoes the round, so every delivery reaches the same rows and errors.
 type Validation struct {
 	db         *DB
+	plan       *plan.Compiled // the plan it is validated under
 	tenant, id int64
 	blockSize  int
 	stageTable string
@@ -86,13 +88,15 @@ func (db *DB) BeginValidation(ctx context.Context, tenant, id int64, blockSize i
 	} else if err != nil {
 		return nil, fmt.Errorf("validation of import %d: %w", id, err)
 	}
-	if db.plan == nil {
-		return nil, sweep.Errorf(sweep.EUNAVAILABLE, "sweep has no erasure plan loaded; nothing can be validated")
+	cp, err := db.erasurePlan(ctx)
+	if err != nil {
+		return nil, err
 	}
+	v.plan = cp
 	// The plan this import is validated under: a run under another is held.
 	// Its own statement: the round's transaction takes no lock on the
 	// import's row, so a delete of the import never waits for a round.
-	if _, err = db.db.ExecContext(ctx, `UPDATE imports SET plan_hash = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'validating'`, tenant, id, db.plan.Plan.Hash); err != nil {
+	if _, err = db.db.ExecContext(ctx, `UPDATE imports SET plan_hash = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'validating'`, tenant, id, cp.Plan.Hash); err != nil {
 		return nil, fmt.Errorf("validation of import %d: %w", id, err)
 	}
 	// Sorting a million ids wants more than the default 4 MB of work memory;
@@ -213,10 +217,10 @@ type ValidationResult struct {
 // 1 no such customer, 2 + i refused by the plan's block i. Rows come packed
 // in arrays, one result row per range of ids (bucket), because a million
 // single rows cost more to send and scan than to check.
-func (db *DB) checkQuery(staged string) (string, error) {
-	cp := db.plan
-	if cp == nil {
-		return "", sweep.Errorf(sweep.EUNAVAILABLE, "sweep has no erasure plan loaded; nothing can be validated")
+func (db *DB) checkQuery(ctx context.Context, staged string) (string, error) {
+	cp, err := db.erasurePlan(ctx)
+	if err != nil {
+		return "", err
 	}
 	state := "CASE WHEN c." + cp.SubjectKey() + " IS NULL THEN 1"
 	for i := 0; i < cp.Blocks(); i++ {
@@ -370,7 +374,7 @@ func (v *Validation) check(ctx context.Context, tx *sqlx.Tx, res *ValidationResu
 		return 0, fmt.Errorf("write blocks of import %d: %w", v.id, err)
 	}
 	defer blocks.Close()
-	check, err := v.db.checkQuery(v.stageTable)
+	check, err := v.db.checkQuery(ctx, v.stageTable)
 	if err != nil {
 		return 0, err
 	}
@@ -421,7 +425,7 @@ func (v *Validation) check(ctx context.Context, tx *sqlx.Tx, res *ValidationResu
 			case state[i] >= stateBlocked:
 				res.Linked++
 				err = v.addError(ctx, CodeLinked, line, sweep.ColumnCustomerID, fmt.Sprint(id),
-					blockedSentence(v.db.plan.BlockSentence(int(state[i]-stateBlocked), id), "validate this import again"))
+					blockedSentence(v.plan.BlockSentence(int(state[i]-stateBlocked), id), "validate this import again"))
 			default:
 				valid++
 				ids, lines = append(ids, id), append(lines, line)

@@ -37,7 +37,7 @@ func TestImpactRoute(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []client.SkipCount{{Reason: "format", Rows: 1}, {Reason: "duplicate", Rows: 1}, {Reason: "not_found", Rows: 1}, {Reason: "linked_to_loan", Rows: 1}}
-	if m.Customers != 2 || m.RelatedRows != 26 || len(m.Related) != 11 || m.Related[1] != (client.RelatedCount{Kind: "phones", Rows: 4}) ||
+	if m.Customers != 2 || m.RelatedRows != 26 || len(m.Related) != 11 || m.Related[1] != (client.RelatedCount{Kind: "public.customer_phones", Action: "deleted", Rows: 4}) ||
 		m.SkippedRows != 4 || !cmp.Equal(m.Skipped, want) || !cmp.Equal(m.Sample, []int64{5, 6}) || m.EstimatedSeconds != 1 || m.Basis == "" {
 		t.Errorf("impact = %s", body)
 	}

@@ -91,7 +91,7 @@ func TestUploadValidateStartCompleted(t *testing.T) {
 		if err := json.Unmarshal(raw, &related); err != nil {
 			t.Fatalf("audit of customer %d: %v", c, err)
 		}
-		if related["phones"] != 2 || related["addresses"] != 1 || len(related) != len(store.RelatedTables) {
+		if related["public.customer_phones deleted"] != 2 || related["public.customer_addresses deleted"] != 1 || len(related) != len(store.RelatedTables) {
 			t.Errorf("audit of customer %d counts %v, want every kind (2 phones, 1 address, ...)", c, related)
 		}
 	}
@@ -197,7 +197,7 @@ func TestDeleteOneCustomer(t *testing.T) {
 		t.Errorf("phones of the deleted customer: %d", n)
 	}
 	if n := a.count(`SELECT count(*) FROM deletion_audit WHERE tenant_id = $1 AND customer_id = 30 AND api_token_id = $2 AND source = 'api'
-		AND related_rows = '{"notes": 1, "emails": 1, "phones": 2, "addresses": 1, "documents": 1, "employers": 1, "references": 2, "credit_scores": 1, "social_profiles": 1, "payment_accounts": 1, "custom_field_values": 1}'`, tenant, tokenID); n != 1 {
+		AND related_rows = '{"public.customer_notes deleted": 1, "public.customer_emails deleted": 1, "public.customer_phones deleted": 2, "public.customer_addresses deleted": 1, "public.customer_documents deleted": 1, "public.customer_employers deleted": 1, "public.customer_references deleted": 2, "public.customer_credit_scores deleted": 1, "public.customer_social_profiles deleted": 1, "public.customer_payment_accounts deleted": 1, "public.customer_custom_field_values deleted": 1}'`, tenant, tokenID); n != 1 {
 		t.Errorf("audit rows naming the token with every kind counted: %d, want 1", n)
 	}
 	code, _, body = a.request("DELETE", "/v1/customers/30", nil, "Authorization", auth)
@@ -206,7 +206,7 @@ func TestDeleteOneCustomer(t *testing.T) {
 	}
 	code, _, body = a.request("DELETE", "/v1/customers/7", nil, "Authorization", auth)
 	e := decode(t, body)["error"].(map[string]any)
-	if code != http.StatusConflict || e["code"] != "linked_to_loan" || !strings.Contains(e["message"].(string), "linked to loan 900") || !strings.Contains(e["message"].(string), "Unlink the customer from the loan first") {
+	if code != http.StatusConflict || e["code"] != "linked_to_loan" || e["message"] != "Customer 7 is linked to a loan, and loans are never deleted. Unlink the customer from the loan first, then delete the customer again." {
 		t.Errorf("delete linked = %d %s", code, body)
 	}
 	// The import token has no customers:delete scope.

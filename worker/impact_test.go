@@ -2,7 +2,6 @@ package worker_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -39,7 +38,7 @@ func TestImpactIsWhatTheRunDeletes(t *testing.T) {
 	counts := func(tn int64) map[string]int64 {
 		out := map[string]int64{"customers": f.count(t, `SELECT count(*) FROM customers WHERE tenant_id = $1 AND id BETWEEN 1 AND 300`, tn)}
 		for _, table := range store.RelatedTables {
-			out[strings.TrimPrefix(table, "customer_")] = f.count(t, `SELECT count(*) FROM `+table+` WHERE tenant_id = $1 AND customer_id BETWEEN 1 AND 300`, tn)
+			out["public."+table] = f.count(t, `SELECT count(*) FROM `+table+` WHERE tenant_id = $1 AND customer_id BETWEEN 1 AND 300`, tn)
 		}
 		return out
 	}

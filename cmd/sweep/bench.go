@@ -116,6 +116,10 @@ func (b *bench) openOn(ctx context.Context, adminURL string, redisDB int) error 
 	if err == nil {
 		err = examples.CreateDemoPlatform(ctx, b.db.SQL())
 	}
+	if err == nil {
+		// The bench erases the demo platform by its plan, as serve does.
+		_, err = b.db.LoadPlan(ctx, "", nil)
+	}
 	if err != nil {
 		return err
 	}

@@ -117,11 +117,13 @@ func takeSnapshot(t *testing.T, db *store.DB, importID int64) snapshot {
 
 // crashRun says how runImport drives an import.
 type crashRun struct {
-	kills       int        // SIGKILLs of the worker while the deletion runs
-	flush       bool       // also empty Redis at each kill
-	parallelism int        // parts of the run; 0 is one
-	api         bool       // upload and start through the HTTP API, not the store
-	rng         *rand.Rand // when the kills land
+	kills       int            // SIGKILLs of the worker while the deletion runs
+	flush       bool           // also empty Redis at each kill
+	parallelism int            // parts of the run; 0 is one
+	api         bool           // upload and start through the HTTP API, not the store
+	rng         *rand.Rand     // when the kills land
+	env         []string       // the workers' extra environment (SWEEP_PLAN)
+	validated   func(id int64) // called once the import is validated, before its start
 }
 
 // runImport is runImportWith for an import of one part, uploaded and started
@@ -149,7 +151,7 @@ func runImportWith(t *testing.T, bin string, db *store.DB, dbURL, redisURL strin
 	}
 	defer rdb.Close()
 	client := asynq.NewClientFromRedisClient(rdb)
-	w := startWorker(t, bin, dbURL, redisURL)
+	w := startWorker(t, bin, dbURL, redisURL, r.env...)
 
 	var imp sweep.Import
 	var api *httptest.Server
@@ -197,6 +199,9 @@ func runImportWith(t *testing.T, bin string, db *store.DB, dbURL, redisURL strin
 		}
 	}
 	wait(func(i sweep.Import) bool { return i.Status == sweep.StatusValidated }, "validated")
+	if r.validated != nil {
+		r.validated(imp.ID)
+	}
 	if r.api {
 		ans := apiCall(t, fmt.Sprintf("%s/v1/imports/%d/start", api.URL, imp.ID), token, "application/json",
 			strings.NewReader(fmt.Sprintf(`{"parallelism":%d}`, max(r.parallelism, 1))))
@@ -228,7 +233,7 @@ func runImportWith(t *testing.T, bin string, db *store.DB, dbURL, redisURL strin
 				t.Fatal(err)
 			}
 		}
-		w = startWorker(t, bin, dbURL, redisURL)
+		w = startWorker(t, bin, dbURL, redisURL, r.env...)
 		// Let the reconciler notice and the new worker make progress before the
 		// next kill.
 		before := got.ProcessedRows

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/examples"
+	"github.com/sweephq/sweep/internal/testenv"
+	"github.com/sweephq/sweep/store"
+)
+
+// restrictTables are the tables of examples/restrict.
+var restrictTables = []string{"clients", "addresses", "client_contacts", "contact_consents", "client_events", "credit_holders", "payments", "ledger_entries", "documents"}
+
+// seedRestrict fills examples/restrict with n clients of crashTenant: every
+// fifth referred by the one before, two contacts each with their consents,
+// an event in one of two partitions, a credit link on every third (an open
+// credit on every thirtieth, which blocks), a payment (every other one older
+// than seven years), a ledger entry, a document and an own address.
+func seedRestrict(t *testing.T, db *store.DB, n int) {
+	t.Helper()
+	schema, err := examples.Schema("restrict")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn, ns := strconv.Itoa(crashTenant), strconv.Itoa(n)
+	for _, q := range []string{
+		schema,
+		`INSERT INTO tenants (id, name) VALUES (` + tn + `, 'crash') ON CONFLICT DO NOTHING`,
+		`INSERT INTO public.addresses (line1, city) SELECT 'line ' || g, 'city' FROM generate_series(1, ` + ns + `) g`,
+		`INSERT INTO public.clients (tenant_id, id, name, email, national_id, address_id, last_seen_at)
+			SELECT ` + tn + `, g, 'name ' || g, 'e' || g || '@example.com', 'N' || g, g, '2026-01-01' FROM generate_series(1, ` + ns + `) g`,
+		`UPDATE public.clients SET referred_by = id - 1 WHERE tenant_id = ` + tn + ` AND id % 5 = 0`,
+		`INSERT INTO public.client_contacts (tenant_id, client_id, phone) SELECT ` + tn + `, g, 'phone' FROM generate_series(1, ` + ns + `) g, generate_series(1, 2)`,
+		`INSERT INTO public.contact_consents (tenant_id, contact_id, given_at) SELECT tenant_id, id, '2026-01-01' FROM public.client_contacts`,
+		`INSERT INTO public.client_events SELECT ` + tn + `, g, '2026-06-01'::timestamptz + (g % 2) * interval '1 year', 'login' FROM generate_series(1, ` + ns + `) g`,
+		`INSERT INTO public.credits VALUES (` + tn + `, 1, 'open'), (` + tn + `, 2, 'closed')`,
+		`INSERT INTO public.credit_holders SELECT ` + tn + `, CASE WHEN g % 10 = 0 THEN 1 ELSE 2 END, g FROM generate_series(3, ` + ns + `, 3) g`,
+		`INSERT INTO public.payments (tenant_id, client_id, payer_name, iban, amount_cents, created_at)
+			SELECT ` + tn + `, g, 'payer', 'DE0012', 100, '2026-01-01'::timestamptz - (g % 2) * interval '8 years' FROM generate_series(1, ` + ns + `) g`,
+		`INSERT INTO public.ledger_entries (tenant_id, client_id, amount_cents) SELECT ` + tn + `, g, 100 FROM generate_series(1, ` + ns + `) g`,
+		`INSERT INTO public.documents (tenant_id, entity_type, entity_id, title) SELECT ` + tn + `, 'client', g, 'doc' FROM generate_series(1, ` + ns + `) g`,
+		`ANALYZE`,
+	} {
+		if _, err := db.SQL().Exec(q); err != nil {
+			t.Fatalf("seed examples/restrict: %v", err)
+		}
+	}
+}
+
+// restrictSnapshot is every row of examples/restrict, table by table.
+func restrictSnapshot(t *testing.T, db *store.DB) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, tb := range restrictTables {
+		var s string
+		if err := db.SQL().Get(&s, `SELECT count(*) || ' ' || coalesce(md5(string_agg(r::text, ';' ORDER BY r::text)), '') FROM public.`+tb+` r`); err != nil {
+			t.Fatal(err)
+		}
+		out[tb] = s
+	}
+	return out
+}
+
+// A platform that is not the demo, erased by its own plan (examples/restrict:
+// every foreign key RESTRICT, a grandchild, a partitioned child, a block with
+// a predicate, anonymized payments, a kept ledger, an owned address, a
+// reference without a key, customers referring customers): validated,
+// previewed and run by worker processes started with SWEEP_PLAN, one of them
+// killed with -9 three times mid-run. It ends with the same rows in every
+// table as an uninterrupted run, and the preview said, table by table, what
+// the run did.
+func TestKilledWorkerOnAnotherPlatformEndsAsTheUninterruptedRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds two platforms and kills worker processes; skipped with -short")
+	}
+	t.Parallel()
+	n := 30_000
+	if s := os.Getenv("SWEEP_CRASH_CUSTOMERS"); s != "" {
+		n, _ = strconv.Atoi(s)
+		n /= 6
+	}
+	ctx := context.Background()
+	b, err := examples.Plan("restrict")
+	if err != nil {
+		t.Fatal(err)
+	}
+	planFile := filepath.Join(t.TempDir(), "plan.yaml")
+	if err := os.WriteFile(planFile, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const hashKey = "a-test-secret-of-at-least-32-bytes!"
+	env := []string{"SWEEP_PLAN=" + planFile, "SWEEP_HASH_KEY=" + hashKey}
+	bin := buildSweep(t)
+	urls := []string{testenv.DatabaseURL(t), testenv.DatabaseURL(t)}
+	dbs := []*store.DB{testenv.OpenDB(t, urls[0]), testenv.OpenDB(t, urls[1])}
+	for _, db := range dbs {
+		seedRestrict(t, db, n)
+		if _, err := db.LoadPlan(ctx, planFile, []byte(hashKey)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	redis := []string{testenv.RedisURL(t), testenv.RedisURL(t)}
+	file := crashFile(n)
+	// The impact preview, as an operator reads it before the start.
+	var previews [2]sweep.Impact
+	preview := func(i int) func(int64) {
+		return func(id int64) {
+			m, err := dbs[i].ComputeImpact(ctx, crashTenant, id, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			previews[i] = m
+		}
+	}
+	idB, _ := runImportWith(t, bin, dbs[1], urls[1], redis[1], file, crashRun{env: env, validated: preview(1)})
+	idA, landed := runImportWith(t, bin, dbs[0], urls[0], redis[0], file, crashRun{env: env, kills: 3, rng: crashRNG(t), validated: preview(0)})
+	if landed < 2 {
+		t.Errorf("only %d of 3 kills landed while the deletion ran; the test proves little", landed)
+	}
+	if diff := cmp.Diff(restrictSnapshot(t, dbs[1]), restrictSnapshot(t, dbs[0])); diff != "" {
+		t.Errorf("killed run differs from the uninterrupted one (-want +got):\n%s", diff)
+	}
+	// The import, every row's outcome and the audit: the same too.
+	summary := func(db *store.DB, id int64) string {
+		var s string
+		if err := db.SQL().Get(&s, `SELECT concat_ws(' ', i.status, i.total_rows, i.valid_rows, i.error_rows, i.processed_rows, i.deleted_rows, i.skipped_rows, i.erased_rows::text,
+				(SELECT md5(string_agg(r.line || ':' || r.id || ':' || r.outcome, ',' ORDER BY r.line)) FROM import_blocks b, unnest(b.lines, b.customer_ids, b.outcomes) AS r(line, id, outcome) WHERE b.import_id = i.id),
+				(SELECT count(*) || '/' || count(DISTINCT customer_id) || ' ' || md5(string_agg(customer_id::text, ',' ORDER BY customer_id)) FROM deletion_audit WHERE tenant_id = i.tenant_id))
+			FROM imports i WHERE i.id = $1`, id); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if got, want := summary(dbs[0], idA), summary(dbs[1], idB); got != want {
+		t.Errorf("import, outcomes and audit of the killed run:\n%s\nof the uninterrupted one:\n%s", got, want)
+	}
+	// Blocked clients (an open credit: every thirtieth) stay, with their rows.
+	var kept int
+	if err := dbs[0].SQL().Get(&kept, `SELECT count(*) FROM public.clients WHERE tenant_id = $1`, crashTenant); err != nil || kept != n/30 {
+		t.Errorf("%d clients left, want the %d an open credit blocks (%v)", kept, n/30, err)
+	}
+
+	// The preview, kept at validation, against what the run did.
+	for i, id := range []int64{idA, idB} {
+		m := previews[i]
+		previewed := map[string]int64{"public.clients deleted": m.Customers}
+		for _, r := range m.Related {
+			if r.Rows > 0 && r.Action != "kept" {
+				previewed[r.Kind+" "+r.Action] = r.Rows
+			}
+		}
+		var raw string
+		if err := dbs[i].SQL().Get(&raw, `SELECT erased_rows::text FROM imports WHERE id = $1`, id); err != nil {
+			t.Fatal(err)
+		}
+		did := map[string]int64{}
+		if err := json.Unmarshal([]byte(raw), &did); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range did {
+			if v == 0 {
+				delete(did, k)
+			}
+		}
+		if diff := cmp.Diff(previewed, did); diff != "" {
+			t.Errorf("run %d: the preview (-) and what the run did (+), table by table:\n%s", i, diff)
+		}
+	}
+	t.Logf("kills during the run: %d; import: %s", landed, summary(dbs[0], idA))
+}
