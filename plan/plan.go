@@ -173,9 +173,10 @@ func Parse(source string, b []byte) (*Plan, error) {
 	ps := &parser{source: source, seen: map[string]int{}}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, Errors{{Source: source, Line: yamlLine(err), Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}}
+		line, msg := yamlError(err, b)
+		return nil, Errors{{Source: source, Line: line, Msg: "not valid YAML: " + msg}}
 	}
-	if len(doc.Content) == 0 {
+	if len(doc.Content) == 0 || doc.Content[0].Tag == "!!null" {
 		return nil, Errors{{Source: source, Msg: "the plan is empty; it needs at least a subject (sweep plan init drafts one from the database)"}}
 	}
 	root := doc.Content[0]
@@ -208,14 +209,28 @@ func Parse(source string, b []byte) (*Plan, error) {
 	return p, nil
 }
 
-var yamlLineRE = regexp.MustCompile(`line (\d+)`)
+var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
 
-func yamlLine(err error) int {
+// yamlError is the line a YAML error names and its sentence without it (the
+// line leads the message already). The YAML reader names the line where the
+// construct around the problem begins; for a tab in an indentation, the
+// line to fix is the first from there with a tab before its text.
+func yamlError(err error, b []byte) (int, string) {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
 	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		return n
+		line, _ = strconv.Atoi(m[1])
+		msg = strings.TrimPrefix(err.Error(), m[0])
 	}
-	return 0
+	lines := strings.Split(strings.ReplaceAll(strings.ReplaceAll(string(b), "\r\n", "\n"), "\r", "\n"), "\n")
+	if line > 0 && line <= len(lines) && strings.Contains(msg, "tab character") {
+		for i, l := range lines[line-1:] {
+			if indent := l[:len(l)-len(strings.TrimLeft(l, " \t"))]; strings.Contains(indent, "\t") {
+				return line + i, msg
+			}
+		}
+	}
+	return line, msg
 }
 
 type parser struct {
@@ -271,11 +286,22 @@ func (ps *parser) scalar(n *yaml.Node, what string) string {
 		ps.fail(n.Line, "%s must be a single value", what)
 		return ""
 	}
-	if n.Style == 0 && strings.HasPrefix(strings.ToUpper(strings.TrimSpace(n.Value)), "TODO") {
+	if todo(n) {
 		ps.fail(n.Line, "%s is still TODO: a person must decide it before the plan can be used", what)
 		return ""
 	}
 	return n.Value
+}
+
+// todo says whether n is an unquoted TODO: what a draft leaves where a
+// person must decide. A quoted "TODO" is the word.
+func todo(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Style == 0 && strings.HasPrefix(strings.ToUpper(strings.TrimSpace(n.Value)), "TODO")
+}
+
+// blank says whether n is no value or only spaces.
+func blank(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && (n.Tag == "!!null" || strings.TrimSpace(n.Value) == "")
 }
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -330,7 +356,7 @@ func (ps *parser) entries(n *yaml.Node, what string, fn func(Name, *yaml.Node, *
 
 func (ps *parser) subject(k, v *yaml.Node) Subject {
 	s := Subject{Line: k.Line, Action: Action{Kind: Delete, Line: k.Line}}
-	tenantGiven := false
+	tenantGiven, database, databaseTenantGiven := false, false, false
 	ps.mapping(v, "subject", map[string]func(k, v *yaml.Node){
 		"table": func(k, v *yaml.Node) {
 			if n, ok := ps.name(ps.scalar(v, "subject.table"), v.Line); ok {
@@ -340,13 +366,24 @@ func (ps *parser) subject(k, v *yaml.Node) Subject {
 		"key": func(k, v *yaml.Node) { s.Key = ps.ident(v, "subject.key") },
 		"tenant": func(k, v *yaml.Node) {
 			tenantGiven = true
-			t := ps.scalar(v, "subject.tenant")
-			if t != "database" {
-				s.Tenant = ps.ident(v, "subject.tenant")
+			if v.Kind == yaml.ScalarNode && v.Value == "database" {
+				database = true
+				return
+			}
+			before := len(ps.errs)
+			s.Tenant = ps.ident(v, "subject.tenant")
+			if s.Tenant == "" && len(ps.errs) == before {
+				ps.fail(v.Line, "subject.tenant is empty: name the column that holds the tenant's instance id, or write `database` when this database is one tenant's")
 			}
 		},
 		"database_tenant": func(k, v *yaml.Node) {
-			id, err := strconv.ParseInt(ps.scalar(v, "subject.database_tenant"), 10, 64)
+			databaseTenantGiven = true
+			before := len(ps.errs)
+			t := ps.scalar(v, "subject.database_tenant")
+			if len(ps.errs) > before {
+				return
+			}
+			id, err := strconv.ParseInt(t, 10, 64)
 			if err != nil || id <= 0 {
 				ps.fail(v.Line, "subject.database_tenant must be the tenant's instance id, a whole number above 0")
 			}
@@ -378,13 +415,12 @@ func (ps *parser) subject(k, v *yaml.Node) Subject {
 			})
 		},
 	}, "table", "key")
-	if !tenantGiven {
+	switch {
+	case !tenantGiven:
 		ps.fail(v.Line, "subject needs \"tenant\": the column that holds the tenant's instance id, or `database` when this database is one tenant's")
-	}
-	if tenantGiven && s.Tenant == "" && s.DatabaseTenant == 0 {
+	case database && !databaseTenantGiven:
 		ps.fail(v.Line, "subject.tenant is `database`: add subject.database_tenant, the instance id of the tenant this database belongs to")
-	}
-	if s.Tenant != "" && s.DatabaseTenant != 0 {
+	case !database && databaseTenantGiven:
 		ps.fail(v.Line, "subject.database_tenant is only for `tenant: database`; with a tenant column, remove it")
 	}
 	return s
@@ -394,6 +430,11 @@ func (ps *parser) subject(k, v *yaml.Node) Subject {
 // of delete, anonymize, block, keep (plus where and otherwise).
 func (ps *parser) action(n *yaml.Node, what string, allowed ...string) Action {
 	a := Action{Line: n.Line}
+	before := len(ps.errs)
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		ps.fail(n.Line, "%s needs an action: delete, anonymize, block or keep", what)
+		return a
+	}
 	if n.Kind == yaml.ScalarNode {
 		s := ps.scalar(n, what)
 		switch s {
@@ -419,17 +460,19 @@ func (ps *parser) action(n *yaml.Node, what string, allowed ...string) Action {
 			},
 			"block": func(k, v *yaml.Node) {
 				ps.setKind(&a, Block, k)
-				a.Sentence = strings.TrimSpace(ps.scalar(v, what+".block"))
-				if a.Sentence == "" && v.Kind == yaml.ScalarNode {
+				if blank(v) {
 					ps.fail(v.Line, "%s.block needs the sentence an operator reads when a customer is refused, such as \"Customer {id} is linked to a loan; unlink it first.\"", what)
+					return
 				}
+				a.Sentence = strings.TrimSpace(ps.scalar(v, what+".block"))
 			},
 			"keep": func(k, v *yaml.Node) {
 				ps.setKind(&a, Keep, k)
-				a.Reason = strings.TrimSpace(ps.scalar(v, what+".keep"))
-				if a.Reason == "" && v.Kind == yaml.ScalarNode {
+				if blank(v) {
 					ps.fail(v.Line, "%s.keep needs the reason its rows stay, such as \"immutable ledger; holds no personal data\"", what)
+					return
 				}
+				a.Reason = strings.TrimSpace(ps.scalar(v, what+".keep"))
 			},
 			"where": func(k, v *yaml.Node) { a.Where = ps.predicate(v, what+".where") },
 			"otherwise": func(k, v *yaml.Node) {
@@ -438,8 +481,11 @@ func (ps *parser) action(n *yaml.Node, what string, allowed ...string) Action {
 			},
 		})
 	}
-	if a.Kind == "" && len(ps.errs) == 0 {
-		ps.fail(n.Line, "%s needs an action: delete, anonymize, block or keep", what)
+	if a.Kind == "" {
+		if len(ps.errs) == before {
+			ps.fail(n.Line, "%s needs an action: delete, anonymize, block or keep", what)
+		}
+		return a
 	}
 	if a.Kind != "" && len(allowed) > 0 && !contains(allowed, a.Kind) {
 		ps.fail(n.Line, "%s cannot be %s here; it may be %s", what, a.Kind, strings.Join(allowed, " or "))
@@ -488,6 +534,9 @@ func (ps *parser) assignments(n *yaml.Node, what string) []Assignment {
 			continue
 		case v.Tag == "!!null":
 			a.Null = true
+		case todo(v):
+			ps.fail(v.Line, "%s.%s is still TODO: a person must decide it before the plan can be used", what, col)
+			continue
 		case v.Style == 0 && v.Value == "hash":
 			a.Hash = true
 		default:
@@ -501,15 +550,76 @@ func (ps *parser) assignments(n *yaml.Node, what string) []Assignment {
 // predicate reads a where: an SQL condition on the table's own row, checked
 // against the database by Check.
 func (ps *parser) predicate(n *yaml.Node, what string) string {
+	before := len(ps.errs)
 	s := strings.TrimSpace(ps.scalar(n, what))
-	if strings.ContainsAny(s, ";$\x00\x01") {
-		ps.fail(n.Line, "%s must be one SQL condition on the row's own values, without ; or $ parameters", what)
+	if len(ps.errs) > before {
 		return ""
 	}
-	if s == "" && n.Kind == yaml.ScalarNode {
+	if s == "" {
 		ps.fail(n.Line, "%s is empty; remove it, or write an SQL condition on the row such as \"status = 'open'\"", what)
+		return ""
+	}
+	if problem := conditionProblem(s); problem != "" {
+		ps.fail(n.Line, "%s must be one SQL condition on the row's own values, %s", what, problem)
+		return ""
 	}
 	return s
+}
+
+// conditionProblem says what keeps s from being one SQL condition, or "".
+// The statements put a where inside parentheses and AND it with the
+// customer's own condition, so it must not be able to close them: outside
+// its quotes its parentheses balance, and it has no comment, no ; and no $
+// (a parameter or a dollar quote). A backslash is refused too: in an
+// E-string it escapes a quote, which would hide from this count.
+func conditionProblem(s string) string {
+	switch {
+	case strings.ContainsAny(s, ";$"):
+		return "without ; or $ parameters"
+	case strings.ContainsRune(s, '\\'):
+		return "without a backslash (\\): write strings without escapes (for LIKE, choose another escape character with ESCAPE '#')"
+	case strings.ContainsFunc(s, func(r rune) bool { return r < ' ' && r != '\t' && r != '\n' && r != '\r' }):
+		return "without control characters"
+	}
+	depth, quote := 0, rune(0)
+	rs := []rune(s)
+	for i := 0; i < len(rs); i++ {
+		r := rs[i]
+		next := rune(0)
+		if i+1 < len(rs) {
+			next = rs[i+1]
+		}
+		if quote != 0 {
+			if r == quote {
+				if next == quote { // '' in a string, "" in a name
+					i++
+					continue
+				}
+				quote = 0
+			}
+			continue
+		}
+		switch {
+		case r == '\'' || r == '"':
+			quote = r
+		case r == '-' && next == '-', r == '/' && next == '*':
+			return "without comments (-- or /* */): a note goes after the YAML's #"
+		case r == '(':
+			depth++
+		case r == ')':
+			depth--
+			if depth < 0 {
+				return "with its parentheses balanced: it closes one it did not open"
+			}
+		}
+	}
+	if quote != 0 {
+		return fmt.Sprintf("with every quote closed: a %c is left open", quote)
+	}
+	if depth > 0 {
+		return "with its parentheses balanced: a ( is left open"
+	}
+	return ""
 }
 
 func (ps *parser) table(name Name, k, v *yaml.Node) Table {
@@ -547,9 +657,15 @@ func (ps *parser) reference(name Name, k, v *yaml.Node) Reference {
 				ps.fail(v.Line, "%s.match needs the table's columns and the subject's columns they hold, such as {entity_id: id, tenant_id: tenant_id}", name)
 				return
 			}
+			seen := map[string]bool{}
 			for i := 0; i+1 < len(v.Content); i += 2 {
 				c := ps.ident(v.Content[i], name.String()+".match column")
 				sc := ps.ident(v.Content[i+1], name.String()+".match subject column")
+				if seen[c] {
+					ps.fail(v.Content[i].Line, "%s.match names column %s twice; each column holds one of the subject's", name, c)
+					continue
+				}
+				seen[c] = true
 				if c != "" && sc != "" {
 					r.Match = append(r.Match, ColumnPair{Column: c, SubjectColumn: sc})
 				}
