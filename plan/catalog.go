@@ -58,6 +58,9 @@ type FK struct {
 	Cols, Refs []string // referencing columns of From, referenced columns of To
 	OnDelete   byte     // a no action, r restrict, c cascade, n set null, d set default
 	Deferrable bool
+	// setCols are the columns ON DELETE SET NULL or SET DEFAULT sets
+	// (PostgreSQL 15's column list); every column of the key without one.
+	setCols []string
 }
 
 func (fk *FK) String() string {
@@ -156,9 +159,13 @@ func ReadCatalog(ctx context.Context, q Querier, skip ...string) (*Catalog, erro
 	}
 	// Foreign keys: a partitioned table's own, not the copies PostgreSQL
 	// makes on its partitions (conparentid).
+	// confdelsetcols came with PostgreSQL 15: read through to_jsonb, it is
+	// null before.
 	rows, err = q.QueryContext(ctx, `
-		SELECT conname, conrelid, confrelid, conkey::int8[], confkey::int8[], confdeltype, condeferrable
-		FROM pg_constraint WHERE contype = 'f' AND conparentid = 0 AND conrelid = ANY($1::oid[])
+		SELECT conname, conrelid, confrelid, conkey::int8[], confkey::int8[], confdeltype, condeferrable,
+			coalesce((SELECT array_agg(x::int8) FROM jsonb_array_elements_text(CASE jsonb_typeof(to_jsonb(c) -> 'confdelsetcols')
+				WHEN 'array' THEN to_jsonb(c) -> 'confdelsetcols' END) x), '{}')
+		FROM pg_constraint c WHERE contype = 'f' AND conparentid = 0 AND conrelid = ANY($1::oid[])
 		ORDER BY conrelid, conname`, pq.Array(oids))
 	if err != nil {
 		return nil, fmt.Errorf("read the catalog's foreign keys: %w", err)
@@ -168,9 +175,10 @@ func ReadCatalog(ctx context.Context, q Querier, skip ...string) (*Catalog, erro
 			fk         FK
 			from, to   uint32
 			keys, refs []int64
+			setCols    []int64
 			onDelete   string
 		)
-		if err := rows.Scan(&fk.Name, &from, &to, pq.Array(&keys), pq.Array(&refs), &onDelete, &fk.Deferrable); err != nil {
+		if err := rows.Scan(&fk.Name, &from, &to, pq.Array(&keys), pq.Array(&refs), &onDelete, &fk.Deferrable, pq.Array(&setCols)); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -179,6 +187,10 @@ func ReadCatalog(ctx context.Context, q Querier, skip ...string) (*Catalog, erro
 			continue
 		}
 		fk.Cols, fk.Refs, fk.OnDelete = cols(fk.From, keys), cols(fk.To, refs), onDelete[0]
+		fk.setCols = fk.Cols
+		if len(setCols) > 0 {
+			fk.setCols = cols(fk.From, setCols)
+		}
 		f := fk
 		fk.From.FKs = append(fk.From.FKs, &f)
 		fk.To.Refs = append(fk.To.Refs, &f)

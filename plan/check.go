@@ -3,6 +3,7 @@ package plan
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -63,6 +64,9 @@ type checker struct {
 	subject *CTable
 	nodes   map[Name]*node
 	list    []*node
+	// missing: a table of the plan is not in the catalog (or is a
+	// partition), so what its children reach through it is unknown.
+	missing bool
 	// nodePaths lists the ways from a node's rows (as a0) to the subject;
 	// compile sets it.
 	nodePaths func(n *node) ([]path, error)
@@ -78,8 +82,11 @@ func (c *checker) fail(line int, format string, args ...any) {
 // path to the subject the plan does not cover (children of children too); a
 // delete through a foreign key no index serves (the CREATE INDEX to run is
 // in the sentence); a kept or anonymized table whose foreign key forbids the
-// subject's delete, or would cascade it; and deletes it cannot order (a
-// cycle).
+// subject's delete, would cascade it or set a NOT NULL column to null, or
+// whose anonymize points its rows at another row; a detach of a column that
+// holds no other customer's id; an anonymized subject given another key or
+// tenant; a fixed value a unique index allows once; a reference matched to
+// the tenant through another column; and deletes it cannot order (a cycle).
 func Check(ctx context.Context, q Querier, p *Plan, opts Options) (*Compiled, error) {
 	cat, err := ReadCatalog(ctx, q, opts.Skip...)
 	if err != nil {
@@ -105,10 +112,16 @@ func Check(ctx context.Context, q Querier, p *Plan, opts Options) (*Compiled, er
 func (c *checker) table(n Name, line int, what string) *CTable {
 	t := c.cat.Tables[n]
 	switch {
+	case t == nil && what == n.String():
+		c.missing = true
+		c.fail(line, "%s does not exist in this database (or sweep's role cannot see it); check the name, or remove it from the plan", n)
+		return nil
 	case t == nil:
+		c.missing = true
 		c.fail(line, "%s names table %s, which does not exist in this database (or sweep's role cannot see it); check the name, or remove it from the plan", what, n)
 		return nil
 	case t.Partition:
+		c.missing = true
 		c.fail(line, "%s is a partition of %s: name the partitioned table %s instead; sweep reaches every partition through it", n, t.Parent, t.Parent)
 		return nil
 	case t.RLS:
@@ -142,27 +155,57 @@ func (c *checker) checkSubject() {
 	if c.subject == nil {
 		return
 	}
-	if key := c.column(c.subject, s.Key, s.Line, "subject.key"); key != nil {
+	key := c.column(c.subject, s.Key, s.Line, "subject.key")
+	if key != nil {
 		switch key.Type {
 		case "bigint", "integer", "smallint":
 		default:
 			c.fail(s.Line, "subject.key %s.%s is %s: this version of sweep erases subjects whose key is a whole number (bigint or integer); a %s key is not supported yet", s.Table, s.Key, key.Type, key.Type)
 		}
 	}
+	tenant := true
 	if s.Tenant != "" {
-		if tc := c.column(c.subject, s.Tenant, s.Line, "subject.tenant"); tc != nil && tc.Category != "N" {
+		tc := c.column(c.subject, s.Tenant, s.Line, "subject.tenant")
+		if tc != nil && tc.Category != "N" {
 			c.fail(s.Line, "subject.tenant %s.%s is %s; it must hold the tenant's instance id, a whole number", s.Table, s.Tenant, tc.Type)
 		}
+		tenant = tc != nil
 	}
-	if !c.subject.uniqueOn(s.Key) && (s.Tenant == "" || !c.subject.uniqueOn(s.Tenant, s.Key)) {
+	if key != nil && tenant && !c.subject.uniqueOn(s.Key) && (s.Tenant == "" || !c.subject.uniqueOn(s.Tenant, s.Key)) {
 		keys := s.Key
 		if s.Tenant != "" {
 			keys = s.Tenant + ", " + s.Key
 		}
 		c.fail(s.Line, "subject.key: no primary key or unique index of %s holds (%s), so an id could name two customers; add one, or name the key that has one", s.Table, keys)
 	}
+	// detach sets a column to null where it holds an erased customer's id:
+	// only a column of a key from the subject to its own key holds one.
+	links := map[string]bool{}
+	for _, fk := range c.subject.FKs {
+		for i, col := range fk.Cols {
+			if fk.To == c.subject && fk.Refs[i] == s.Key {
+				links[col] = true
+			}
+		}
+	}
 	for _, d := range s.Detach {
-		c.column(c.subject, d, s.Line, "subject.detach")
+		cl := c.column(c.subject, d, s.Line, "subject.detach")
+		switch {
+		case cl == nil || key == nil:
+		case !links[d]:
+			hint := "it has none"
+			if len(links) > 0 {
+				hint = "here: " + strings.Join(slices.Sorted(maps.Keys(links)), ", ")
+			}
+			c.fail(s.Line, "subject.detach: %s is not a column of a foreign key from %s to its own %s, so it holds no other customer's id; detach names only such columns (%s)", d, s.Table, s.Key, hint)
+		case cl.NotNull:
+			c.fail(s.Line, "subject.detach: %s.%s is NOT NULL, so it cannot be set to null; make it nullable, or leave it out of detach", s.Table, d)
+		}
+	}
+	for _, as := range s.Action.Set {
+		if as.Column == s.Key || (as.Column == s.Tenant && s.Tenant != "") {
+			c.fail(s.Action.Line, "subject.action.anonymize: %s is the subject's key or tenant; an anonymized customer keeps both (a new value would make it another customer, or move it to another tenant), so leave %s out", as.Column, as.Column)
+		}
 	}
 	cols := s.Columns
 	for _, pc := range []struct{ col, what, cat string }{
@@ -186,18 +229,48 @@ func (c *checker) checkAction(t *CTable, a Action, what string) {
 		if cl == nil {
 			continue
 		}
+		instead := "null or a fixed value"
+		if cl.NotNull {
+			instead = "a fixed value"
+		}
 		switch {
-		case as.Null && cl.NotNull:
+		case as.Null && cl.NotNull && cl.Category == "S":
 			c.fail(a.Line, "%s: %s.%s is NOT NULL, so it cannot be set to null; give it a fixed value (\"\") or hash", what, t.Name, as.Column)
+		case as.Null && cl.NotNull:
+			c.fail(a.Line, "%s: %s.%s is NOT NULL, so it cannot be set to null; give it a fixed value of its type (%s)", what, t.Name, as.Column, cl.Type)
 		case as.Hash && cl.Category != "S":
-			c.fail(a.Line, "%s: %s.%s is %s; hash writes 64 hex characters, so it needs a text column: use null or a fixed value", what, t.Name, as.Column, cl.Type)
+			c.fail(a.Line, "%s: %s.%s is %s; hash writes 64 hex characters, so it needs a text column: use %s", what, t.Name, as.Column, cl.Type, instead)
 		case as.Hash && strings.HasPrefix(cl.Type, "character") && cl.Type != "character varying" && !longEnough(cl.Type):
-			c.fail(a.Line, "%s: %s.%s is %s, too short for hash's 64 hex characters: use null or a fixed value", what, t.Name, as.Column, cl.Type)
+			c.fail(a.Line, "%s: %s.%s is %s, too short for hash's 64 hex characters: use %s", what, t.Name, as.Column, cl.Type, instead)
 		case !as.Null && !as.Hash:
 			var ok bool
 			if err := c.q.QueryRowContext(c.ctx, `SELECT CAST($1::text AS `+cl.Type+`) IS NOT NULL`, as.Value).Scan(&ok); err != nil {
 				c.fail(a.Line, "%s: %q is not a value of %s.%s (%s): %s", what, as.Value, t.Name, as.Column, cl.Type, pgMessage(err))
 			}
+		}
+	}
+	// A fixed value is the same in every row it is written to: a unique
+	// index of those columns (and the tenant, the same in a chunk) takes it
+	// once, and the next customer's erasure would fail.
+	fixed := map[string]bool{}
+	for _, as := range a.Set {
+		if !as.Null && !as.Hash {
+			fixed[as.Column] = true
+		}
+	}
+	for _, ix := range t.Unique {
+		var cols []string
+		for _, col := range ix {
+			if fixed[col] {
+				cols = append(cols, col)
+			} else if col != c.p.Subject.Tenant {
+				cols = nil
+				break
+			}
+		}
+		if len(cols) > 0 {
+			c.fail(a.Line, "%s: a unique index of %s holds (%s), so a fixed value in %s.%s fits one erased row only and the next erasure would fail: use hash", what, t.Name, strings.Join(ix, ", "), t.Name, strings.Join(cols, ", "))
+			break
 		}
 	}
 	if a.Where != "" {
@@ -259,33 +332,47 @@ func (c *checker) collectNodes() {
 func (c *checker) checkMatch(t *CTable, r *Reference) {
 	s := c.p.Subject
 	var cols []string
-	hasKey, hasTenant := false, false
+	hasKey, hasTenant, wrong, tenantWrong := false, false, false, false
 	for _, m := range r.Match {
-		cl := c.column(t, m.Column, r.Line, r.Name.String()+".match")
-		sc := c.column(c.subject, m.SubjectColumn, r.Line, r.Name.String()+".match")
-		if cl == nil || sc == nil {
-			continue
-		}
-		if cl.Category != sc.Category {
-			c.fail(r.Line, "%s.match: %s.%s is %s but %s.%s is %s; a match compares values of one kind", r.Name, r.Name, m.Column, cl.Type, s.Table, m.SubjectColumn, sc.Type)
-		}
 		switch m.SubjectColumn {
 		case s.Key:
 			hasKey = true
 		case s.Tenant:
 			hasTenant = true
-		default:
+		}
+		cl := c.column(t, m.Column, r.Line, r.Name.String()+".match")
+		sc := c.column(c.subject, m.SubjectColumn, r.Line, r.Name.String()+".match")
+		if cl == nil || sc == nil {
+			wrong = true
+			continue
+		}
+		if cl.Category != sc.Category {
+			wrong = true
+			c.fail(r.Line, "%s.match: %s.%s is %s but %s.%s is %s; a match compares values of one kind", r.Name, r.Name, m.Column, cl.Type, s.Table, m.SubjectColumn, sc.Type)
+		}
+		switch {
+		case m.SubjectColumn != s.Key && (s.Tenant == "" || m.SubjectColumn != s.Tenant):
+			wrong = true
 			c.fail(r.Line, "%s.match: %s is neither the subject's key (%s) nor its tenant (%s); a reference holds the customer's id", r.Name, m.SubjectColumn, s.Key, s.Tenant)
+		case s.Tenant != "" && t.Columns[s.Tenant] != nil && (m.Column == s.Tenant) != (m.SubjectColumn == s.Tenant):
+			// The reference's own tenant column holds the tenant, and
+			// nothing else does: matched otherwise, a customer's id would
+			// be read as a tenant's and reach another tenant's rows.
+			wrong, tenantWrong = true, true
 		}
 		cols = append(cols, m.Column)
 	}
-	if !hasKey {
+	if tenantWrong {
+		c.fail(r.Line, "%s.match: %s.%s holds the tenant, so it matches the subject's tenant, and no other column does: write {%s: %s, …}", r.Name, r.Name, s.Tenant, s.Tenant, s.Tenant)
+	}
+	if !hasKey && !wrong {
 		c.fail(r.Line, "%s.match must map one of its columns to the subject's key, such as {entity_id: %s}", r.Name, s.Key)
 	}
 	if hasKey && s.Tenant != "" && !hasTenant && !c.subject.uniqueOn(s.Key) {
+		wrong = true
 		c.fail(r.Line, "%s.match names no tenant, and %s's ids repeat across tenants, so it would reach other tenants' rows: add the table's tenant column, such as {tenant_id: %s}", r.Name, s.Table, s.Tenant)
 	}
-	if len(cols) > 0 && !t.indexed(cols) {
+	if !wrong && len(cols) > 0 && !t.indexed(cols) {
 		c.fail(r.Line, "%s: no index of %s leads with (%s), so every chunk would read the whole table; run %s", r.Name, r.Name, strings.Join(cols, ", "), createIndex(t, cols))
 	}
 }
@@ -336,7 +423,7 @@ func (c *checker) checkEdges() {
 			n.edges = append(n.edges, fk)
 			c.checkEdge(n, fk)
 		}
-		if n.ref == nil && len(n.edges) == 0 {
+		if n.ref == nil && len(n.edges) == 0 && !c.missing {
 			c.fail(n.line, "%s is under tables, but no foreign key of it reaches %s or a table whose rows go with a customer; if it holds customer ids without a foreign key, move it under references with a match", n.name, c.p.Subject.Table)
 		}
 	}
@@ -356,31 +443,68 @@ func (c *checker) checkEdge(n *node, fk *FK) {
 			return
 		}
 	}
-	if a.Kind == Delete || !c.parentRowsGo(fk.To) {
+	if a.Kind == Delete {
+		return
+	}
+	links := c.linkColumns(fk)
+	for _, as := range a.Set {
+		if slices.Contains(links, as.Column) && !as.Null {
+			c.fail(n.line, "%s.%s is a column of its foreign key %s to %s: anonymize may set it to null, not to a value, which would point the rows that stay at another row than their own, another customer's", n.name, as.Column, fk.Name, fk.To.Name)
+		}
+	}
+	if !c.parentRowsGo(fk.To) {
 		return
 	}
 	// The node's rows stay (some or all) while the rows they point at go.
 	nulled := a.Kind == Anonymize
-	for _, col := range fk.Cols {
-		if col == c.p.Subject.Tenant || col == fkTenantColumn(fk, c.p.Subject.Tenant) {
-			continue
-		}
+	for _, col := range links {
 		if !slices.ContainsFunc(a.Set, func(as Assignment) bool { return as.Column == col && as.Null }) {
 			nulled = false
 		}
 	}
+	setNull := "ON DELETE SET NULL (" + strings.Join(links, ", ") + ")"
 	switch {
 	case nulled:
 	case fk.OnDelete == 'n' || fk.OnDelete == 'd':
-	case fk.OnDelete == 'c':
-		c.fail(n.line, "%s says %s, but its foreign key %s is ON DELETE CASCADE, so its rows would be deleted with %s anyway: say delete, or change the key to ON DELETE SET NULL", n.name, a.Kind, fk.Name, fk.To.Name)
-	default:
-		fix := "anonymize it and set " + strings.Join(fk.Cols, ", ") + " to null"
-		if a.Kind == Anonymize {
-			fix = "add " + strings.Join(fk.Cols, ": null, ") + ": null to its anonymize"
+		if col := c.notNullSet(fk); col != "" {
+			c.fail(n.line, "%s says %s, so its rows stay, but its foreign key %s is %s on (%s), and %s.%s is NOT NULL: deleting the %s they point at would fail. Change the key to %s", n.name, a.Kind, fk.Name, fk.onDeleteWords(), strings.Join(fk.setCols, ", "), n.name, col, fk.To.Name, setNull)
 		}
-		c.fail(n.line, "%s says %s, so its rows stay, but its foreign key %s (%s) forbids deleting the %s they point at (%s): %s, delete its rows, or change the key to ON DELETE SET NULL", n.name, a.Kind, fk.Name, strings.Join(fk.Cols, ", "), fk.To.Name, fk.onDeleteWords(), fix)
+	case fk.OnDelete == 'c':
+		c.fail(n.line, "%s says %s, but its foreign key %s is ON DELETE CASCADE, so its rows would be deleted with %s anyway: say delete, or change the key to %s", n.name, a.Kind, fk.Name, fk.To.Name, setNull)
+	default:
+		fix := "anonymize it and set " + strings.Join(links, ", ") + " to null"
+		if a.Kind == Anonymize {
+			fix = "add " + strings.Join(links, ": null, ") + ": null to its anonymize"
+		}
+		c.fail(n.line, "%s says %s, so its rows stay, but its foreign key %s (%s) forbids deleting the %s they point at (%s): %s, delete its rows, or change the key to %s", n.name, a.Kind, fk.Name, strings.Join(fk.Cols, ", "), fk.To.Name, fk.onDeleteWords(), fix, setNull)
 	}
+}
+
+// linkColumns are the columns of fk that name the row it points at: all
+// but the tenant's, which stays when the link is cut.
+func (c *checker) linkColumns(fk *FK) []string {
+	tenant := c.p.Subject.Tenant
+	var out []string
+	for _, col := range fk.Cols {
+		if tenant == "" || (col != tenant && col != fkTenantColumn(fk, tenant)) {
+			out = append(out, col)
+		}
+	}
+	return out
+}
+
+// notNullSet is a NOT NULL column that fk's ON DELETE SET NULL would set
+// to null, or "".
+func (c *checker) notNullSet(fk *FK) string {
+	if fk.OnDelete != 'n' {
+		return ""
+	}
+	for _, col := range fk.setCols {
+		if cl := fk.From.Columns[col]; cl != nil && cl.NotNull {
+			return col
+		}
+	}
+	return ""
 }
 
 // fkTenantColumn is the column of fk that holds the tenant (the one that
@@ -445,19 +569,23 @@ func (c *checker) checkSelfReference(fk *FK) {
 	if s.Action.Kind != Delete {
 		return
 	}
+	links := c.linkColumns(fk)
 	detached := true
-	for _, col := range fk.Cols {
-		if col != s.Tenant && !slices.Contains(s.Detach, col) {
+	for _, col := range links {
+		if !slices.Contains(s.Detach, col) {
 			detached = false
 		}
 	}
 	switch {
 	case detached:
 	case fk.OnDelete == 'n' || fk.OnDelete == 'd':
+		if col := c.notNullSet(fk); col != "" {
+			c.fail(s.Line, "%s's foreign key %s (%s) points at another customer and is %s, which would set %s, NOT NULL, to null: add subject.detach: [%s] to set only the link to null", s.Table, fk.Name, strings.Join(fk.Cols, ", "), fk.onDeleteWords(), col, strings.Join(links, ", "))
+		}
 	case fk.OnDelete == 'c':
-		c.fail(s.Line, "%s's foreign key %s (%s) points at another customer and is ON DELETE CASCADE: erasing a customer would delete every customer that points at it. Add subject.detach: [%s] so those customers stay and only lose the link", s.Table, fk.Name, strings.Join(fk.Cols, ", "), strings.Join(fk.Cols, ", "))
+		c.fail(s.Line, "%s's foreign key %s (%s) points at another customer and is ON DELETE CASCADE: erasing a customer would delete every customer that points at it. Add subject.detach: [%s] so those customers stay and only lose the link", s.Table, fk.Name, strings.Join(fk.Cols, ", "), strings.Join(links, ", "))
 	default:
-		c.fail(s.Line, "%s's foreign key %s (%s) points at another customer (%s), so a customer others point at could not be erased: add subject.detach: [%s] to set it to null in their rows", s.Table, fk.Name, strings.Join(fk.Cols, ", "), fk.onDeleteWords(), strings.Join(fk.Cols, ", "))
+		c.fail(s.Line, "%s's foreign key %s (%s) points at another customer (%s), so a customer others point at could not be erased: add subject.detach: [%s] to set it to null in their rows", s.Table, fk.Name, strings.Join(fk.Cols, ", "), fk.onDeleteWords(), strings.Join(links, ", "))
 	}
 	if !c.subject.indexed(fk.Cols) {
 		c.fail(s.Line, "subject.detach: no index of %s leads with (%s); run %s", s.Table, strings.Join(fk.Cols, ", "), createIndex(c.subject, fk.Cols))
@@ -473,12 +601,21 @@ func (c *checker) checkOrder() {
 	visit = func(n *node, path []Name) bool {
 		switch state[n] {
 		case 1:
+			// path runs from a table to the tables that point at it; the
+			// sentence follows the keys, each table to the one it points at.
 			cycle := append(path[slices.Index(path, n.name):], n.name)
-			parts := make([]string, len(cycle))
-			for i, p := range cycle {
-				parts[i] = p.String()
+			slices.Reverse(cycle)
+			var parts []string
+			for i := 0; i+1 < len(cycle); i++ {
+				from, to := c.nodes[cycle[i]], c.nodes[cycle[i+1]]
+				for _, fk := range from.edges {
+					if fk.To == to.t {
+						parts = append(parts, fmt.Sprintf("%s → %s (%s)", from.name, to.name, fk.Name))
+						break
+					}
+				}
 			}
-			c.fail(n.line, "cannot order the deletes: %s point at each other in a cycle. Make one of these foreign keys ON DELETE SET NULL or DEFERRABLE, or anonymize one table's key column instead", strings.Join(parts, " → "))
+			c.fail(n.line, "cannot order the deletes: these tables point at each other in a cycle: %s. Sweep deletes the rows that point at a row before that row, whatever the keys' ON DELETE, so no order works: drop one of these foreign keys, or let one of these tables keep its rows (anonymize it, setting the columns of its keys to the others to null)", strings.Join(parts, ", "))
 			return false
 		case 2:
 			return true
@@ -569,11 +706,21 @@ func (c *checker) checkHash() {
 		}
 		return a.Otherwise != nil && slices.ContainsFunc(a.Otherwise.Set, func(as Assignment) bool { return as.Hash })
 	}
-	uses := hashes(c.p.Subject.Action)
-	for _, n := range c.list {
-		uses = uses || hashes(n.action)
+	// The line of the first action that hashes, in the file's order.
+	actions := []Action{c.p.Subject.Action}
+	for _, t := range c.p.Tables {
+		actions = append(actions, t.Action)
+	}
+	for _, r := range c.p.References {
+		actions = append(actions, r.Action)
+	}
+	line, uses := 0, false
+	for _, a := range actions {
+		if !uses && hashes(a) {
+			line, uses = a.Line, true
+		}
 	}
 	if uses && len(c.opts.HashKey) < 32 {
-		c.fail(0, "the plan anonymizes with hash, which needs a secret key of at least 32 bytes: set SWEEP_HASH_KEY (for example to the output of `openssl rand -hex 32`)")
+		c.fail(line, "the plan anonymizes with hash, which needs a secret key of at least 32 bytes: set SWEEP_HASH_KEY (for example to the output of `openssl rand -hex 32`)")
 	}
 }
