@@ -167,14 +167,14 @@ func TestRestrictExampleErasesExactlyWhatThePlanSays(t *testing.T) {
 	q(&got.payments, `SELECT string_agg(coalesce(payer_name, '-') || ':' || coalesce(client_id::text, '-') || ':' || length(iban), ',') FROM public.payments WHERE tenant_id = 1`)
 	q(&got.ledger, `SELECT string_agg(coalesce(client_id::text, 'null') || ':' || amount_cents, ',') FROM public.ledger_entries WHERE tenant_id = 1`)
 	want := got
-	want.clients = "2:-,3:-,5:-"             // 1 and 4 erased; 2 kept without its referrer
-	want.contacts = "2"                      // client 1's contacts (and their consents) gone
-	want.events = "0"                        // both partitions
-	want.holders = "3"                       // the open credit's link stays, the closed one's went
-	want.docs = "loan"                       // the client's document went, the loan's stays
+	want.clients = "2:-,3:-,5:-"                                         // 1 and 4 erased; 2 kept without its referrer
+	want.contacts = "2"                                                  // client 1's contacts (and their consents) gone
+	want.events = "0"                                                    // both partitions
+	want.holders = "3"                                                   // the open credit's link stays, the closed one's went
+	want.docs = "loan"                                                   // the client's document went, the loan's stays
 	want.addresses = "2 Shared Rd,3 Other,1 Main St,2 Shared Rd,3 Other" // client 1's own went; the shared one stays
-	want.payments = "-:-:64"                 // the recent payment anonymized (iban hashed), the old one deleted
-	want.ledger = "null:500"                 // kept, its link nulled by its key
+	want.payments = "-:-:64"                                             // the recent payment anonymized (iban hashed), the old one deleted
+	want.ledger = "null:500"                                             // kept, its link nulled by its key
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(got)); diff != "" {
 		t.Errorf("tenant 1 after the erasure (-want +got):\n%s", diff)
 	}
