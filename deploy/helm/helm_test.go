@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/sweephq/sweep/plan"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -305,6 +306,7 @@ var apiVersions = map[string]string{
 	"Job":                 "batch/v1",
 	"ScaledObject":        "keda.sh/v1alpha1",
 	"ServiceMonitor":      "monitoring.coreos.com/v1",
+	"ConfigMap":           "v1", // the erasure plan, when values give one
 }
 
 var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
@@ -361,6 +363,15 @@ func checkRelease(t *testing.T, objs []object, externalSecret string) *release {
 		}
 		if o.APIVersion != want {
 			t.Errorf("%s %s: apiVersion %q, want %q", o.Kind, o.Metadata.Name, o.APIVersion, want)
+		}
+		if o.Kind == "ConfigMap" {
+			// The plan reaches the pods as the operator wrote it.
+			cm := as[struct {
+				Data map[string]string `json:"data"`
+			}](t, o)
+			if _, err := plan.Parse("plan.yaml", []byte(cm.Data["plan.yaml"])); err != nil {
+				t.Errorf("ConfigMap %s: plan.yaml does not parse: %v", o.Metadata.Name, err)
+			}
 		}
 		if !dnsLabel.MatchString(o.Metadata.Name) || len(o.Metadata.Name) > 63 {
 			t.Errorf("%s: name %q is not a DNS label", o.Kind, o.Metadata.Name)

@@ -132,6 +132,10 @@ Takes a dict: root, env (the role's map), secretName.
   value: {{ $root.Values.tmp.mountPath | quote }}
 - name: TMPDIR
   value: {{ $root.Values.tmp.mountPath | quote }}
+{{- if $root.Values.plan }}
+- name: SWEEP_PLAN
+  value: /etc/sweep/plan/plan.yaml
+{{- end }}
 {{- $env := merge (deepCopy (default dict .env)) (deepCopy (default dict $root.Values.config)) }}
 {{- range $k := keys $env | sortAlpha }}
 {{- $v := index $env $k }}
@@ -147,10 +151,13 @@ Takes a dict: root, env (the role's map), secretName.
 {{- end }}
 {{- end -}}
 
-{{/* Annotations that roll the pods when the chart's Secret changes. */}}
+{{/* Annotations that roll the pods when the chart's Secret or the plan changes. */}}
 {{- define "sweep.checksums" -}}
 {{- if not .Values.secrets.existingSecret }}
 checksum/secret: {{ include (print $.Template.BasePath "/secret.yaml") . | sha256sum }}
+{{- end }}
+{{- if .Values.plan }}
+checksum/plan: {{ .Values.plan | sha256sum }}
 {{- end }}
 {{- end -}}
 
@@ -243,7 +250,17 @@ spec:
           volumeMounts:
             - name: tmp
               mountPath: {{ $root.Values.tmp.mountPath }}
+            {{- if $root.Values.plan }}
+            - name: plan
+              mountPath: /etc/sweep/plan
+              readOnly: true
+            {{- end }}
       volumes:
+        {{- if $root.Values.plan }}
+        - name: plan
+          configMap:
+            name: {{ include "sweep.fullname" $root }}-plan
+        {{- end }}
         - name: tmp
           emptyDir:
             {{- with $root.Values.tmp.medium }}
