@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/client"
 )
 
 // showImpact is `sweep imports impact ID`: what starting the import will
@@ -23,8 +24,9 @@ func (c *cliClient) showImpact(ctx context.Context, id int64) error {
 	}
 	// One column of names and one of counts, right-aligned, under each heading.
 	width := 0
+	label := func(r client.RelatedCount) string { return strings.TrimSpace(r.Kind + " " + r.Action) }
 	for _, r := range m.Related {
-		width = max(width, len(r.Kind))
+		width = max(width, len(label(r)))
 	}
 	for _, sk := range m.Skipped {
 		width = max(width, len(sk.Reason))
@@ -32,7 +34,7 @@ func (c *cliClient) showImpact(ctx context.Context, id int64) error {
 	row := func(name string, n int64) { fmt.Fprintf(c.stdout, "  %-*s %12s\n", width, name, sweep.Commas(n)) }
 	fmt.Fprintf(c.stdout, "import %d deletes %s customers and %s related rows:\n", m.ImportID, sweep.Commas(m.Customers), sweep.Commas(m.RelatedRows))
 	for _, r := range m.Related {
-		row(r.Kind, r.Rows)
+		row(label(r), r.Rows)
 	}
 	if len(m.Skipped) > 0 {
 		fmt.Fprintf(c.stdout, "and skips %s rows:\n", sweep.Commas(m.SkippedRows))

@@ -33,7 +33,7 @@ func TestImportsImpactCommand(t *testing.T) {
 	}
 	for _, want := range []string{
 		`^import ` + id + ` deletes 2 customers and 26 related rows:\n`,
-		`\n  addresses +2\n  phones +4\n`, `\n  social_profiles +2\nand skips 2 rows:\n  format +1\n  duplicate +1\n`,
+		`\n  public.customer_addresses deleted +2\n  public.customer_phones deleted +4\n`, `\n  public.customer_social_profiles deleted +2\nand skips 2 rows:\n  format +1\n  duplicate +1\n`,
 		`\ntakes about 1 s for 2 rows at 10,000 rows/s \(a default of 10,000 rows/s: no import has completed here yet\)\n`,
 		`\nfor example customers 1, 2\n`,
 	} {

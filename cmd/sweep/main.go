@@ -41,8 +41,8 @@ Usage:
                                                the import history and one import's details, holds, errors and steps
   sweep imports start|set ID [--window "Mon-Fri 22:00-06:00 America/Denver"] [--max-rate ROWS_PER_SECOND]
                                                when a run may delete and how fast (set: also while it runs)
-  sweep imports impact ID [--json]             what starting a validated import deletes (customers, related rows by
-                                               kind), what it skips and why, how long it takes, and a sample of ids
+  sweep imports impact ID [--json]             what starting a validated import deletes (customers, other tables' rows by
+                                               table and action), what it skips and why, how long it takes, and a sample of ids
   sweep imports approve ID --confirm N | reject ID --reason R
                                                decide on another token's deletion above the threshold (imports:approve)
   sweep throttle status|hold|release [--reason R] [--all-tenants]
