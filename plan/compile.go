@@ -52,6 +52,11 @@ type Step struct {
 	sql, keyExpr, count string
 	// ReturnsKey: RETURNING gives the customer's id per row touched.
 	ReturnsKey bool
+	// Cascaded: the platform's own ON DELETE CASCADE deletes these rows
+	// with their parent, so a chunk leaves them to it (deleting them itself
+	// too would make every parent row's cascade look for them again); with
+	// per-customer counts it deletes and counts them itself.
+	Cascaded bool
 }
 
 // Kept is a table whose rows stay (keep, or the rows a block's where does
@@ -221,7 +226,13 @@ func (c *checker) compile() (*Compiled, error) {
 		}
 		switch a.Kind {
 		case Delete:
-			cp.Steps = append(cp.Steps, c.rowSteps(n.name, "deleted", ps, "", "")...)
+			steps := c.rowSteps(n.name, "deleted", ps, "", "")
+			if n.action.Kind == Delete && c.cascades(n, map[*node]bool{}) {
+				for i := range steps {
+					steps[i].Cascaded = true
+				}
+			}
+			cp.Steps = append(cp.Steps, steps...)
 		case Anonymize:
 			set, err := c.assignments(n.t, a.Set)
 			if err != nil {
@@ -266,6 +277,32 @@ func (c *checker) compile() (*Compiled, error) {
 		cp.Steps = append(cp.Steps, c.rowSteps(s.Table, "anonymized", []path{subj}, set, "")...)
 	}
 	return cp, nil
+}
+
+// cascades says whether deleting the subject deletes all of n's rows that
+// reach it through the platform's own keys: every key of n to rows that go
+// is ON DELETE CASCADE, to the subject (which the plan deletes) or to a
+// table whose rows cascade the same way.
+func (c *checker) cascades(n *node, seen map[*node]bool) bool {
+	if seen[n] || n.ref != nil || n.action.Kind != Delete || len(n.edges) == 0 {
+		return false
+	}
+	seen[n] = true
+	for _, fk := range n.edges {
+		if fk.OnDelete != 'c' {
+			return false
+		}
+		if fk.To == c.subject {
+			if c.p.Subject.Action.Kind != Delete {
+				return false
+			}
+			continue
+		}
+		if p := c.nodes[fk.To.Name]; p == nil || !c.cascades(p, seen) {
+			return false
+		}
+	}
+	return true
 }
 
 // rowPredicate is an operator's condition on one row of table t, aliased

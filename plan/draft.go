@@ -128,6 +128,10 @@ func (cp *Compiled) Describe() string {
 			fmt.Fprintf(&b, "-  %s: kept\n", st.Table)
 			continue
 		}
+		if st.Cascaded {
+			fmt.Fprintf(&b, "-  %s: deleted by its own ON DELETE CASCADE with the customers (here, with this statement, when each customer's rows are counted: SWEEP_AUDIT_RELATED_COUNTS)\n   %s\n", st.Table, bind(st.sql).sql)
+			continue
+		}
 		step(fmt.Sprintf("%s: %s", st.Table, st.Action), st.sql)
 	}
 	for _, c := range cp.collects {

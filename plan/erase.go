@@ -117,6 +117,19 @@ func (cp *Compiled) CheckTenant(tenant int64) error {
 // customers a block refuses, and runs the plan's statements in foreign-key
 // order. perCustomer asks for each customer's counts.
 func (cp *Compiled) Erase(ctx context.Context, r Runner, tenant int64, ids []int64, perCustomer bool) (*Result, error) {
+	return cp.erase(ctx, r, tenant, ids, perCustomer, true)
+}
+
+// EraseUnlocked is Erase without locking the customers first: cheaper when
+// they were checked moments ago (a validated import). A customer a block
+// takes meanwhile (linked to a loan since) then makes the subject's delete
+// fail on that table's foreign key (23503): the caller rolls back and runs
+// the chunk again with Erase, which locks.
+func (cp *Compiled) EraseUnlocked(ctx context.Context, r Runner, tenant int64, ids []int64, perCustomer bool) (*Result, error) {
+	return cp.erase(ctx, r, tenant, ids, perCustomer, false)
+}
+
+func (cp *Compiled) erase(ctx context.Context, r Runner, tenant int64, ids []int64, perCustomer, lock bool) (*Result, error) {
 	res := &Result{Erased: map[int64]bool{}, Blocked: map[int64]string{}, Rows: map[string]int64{}}
 	if err := cp.CheckTenant(tenant); err != nil {
 		return nil, err
@@ -137,9 +150,12 @@ func (cp *Compiled) Erase(ctx context.Context, r Runner, tenant int64, ids []int
 		}
 		return out, rows.Err()
 	}
-	present, err := ints(bind(cp.lock), ids)
-	if err != nil {
-		return nil, fmt.Errorf("lock the customers: %w", err)
+	present := ids
+	if lock {
+		var err error
+		if present, err = ints(bind(cp.lock), ids); err != nil {
+			return nil, fmt.Errorf("lock the customers: %w", err)
+		}
 	}
 	for _, b := range cp.blocks {
 		if len(present) == 0 {
@@ -192,6 +208,13 @@ func (cp *Compiled) Erase(ctx context.Context, r Runner, tenant int64, ids []int
 			continue
 		}
 		k := RowsKey(st.Table, st.Action)
+		if st.Cascaded && !perCustomer {
+			// The subject's delete cascades to these rows. Counting them
+			// would read each such table once more per chunk (about a
+			// sixth of the speed on the demo); they are counted when each
+			// customer's rows are (perCustomer), and by the impact preview.
+			continue
+		}
 		if i == last || (perCustomer && st.ReturnsKey) {
 			b := bind(st.sql + ` RETURNING ` + st.keyExpr)
 			got, err := ints(b, present)

@@ -48,19 +48,27 @@ func (db *DB) PartStart(ctx context.Context, tenant, id int64, part, parts int) 
 // with SKIP LOCKED, so parallel tasks of one import share the work without
 // overlap.
 //
-// The erasure follows the plan (see plan.Compiled.Erase): the block's
-// customers are locked, those a block of the plan refuses now (linked since
-// validation) are passed over, and each table's statement runs in
-// foreign-key order. A foreign-key violation can then only come from a
-// table added to the platform since the plan was checked: the chunk rolls
-// back whole and RunChunk returns ErrPlanOutdated.
+// The erasure follows the plan (see plan.Compiled.Erase): the customers a
+// block of the plan refuses now are passed over, and each table's statement
+// runs in foreign-key order. Validation has already set aside the blocked
+// customers, so the chunk first runs without locking its customers; a
+// customer blocked since (linked to a loan a moment ago) fails the
+// subject's delete on that foreign key, and the chunk rolls back and runs
+// again with its customers locked first, which passes over it. A
+// foreign-key violation then can only come from a table added to the
+// platform since the plan was checked: RunChunk returns ErrPlanOutdated.
 //
 // A chunk that waits longer than the session's lock_timeout for a row another
 // transaction holds (the platform updating one of the customers) is rolled
 // back whole and returns ErrChunkLocked: the caller waits and tries again,
 // and nothing waits on sweep meanwhile.
 func (db *DB) RunChunk(ctx context.Context, tenant, id int64, source sweep.Source, from int) (ChunkResult, error) {
-	res, err := db.runChunk(ctx, tenant, id, source, from)
+	res, err := db.runChunk(ctx, tenant, id, source, from, false)
+	if isSQLState(err, sqlstateForeignKeyViolation) {
+		// A customer linked since validation: run the chunk again with
+		// its customers locked, which passes over the linked ones.
+		res, err = db.runChunk(ctx, tenant, id, source, from, true)
+	}
 	if isSQLState(err, sqlstateForeignKeyViolation) {
 		// The plan locks the customers and handles every table its check
 		// found: a foreign key it does not know is a table added since.
@@ -88,7 +96,7 @@ const (
 		ORDER BY block DESC LIMIT 1 FOR UPDATE SKIP LOCKED`
 )
 
-func (db *DB) runChunk(ctx context.Context, tenant, id int64, source sweep.Source, from int) (res ChunkResult, err error) {
+func (db *DB) runChunk(ctx context.Context, tenant, id int64, source sweep.Source, from int, locked bool) (res ChunkResult, err error) {
 	err = db.withTx(ctx, func(tx *sqlx.Tx) error {
 		// Every statement here repeats for each chunk: prepared once.
 		scan := func(q string, args []any, dest ...any) error {
@@ -144,7 +152,7 @@ func (db *DB) runChunk(ctx context.Context, tenant, id int64, source sweep.Sourc
 		} else if err != nil {
 			return err
 		}
-		erased, err := db.erase(ctx, tx, tenant, ids, sql.NullInt64{Int64: id, Valid: true}, sql.NullInt64{}, string(source), db.AuditRelatedCounts)
+		erased, err := db.erase(ctx, tx, tenant, ids, sql.NullInt64{Int64: id, Valid: true}, sql.NullInt64{}, string(source), db.AuditRelatedCounts, locked)
 		if err != nil {
 			return fmt.Errorf("erase block %d: %w", res.Block, err)
 		}

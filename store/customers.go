@@ -18,7 +18,7 @@ import (
 func (db *DB) DeleteCustomer(ctx context.Context, tenant, customer, tokenID int64) error {
 	return db.withTx(ctx, func(tx *sqlx.Tx) error {
 		// One customer: counting its rows costs next to nothing.
-		res, err := db.erase(ctx, tx, tenant, []int64{customer}, sql.NullInt64{}, sql.NullInt64{Int64: tokenID, Valid: true}, string(sweep.SourceAPI), true)
+		res, err := db.erase(ctx, tx, tenant, []int64{customer}, sql.NullInt64{}, sql.NullInt64{Int64: tokenID, Valid: true}, string(sweep.SourceAPI), true, true)
 		switch {
 		case errors.Is(err, plan.ErrOtherTenant):
 			return sweep.Errorf(sweep.ENOTFOUND, "Customer %d was not found; it may have been deleted already.", customer)

@@ -85,12 +85,18 @@ func (r txRunner) ExecContext(ctx context.Context, q string, args ...any) (sql.R
 // erase erases customers ids of tenant in tx by the plan and writes an
 // audit row for each customer erased, holding ids and counts only; with
 // counted, each audit row counts that customer's rows by table and action.
-func (db *DB) erase(ctx context.Context, tx *sqlx.Tx, tenant int64, ids []int64, importID, tokenID sql.NullInt64, source string, counted bool) (*plan.Result, error) {
+// Unless locked, the customers are not locked first (see
+// plan.Compiled.EraseUnlocked).
+func (db *DB) erase(ctx context.Context, tx *sqlx.Tx, tenant int64, ids []int64, importID, tokenID sql.NullInt64, source string, counted, locked bool) (*plan.Result, error) {
 	cp, err := db.erasurePlan(ctx)
 	if err != nil {
 		return nil, err
 	}
-	res, err := cp.Erase(ctx, txRunner{db, tx}, tenant, ids, counted)
+	erase := cp.EraseUnlocked
+	if locked {
+		erase = cp.Erase
+	}
+	res, err := erase(ctx, txRunner{db, tx}, tenant, ids, counted)
 	if err != nil {
 		return nil, err
 	}

@@ -214,6 +214,7 @@ func TestImportScreenInABrowser(t *testing.T) {
 	}
 	// Yes waits until the Start box shows the impact, which fits a phone.
 	waitFor("the impact in the Start box", `document.getElementById("confirm-impact").textContent.includes("5 customers and 65 related rows") &&
+		document.getElementById("confirm-impact").textContent.includes("public.customer_phones deleted 10") &&
 		!document.getElementById("confirm-yes").disabled`)
 	onAPhone(t, ctx, waitFor, "sweep-start-impact-phone.png")
 	if err := chromedp.Do(ctx, chromedp.ResetViewport()); err != nil {

@@ -380,7 +380,7 @@ async function showImpact(id, panelId, boxId, yesId) {
     return null;
   }
   const kinds = el("ul", { class: "impact-kinds" });
-  for (const r of m.related) kinds.append(el("li", {}, r.kind.replaceAll("_", " ") + " ", el("strong", { text: fmt(r.rows) })));
+  for (const r of m.related) kinds.append(el("li", {}, `${r.kind} ${r.action || ""} `, el("strong", { text: fmt(r.rows) })));
   const parts = [
     el("p", {}, el("strong", { text: `${fmt(m.customers)} customers` }), " and ", el("strong", { text: `${fmt(m.related_rows)} related rows` }),
       ` go, in about ${duration(m.estimated_seconds)} at ${fmt(Math.round(m.rows_per_second))} rows/s:`),
