@@ -17,7 +17,7 @@ var hashKey = []byte("0123456789abcdef0123456789abcdef")
 
 // platform makes a database with the example platform name's tables and
 // returns it with the example's plan, parsed.
-func platform(t *testing.T, name string) (*sql.DB, *plan.Plan) {
+func platform(t testing.TB, name string) (*sql.DB, *plan.Plan) {
 	t.Helper()
 	db, err := sql.Open("postgres", testenv.EmptyDatabaseURL(t))
 	if err != nil {
