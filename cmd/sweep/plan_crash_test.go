@@ -130,7 +130,7 @@ func TestKilledWorkerOnAnotherPlatformEndsAsTheUninterruptedRun(t *testing.T) {
 	// The import, every row's outcome and the audit: the same too.
 	summary := func(db *store.DB, id int64) string {
 		var s string
-		if err := db.SQL().Get(&s, `SELECT concat_ws(' ', i.status, i.total_rows, i.valid_rows, i.error_rows, i.processed_rows, i.deleted_rows, i.skipped_rows, i.erased_rows::text,
+		if err := db.SQL().Get(&s, `SELECT concat_ws(' ', i.status, i.total_rows, i.valid_rows, i.error_rows, i.processed_rows, i.deleted_rows, i.skipped_rows, (i.erased_rows - 'public.clients detached')::text,
 				(SELECT md5(string_agg(r.line || ':' || r.id || ':' || r.outcome, ',' ORDER BY r.line)) FROM import_blocks b, unnest(b.lines, b.customer_ids, b.outcomes) AS r(line, id, outcome) WHERE b.import_id = i.id),
 				(SELECT count(*) || '/' || count(DISTINCT customer_id) || ' ' || md5(string_agg(customer_id::text, ',' ORDER BY customer_id)) FROM deletion_audit WHERE tenant_id = i.tenant_id))
 			FROM imports i WHERE i.id = $1`, id); err != nil {
@@ -169,6 +169,13 @@ func TestKilledWorkerOnAnotherPlatformEndsAsTheUninterruptedRun(t *testing.T) {
 				delete(did, k)
 			}
 		}
+		// How many kept customers lose their link to an erased referrer
+		// depends on the order the chunks ran in: a customer erased before
+		// the one it points at needs no detaching (after a kill, the next
+		// task takes the next free block while the dead worker's block is
+		// still locked). The rows end the same either way (compared above).
+		delete(did, "public.clients detached")
+		delete(previewed, "public.clients detached")
 		if diff := cmp.Diff(previewed, did); diff != "" {
 			t.Errorf("run %d: the preview (-) and what the run did (+), table by table:\n%s", i, diff)
 		}
