@@ -59,8 +59,8 @@ type Step struct {
 	Cascaded bool
 }
 
-// Kept is a table whose rows stay (keep, or the rows a block's where does
-// not take); the impact counts them.
+// blockCheck is one block of the plan: the ids of the chunk it refuses,
+// and the same test on one id for validation and selections.
 type blockCheck struct {
 	table    Name
 	sentence string
