@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -424,5 +425,9 @@ func OpenDB(t testing.TB, url string) *store.DB {
 		t.Fatalf("open test database: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return db // a database with the demo platform erases by its plan (see store's erasurePlan)
+	// A database with the demo platform erases by its plan.
+	if _, err := db.LoadPlan(context.Background(), "", nil); err != nil && !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("testenv: the demo plan: %v", err)
+	}
+	return db
 }
