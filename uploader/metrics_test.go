@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sweephq/sweep/uploader"
@@ -14,6 +15,34 @@ import (
 // metric reads one sample from /metrics; a series that is not there fails
 // the test, so a check for 0 cannot pass on a metric that vanished.
 func (a *api) metric(name string) float64 {
+	a.t.Helper()
+	v, found := a.sample(name)
+	if !found {
+		a.t.Fatalf("/metrics has no series %s", name)
+	}
+	return v
+}
+
+// settledMetric reads a series until ok holds of it, for up to 20 s, and
+// returns the last value read. A task's counters are recorded when its
+// handler returns, which can be a moment after the import it worked on is
+// visibly finished: a single read races with that.
+func (a *api) settledMetric(name string, ok func(float64) bool) (float64, bool) {
+	a.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		v, found := a.sample(name)
+		if found && ok(v) {
+			return v, true
+		}
+		if time.Now().After(deadline) {
+			return v, found
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (a *api) sample(name string) (float64, bool) {
 	a.t.Helper()
 	resp, err := http.Get(a.url + "/metrics")
 	if err != nil {
@@ -26,13 +55,13 @@ func (a *api) metric(name string) float64 {
 	}
 	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` ([0-9.e+-]+)$`).FindStringSubmatch(string(b))
 	if m == nil {
-		a.t.Fatalf("/metrics has no series %s", name)
+		return 0, false
 	}
 	v, err := strconv.ParseFloat(m[1], 64)
 	if err != nil {
 		a.t.Fatalf("%s: %v", name, err)
 	}
-	return v
+	return v, true
 }
 
 // /metrics follows an import: imports by state, rows validated and run by
@@ -62,14 +91,14 @@ func TestMetricsFollowAnImport(t *testing.T) {
 		`sweep_queue_size{queue="default",state="pending"}`:                         0,
 		`sweep_http_requests_total{code="202",route="POST /v1/imports/{id}/start"}`: 1,
 	} {
-		if got := a.metric(name); got != want {
-			t.Errorf("%s = %v, want %v", name, got, want)
+		if got, found := a.settledMetric(name, func(v float64) bool { return v == want }); !found || got != want {
+			t.Errorf("%s = %v (present: %v), want %v", name, got, found, want)
 		}
 	}
 	for _, name := range []string{`sweep_chunk_duration_seconds_count`, `sweep_tasks_processed_total{type="import:run"}`,
 		`sweep_queue_size{queue="default",state="completed"}`, `sweep_validation_rows_per_second`} {
-		if got := a.metric(name); got <= 0 {
-			t.Errorf("%s = %v, want more than 0", name, got)
+		if got, found := a.settledMetric(name, func(v float64) bool { return v > 0 }); !found || got <= 0 {
+			t.Errorf("%s = %v (present: %v), want more than 0", name, got, found)
 		}
 	}
 
