@@ -29,12 +29,13 @@ services: ## make PostgreSQL and Redis available (starts or installs them) and c
 browser: ## make Chromium available for the browser test (installs Debian's chromium as root)
 	bash deploy/chromium.sh
 
-build: ## build the sweep binary into ./sweep
+build: ## build the sweep server into ./sweep and the development tools (seed, demo, bench) into ./sweep-dev
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o sweep ./cmd/sweep
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o sweep-dev ./cmd/sweep-dev
 
 demo: services build ## migrate, seed a demo tenant, run sweep on :8080 and show one import end to end
 	./sweep migrate up
-	./sweep seed --tenant $(DEMO_TENANT) --customers $(DEMO_CUSTOMERS) --linked-fraction 0.1 --if-fewer-free 2000
+	./sweep-dev seed --tenant $(DEMO_TENANT) --customers $(DEMO_CUSTOMERS) --linked-fraction 0.1 --if-fewer-free 2000
 	@mkdir -p .data && ./sweep token create --tenant $(DEMO_TENANT) --scopes imports:read,imports:write,customers:delete,admin --name demo --replace > .data/demo-token
 	@./sweep token create --tenant $(DEMO_TENANT) --scopes imports:read,imports:approve --name "risk lead" --replace > .data/demo-approver-token
 	@echo "API token for tenant $(DEMO_TENANT) (also in .data/demo-token): $$(head -n 1 .data/demo-token)"
@@ -42,7 +43,7 @@ demo: services build ## migrate, seed a demo tenant, run sweep on :8080 and show
 	@echo "sweep is starting on http://localhost:8080 (Ctrl-C stops it): open it in a browser and sign in with the token; or try: curl localhost:8080/readyz"
 	@./sweep serve --roles api,worker,scheduler & pid=$$!; \
 	  trap 'kill $$pid 2>/dev/null; wait $$pid' INT TERM; \
-	  ./sweep demo --tenant $(DEMO_TENANT) --token $$(head -n 1 .data/demo-token) || true; \
+	  ./sweep-dev demo --tenant $(DEMO_TENANT) --token $$(head -n 1 .data/demo-token) || true; \
 	  echo "sweep keeps running; Ctrl-C stops it"; wait $$pid
 
 test: services browser ## run the whole test suite against real PostgreSQL and Redis (and Chromium)
@@ -69,9 +70,9 @@ chart: ## helm lint and helm template the chart with each values file in its ci/
 mutate: services ## mutation test (before a release, not in CI): plants one bug at a time in the files that decide deletion, prints the score and every survivor; MUTATE_FLAGS='-files status.go -max 10'
 	$(GO) run ./internal/mutate $(MUTATE_FLAGS)
 
-bench: services build ## measure speed and memory with sweep bench (a scratch database; several minutes)
+bench: services build ## measure speed and memory with sweep-dev bench (a scratch database; several minutes)
 	./sweep migrate up
-	./sweep bench
+	./sweep-dev bench
 
-clean: ## remove the built binary and local service data
-	rm -rf sweep .data
+clean: ## remove the built binaries and local service data
+	rm -rf sweep sweep-dev .data

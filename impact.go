@@ -117,7 +117,7 @@ type ImpactSpeed struct {
 
 // DefaultImpactRowsPerSecond is the speed an estimate assumes before any
 // import has completed on the database: below the 13,000 to 16,000 rows/s
-// that sweep bench measures for a run on two cores, so a first estimate errs
+// that sweep-dev bench measures for a run on two cores, so a first estimate errs
 // on the long side.
 const DefaultImpactRowsPerSecond = 10_000
 

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/client"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/store"
 	"github.com/sweephq/sweep/uploader"
@@ -31,7 +32,7 @@ func startAPI(t *testing.T, limits uploader.Limits) (*client.Client, *store.DB) 
 	t.Helper()
 	db := testenv.DB(t)
 	ctx := context.Background()
-	if _, err := db.Seed(ctx, store.SeedOptions{Tenant: tenant, Customers: 100, Seed: 3}); err != nil {
+	if _, err := devdata.Seed(ctx, db, devdata.SeedOptions{Tenant: tenant, Customers: 100, Seed: 3}); err != nil {
 		t.Fatal(err)
 	}
 	db.SQL().MustExec(`DELETE FROM loan_customers WHERE tenant_id = $1`, tenant)
@@ -111,7 +112,7 @@ func TestClientImportsAFile(t *testing.T) {
 	if got := strings.Count(results.String(), ",deleted,"); got != 2 || !strings.HasPrefix(results.String(), "line,customerId,outcome,detail\n") {
 		t.Errorf("results: %d deleted rows in\n%s", got, results.String())
 	}
-	if n, _ := db.CountUnlinkedCustomers(ctx, tenant); n != 97 {
+	if n, _ := devdata.CountUnlinkedCustomers(ctx, db, tenant); n != 97 {
 		t.Errorf("%d unlinked customers left; want 97", n)
 	}
 

@@ -155,7 +155,7 @@ SQL
 
 # PostgreSQL's server programs (initdb, pg_ctl, pg_basebackup, postgres), which
 # internal/pgcluster runs to start a throwaway primary and replica for the
-# replica-lag tests and `sweep bench`; looked for where pgcluster.BinDir looks.
+# replica-lag tests and `sweep-dev bench`; looked for where pgcluster.BinDir looks.
 has_server_programs() { # dir
   local p
   for p in initdb pg_ctl pg_basebackup postgres; do [[ -x $1/$p ]] || return 1; done

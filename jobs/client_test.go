@@ -14,6 +14,7 @@ import (
 	"github.com/lib/pq"
 	"github.com/redis/go-redis/v9"
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/store"
@@ -33,7 +34,7 @@ type upstream struct {
 func newUpstream(t *testing.T, customers int, opts ...jobs.ClientOption) *upstream {
 	t.Helper()
 	db := testenv.DB(t)
-	if _, err := db.Seed(context.Background(), store.SeedOptions{Tenant: tenant, Customers: customers, Seed: 3}); err != nil {
+	if _, err := devdata.Seed(context.Background(), db, devdata.SeedOptions{Tenant: tenant, Customers: customers, Seed: 3}); err != nil {
 		t.Fatal(err)
 	}
 	// Customer 5 is linked to a loan; the rest are free.

@@ -5,8 +5,8 @@ import (
 	"os"
 	"testing"
 
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
-	"github.com/sweephq/sweep/store"
 )
 
 // TestMain gives the package's examples, which run as an upstream service
@@ -31,7 +31,7 @@ const (
 func startExampleSweep(tb testing.TB) {
 	ctx := context.Background()
 	db := testenv.DB(tb)
-	if _, err := db.Seed(ctx, store.SeedOptions{Tenant: tenant, Customers: exampleCustomers, Seed: 1}); err != nil {
+	if _, err := devdata.Seed(ctx, db, devdata.SeedOptions{Tenant: tenant, Customers: exampleCustomers, Seed: 1}); err != nil {
 		tb.Fatal(err)
 	}
 	if _, err := db.SQL().ExecContext(ctx, `INSERT INTO loans (tenant_id, id, principal_cents) VALUES ($1, 1, 250000)`, tenant); err != nil {

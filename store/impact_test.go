@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/store"
 )
@@ -57,7 +58,7 @@ func TestImpactStatesTenantsAndChanges(t *testing.T) {
 	db := testenv.DB(t)
 	const tenant, other = 5200243, 5200244
 	for _, tn := range []int64{tenant, other} {
-		if _, err := db.Seed(ctx, store.SeedOptions{Tenant: tn, Customers: 60, Seed: 3}); err != nil {
+		if _, err := devdata.Seed(ctx, db, devdata.SeedOptions{Tenant: tn, Customers: 60, Seed: 3}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -93,7 +94,7 @@ func TestImpactStatesTenantsAndChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	var related []sweep.RelatedCount
-	for _, table := range store.RelatedTables {
+	for _, table := range devdata.RelatedTables {
 		n := int64(38)
 		if table == "customer_phones" || table == "customer_references" {
 			n = 76
@@ -148,7 +149,7 @@ func TestImpactSampleSizes(t *testing.T) {
 	ctx := context.Background()
 	db := testenv.DB(t)
 	const tenant = 5200243
-	if _, err := db.SeedBare(ctx, tenant, 200); err != nil {
+	if _, err := devdata.SeedBare(ctx, db, tenant, 200); err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range []int64{1, 2, 9, 10, 11, 12, 19, 20, 21, 199} {
@@ -177,10 +178,10 @@ func BenchmarkComputeImpact(b *testing.B) {
 	ctx := context.Background()
 	db := testenv.DB(b)
 	const tenant = 5200243
-	if _, err := db.Seed(ctx, store.SeedOptions{Tenant: tenant, Customers: n, LinkedFraction: 0.1, Seed: 2026}); err != nil {
+	if _, err := devdata.Seed(ctx, db, devdata.SeedOptions{Tenant: tenant, Customers: n, LinkedFraction: 0.1, Seed: 2026}); err != nil {
 		b.Fatal(err)
 	}
-	for _, t := range append([]string{"customers", "loan_customers"}, store.RelatedTables...) {
+	for _, t := range append([]string{"customers", "loan_customers"}, devdata.RelatedTables...) {
 		db.SQL().MustExec("VACUUM (ANALYZE) " + t)
 	}
 	// The file lists every customer; validation leaves the linked ones out.

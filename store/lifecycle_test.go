@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
-	"github.com/sweephq/sweep/store"
 )
 
 // The database's edge list is the Go table: for every pair of states,
@@ -85,7 +85,7 @@ func TestCreateBatchIsOneTransaction(t *testing.T) {
 	db := testenv.DB(t)
 	ctx := context.Background()
 	const tenant = 5200243
-	if _, err := db.Seed(ctx, store.SeedOptions{Tenant: tenant, Customers: 30, Seed: 4}); err != nil {
+	if _, err := devdata.Seed(ctx, db, devdata.SeedOptions{Tenant: tenant, Customers: 30, Seed: 4}); err != nil {
 		t.Fatal(err)
 	}
 	db.SQL().MustExec(`DELETE FROM loan_customers WHERE tenant_id = $1`, tenant)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/store"
 )
@@ -20,7 +21,7 @@ func TestApprovalLimitsAndRunsStayInTheirTenant(t *testing.T) {
 	ctx := context.Background()
 	const a, b = 5200243, 1003
 	for _, tn := range []int64{a, b} {
-		if _, err := db.Seed(ctx, store.SeedOptions{Tenant: tn, Customers: 20, Seed: 3}); err != nil {
+		if _, err := devdata.Seed(ctx, db, devdata.SeedOptions{Tenant: tn, Customers: 20, Seed: 3}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -118,7 +119,7 @@ func TestClaimIsReadableBeforeItsTask(t *testing.T) {
 	db := testenv.DB(t)
 	ctx := context.Background()
 	const tn = 5200243
-	if _, err := db.Seed(ctx, store.SeedOptions{Tenant: tn, Customers: 20, Seed: 3}); err != nil {
+	if _, err := devdata.Seed(ctx, db, devdata.SeedOptions{Tenant: tn, Customers: 20, Seed: 3}); err != nil {
 		t.Fatal(err)
 	}
 	db.SQL().MustExec(`UPDATE customers SET erasure_requested_at = now() WHERE tenant_id = $1 AND id <= 5`, tn)

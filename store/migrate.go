@@ -208,3 +208,9 @@ func (m *Migrator) Pending(ctx context.Context) (bool, error) {
 	}
 	return p, nil
 }
+
+// Migrator returns the migrator of sweep's objects in schema of this
+// database, whose URL must put schema first in the search_path (WithSchema).
+func (db *DB) Migrator(schema string) (*Migrator, error) {
+	return NewMigrator(db.db.DB, schema)
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/pressly/goose/v3"
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/examples"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/store"
 )
@@ -219,10 +220,10 @@ func TestMigrateIntoAnotherSchema(t *testing.T) {
 	if err := examples.CreateDemoPlatform(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sdb.Seed(ctx, store.SeedOptions{Tenant: 9, Customers: 5, Seed: 1}); err != nil {
+	if _, err := devdata.Seed(ctx, sdb, devdata.SeedOptions{Tenant: 9, Customers: 5, Seed: 1}); err != nil {
 		t.Fatalf("seed: %v", err)
 	}
-	if n, err := sdb.CountCustomers(ctx, 9); err != nil || n != 5 {
+	if n, err := devdata.CountCustomers(ctx, sdb, 9); err != nil || n != 5 {
 		t.Errorf("customers of tenant 9 = %d, %v; want 5", n, err)
 	}
 	if diff := cmp.Diff([]string{"9"}, names(t, db, `SELECT id::text FROM lending_erasure.tenants`)); diff != "" {
@@ -337,7 +338,7 @@ func TestMigrateMovesAnInstallInPublic(t *testing.T) {
 
 	// The rows came along, and sweep's code works on them: the sequence
 	// goes on from the old import, and the triggers write the timeline.
-	if n, err := sdb.CountCustomers(ctx, 7); err != nil || n != 2 {
+	if n, err := devdata.CountCustomers(ctx, sdb, 7); err != nil || n != 2 {
 		t.Errorf("customers of tenant 7 after the upgrade = %d, %v; want 2", n, err)
 	}
 	imp, err := sdb.GetImport(ctx, 7, oldImport)
@@ -377,7 +378,7 @@ func TestMigrateMovesAnInstallInPublic(t *testing.T) {
 	if diff := cmp.Diff(with(ownTables, "goose_db_version"), tables(t, db, "sweep")); diff != "" {
 		t.Errorf("tables of schema sweep after reset and up (-want +got):\n%s", diff)
 	}
-	if n, err := sdb.CountCustomers(ctx, 7); err != nil || n != 2 {
+	if n, err := devdata.CountCustomers(ctx, sdb, 7); err != nil || n != 2 {
 		t.Errorf("customers of tenant 7 after reset and up = %d, %v; want 2", n, err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/lib/pq"
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/store"
 )
@@ -18,7 +19,7 @@ import (
 // BenchmarkRunChunks deletes the same seeded customers (default 30,000;
 // SWEEP_BENCH_CUSTOMERS overrides; 10 % linked to a loan) two ways on one
 // or two connections: raw, plain DELETEs of 1,000 sorted free ids (the
-// reference of `sweep bench`), and import, RunChunk over a validated import
+// reference of `sweep-dev bench`), and import, RunChunk over a validated import
 // of every id. It reports customers deleted per second for each, so the
 // run loop's overhead is read off one run, without a worker or Redis:
 //
@@ -33,10 +34,10 @@ func BenchmarkRunChunks(b *testing.B) {
 	next := int64(700_000)
 	seed := func(b *testing.B) int64 {
 		next++
-		if _, err := db.Seed(ctx, store.SeedOptions{Tenant: next, Customers: n, LinkedFraction: 0.1, Seed: 2026}); err != nil {
+		if _, err := devdata.Seed(ctx, db, devdata.SeedOptions{Tenant: next, Customers: n, LinkedFraction: 0.1, Seed: 2026}); err != nil {
 			b.Fatal(err)
 		}
-		for _, t := range append([]string{"customers", "loan_customers", "deletion_audit", "import_blocks"}, store.RelatedTables...) {
+		for _, t := range append([]string{"customers", "loan_customers", "deletion_audit", "import_blocks"}, devdata.RelatedTables...) {
 			db.SQL().MustExec("VACUUM (ANALYZE) " + t)
 		}
 		return next

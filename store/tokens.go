@@ -103,7 +103,7 @@ func (db *DB) createToken(ctx context.Context, tx *sqlx.Tx, tenant int64, name s
 		// The index's lower() folded a letter that strings.EqualFold does not.
 		return "", 0, takenName(tenant, name, 0)
 	} else if err != nil {
-		return "", 0, notFound(err, "tenant %d does not exist; create it first (sweep seed --tenant %d creates it).", tenant, tenant)
+		return "", 0, notFound(err, "tenant %d does not exist; create it first (sweep-dev seed --tenant %d creates it).", tenant, tenant)
 	}
 	return token, id, nil
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/store"
 )
@@ -22,7 +23,7 @@ func TestDeleteImportWhileValidatingLeavesNothing(t *testing.T) {
 	ctx := context.Background()
 	db := testenv.DB(t)
 	const tenant = 5200244
-	if _, err := db.Seed(ctx, store.SeedOptions{Tenant: tenant, Customers: 50, Seed: 3}); err != nil {
+	if _, err := devdata.Seed(ctx, db, devdata.SeedOptions{Tenant: tenant, Customers: 50, Seed: 3}); err != nil {
 		t.Fatal(err)
 	}
 	rowErr := func(line int64, value string) *sweep.RowError {
@@ -83,4 +84,13 @@ func TestDeleteImportWhileValidatingLeavesNothing(t *testing.T) {
 			}
 		})
 	}
+}
+
+func count(t *testing.T, db *store.DB, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := db.SQL().QueryRow(query, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/store"
 )
@@ -34,7 +35,7 @@ func TestImportWebhookTypesAgree(t *testing.T) {
 func TestWebhookGiveUpAndDisable(t *testing.T) {
 	db := testenv.DB(t)
 	ctx := context.Background()
-	if _, err := db.Seed(ctx, store.SeedOptions{Tenant: 1, Customers: 1, Seed: 1}); err != nil {
+	if _, err := devdata.Seed(ctx, db, devdata.SeedOptions{Tenant: 1, Customers: 1, Seed: 1}); err != nil {
 		t.Fatal(err)
 	}
 	secret, _ := sweep.NewWebhookSecret()
@@ -119,7 +120,7 @@ func TestWebhookDispatchIsFairAndLeased(t *testing.T) {
 	db := testenv.DB(t)
 	ctx := context.Background()
 	for _, tenant := range []int64{1, 2} {
-		if _, err := db.Seed(ctx, store.SeedOptions{Tenant: tenant, Customers: 1, Seed: 1}); err != nil {
+		if _, err := devdata.Seed(ctx, db, devdata.SeedOptions{Tenant: tenant, Customers: 1, Seed: 1}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -209,7 +210,7 @@ func TestWebhookDispatchServesEveryTenant(t *testing.T) {
 	secret, _ := sweep.NewWebhookSecret()
 	const tenants = 20
 	for tenant := int64(1); tenant <= tenants; tenant++ {
-		if _, err := db.Seed(ctx, store.SeedOptions{Tenant: tenant, Customers: 1, Seed: 1}); err != nil {
+		if _, err := devdata.Seed(ctx, db, devdata.SeedOptions{Tenant: tenant, Customers: 1, Seed: 1}); err != nil {
 			t.Fatal(err)
 		}
 		ep, err := db.CreateWebhook(ctx, sweep.Webhook{TenantID: tenant, URL: "https://t.example/"}, secret)
@@ -240,7 +241,7 @@ func TestWebhookDispatchServesEveryTenant(t *testing.T) {
 func TestWebhookDispatchSlowEndpointsLeaveRoom(t *testing.T) {
 	db := testenv.DB(t)
 	ctx := context.Background()
-	if _, err := db.Seed(ctx, store.SeedOptions{Tenant: 1, Customers: 1, Seed: 1}); err != nil {
+	if _, err := devdata.Seed(ctx, db, devdata.SeedOptions{Tenant: 1, Customers: 1, Seed: 1}); err != nil {
 		t.Fatal(err)
 	}
 	secret, _ := sweep.NewWebhookSecret()

@@ -16,10 +16,10 @@ import (
 	"time"
 
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/lifecycle"
-	"github.com/sweephq/sweep/store"
 	"github.com/sweephq/sweep/uploader"
 	"github.com/sweephq/sweep/worker"
 )
@@ -34,7 +34,7 @@ func BenchmarkUploadToValidated(b *testing.B) {
 	}
 	ctx := context.Background()
 	db := testenv.DB(b)
-	if _, err := db.Seed(ctx, store.SeedOptions{Tenant: tenant, Customers: rows, Seed: 1, Bare: true}); err != nil {
+	if _, err := devdata.Seed(ctx, db, devdata.SeedOptions{Tenant: tenant, Customers: rows, Seed: 1, Bare: true}); err != nil {
 		b.Fatal(err)
 	}
 	// A database that has lived a while has statistics on its customers.

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/store"
@@ -51,7 +52,7 @@ func newLiveAPI(t *testing.T, customers int, chunk int) *liveAPI {
 	t.Helper()
 	db := testenv.DB(t)
 	ctx := context.Background()
-	if _, err := db.Seed(ctx, store.SeedOptions{Tenant: tenant, Customers: customers, Seed: 5}); err != nil {
+	if _, err := devdata.Seed(ctx, db, devdata.SeedOptions{Tenant: tenant, Customers: customers, Seed: 5}); err != nil {
 		t.Fatal(err)
 	}
 	db.SQL().MustExec(`DELETE FROM loan_customers WHERE tenant_id = $1`, tenant)
@@ -377,7 +378,7 @@ func (a *liveAPI) otherTenantState(tn int64) map[string]string {
 		st[name] = v
 	}
 	q("customers", `SELECT count(*)::text || ' ' || md5(coalesce(string_agg(id::text || source || coalesce(erasure_requested_at::text, ''), ',' ORDER BY id), '')) FROM customers WHERE tenant_id = $1`)
-	for _, table := range append([]string{"loans", "loan_customers", "deletion_audit", "imports"}, store.RelatedTables...) {
+	for _, table := range append([]string{"loans", "loan_customers", "deletion_audit", "imports"}, devdata.RelatedTables...) {
 		q(table, fmt.Sprintf(`SELECT count(*)::text FROM %s WHERE tenant_id = $1`, table))
 	}
 	return st
@@ -393,7 +394,7 @@ func TestIDsOfAnotherTenantAreNotFoundThroughEveryPath(t *testing.T) {
 	a := newLiveAPI(t, 100, 0) // this tenant: customers 1..100
 	ctx := context.Background()
 	const other = tenant + 1 // customers 1..300: 101..300 exist only there
-	if _, err := a.db.Seed(ctx, store.SeedOptions{Tenant: other, Customers: 300, Seed: 6}); err != nil {
+	if _, err := devdata.Seed(ctx, a.db, devdata.SeedOptions{Tenant: other, Customers: 300, Seed: 6}); err != nil {
 		t.Fatal(err)
 	}
 	oimp, _, err := a.db.CreateImport(ctx, store.NewImport{TenantID: other, Source: sweep.SourceUpload, Policy: sweep.PolicyLine, FileName: "other.csv"},

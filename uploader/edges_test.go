@@ -13,6 +13,7 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/lifecycle"
@@ -354,7 +355,7 @@ func TestUploadWhileRedisIsDownIsAccepted(t *testing.T) {
 	t.Parallel()
 	db := testenv.DB(t)
 	ctx := context.Background()
-	if _, err := db.Seed(ctx, store.SeedOptions{Tenant: tenant, Customers: 10, Seed: 5}); err != nil {
+	if _, err := devdata.Seed(ctx, db, devdata.SeedOptions{Tenant: tenant, Customers: 10, Seed: 5}); err != nil {
 		t.Fatal(err)
 	}
 	rdb, err := jobs.OpenRedis("redis://127.0.0.1:1/0")

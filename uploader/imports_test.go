@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/store"
 	"github.com/sweephq/sweep/uploader"
@@ -44,7 +45,7 @@ func newAPIWith(t *testing.T, limits uploader.Limits, reg *prometheus.Registry) 
 	t.Helper()
 	db := testenv.DB(t)
 	ctx := context.Background()
-	if _, err := db.Seed(ctx, store.SeedOptions{Tenant: tenant, Customers: 100, Seed: 5}); err != nil {
+	if _, err := devdata.Seed(ctx, db, devdata.SeedOptions{Tenant: tenant, Customers: 100, Seed: 5}); err != nil {
 		t.Fatal(err)
 	}
 	// Customer 7 is linked to a loan; the rest are free.

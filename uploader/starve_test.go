@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/sweephq/sweep"
-	"github.com/sweephq/sweep/store"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/uploader"
 )
 
@@ -70,7 +70,7 @@ func TestSlowClientsOfOneTenantDoNotStarveAnother(t *testing.T) {
 	_, imp := a.upload("action,customerId\nremove,20\nremove,21\n")
 	a.waitStatus(imp["id"])
 	ctx := context.Background()
-	if _, err := a.db.Seed(ctx, storeSeed(7100, 20)); err != nil {
+	if _, err := devdata.Seed(ctx, a.db, storeSeed(7100, 20)); err != nil {
 		t.Fatal(err)
 	}
 	other, _, err := a.db.CreateToken(ctx, 7100, "other", []sweep.Scope{sweep.ScopeImportsRead, sweep.ScopeImportsWrite})
@@ -172,6 +172,6 @@ func TestSlowClientsOfOneTenantDoNotStarveAnother(t *testing.T) {
 	}
 }
 
-func storeSeed(tenant int64, n int) store.SeedOptions {
-	return store.SeedOptions{Tenant: tenant, Customers: n, Seed: 11}
+func storeSeed(tenant int64, n int) devdata.SeedOptions {
+	return devdata.SeedOptions{Tenant: tenant, Customers: n, Seed: 11}
 }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/sweephq/sweep"
-	"github.com/sweephq/sweep/store"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/uploader"
 )
 
@@ -78,7 +78,7 @@ func TestUploadValidateStartCompleted(t *testing.T) {
 		if n := a.count(`SELECT count(*) FROM customers WHERE tenant_id = $1 AND id = $2`, tenant, c); n != 0 {
 			t.Errorf("customer %d still exists", c)
 		}
-		for _, table := range store.RelatedTables {
+		for _, table := range devdata.RelatedTables {
 			if n := a.count(fmt.Sprintf(`SELECT count(*) FROM %s WHERE tenant_id = $1 AND customer_id = $2`, table), tenant, c); n != 0 {
 				t.Errorf("%s keeps %d rows of customer %d", table, n, c)
 			}
@@ -91,7 +91,7 @@ func TestUploadValidateStartCompleted(t *testing.T) {
 		if err := json.Unmarshal(raw, &related); err != nil {
 			t.Fatalf("audit of customer %d: %v", c, err)
 		}
-		if related["public.customer_phones deleted"] != 2 || related["public.customer_addresses deleted"] != 1 || len(related) != len(store.RelatedTables) {
+		if related["public.customer_phones deleted"] != 2 || related["public.customer_addresses deleted"] != 1 || len(related) != len(devdata.RelatedTables) {
 			t.Errorf("audit of customer %d counts %v, want every kind (2 phones, 1 address, ...)", c, related)
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/sweephq/sweep"
-	"github.com/sweephq/sweep/store"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/uploader"
 )
 
@@ -100,7 +100,7 @@ func TestManualHoldThroughTheAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.db.Seed(ctx, store.SeedOptions{Tenant: tenant + 1, Customers: 1}); err != nil {
+	if _, err := devdata.Seed(ctx, a.db, devdata.SeedOptions{Tenant: tenant + 1, Customers: 1}); err != nil {
 		t.Fatal(err)
 	}
 	other, _, err := a.db.CreateToken(ctx, tenant+1, "other lead", []sweep.Scope{sweep.ScopeAdmin, sweep.ScopeImportsRead})

@@ -21,8 +21,8 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/client"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
-	"github.com/sweephq/sweep/store"
 	"github.com/sweephq/sweep/uploader"
 	"github.com/sweephq/sweep/worker"
 )
@@ -441,7 +441,7 @@ func TestWebhooksNeverCrossTenants(t *testing.T) {
 	h := newHooks(t)
 	const other = 7100001
 	ctx := context.Background()
-	if _, err := h.db.Seed(ctx, store.SeedOptions{Tenant: other, Customers: 20, Seed: 9}); err != nil {
+	if _, err := devdata.Seed(ctx, h.db, devdata.SeedOptions{Tenant: other, Customers: 20, Seed: 9}); err != nil {
 		t.Fatal(err)
 	}
 	h.db.SQL().MustExec(`DELETE FROM loan_customers WHERE tenant_id = $1`, other)
@@ -511,7 +511,7 @@ func TestWebhookEndpointDisabledAfterFailing(t *testing.T) {
 	cfg := testenv.TestWebhooks()
 	cfg.DisableAfter = time.Second
 	sw := testenv.StartSweep(t, db, testenv.SweepOptions{API: true, Webhooks: &cfg})
-	if _, err := db.Seed(context.Background(), store.SeedOptions{Tenant: tenant, Customers: 10, Seed: 5}); err != nil {
+	if _, err := devdata.Seed(context.Background(), db, devdata.SeedOptions{Tenant: tenant, Customers: 10, Seed: 5}); err != nil {
 		t.Fatal(err)
 	}
 	admin, _, err := db.CreateToken(context.Background(), tenant, "integrations", []sweep.Scope{sweep.ScopeAdmin})
@@ -579,7 +579,7 @@ func TestWebhookReceiversOutsideTrust(t *testing.T) {
 	db := testenv.DB(t)
 	strict := worker.WebhookConfig{}
 	sw := testenv.StartSweep(t, db, testenv.SweepOptions{API: true, Webhooks: &strict})
-	if _, err := db.Seed(context.Background(), store.SeedOptions{Tenant: tenant, Customers: 10, Seed: 5}); err != nil {
+	if _, err := devdata.Seed(context.Background(), db, devdata.SeedOptions{Tenant: tenant, Customers: 10, Seed: 5}); err != nil {
 		t.Fatal(err)
 	}
 	admin, _, err := db.CreateToken(context.Background(), tenant, "integrations", []sweep.Scope{sweep.ScopeAdmin})
@@ -753,7 +753,7 @@ func TestSlowReceiversHoldUpNoOne(t *testing.T) {
 
 	const other = 7100002
 	ctx := context.Background()
-	if _, err := h.db.Seed(ctx, store.SeedOptions{Tenant: other, Customers: 5, Seed: 9}); err != nil {
+	if _, err := devdata.Seed(ctx, h.db, devdata.SeedOptions{Tenant: other, Customers: 5, Seed: 9}); err != nil {
 		t.Fatal(err)
 	}
 	otherAdmin, _, _ := h.db.CreateToken(ctx, other, "other", []sweep.Scope{sweep.ScopeAdmin})

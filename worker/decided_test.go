@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/lifecycle"
 	"github.com/sweephq/sweep/store"
@@ -160,7 +161,7 @@ func TestDeleteTaskPayloadsAreReadStrictly(t *testing.T) {
 	rdb := sharedRedis(t)
 	in := newInstance(t, rdb, 20)
 	const other = 1003
-	if _, err := in.db.Seed(ctx, storeSeed(other, 20)); err != nil {
+	if _, err := devdata.Seed(ctx, in.db, storeSeed(other, 20)); err != nil {
 		t.Fatal(err)
 	}
 	in.db.SQL().MustExec(`DELETE FROM loan_customers`)

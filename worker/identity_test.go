@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/store"
@@ -45,7 +46,7 @@ func newInstance(t *testing.T, rdb redis.UniversalClient, customers int) *instan
 
 func seededInstance(t *testing.T, db *store.DB, rdb redis.UniversalClient, customers int) *instance {
 	t.Helper()
-	if _, err := db.Seed(context.Background(), storeSeed(tenant, customers)); err != nil {
+	if _, err := devdata.Seed(context.Background(), db, storeSeed(tenant, customers)); err != nil {
 		t.Fatal(err)
 	}
 	return &instance{db: db, rdb: rdb}

@@ -7,8 +7,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/jobs"
-	"github.com/sweephq/sweep/store"
 	"github.com/sweephq/sweep/worker"
 )
 
@@ -20,7 +20,7 @@ func TestImpactIsWhatTheRunDeletes(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, 400, 0.1)
 	const other = tenant + 1
-	if _, err := f.db.Seed(ctx, store.SeedOptions{Tenant: other, Customers: 400, Seed: 4}); err != nil {
+	if _, err := devdata.Seed(ctx, f.db, devdata.SeedOptions{Tenant: other, Customers: 400, Seed: 4}); err != nil {
 		t.Fatal(err)
 	}
 	f.configure(worker.Config{Concurrency: 1, ChunkSize: 50, TimeSlice: time.Hour})
@@ -37,7 +37,7 @@ func TestImpactIsWhatTheRunDeletes(t *testing.T) {
 	// Rows of each table that belong to customers 1-300 of either tenant.
 	counts := func(tn int64) map[string]int64 {
 		out := map[string]int64{"customers": f.count(t, `SELECT count(*) FROM customers WHERE tenant_id = $1 AND id BETWEEN 1 AND 300`, tn)}
-		for _, table := range store.RelatedTables {
+		for _, table := range devdata.RelatedTables {
 			out["public."+table] = f.count(t, `SELECT count(*) FROM `+table+` WHERE tenant_id = $1 AND customer_id BETWEEN 1 AND 300`, tn)
 		}
 		return out

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/store"
@@ -24,7 +25,7 @@ func TestChunkMeetingALockBacksOff(t *testing.T) {
 	}
 	db := testenv.OpenDB(t, url)
 	ctx := context.Background()
-	if _, err := db.Seed(ctx, store.SeedOptions{Tenant: tenant, Customers: 60, Seed: 9}); err != nil {
+	if _, err := devdata.Seed(ctx, db, devdata.SeedOptions{Tenant: tenant, Customers: 60, Seed: 9}); err != nil {
 		t.Fatal(err)
 	}
 	db.SQL().MustExec(`DELETE FROM loan_customers WHERE tenant_id = $1`, tenant)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/store"
@@ -246,7 +247,7 @@ func TestReconcilerAfterRedisFlush(t *testing.T) {
 func TestRunStaysInItsTenant(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 100, 0)
-	if _, err := f.db.Seed(context.Background(), storeSeed(tenant+1, 100)); err != nil {
+	if _, err := devdata.Seed(context.Background(), f.db, storeSeed(tenant+1, 100)); err != nil {
 		t.Fatal(err)
 	}
 	f.configure(worker.Config{Concurrency: 1})

@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/lifecycle"
-	"github.com/sweephq/sweep/store"
 	"github.com/sweephq/sweep/worker"
 )
 
@@ -34,7 +34,7 @@ func TestRedisSentinelFailoverMidImport(t *testing.T) {
 	db := testenv.DB(t)
 	ctx := context.Background()
 	const n = 6000
-	if _, err := db.Seed(ctx, store.SeedOptions{Tenant: tenant, Customers: n, Seed: 9}); err != nil {
+	if _, err := devdata.Seed(ctx, db, devdata.SeedOptions{Tenant: tenant, Customers: n, Seed: 9}); err != nil {
 		t.Fatal(err)
 	}
 	db.SQL().MustExec(`DELETE FROM loan_customers WHERE tenant_id = $1`, tenant)

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/store"
@@ -37,7 +38,7 @@ func (f *fixture) configure(cfg worker.Config) {
 func newFixture(t *testing.T, customers int, linked float64) *fixture {
 	t.Helper()
 	db := testenv.DB(t)
-	if _, err := db.Seed(context.Background(), store.SeedOptions{Tenant: tenant, Customers: customers, LinkedFraction: linked, Seed: 9}); err != nil {
+	if _, err := devdata.Seed(context.Background(), db, devdata.SeedOptions{Tenant: tenant, Customers: customers, LinkedFraction: linked, Seed: 9}); err != nil {
 		t.Fatal(err)
 	}
 	rdb, err := jobs.OpenRedis(testenv.RedisURL(t))

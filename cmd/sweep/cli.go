@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/client"
+	"github.com/sweephq/sweep/internal/cmdline"
 )
 
 // exitError ends the command with a given exit status (after printing msg, when
@@ -55,65 +55,26 @@ func apiFlags(fs *flag.FlagSet, getenv func(string) string) (url, token *string,
 
 func newCLI(url, token string, asJSON bool, stdout, stderr io.Writer) (*cliClient, error) {
 	if token == "" {
-		return nil, usageError{"an API token is needed: pass --token or set SWEEP_TOKEN (an administrator creates one with: sweep token create)"}
+		return nil, cmdline.UsageError{Msg: "an API token is needed: pass --token or set SWEEP_TOKEN (an administrator creates one with: sweep token create)"}
 	}
-	return &cliClient{api: client.New(url, token), json: asJSON, stdout: stdout, stderr: stderr, tty: isTerminal(stderr)}, nil
-}
-
-// apiError shows an error of the API as the message the API wrote for the
-// person at the terminal; the *sweep.Error stays in the chain, so
-// sweep.ErrorCode still tells what went wrong.
-type apiError struct{ err error }
-
-func (e apiError) Error() string {
-	var se *sweep.Error
-	if errors.As(e.err, &se) {
-		return se.Message
-	}
-	return e.err.Error()
-}
-
-func (e apiError) Unwrap() error { return e.err }
-
-// shown wraps a client's error in an apiError.
-func shown(err error) error {
-	if err == nil {
-		return nil
-	}
-	return apiError{err}
-}
-
-// parseInterspersed parses flags that may come before, between or after the
-// positional arguments (sweep import FILE --start --wait) and returns those.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, usageError{fmt.Sprintf("%s: %v", fs.Name(), err)}
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
+	return &cliClient{api: client.New(url, token), json: asJSON, stdout: stdout, stderr: stderr, tty: cmdline.IsTerminal(stderr)}, nil
 }
 
 // runImport is `sweep import FILE`: upload, then (with --start) validate and
 // start, following with progress bars; the failed rows go to FILE.errors.csv.
 func runImportCLI(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlags("import")
+	fs := cmdline.NewFlags("import")
 	url, token, asJSON := apiFlags(fs, getenv)
 	policy := fs.String("policy", "line", "line: rows with errors are left out; file: any error rejects the file")
 	start := fs.Bool("start", false, "start deleting after validation (when valid rows remain)")
 	wait := fs.Bool("wait", false, "wait until the import has finished (or, without --start, is validated)")
 	parallelism := fs.Int("parallelism", 0, "run tasks working on the import at once (1-16)")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cmdline.ParseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usageError{"import: give exactly one file: sweep import FILE [--policy file] [--start] [--wait]"}
+		return cmdline.UsageError{Msg: "import: give exactly one file: sweep import FILE [--policy file] [--start] [--wait]"}
 	}
 	c, err := newCLI(*url, *token, *asJSON, stdout, stderr)
 	if err != nil {
@@ -145,7 +106,7 @@ func runImportCLI(ctx context.Context, args []string, getenv func(string) string
 		fmt.Fprintln(stderr)
 	}
 	if err != nil {
-		return shown(err)
+		return cmdline.Shown(err)
 	}
 	c.say("uploaded %s as import %d", filepath.Base(path), v.ID)
 	if !*start && !*wait {
@@ -164,7 +125,7 @@ func runImportCLI(ctx context.Context, args []string, getenv func(string) string
 				opts.Parallelism = *parallelism
 			}
 			if v, err = c.api.Start(ctx, v.ID, opts); err != nil {
-				return shown(err)
+				return cmdline.Shown(err)
 			}
 			c.say("started import %d: deleting %d customers", v.ID, v.ValidRows)
 			if *wait {
@@ -204,7 +165,7 @@ func (c *cliClient) follow(ctx context.Context, v client.Import, phase string) (
 	for {
 		var err error
 		if v, err = c.api.Import(ctx, v.ID); err != nil {
-			return v, shown(err)
+			return v, cmdline.Shown(err)
 		}
 		if bar != nil {
 			if phase == "validating" {
@@ -270,7 +231,7 @@ func (c *cliClient) saveFailedRows(ctx context.Context, id int64, path string) e
 	}
 	if err := c.api.FailedRows(ctx, id, out); err != nil {
 		out.Close()
-		return shown(err)
+		return cmdline.Shown(err)
 	}
 	return out.Close()
 }
@@ -337,10 +298,10 @@ func (c *cliClient) printImport(v client.Import, m *client.Impact, next string, 
 // runImportsCLI is `sweep imports list|show|impact|errors|start|set|pause|resume|cancel`.
 func runImportsCLI(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"imports: say list, show ID, impact ID, errors ID, start ID, set ID, pause ID, resume ID, cancel ID, approve ID or reject ID"}
+		return cmdline.UsageError{Msg: "imports: say list, show ID, impact ID, errors ID, start ID, set ID, pause ID, resume ID, cancel ID, approve ID or reject ID"}
 	}
 	sub, args := args[0], args[1:]
-	fs := newFlags("imports " + sub)
+	fs := cmdline.NewFlags("imports " + sub)
 	url, token, asJSON := apiFlags(fs, getenv)
 	limit := fs.Int("limit", 20, "list: how many imports; errors: how many errors")
 	window := fs.String("window", "", `start, set: when the run may delete, e.g. "Mon-Fri 22:00-06:00 America/Denver" (set: "" removes it)`)
@@ -348,7 +309,7 @@ func runImportsCLI(ctx context.Context, args []string, getenv func(string) strin
 	confirm := fs.Int64("confirm", -1, "approve: the number of customers the import deletes, as you read it")
 	reason := fs.String("reason", "", "reject: why, for the person who asked")
 	asCSV := fs.Bool("csv", false, "errors: print the failed rows as CSV, ready to fix")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cmdline.ParseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
@@ -359,17 +320,17 @@ func runImportsCLI(ctx context.Context, args []string, getenv func(string) strin
 	var id int64
 	if sub != "list" {
 		if len(pos) != 1 {
-			return usageError{fmt.Sprintf("imports %s: give one import id", sub)}
+			return cmdline.UsageError{Msg: fmt.Sprintf("imports %s: give one import id", sub)}
 		}
 		if id, err = strconv.ParseInt(pos[0], 10, 64); err != nil || id <= 0 {
-			return usageError{fmt.Sprintf("imports %s: %q is not an import id", sub, pos[0])}
+			return cmdline.UsageError{Msg: fmt.Sprintf("imports %s: %q is not an import id", sub, pos[0])}
 		}
 	}
 	switch sub {
 	case "list":
 		out, err := c.api.Imports(ctx, client.ListOptions{Limit: *limit})
 		if err != nil {
-			return shown(err)
+			return cmdline.Shown(err)
 		}
 		if c.json {
 			return json.NewEncoder(stdout).Encode(out.Imports)
@@ -384,11 +345,11 @@ func runImportsCLI(ctx context.Context, args []string, getenv func(string) strin
 	case "show":
 		v, err := c.api.Import(ctx, id)
 		if err != nil {
-			return shown(err)
+			return cmdline.Shown(err)
 		}
 		ev, err := c.api.Events(ctx, id)
 		if err != nil {
-			return shown(err)
+			return cmdline.Shown(err)
 		}
 		if c.json {
 			return json.NewEncoder(stdout).Encode(struct {
@@ -406,7 +367,7 @@ func runImportsCLI(ctx context.Context, args []string, getenv func(string) strin
 			// file's valid rows.
 			m, err := c.api.Impact(ctx, id)
 			if err != nil {
-				return shown(err)
+				return cmdline.Shown(err)
 			}
 			preview = &m
 		}
@@ -422,11 +383,11 @@ func runImportsCLI(ctx context.Context, args []string, getenv func(string) strin
 		return c.showImpact(ctx, id)
 	case "errors":
 		if *asCSV {
-			return shown(c.api.FailedRows(ctx, id, stdout))
+			return cmdline.Shown(c.api.FailedRows(ctx, id, stdout))
 		}
 		page, err := c.api.Errors(ctx, id, client.ErrorsOptions{Limit: *limit})
 		if err != nil {
-			return shown(err)
+			return cmdline.Shown(err)
 		}
 		if c.json {
 			return json.NewEncoder(stdout).Encode(page)
@@ -452,29 +413,29 @@ func runImportsCLI(ctx context.Context, args []string, getenv func(string) strin
 			}
 		})
 		if ch == (client.RunChange{}) {
-			return usageError{"imports set: say what to change: --window \"Mon-Fri 22:00-06:00 America/Denver\" and/or --max-rate 5000"}
+			return cmdline.UsageError{Msg: "imports set: say what to change: --window \"Mon-Fri 22:00-06:00 America/Denver\" and/or --max-rate 5000"}
 		}
 		v, err := c.api.ChangeRun(ctx, id, ch)
 		if err != nil {
-			return shown(err)
+			return cmdline.Shown(err)
 		}
 		return c.printImport(v, nil, "")
 	case "approve":
 		if *confirm < 0 {
-			return usageError{"imports approve: type the number of customers the import deletes with --confirm N (sweep imports show ID tells)"}
+			return cmdline.UsageError{Msg: "imports approve: type the number of customers the import deletes with --confirm N (sweep imports show ID tells)"}
 		}
 		v, err := c.api.Approve(ctx, id, *confirm)
 		if err != nil {
-			return shown(err)
+			return cmdline.Shown(err)
 		}
 		return c.printImport(v, nil, "approved: it runs as its requester asked")
 	case "reject":
 		if strings.TrimSpace(*reason) == "" {
-			return usageError{"imports reject: say why with --reason \"...\", for the person who asked"}
+			return cmdline.UsageError{Msg: "imports reject: say why with --reason \"...\", for the person who asked"}
 		}
 		v, err := c.api.Reject(ctx, id, *reason)
 		if err != nil {
-			return shown(err)
+			return cmdline.Shown(err)
 		}
 		return c.printImport(v, nil, "")
 	case "start", "pause", "resume", "cancel":
@@ -486,9 +447,9 @@ func runImportsCLI(ctx context.Context, args []string, getenv func(string) strin
 		}[sub]
 		v, err := op(ctx, id)
 		if err != nil {
-			return shown(err)
+			return cmdline.Shown(err)
 		}
 		return c.printImport(v, nil, "")
 	}
-	return usageError{fmt.Sprintf("imports: unknown subcommand %q (list, show, impact, errors, start, set, pause, resume, cancel, approve, reject)", sub)}
+	return cmdline.UsageError{Msg: fmt.Sprintf("imports: unknown subcommand %q (list, show, impact, errors, start, set, pause, resume, cancel, approve, reject)", sub)}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/client"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/store"
 )
@@ -21,7 +22,7 @@ func cliSweep(t *testing.T) (url, token string, db *store.DB) {
 	t.Helper()
 	db = testenv.DB(t)
 	ctx := context.Background()
-	if _, err := db.Seed(ctx, store.SeedOptions{Tenant: 5200243, Customers: 100, Seed: 8}); err != nil {
+	if _, err := devdata.Seed(ctx, db, devdata.SeedOptions{Tenant: 5200243, Customers: 100, Seed: 8}); err != nil {
 		t.Fatal(err)
 	}
 	db.SQL().MustExec(`DELETE FROM loan_customers WHERE tenant_id = 5200243`)
@@ -103,4 +104,8 @@ func TestImportCommand(t *testing.T) {
 	if _, _, err := runCLI(t, map[string]string{"SWEEP_URL": url}, "imports", "list"); err == nil || !strings.Contains(err.Error(), "SWEEP_TOKEN") {
 		t.Errorf("without a token: %v", err)
 	}
+}
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
 }

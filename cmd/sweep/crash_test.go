@@ -25,6 +25,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/lifecycle"
@@ -44,6 +45,30 @@ func buildSweep(t *testing.T) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// sweepDev runs the development tools' command (cmd/sweep-dev), built for
+// the test, with vars as its environment, and returns what it printed.
+func sweepDev(t *testing.T, vars map[string]string, args ...string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "sweep-dev")
+	if out, err := exec.Command("go", "build", "-o", bin, "../sweep-dev").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = os.Environ()
+	for k, v := range vars {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if x, ok := err.(*exec.ExitError); ok {
+			stderr = x.Stderr
+		}
+		t.Fatalf("sweep-dev %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr)
+	}
+	return string(out)
 }
 
 type workerProcess struct {
@@ -99,7 +124,7 @@ func takeSnapshot(t *testing.T, db *store.DB, importID int64) snapshot {
 	s := snapshot{Related: map[string]int{}}
 	q(&s.Customers, `SELECT count(*)::text FROM customers WHERE tenant_id = $1`, crashTenant)
 	q(&s.CustomersDigest, `SELECT md5(string_agg(id::text, ',' ORDER BY id)) FROM customers WHERE tenant_id = $1`, crashTenant)
-	for _, table := range store.RelatedTables {
+	for _, table := range devdata.RelatedTables {
 		var n int
 		q(&n, fmt.Sprintf(`SELECT count(*) FROM %s WHERE tenant_id = $1`, table), crashTenant)
 		s.Related[table] = n
@@ -294,7 +319,7 @@ func seedTwins(t *testing.T, n int) ([]string, []*store.DB) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = dbs[i].Seed(context.Background(), store.SeedOptions{Tenant: crashTenant, Customers: n, LinkedFraction: 0.1, Seed: 77, Workers: 1})
+			_, errs[i] = devdata.Seed(context.Background(), dbs[i], devdata.SeedOptions{Tenant: crashTenant, Customers: n, LinkedFraction: 0.1, Seed: 77, Workers: 1})
 		}()
 	}
 	wg.Wait()

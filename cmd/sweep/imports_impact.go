@@ -10,6 +10,7 @@ import (
 
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/client"
+	"github.com/sweephq/sweep/internal/cmdline"
 )
 
 // showImpact is `sweep imports impact ID`: what starting the import will
@@ -17,7 +18,7 @@ import (
 func (c *cliClient) showImpact(ctx context.Context, id int64) error {
 	m, err := c.api.Impact(ctx, id)
 	if err != nil {
-		return shown(err)
+		return cmdline.Shown(err)
 	}
 	if c.json {
 		return json.NewEncoder(c.stdout).Encode(m)

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/client"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/store"
 )
@@ -221,7 +222,7 @@ func twinDatabases(t *testing.T, n int, seed uint64) ([]string, []*store.DB, []b
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := dbs[i].Seed(ctx, store.SeedOptions{Tenant: crashTenant, Customers: n, LinkedFraction: 0.1, Seed: seed, Workers: 1}); err != nil {
+			if _, err := devdata.Seed(ctx, dbs[i], devdata.SeedOptions{Tenant: crashTenant, Customers: n, LinkedFraction: 0.1, Seed: seed, Workers: 1}); err != nil {
 				t.Error(err)
 			}
 		}()

@@ -6,16 +6,19 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
+
 	// Run windows name time zones; the binary carries their rules, so an
 	// image without the system's zone files reads them alike.
 	_ "time/tzdata"
+
+	"github.com/sweephq/sweep/internal/cmdline"
+	"github.com/sweephq/sweep/internal/config"
 )
 
 const usage = `sweep deletes customers and everything that belongs to them.
@@ -23,9 +26,6 @@ const usage = `sweep deletes customers and everything that belongs to them.
 Usage:
   sweep serve [--roles api,worker,scheduler]   run the HTTP API, the worker and/or the scheduler
   sweep migrate up|down|status                 apply, roll back (one step) or list the schema migrations
-  sweep seed --tenant T --customers N [--linked-fraction F] [--seed S] [--if-empty] [--if-fewer-free M]
-                                               load realistic fake customers for demos and benchmarks,
-                                               making the demo platform's tables in public when missing
   sweep plan check|show [--plan FILE]          hold the erasure plan (SWEEP_PLAN; unset: the demo's) against the
                                                database and print its order, or the SQL of one chunk
   sweep plan init --subject SCHEMA.TABLE       draft a plan from the database's catalog (TODO where a person decides)
@@ -54,16 +54,13 @@ Usage:
                                                --enable|--disable; rotate-secret --keep-old 24h; deliveries --status S
                                                (import, imports, throttle and webhooks take --url and --token, or
                                                SWEEP_URL and SWEEP_TOKEN)
-  sweep demo --tenant T --token TOKEN [--url U] upload, validate and run a generated file against a running sweep
-  sweep bench [--rows N] [--memory-rows M]      measure validation speed and worker memory in a scratch database
-  sweep bench --impact [--impact-customers N] [--impact-rate R] [--impact-idle D]
-                                               measure what deletion runs (unthrottled, throttled) do to a platform-like
-                                               workload and replica lag, on a throwaway PostgreSQL primary and replica
   sweep probe [URL]                            exit 0 when URL (default http://127.0.0.1:8080/readyz) answers 200;
                                                for container health checks, where there is no curl
   sweep version                                print the version
 
-Configuration comes from SWEEP_* environment variables; see the README.
+Every command answers --help with its own flags. Configuration comes from SWEEP_*
+environment variables; see the README. Seeding, the demo and the benchmarks are in
+sweep-dev, apart from this binary.
 `
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -74,7 +71,7 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		var u usageError
+		var u cmdline.UsageError
 		if errors.As(err, &u) {
 			fmt.Fprintf(os.Stderr, "sweep: %v\n\n%s", err, usage)
 			os.Exit(2)
@@ -91,22 +88,37 @@ func main() {
 	}
 }
 
-// usageError is a mistake in the command line; it is printed with the usage.
-type usageError struct{ msg string }
-
-func (e usageError) Error() string { return e.msg }
-
 // run executes one command. It is main without the process: tests call it.
+// A command line that asks for help (--help anywhere before "--") does
+// nothing but print the command's usage and flags.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	err := dispatch(ctx, args, getenv, stdout, stderr)
+	var h cmdline.Help
+	if errors.As(err, &h) {
+		h.Print(stdout, "sweep", usage)
+		return nil
+	}
+	return err
+}
+
+func dispatch(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"no command given"}
+		return cmdline.UsageError{Msg: "no command given"}
 	}
 	cmd, args := args[0], args[1:]
+	if len(args) > 0 && cmdline.IsHelp(args[0]) && cmdline.HasSubcommands(usage, "sweep", cmd) {
+		// sweep CMD --help, before any subcommand: the command's part of
+		// the usage.
+		return cmdline.Help{Command: cmd}
+	}
 	switch cmd {
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	case "version", "--version":
+		if err := cmdline.Parse(cmdline.NewFlags("version"), args); err != nil {
+			return err
+		}
 		fmt.Fprintln(stdout, "sweep", version)
 		return nil
 	case "probe":
@@ -120,7 +132,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "webhooks":
 		return runWebhooksCLI(ctx, args, getenv, stdout, stderr)
 	}
-	cfg, err := LoadConfig(getenv)
+	cfg, err := config.Load(getenv)
+	if err != nil && cmdline.AsksHelp(args) {
+		// Help needs no configuration: a bad one is reported when the
+		// command runs.
+		cfg, err = config.Load(func(string) string { return "" })
+	}
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
@@ -130,29 +147,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runServe(ctx, cfg, log, args)
 	case "migrate":
 		return runMigrate(ctx, cfg, args, stdout)
-	case "seed":
-		return runSeed(ctx, cfg, args, stdout, stderr)
 	case "token":
 		return runToken(ctx, cfg, args, stdout)
 	case "tenant":
 		return runTenant(ctx, cfg, args, stdout)
 	case "plan":
 		return runPlan(ctx, cfg, args, stdout)
-	case "bench":
-		return runBench(ctx, cfg, args, stdout)
-	case "demo":
-		return runDemo(ctx, cfg, args, stdout)
 	}
-	return usageError{fmt.Sprintf("unknown command %q", cmd)}
+	return cmdline.UsageError{Msg: fmt.Sprintf("unknown command %q", cmd)}
 }
 
 // newLogger logs JSON unless stderr is a terminal (or SWEEP_LOG_FORMAT says).
-func newLogger(cfg Config, w io.Writer) *slog.Logger {
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
 	format := cfg.LogFormat
 	if format == "" {
 		format = "json"
-		if isTerminal(w) {
+		if cmdline.IsTerminal(w) {
 			format = "text"
 		}
 	}
@@ -160,30 +171,4 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-// newFlags returns a flag set for a subcommand whose errors come back as usage errors.
-func newFlags(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	return fs
-}
-
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		return usageError{fmt.Sprintf("%s: %v", fs.Name(), err)}
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
-	}
-	return nil
 }

@@ -7,27 +7,29 @@ import (
 	"io"
 	"strings"
 
+	"github.com/sweephq/sweep/internal/cmdline"
+	"github.com/sweephq/sweep/internal/config"
 	"github.com/sweephq/sweep/plan"
 	"github.com/sweephq/sweep/store"
 )
 
 // runPlan is `sweep plan check|show|init`: the erasure plan against the
 // database SWEEP_DATABASE_URL names.
-func runPlan(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+func runPlan(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
 	const usage = "plan: say check [--plan FILE], show [--plan FILE] or init --subject SCHEMA.TABLE"
 	if len(args) == 0 {
-		return usageError{usage}
+		return cmdline.UsageError{Msg: usage}
 	}
 	sub := args[0]
-	fs := newFlags("plan " + sub)
+	fs := cmdline.NewFlags("plan " + sub)
 	path := fs.String("plan", cfg.Plan, "the erasure plan's file (default SWEEP_PLAN; unset: the demo platform's built-in plan)")
 	subject := fs.String("subject", "", "init: the table whose rows are the customers, such as public.customers")
 	switch sub {
 	case "check", "show", "init":
 	default:
-		return usageError{usage}
+		return cmdline.UsageError{Msg: usage}
 	}
-	if err := parseFlags(fs, args[1:]); err != nil {
+	if err := cmdline.Parse(fs, args[1:]); err != nil {
 		return err
 	}
 	db, err := store.Open(ctx, cfg.DatabaseURL)
@@ -37,7 +39,7 @@ func runPlan(ctx context.Context, cfg Config, args []string, stdout io.Writer) e
 	defer db.Close()
 	if sub == "init" {
 		if *subject == "" {
-			return usageError{"plan init: --subject SCHEMA.TABLE is required: the table whose rows are the customers"}
+			return cmdline.UsageError{Msg: "plan init: --subject SCHEMA.TABLE is required: the table whose rows are the customers"}
 		}
 		schema, table, ok := strings.Cut(*subject, ".")
 		if !ok {

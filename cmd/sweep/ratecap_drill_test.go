@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/lifecycle"
-	"github.com/sweephq/sweep/store"
 )
 
 // The global rows-per-second cap binds every worker process sharing the
@@ -33,7 +33,7 @@ func TestGlobalCapAcrossTwoWorkerProcesses(t *testing.T) {
 	ctx := context.Background()
 	url, redisURL := testenv.DatabaseURL(t), testenv.RedisURL(t)
 	db := testenv.OpenDB(t, url)
-	if _, err := db.Seed(ctx, store.SeedOptions{Tenant: crashTenant, Customers: n, Seed: 3, Workers: 1}); err != nil {
+	if _, err := devdata.Seed(ctx, db, devdata.SeedOptions{Tenant: crashTenant, Customers: n, Seed: 3, Workers: 1}); err != nil {
 		t.Fatal(err)
 	}
 	rdb, err := jobs.OpenRedis(redisURL)

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
-	"github.com/sweephq/sweep/store"
 )
 
 // startScheduler runs `sweep serve --roles scheduler,worker` as a process that
@@ -49,7 +49,7 @@ func TestTwoSchedulerProcessesMakeOneBatchPerDueTime(t *testing.T) {
 	db := testenv.OpenDB(t, dbURL)
 	ctx := context.Background()
 	const tn = 5200243
-	if _, err := db.Seed(ctx, store.SeedOptions{Tenant: tn, Customers: 300, Seed: 4}); err != nil {
+	if _, err := devdata.Seed(ctx, db, devdata.SeedOptions{Tenant: tn, Customers: 300, Seed: 4}); err != nil {
 		t.Fatal(err)
 	}
 	db.SQL().MustExec(`DELETE FROM loan_customers WHERE tenant_id = $1`, tn)

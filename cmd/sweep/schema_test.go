@@ -14,7 +14,7 @@ import (
 )
 
 // With SWEEP_SCHEMA set, sweep migrate up makes sweep's objects in that
-// schema and nothing in public; sweep seed then makes the demo platform's
+// schema and nothing in public; sweep-dev seed then makes the demo platform's
 // tables in public and fills both; the tokens sweep makes authenticate
 // through that schema.
 func TestSchemaOfYourChoiceEndToEnd(t *testing.T) {
@@ -71,7 +71,7 @@ func TestSchemaOfYourChoiceEndToEnd(t *testing.T) {
 		t.Errorf("schema lending_erasure has %d tables after migrate up, want 19", n)
 	}
 
-	if out := sweepCmd("seed", "--tenant", "77", "--customers", "30", "--linked-fraction", "0.5"); !strings.Contains(out, "seeded 30 customers") {
+	if out := sweepDev(t, vars, "seed", "--tenant", "77", "--customers", "30", "--linked-fraction", "0.5"); !strings.Contains(out, "seeded 30 customers") {
 		t.Errorf("seed printed:\n%s", out)
 	}
 	if n := count(`SELECT count(*) FROM public.customers WHERE tenant_id = 77`); n != 30 {
@@ -84,7 +84,7 @@ func TestSchemaOfYourChoiceEndToEnd(t *testing.T) {
 		t.Error("seed made no tenant 77 in lending_erasure")
 	}
 	// Seeding again finds the platform's tables there.
-	if out := sweepCmd("seed", "--tenant", "77", "--customers", "5"); !strings.Contains(out, "seeded 5 customers (ids 31..35)") {
+	if out := sweepDev(t, vars, "seed", "--tenant", "77", "--customers", "5"); !strings.Contains(out, "seeded 5 customers (ids 31..35)") {
 		t.Errorf("a second seed printed:\n%s", out)
 	}
 

@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
+	"github.com/sweephq/sweep/internal/cmdline"
+	"github.com/sweephq/sweep/internal/config"
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/lifecycle"
 	"github.com/sweephq/sweep/store"
@@ -41,21 +43,21 @@ func parseRoles(s string) ([]string, error) {
 			continue
 		}
 		if !slices.Contains(allRoles, r) {
-			return nil, usageError{fmt.Sprintf("serve: unknown role %q; roles are %s", r, strings.Join(allRoles, ", "))}
+			return nil, cmdline.UsageError{Msg: fmt.Sprintf("serve: unknown role %q; roles are %s", r, strings.Join(allRoles, ", "))}
 		}
 		if !slices.Contains(roles, r) {
 			roles = append(roles, r)
 		}
 	}
 	if len(roles) == 0 {
-		return nil, usageError{"serve: --roles needs at least one of " + strings.Join(allRoles, ", ")}
+		return nil, cmdline.UsageError{Msg: "serve: --roles needs at least one of " + strings.Join(allRoles, ", ")}
 	}
 	return roles, nil
 }
 
 // Main is a running `sweep serve`: the adapters it opened and the roles it runs.
 type Main struct {
-	cfg   Config
+	cfg   config.Config
 	log   *slog.Logger
 	roles []string
 
@@ -70,10 +72,10 @@ type Main struct {
 	schedDone sync.WaitGroup
 }
 
-func runServe(ctx context.Context, cfg Config, log *slog.Logger, args []string) error {
-	fs := newFlags("serve")
+func runServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []string) error {
+	fs := cmdline.NewFlags("serve")
 	rolesFlag := fs.String("roles", strings.Join(allRoles, ","), "comma-separated roles: api, worker, scheduler")
-	if err := parseFlags(fs, args); err != nil {
+	if err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
 	roles, err := parseRoles(*rolesFlag)
@@ -99,7 +101,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	db, err := store.Open(ctx, dbURL)
 	if err != nil {
-		return fmt.Errorf("%w (is PostgreSQL running? `make services` starts it; SWEEP_DATABASE_URL=%s)", err, redactURL(m.cfg.DatabaseURL))
+		return fmt.Errorf("%w (is PostgreSQL running? `make services` starts it; SWEEP_DATABASE_URL=%s)", err, config.RedactURL(m.cfg.DatabaseURL))
 	}
 	m.db = db
 	m.db.AuditRelatedCounts = m.cfg.AuditCounts
@@ -133,7 +135,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	if err := m.rdb.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("connect to Redis at %s: %w (is Redis running? `make services` starts it)", redactURL(m.cfg.RedisURL), err)
+		return fmt.Errorf("connect to Redis at %s: %w (is Redis running? `make services` starts it)", config.RedactURL(m.cfg.RedisURL), err)
 	}
 
 	reg := prometheus.NewRegistry()

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
 )
 
@@ -151,7 +152,7 @@ func TestTokenCreateThenAuthenticate(t *testing.T) {
 	vars := map[string]string{"SWEEP_DATABASE_URL": url}
 	ctx := context.Background()
 	var out bytes.Buffer
-	if err := run(ctx, []string{"seed", "--tenant", "77", "--customers", "3"}, env(vars), &out, io.Discard); err != nil {
+	if _, err := devdata.Seed(ctx, testenv.OpenDB(t, vars["SWEEP_DATABASE_URL"]), devdata.SeedOptions{Tenant: 77, Customers: 3}); err != nil {
 		t.Fatal(err)
 	}
 	out.Reset()

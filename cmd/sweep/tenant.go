@@ -6,26 +6,28 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/sweephq/sweep/internal/cmdline"
+	"github.com/sweephq/sweep/internal/config"
 	"github.com/sweephq/sweep/store"
 )
 
 // runTenant is `sweep tenant set --tenant T [--approval-threshold N|default]
 // [--approval-daily-limit N|default]`: the tenant's own approval threshold and
 // rolling limit, in the database.
-func runTenant(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+func runTenant(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
 	const usage = "tenant: say set --tenant T --approval-threshold N|default and/or --approval-daily-limit N|default"
 	if len(args) == 0 || args[0] != "set" {
-		return usageError{usage}
+		return cmdline.UsageError{Msg: usage}
 	}
-	fs := newFlags("tenant set")
+	fs := cmdline.NewFlags("tenant set")
 	tenant := fs.Int64("tenant", 0, "tenant (instance id)")
 	threshold := fs.String("approval-threshold", "", "customers one import may delete without a second person's approval (0: never ask; default: SWEEP_APPROVAL_THRESHOLD)")
 	daily := fs.String("approval-daily-limit", "", "customers all imports together may delete without a second person's approval in 24 hours (0: no such limit; default: the threshold)")
-	if err := parseFlags(fs, args[1:]); err != nil {
+	if err := cmdline.Parse(fs, args[1:]); err != nil {
 		return err
 	}
 	if *tenant <= 0 || *threshold == "" && *daily == "" {
-		return usageError{"tenant set: --tenant T and --approval-threshold N|default or --approval-daily-limit N|default are required"}
+		return cmdline.UsageError{Msg: "tenant set: --tenant T and --approval-threshold N|default or --approval-daily-limit N|default are required"}
 	}
 	own, err := ownLimit("approval-threshold", *threshold, "0: never ask")
 	if err != nil {
@@ -42,7 +44,7 @@ func runTenant(ctx context.Context, cfg Config, args []string, stdout io.Writer)
 	defer db.Close()
 	if *daily != "" {
 		if err := db.SetApprovalDailyLimit(ctx, *tenant, ownDaily); err != nil {
-			return fmt.Errorf("tenant set: %s", describe(err))
+			return fmt.Errorf("tenant set: %s", cmdline.Describe(err))
 		}
 		switch {
 		case ownDaily == nil:
@@ -57,7 +59,7 @@ func runTenant(ctx context.Context, cfg Config, args []string, stdout io.Writer)
 		return nil
 	}
 	if err := db.SetApprovalThreshold(ctx, *tenant, own); err != nil {
-		return fmt.Errorf("tenant set: %s", describe(err))
+		return fmt.Errorf("tenant set: %s", cmdline.Describe(err))
 	}
 	switch {
 	case own == nil:
@@ -78,7 +80,7 @@ func ownLimit(flag, v, zero string) (*int64, error) {
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 0 {
-		return nil, usageError{fmt.Sprintf("tenant set: --%s must be a whole number of customers (%s) or default; found %q", flag, zero, v)}
+		return nil, cmdline.UsageError{Msg: fmt.Sprintf("tenant set: --%s must be a whole number of customers (%s) or default; found %q", flag, zero, v)}
 	}
 	return &n, nil
 }

@@ -8,6 +8,8 @@ import (
 	"io"
 
 	"github.com/sweephq/sweep/client"
+	"github.com/sweephq/sweep/internal/cmdline"
+	"github.com/sweephq/sweep/internal/config"
 	"github.com/sweephq/sweep/store"
 )
 
@@ -18,23 +20,23 @@ import (
 // whoever runs the platform.
 func runThrottleCLI(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"throttle: say status, hold or release"}
+		return cmdline.UsageError{Msg: "throttle: say status, hold or release"}
 	}
 	sub, args := args[0], args[1:]
-	fs := newFlags("throttle " + sub)
+	fs := cmdline.NewFlags("throttle " + sub)
 	url, token, asJSON := apiFlags(fs, getenv)
 	reason := fs.String("reason", "", "hold: why, shown on every held run (e.g. \"month-end close\")")
 	all := fs.Bool("all-tenants", false, "hold or release every tenant's runs, in the database (SWEEP_DATABASE_URL) rather than through the API")
 	by := fs.String("by", cmp.Or(getenv("USER"), "operator"), "--all-tenants: who holds, shown on every held run")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cmdline.ParseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
-		return usageError{fmt.Sprintf("throttle %s: unexpected %q", sub, pos[0])}
+		return cmdline.UsageError{Msg: fmt.Sprintf("throttle %s: unexpected %q", sub, pos[0])}
 	}
 	if sub != "status" && sub != "hold" && sub != "release" {
-		return usageError{fmt.Sprintf("throttle: unknown subcommand %q (status, hold, release)", sub)}
+		return cmdline.UsageError{Msg: fmt.Sprintf("throttle: unknown subcommand %q (status, hold, release)", sub)}
 	}
 	if *all {
 		return platformHold(ctx, getenv, sub, *reason, *by, stdout)
@@ -53,7 +55,7 @@ func runThrottleCLI(ctx context.Context, args []string, getenv func(string) stri
 		st, err = c.api.ReleaseRuns(ctx)
 	}
 	if err != nil {
-		return shown(err)
+		return cmdline.Shown(err)
 	}
 	if c.json {
 		return json.NewEncoder(stdout).Encode(st)
@@ -86,7 +88,7 @@ func printThrottle(w io.Writer, st client.Throttle) {
 
 // platformHold holds, releases or shows the hold of every tenant's runs.
 func platformHold(ctx context.Context, getenv func(string) string, sub, reason, by string, stdout io.Writer) error {
-	cfg, err := LoadConfig(getenv)
+	cfg, err := config.Load(getenv)
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
 )
 
@@ -17,7 +18,7 @@ func TestTokenCreateRefusesATakenName(t *testing.T) {
 	t.Parallel()
 	vars := map[string]string{"SWEEP_DATABASE_URL": testenv.DatabaseURL(t)}
 	ctx := context.Background()
-	if err := run(ctx, []string{"seed", "--tenant", "77", "--customers", "1"}, env(vars), io.Discard, io.Discard); err != nil {
+	if _, err := devdata.Seed(ctx, testenv.OpenDB(t, vars["SWEEP_DATABASE_URL"]), devdata.SeedOptions{Tenant: 77, Customers: 1}); err != nil {
 		t.Fatal(err)
 	}
 	create := func(args ...string) (string, error) {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/store"
 )
@@ -31,7 +32,7 @@ func TestWebhookSurvivesAKilledWorker(t *testing.T) {
 	ctx := context.Background()
 	dbURL, redisURL := testenv.DatabaseURL(t), testenv.RedisURL(t)
 	db := testenv.OpenDB(t, dbURL)
-	if _, err := db.Seed(ctx, store.SeedOptions{Tenant: crashTenant, Customers: 10, Seed: 3}); err != nil {
+	if _, err := devdata.Seed(ctx, db, devdata.SeedOptions{Tenant: crashTenant, Customers: 10, Seed: 3}); err != nil {
 		t.Fatal(err)
 	}
 	db.SQL().MustExec(`DELETE FROM loan_customers WHERE tenant_id = $1`, crashTenant)

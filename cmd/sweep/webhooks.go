@@ -13,6 +13,7 @@ import (
 
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/client"
+	"github.com/sweephq/sweep/internal/cmdline"
 )
 
 const webhooksUsage = "webhooks: say list, add URL, show ID, set ID, remove ID, rotate-secret ID, test ID or deliveries ID"
@@ -21,10 +22,10 @@ const webhooksUsage = "webhooks: say list, add URL, show ID, set ID, remove ID, 
 // through the API (admin scope).
 func runWebhooksCLI(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError{webhooksUsage}
+		return cmdline.UsageError{Msg: webhooksUsage}
 	}
 	sub, args := args[0], args[1:]
-	fs := newFlags("webhooks " + sub)
+	fs := cmdline.NewFlags("webhooks " + sub)
 	url, token, asJSON := apiFlags(fs, getenv)
 	events := fs.String("events", "", "add, set: comma-separated events to send (all when empty; set: \"all\" for all): "+sweep.JoinEventTypes(sweep.EventTypes))
 	desc := fs.String("description", "", "add, set: what the endpoint is for")
@@ -34,7 +35,7 @@ func runWebhooksCLI(ctx context.Context, args []string, getenv func(string) stri
 	keep := fs.String("keep-old", "", "rotate-secret: how long the current secret also signs, such as 24h (default 24h; 0s: not at all)")
 	status := fs.String("status", "", "deliveries: only pending, succeeded or failed")
 	limit := fs.Int("limit", 20, "deliveries: how many, newest first")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cmdline.ParseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
@@ -51,11 +52,11 @@ func runWebhooksCLI(ctx context.Context, args []string, getenv func(string) stri
 	}
 	if sub == "list" {
 		if len(pos) != 0 {
-			return usageError{"webhooks list takes no argument"}
+			return cmdline.UsageError{Msg: "webhooks list takes no argument"}
 		}
 		l, err := c.api.Webhooks(ctx)
 		if err != nil {
-			return shown(err)
+			return cmdline.Shown(err)
 		}
 		return show(l, func() {
 			if len(l.Webhooks) == 0 {
@@ -67,12 +68,12 @@ func runWebhooksCLI(ctx context.Context, args []string, getenv func(string) stri
 		})
 	}
 	if len(pos) != 1 {
-		return usageError{fmt.Sprintf("webhooks %s takes one argument (see: sweep help)", sub)}
+		return cmdline.UsageError{Msg: fmt.Sprintf("webhooks %s takes one argument (see: sweep help)", sub)}
 	}
 	if sub == "add" {
 		w, err := c.api.CreateWebhook(ctx, client.NewWebhook{URL: pos[0], Description: *desc, Events: splitEvents(*events)})
 		if err != nil {
-			return shown(err)
+			return cmdline.Shown(err)
 		}
 		return show(w, func() {
 			printWebhook(stdout, w)
@@ -81,13 +82,13 @@ func runWebhooksCLI(ctx context.Context, args []string, getenv func(string) stri
 	}
 	id, err := strconv.ParseInt(pos[0], 10, 64)
 	if err != nil || id <= 0 {
-		return usageError{fmt.Sprintf("webhooks %s: %q is not an endpoint id", sub, pos[0])}
+		return cmdline.UsageError{Msg: fmt.Sprintf("webhooks %s: %q is not an endpoint id", sub, pos[0])}
 	}
 	switch sub {
 	case "show":
 		w, err := c.api.Webhook(ctx, id)
 		if err != nil {
-			return shown(err)
+			return cmdline.Shown(err)
 		}
 		return show(w, func() { printWebhook(stdout, w) })
 	case "set":
@@ -107,7 +108,7 @@ func runWebhooksCLI(ctx context.Context, args []string, getenv func(string) stri
 			}
 		})
 		if *enable && *disable {
-			return usageError{"webhooks set: --enable or --disable, not both"}
+			return cmdline.UsageError{Msg: "webhooks set: --enable or --disable, not both"}
 		}
 		if *enable || *disable {
 			on := *enable
@@ -115,18 +116,18 @@ func runWebhooksCLI(ctx context.Context, args []string, getenv func(string) stri
 		}
 		w, err := c.api.ChangeWebhook(ctx, id, ch)
 		if err != nil {
-			return shown(err)
+			return cmdline.Shown(err)
 		}
 		return show(w, func() { printWebhook(stdout, w) })
 	case "remove":
 		if err := c.api.DeleteWebhook(ctx, id); err != nil {
-			return shown(err)
+			return cmdline.Shown(err)
 		}
 		return show(map[string]any{"deleted": id}, func() { fmt.Fprintf(stdout, "webhook endpoint %d removed, with its delivery log\n", id) })
 	case "rotate-secret":
 		w, err := c.api.RotateWebhookSecret(ctx, id, client.SecretRotation{KeepOldFor: *keep})
 		if err != nil {
-			return shown(err)
+			return cmdline.Shown(err)
 		}
 		return show(w, func() {
 			fmt.Fprintf(stdout, "new signing secret (shown once): %s\n", w.Secret)
@@ -139,7 +140,7 @@ func runWebhooksCLI(ctx context.Context, args []string, getenv func(string) stri
 	case "test":
 		d, err := c.api.TestWebhook(ctx, id)
 		if err != nil {
-			return shown(err)
+			return cmdline.Shown(err)
 		}
 		return show(d, func() {
 			fmt.Fprintf(stdout, "test event %s queued; see it with: sweep webhooks deliveries %d\n", d.WebhookID, id)
@@ -147,7 +148,7 @@ func runWebhooksCLI(ctx context.Context, args []string, getenv func(string) stri
 	case "deliveries":
 		l, err := c.api.Deliveries(ctx, id, client.DeliveryOptions{Status: sweep.DeliveryStatus(*status), Limit: *limit})
 		if err != nil {
-			return shown(err)
+			return cmdline.Shown(err)
 		}
 		return show(l, func() {
 			if len(l.Deliveries) == 0 {
@@ -158,7 +159,7 @@ func runWebhooksCLI(ctx context.Context, args []string, getenv func(string) stri
 			}
 		})
 	}
-	return usageError{fmt.Sprintf("webhooks: unknown subcommand %q (%s)", sub, strings.TrimPrefix(webhooksUsage, "webhooks: say "))}
+	return cmdline.UsageError{Msg: fmt.Sprintf("webhooks: unknown subcommand %q (%s)", sub, strings.TrimPrefix(webhooksUsage, "webhooks: say "))}
 }
 
 func splitEvents(s string) []sweep.EventType {

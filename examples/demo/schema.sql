@@ -2,7 +2,7 @@
 -- record that belong to a customer and go with it (ON DELETE CASCADE), and the
 -- loans whose link keeps a customer from being deleted. sweep's migrations make
 -- none of this: a real platform has its own tables, and sweep keeps its own in
--- its own schema. `sweep seed` and the tests make these when missing; every
+-- its own schema. `sweep-dev seed` and the tests make these when missing; every
 -- statement may run again on a database that has them.
 
 CREATE TABLE IF NOT EXISTS public.customers (

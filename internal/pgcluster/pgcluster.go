@@ -1,5 +1,5 @@
 // Package pgcluster starts a throwaway PostgreSQL primary and a streaming
-// replica of it, for tests and for `sweep bench` to measure sweep's throttle
+// replica of it, for tests and for `sweep-dev bench` to measure sweep's throttle
 // on replica lag against real replication.
 //
 // Both servers live in a temporary directory, listen on free ports on

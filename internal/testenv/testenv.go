@@ -239,7 +239,7 @@ func ensureTemplate(t testing.TB, ctx context.Context, admin *sql.DB) string {
 }
 
 // setUp migrates sweep's schema in db and makes the demo platform's tables
-// beside it, as `sweep migrate up` and `sweep seed` do.
+// beside it, as `sweep migrate up` and `sweep-dev seed` do.
 func setUp(ctx context.Context, db *sql.DB) error {
 	m, err := store.NewMigrator(db, store.DefaultSchema)
 	if err == nil {

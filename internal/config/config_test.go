@@ -1,14 +1,15 @@
-package main
+package config
 
 import (
-	"github.com/sweephq/sweep"
-	"github.com/sweephq/sweep/store"
-	"github.com/sweephq/sweep/throttle"
-	"github.com/sweephq/sweep/worker"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/store"
+	"github.com/sweephq/sweep/throttle"
+	"github.com/sweephq/sweep/worker"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -18,7 +19,7 @@ func env(m map[string]string) func(string) string {
 }
 
 func TestLoadConfigDefaults(t *testing.T) {
-	got, err := LoadConfig(env(nil))
+	got, err := Load(env(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +64,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 // The throttle's settings: each signal on by its variable, 0 turning the
 // replica lag and the global cap off, and a bad value named.
 func TestLoadConfigThrottle(t *testing.T) {
-	got, err := LoadConfig(env(map[string]string{
+	got, err := Load(env(map[string]string{
 		"SWEEP_MAX_REPLICA_LAG":     "1500ms",
 		"SWEEP_REPLICA_URLS":        " postgres://r1:5432/sweep , postgresql://u:p@r2/sweep",
 		"SWEEP_MAX_ACTIVE_BACKENDS": "40",
@@ -81,12 +82,12 @@ func TestLoadConfigThrottle(t *testing.T) {
 	if diff := cmp.Diff(want, got.Throttle); diff != "" || got.MaxRowsPerSecond != 0 {
 		t.Errorf("throttle settings (-want +got):\n%s; cap %d", diff, got.MaxRowsPerSecond)
 	}
-	if off, _ := LoadConfig(env(map[string]string{"SWEEP_MAX_REPLICA_LAG": "0"})); off.Throttle.MaxReplicaLag != 0 {
+	if off, _ := Load(env(map[string]string{"SWEEP_MAX_REPLICA_LAG": "0"})); off.Throttle.MaxReplicaLag != 0 {
 		t.Errorf("SWEEP_MAX_REPLICA_LAG=0 leaves %s", off.Throttle.MaxReplicaLag)
 	}
 	for name, value := range map[string]string{"SWEEP_REPLICA_URLS": "r1:5432", "SWEEP_THROTTLE_HTTP_URL": "slo.internal/ok",
 		"SWEEP_MAX_ROWS_PER_SECOND": "-5", "SWEEP_MAX_ACTIVE_BACKENDS": "many", "SWEEP_MAX_REPLICA_LAG": "2"} {
-		if _, err := LoadConfig(env(map[string]string{name: value})); err == nil || !strings.Contains(err.Error(), name) {
+		if _, err := Load(env(map[string]string{name: value})); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s=%q: %v; want an error naming it", name, value, err)
 		}
 	}
@@ -96,7 +97,7 @@ func TestLoadConfigThrottle(t *testing.T) {
 // opens puts it first in the search_path, unless SWEEP_DATABASE_URL sets its
 // own search_path.
 func TestLoadConfigSchema(t *testing.T) {
-	got, err := LoadConfig(env(map[string]string{"SWEEP_SCHEMA": " lending_erasure ",
+	got, err := Load(env(map[string]string{"SWEEP_SCHEMA": " lending_erasure ",
 		"SWEEP_DATABASE_URL": "postgres://u:p@db.internal:5432/lending?sslmode=require"}))
 	if err != nil {
 		t.Fatal(err)
@@ -105,13 +106,13 @@ func TestLoadConfigSchema(t *testing.T) {
 		t.Errorf("schema %q, URL %q; want lending_erasure and %q", got.Schema, got.DatabaseURL, want)
 	}
 	own := "postgres://u:p@db.internal:5432/lending?search_path=erasure,public"
-	if got, err := LoadConfig(env(map[string]string{"SWEEP_SCHEMA": "erasure", "SWEEP_DATABASE_URL": own})); err != nil || got.DatabaseURL != own {
+	if got, err := Load(env(map[string]string{"SWEEP_SCHEMA": "erasure", "SWEEP_DATABASE_URL": own})); err != nil || got.DatabaseURL != own {
 		t.Errorf("a URL with its own search_path became %q, %v; want it kept", got.DatabaseURL, err)
 	}
 }
 
 func TestLoadConfigValues(t *testing.T) {
-	got, err := LoadConfig(env(map[string]string{
+	got, err := Load(env(map[string]string{
 		"SWEEP_DATABASE_URL":     "postgresql://u:p@db.internal:6432/sweep",
 		"SWEEP_REDIS_URL":        "rediss://cache.internal:6380/2",
 		"SWEEP_HTTP_ADDR":        "127.0.0.1:9000",
@@ -133,7 +134,7 @@ func TestLoadConfigValues(t *testing.T) {
 	}
 }
 
-func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
+func TestLoadErrorsNameTheVariable(t *testing.T) {
 	tests := []struct {
 		name, value, want string
 	}{
@@ -153,25 +154,25 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"SWEEP_SCHEMA", `x"; DROP SCHEMA public; --`, `SWEEP_SCHEMA: must be a plain lower-case SQL identifier such as sweep`},
 	}
 	for _, tt := range tests {
-		_, err := LoadConfig(env(map[string]string{tt.name: tt.value}))
+		_, err := Load(env(map[string]string{tt.name: tt.value}))
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s=%q: error = %v, want it to contain %q", tt.name, tt.value, err, tt.want)
 		}
 	}
 	// A password never appears in an error message.
-	_, err := LoadConfig(env(map[string]string{"SWEEP_DATABASE_URL": "mysql://u:secret@h/db"}))
+	_, err := Load(env(map[string]string{"SWEEP_DATABASE_URL": "mysql://u:secret@h/db"}))
 	if err == nil || strings.Contains(err.Error(), "secret") {
 		t.Errorf("error %v shows the password", err)
 	}
 	// Several bad values are all reported at once.
-	_, err = LoadConfig(env(map[string]string{"SWEEP_CHUNK_SIZE": "x", "SWEEP_LOG_LEVEL": "y"}))
+	_, err = Load(env(map[string]string{"SWEEP_CHUNK_SIZE": "x", "SWEEP_LOG_LEVEL": "y"}))
 	if err == nil || !strings.Contains(err.Error(), "SWEEP_CHUNK_SIZE") || !strings.Contains(err.Error(), "SWEEP_LOG_LEVEL") {
 		t.Errorf("error = %v, want both variables named", err)
 	}
 }
 
 func TestLoadConfigWebhooks(t *testing.T) {
-	def, err := LoadConfig(env(nil))
+	def, err := Load(env(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +180,7 @@ func TestLoadConfigWebhooks(t *testing.T) {
 		def.Webhooks.Backoff != (sweep.WebhookBackoff{Base: 5 * time.Second, Max: time.Hour}) {
 		t.Errorf("webhook defaults = %+v; want https only, no network allowed, 5 s to 1 h, disabled after 72 h", def.Webhooks)
 	}
-	got, err := LoadConfig(env(map[string]string{
+	got, err := Load(env(map[string]string{
 		"SWEEP_WEBHOOK_ALLOW_HTTP": "true", "SWEEP_WEBHOOK_ALLOW_NETWORKS": "127.0.0.1, 10.20.0.0/16",
 		"SWEEP_WEBHOOK_RETRY_BASE": "1s", "SWEEP_WEBHOOK_RETRY_MAX": "10m", "SWEEP_WEBHOOK_DISABLE_AFTER": "24h",
 		"SWEEP_WEBHOOK_CONCURRENCY": "64",
@@ -193,11 +194,11 @@ func TestLoadConfigWebhooks(t *testing.T) {
 	}
 	for name, value := range map[string]string{"SWEEP_WEBHOOK_ALLOW_HTTP": "sometimes", "SWEEP_WEBHOOK_ALLOW_NETWORKS": "10.0.0.0/33",
 		"SWEEP_WEBHOOK_RETRY_BASE": "5", "SWEEP_WEBHOOK_DISABLE_AFTER": "-1h", "SWEEP_WEBHOOK_CONCURRENCY": "0"} {
-		if _, err := LoadConfig(env(map[string]string{name: value})); err == nil || !strings.Contains(err.Error(), name) {
+		if _, err := Load(env(map[string]string{name: value})); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s=%q: %v; want an error naming it", name, value, err)
 		}
 	}
-	if _, err := LoadConfig(env(map[string]string{"SWEEP_WEBHOOK_RETRY_BASE": "2m", "SWEEP_WEBHOOK_RETRY_MAX": "1m"})); err == nil ||
+	if _, err := Load(env(map[string]string{"SWEEP_WEBHOOK_RETRY_BASE": "2m", "SWEEP_WEBHOOK_RETRY_MAX": "1m"})); err == nil ||
 		!strings.Contains(err.Error(), "SWEEP_WEBHOOK_RETRY_MAX") {
 		t.Errorf("a maximum below the base: %v", err)
 	}

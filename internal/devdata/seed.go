@@ -1,4 +1,4 @@
-package store
+package devdata
 
 import (
 	"cmp"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/store"
 )
 
 // RelatedTables lists every table that belongs to a customer and goes with it
@@ -52,13 +53,13 @@ type SeedResult struct {
 	Duration        time.Duration
 }
 
-const seedBatch = 20_000
+const batchSize = 20_000
 
 // Seed writes realistic fake customers for a tenant (created when missing), with
 // RelatedRowsPerCustomer related rows each and a share of them linked to a loan,
 // loaded with COPY in batches of one transaction each. New ids follow the
 // tenant's highest existing id, so seeding twice adds customers.
-func (db *DB) Seed(ctx context.Context, opt SeedOptions) (SeedResult, error) {
+func Seed(ctx context.Context, db *store.DB, opt SeedOptions) (SeedResult, error) {
 	start := time.Now()
 	if opt.Customers < 0 {
 		return SeedResult{}, sweep.Errorf(sweep.EINVALID, "customers must be 0 or more; found %d.", opt.Customers)
@@ -70,7 +71,7 @@ func (db *DB) Seed(ctx context.Context, opt SeedOptions) (SeedResult, error) {
 		return SeedResult{}, err
 	}
 	var firstID, firstLoan int64
-	err := db.db.QueryRowContext(ctx, `
+	err := db.SQL().QueryRowContext(ctx, `
 		SELECT coalesce((SELECT max(id) FROM customers WHERE tenant_id = $1), 0) + 1,
 		       coalesce((SELECT max(id) FROM loans WHERE tenant_id = $1), 0) + 1`, opt.Tenant).Scan(&firstID, &firstLoan)
 	if err != nil {
@@ -93,8 +94,8 @@ func (db *DB) Seed(ctx context.Context, opt SeedOptions) (SeedResult, error) {
 		go func() {
 			defer wg.Done()
 			for b := range batches {
-				n := min(seedBatch, opt.Customers-b)
-				l, err := db.seedBatch(ctx, opt, firstID+int64(b), firstLoan+int64(b), n, uint64(b))
+				n := min(batchSize, opt.Customers-b)
+				l, err := seedBatch(ctx, db.SQL(), opt, firstID+int64(b), firstLoan+int64(b), n, uint64(b))
 				if err != nil {
 					errOnce.Do(func() { firstErr = err; cancel() })
 					continue
@@ -107,7 +108,7 @@ func (db *DB) Seed(ctx context.Context, opt SeedOptions) (SeedResult, error) {
 			}
 		}()
 	}
-	for b := 0; b < opt.Customers && ctx.Err() == nil; b += seedBatch {
+	for b := 0; b < opt.Customers && ctx.Err() == nil; b += batchSize {
 		batches <- b
 	}
 	close(batches)
@@ -129,10 +130,10 @@ func (db *DB) Seed(ctx context.Context, opt SeedOptions) (SeedResult, error) {
 // seedBatch writes n customers with ids from first, and one loan per linked
 // customer with ids from firstLoan (the loan id space is as sparse as the
 // customers', which keeps batches independent).
-func (db *DB) seedBatch(ctx context.Context, opt SeedOptions, first, firstLoan int64, n int, batch uint64) (linked int, err error) {
+func seedBatch(ctx context.Context, x *sqlx.DB, opt SeedOptions, first, firstLoan int64, n int, batch uint64) (linked int, err error) {
 	rng := rand.New(rand.NewPCG(opt.Seed, batch))
 	now := time.Now().UTC().Truncate(time.Second)
-	err = db.withTx(ctx, func(tx *sqlx.Tx) error {
+	err = withTx(ctx, x, func(tx *sqlx.Tx) error {
 		t := opt.Tenant
 		people := make([]person, n)
 		for i := range people {
@@ -339,9 +340,9 @@ var (
 )
 
 // CountCustomers returns how many customers tenant has.
-func (db *DB) CountCustomers(ctx context.Context, tenant int64) (int64, error) {
+func CountCustomers(ctx context.Context, db *store.DB, tenant int64) (int64, error) {
 	var n int64
-	if err := db.db.QueryRowContext(ctx, "SELECT count(*) FROM customers WHERE tenant_id = $1", tenant).Scan(&n); err != nil {
+	if err := db.SQL().QueryRowContext(ctx, "SELECT count(*) FROM customers WHERE tenant_id = $1", tenant).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count customers of tenant %d: %w", tenant, err)
 	}
 	return n, nil
@@ -350,22 +351,35 @@ func (db *DB) CountCustomers(ctx context.Context, tenant int64) (int64, error) {
 // SeedBare adds n bare customers (no related rows, no loans) to tenant after its
 // highest id, generated inside PostgreSQL, which is many times faster than
 // Seed. Benchmarks of validation use it: validation only looks ids up.
-func (db *DB) SeedBare(ctx context.Context, tenant int64, n int64) (first int64, err error) {
+func SeedBare(ctx context.Context, db *store.DB, tenant int64, n int64) (first int64, err error) {
 	if err := db.EnsureTenant(ctx, tenant, fmt.Sprintf("tenant %d", tenant)); err != nil {
 		return 0, err
 	}
-	if err := db.db.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM customers WHERE tenant_id = $1`, tenant).Scan(&first); err != nil {
+	if err := db.SQL().QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM customers WHERE tenant_id = $1`, tenant).Scan(&first); err != nil {
 		return 0, fmt.Errorf("seed bare: %w", err)
 	}
 	const step = 1_000_000
 	for lo := int64(0); lo < n; lo += step {
-		_, err := db.db.ExecContext(ctx, `INSERT INTO customers (tenant_id, id, first_name, last_name, source)
+		_, err := db.SQL().ExecContext(ctx, `INSERT INTO customers (tenant_id, id, first_name, last_name, source)
 			SELECT $1, g, 'Bench', 'Customer', 'bench' FROM generate_series($2::bigint, $3::bigint) g`,
 			tenant, first+lo, first+min(lo+step, n)-1)
 		if err != nil {
 			return 0, fmt.Errorf("seed bare: %w", err)
 		}
 	}
-	_, err = db.db.ExecContext(ctx, `ANALYZE customers`)
+	_, err = db.SQL().ExecContext(ctx, `ANALYZE customers`)
 	return first, err
+}
+
+// withTx runs fn in a transaction of x, committed when fn returns nil.
+func withTx(ctx context.Context, x *sqlx.DB, fn func(tx *sqlx.Tx) error) error {
+	tx, err := x.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
 }

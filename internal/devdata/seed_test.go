@@ -1,4 +1,4 @@
-package store_test
+package devdata_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/lib/pq"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/store"
 )
@@ -24,7 +25,7 @@ func TestSeedCounts(t *testing.T) {
 	ctx := context.Background()
 	db := testenv.DB(t)
 	const tenant, n = 5200243, 45_000 // more than two COPY batches
-	res, err := db.Seed(ctx, store.SeedOptions{Tenant: tenant, Customers: n, LinkedFraction: 0.1, Seed: 1})
+	res, err := devdata.Seed(ctx, db, devdata.SeedOptions{Tenant: tenant, Customers: n, LinkedFraction: 0.1, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +36,7 @@ func TestSeedCounts(t *testing.T) {
 		t.Errorf("customers = %d, want %d", got, n)
 	}
 	related := 0
-	for _, table := range store.RelatedTables {
+	for _, table := range devdata.RelatedTables {
 		got := count(t, db, fmt.Sprintf("SELECT count(*) FROM %s WHERE tenant_id = $1", table), tenant)
 		want := n
 		if table == "customer_phones" || table == "customer_references" {
@@ -46,8 +47,8 @@ func TestSeedCounts(t *testing.T) {
 		}
 		related += got
 	}
-	if related != n*store.RelatedRowsPerCustomer {
-		t.Errorf("related rows = %d, want %d per customer", related, store.RelatedRowsPerCustomer)
+	if related != n*devdata.RelatedRowsPerCustomer {
+		t.Errorf("related rows = %d, want %d per customer", related, devdata.RelatedRowsPerCustomer)
 	}
 	loans := count(t, db, "SELECT count(*) FROM loans WHERE tenant_id = $1", tenant)
 	links := count(t, db, "SELECT count(DISTINCT customer_id) FROM loan_customers WHERE tenant_id = $1", tenant)
@@ -59,7 +60,7 @@ func TestSeedCounts(t *testing.T) {
 	}
 
 	// Seeding again adds customers after the existing ones.
-	res2, err := db.Seed(ctx, store.SeedOptions{Tenant: tenant, Customers: 10, LinkedFraction: 0, Seed: 2})
+	res2, err := devdata.Seed(ctx, db, devdata.SeedOptions{Tenant: tenant, Customers: 10, LinkedFraction: 0, Seed: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +74,7 @@ func TestSeedIsRepeatable(t *testing.T) {
 	ctx := context.Background()
 	a, b := testenv.DB(t), testenv.DB(t)
 	for _, db := range []*store.DB{a, b} {
-		if _, err := db.Seed(ctx, store.SeedOptions{Tenant: 7, Customers: 500, LinkedFraction: 0.3, Seed: 42}); err != nil {
+		if _, err := devdata.Seed(ctx, db, devdata.SeedOptions{Tenant: 7, Customers: 500, LinkedFraction: 0.3, Seed: 42}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -89,12 +90,12 @@ func TestSeedIsRepeatable(t *testing.T) {
 func TestSeedRejectsBadOptions(t *testing.T) {
 	t.Parallel()
 	db := testenv.DB(t)
-	for _, opt := range []store.SeedOptions{
+	for _, opt := range []devdata.SeedOptions{
 		{Tenant: 0, Customers: 1},
 		{Tenant: 1, Customers: -1},
 		{Tenant: 1, Customers: 1, LinkedFraction: 1.5},
 	} {
-		if _, err := db.Seed(context.Background(), opt); err == nil {
+		if _, err := devdata.Seed(context.Background(), db, opt); err == nil {
 			t.Errorf("Seed(%+v) succeeded, want an error", opt)
 		}
 	}
@@ -107,11 +108,11 @@ func TestCascadesCoverEveryRelatedTable(t *testing.T) {
 	ctx := context.Background()
 	db := testenv.DB(t)
 	const tenant = 42
-	if _, err := db.Seed(ctx, store.SeedOptions{Tenant: tenant, Customers: 200, LinkedFraction: 0.25, Seed: 3}); err != nil {
+	if _, err := devdata.Seed(ctx, db, devdata.SeedOptions{Tenant: tenant, Customers: 200, LinkedFraction: 0.25, Seed: 3}); err != nil {
 		t.Fatal(err)
 	}
 	// A second tenant with the same customer ids must not be touched.
-	if _, err := db.Seed(ctx, store.SeedOptions{Tenant: tenant + 1, Customers: 200, LinkedFraction: 0.25, Seed: 3}); err != nil {
+	if _, err := devdata.Seed(ctx, db, devdata.SeedOptions{Tenant: tenant + 1, Customers: 200, LinkedFraction: 0.25, Seed: 3}); err != nil {
 		t.Fatal(err)
 	}
 	var free, linked int64
@@ -123,7 +124,7 @@ func TestCascadesCoverEveryRelatedTable(t *testing.T) {
 	}
 	loansBefore := count(t, db, "SELECT count(*) FROM loans")
 	linksBefore := count(t, db, "SELECT count(*) FROM loan_customers")
-	for _, table := range store.RelatedTables {
+	for _, table := range devdata.RelatedTables {
 		if n := count(t, db, fmt.Sprintf("SELECT count(*) FROM %s WHERE tenant_id = $1 AND customer_id = $2", table), tenant, free); n == 0 {
 			t.Fatalf("seeded customer %d has no rows in %s", free, table)
 		}
@@ -132,7 +133,7 @@ func TestCascadesCoverEveryRelatedTable(t *testing.T) {
 	if _, err := db.SQL().ExecContext(ctx, "DELETE FROM customers WHERE tenant_id = $1 AND id = $2", tenant, free); err != nil {
 		t.Fatal(err)
 	}
-	for _, table := range store.RelatedTables {
+	for _, table := range devdata.RelatedTables {
 		if n := count(t, db, fmt.Sprintf("SELECT count(*) FROM %s WHERE tenant_id = $1 AND customer_id = $2", table), tenant, free); n != 0 {
 			t.Errorf("%s still holds %d rows of deleted customer %d", table, n, free)
 		}

@@ -13,11 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sweephq/sweep/internal/config"
 	"github.com/sweephq/sweep/internal/pgcluster"
 	"github.com/sweephq/sweep/internal/testenv"
 )
 
-// TestBenchImpact runs `sweep bench --impact` end to end at a tiny size: the
+// TestBenchImpact runs `sweep-dev bench --impact` end to end at a tiny size: the
 // table has the four phases with figures, every import deleted its block of
 // customers with their related rows, and the workload ran in every phase.
 func TestBenchImpact(t *testing.T) {
@@ -39,7 +40,7 @@ func TestBenchImpact(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Redis DB of %s: %v", redisURL, err)
 	}
-	cfg, err := LoadConfig(func(name string) string {
+	cfg, err := config.Load(func(name string) string {
 		if name == "SWEEP_REDIS_URL" {
 			return redisURL
 		}

@@ -1,4 +1,6 @@
-package main
+// Package config reads sweep's configuration from SWEEP_* environment
+// variables, for the server and the development tools alike.
+package config
 
 import (
 	"cmp"
@@ -75,25 +77,25 @@ const (
 	DefaultHTTPAddr    = ":8080"
 	// DefaultMaxRowsPerSecond is the rows all runs together delete per
 	// second unless SWEEP_MAX_ROWS_PER_SECOND says otherwise: a pace the
-	// platform's own traffic does not notice (see sweep bench --impact).
+	// platform's own traffic does not notice (see sweep-dev bench --impact).
 	DefaultMaxRowsPerSecond = 2000
 )
 
-// ConfigError names the variable at fault and says what a good value looks like.
-type ConfigError struct {
+// Error names the variable at fault and says what a good value looks like.
+type Error struct {
 	Var, Value, Want string
 }
 
-func (e *ConfigError) Error() string {
+func (e *Error) Error() string {
 	return fmt.Sprintf("%s: %s; found %q", e.Var, e.Want, e.Value)
 }
 
-// LoadConfig reads the configuration through getenv (os.Getenv in production)
+// Load reads the configuration through getenv (os.Getenv in production)
 // and returns every bad value at once, each error naming its variable.
-func LoadConfig(getenv func(string) string) (Config, error) {
+func Load(getenv func(string) string) (Config, error) {
 	var errs []error
 	bad := func(name, value, want string) {
-		errs = append(errs, &ConfigError{Var: name, Value: value, Want: want})
+		errs = append(errs, &Error{Var: name, Value: value, Want: want})
 	}
 	intVar := func(name string, def, lo, hi int64) int64 {
 		s := strings.TrimSpace(getenv(name))
@@ -120,18 +122,18 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			" (letters a to z, digits and _, not starting with a digit or pg_, at most 63 characters)")
 	}
 	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
-		bad("SWEEP_DATABASE_URL", redactURL(c.DatabaseURL), "must be a URL such as postgres://user:password@host:5432/sweep?sslmode=disable")
+		bad("SWEEP_DATABASE_URL", RedactURL(c.DatabaseURL), "must be a URL such as postgres://user:password@host:5432/sweep?sslmode=disable")
 	} else if schemaOK {
 		// Every session sweep opens finds its own tables in Schema and the
 		// platform's in public.
 		withSchema, err := store.WithSchema(c.DatabaseURL, c.Schema)
 		if err != nil {
-			bad("SWEEP_DATABASE_URL", redactURL(c.DatabaseURL), err.Error())
+			bad("SWEEP_DATABASE_URL", RedactURL(c.DatabaseURL), err.Error())
 		}
 		c.DatabaseURL = cmp.Or(withSchema, c.DatabaseURL)
 	}
 	if err := jobs.CheckRedisURL(c.RedisURL); err != nil {
-		bad("SWEEP_REDIS_URL", redactURL(c.RedisURL), "must be a URL such as redis://host:6379/0 or redis-sentinel://host1:26379,host2:26379/mymaster?db=0 ("+err.Error()+")")
+		bad("SWEEP_REDIS_URL", RedactURL(c.RedisURL), "must be a URL such as redis://host:6379/0 or redis-sentinel://host1:26379,host2:26379/mymaster?db=0 ("+err.Error()+")")
 	}
 	if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil || port == "" {
 		bad("SWEEP_HTTP_ADDR", c.HTTPAddr, "must be host:port or :port, such as :8080")
@@ -215,14 +217,14 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			continue
 		}
 		if u, err := url.Parse(raw); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
-			bad("SWEEP_REPLICA_URLS", redactURL(raw), "must be a comma-separated list of URLs such as postgres://user:password@replica1:5432/sweep?sslmode=disable")
+			bad("SWEEP_REPLICA_URLS", RedactURL(raw), "must be a comma-separated list of URLs such as postgres://user:password@replica1:5432/sweep?sslmode=disable")
 			continue
 		}
 		c.Throttle.ReplicaURLs = append(c.Throttle.ReplicaURLs, raw)
 	}
 	if u := c.Throttle.HTTPURL; u != "" {
 		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-			bad("SWEEP_THROTTLE_HTTP_URL", redactURL(u), "must be an http:// or https:// URL that answers 200 while sweep may delete")
+			bad("SWEEP_THROTTLE_HTTP_URL", RedactURL(u), "must be an http:// or https:// URL that answers 200 while sweep may delete")
 		}
 	}
 	c.MaxRowsPerSecond = int(intVar("SWEEP_MAX_ROWS_PER_SECOND", DefaultMaxRowsPerSecond, 0, sweep.MaxRateLimit))
@@ -269,7 +271,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 }
 
 // redactURL hides a password in a URL so it can be printed.
-func redactURL(s string) string {
+func RedactURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
 		return "(an unparsable URL)"

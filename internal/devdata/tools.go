@@ -1,14 +1,15 @@
-package store
+package devdata
 
 import (
 	"context"
 	"fmt"
 
 	"github.com/lib/pq"
+	"github.com/sweephq/sweep/store"
 )
 
-// The methods of this file serve sweep's own tools, `sweep seed`, `sweep demo`
-// and `sweep bench`, which read or prepare the database around the API
+// The functions of this file serve sweep's own tools, `sweep-dev seed`, `sweep-dev demo`
+// and `sweep-dev bench`, which read or prepare the database around the API
 // rather than through it.
 
 // unlinked selects the customers of tenant $1 that no loan links.
@@ -17,9 +18,9 @@ const unlinked = `SELECT id FROM customers c WHERE tenant_id = $1 AND NOT EXISTS
 
 // CountUnlinkedCustomers returns how many customers of tenant no loan links:
 // those an import could delete.
-func (db *DB) CountUnlinkedCustomers(ctx context.Context, tenant int64) (int64, error) {
+func CountUnlinkedCustomers(ctx context.Context, db *store.DB, tenant int64) (int64, error) {
 	var n int64
-	if err := db.db.GetContext(ctx, &n, `SELECT count(*) FROM (`+unlinked+`) u`, tenant); err != nil {
+	if err := db.SQL().GetContext(ctx, &n, `SELECT count(*) FROM (`+unlinked+`) u`, tenant); err != nil {
 		return 0, fmt.Errorf("count unlinked customers of tenant %d: %w", tenant, err)
 	}
 	return n, nil
@@ -27,9 +28,9 @@ func (db *DB) CountUnlinkedCustomers(ctx context.Context, tenant int64) (int64, 
 
 // UnlinkedCustomerIDs returns the ids of every customer of tenant that no loan
 // links, in order.
-func (db *DB) UnlinkedCustomerIDs(ctx context.Context, tenant int64) ([]int64, error) {
+func UnlinkedCustomerIDs(ctx context.Context, db *store.DB, tenant int64) ([]int64, error) {
 	var ids []int64
-	if err := db.db.SelectContext(ctx, &ids, unlinked+` ORDER BY id`, tenant); err != nil {
+	if err := db.SQL().SelectContext(ctx, &ids, unlinked+` ORDER BY id`, tenant); err != nil {
 		return nil, fmt.Errorf("list unlinked customers of tenant %d: %w", tenant, err)
 	}
 	return ids, nil
@@ -38,9 +39,9 @@ func (db *DB) UnlinkedCustomerIDs(ctx context.Context, tenant int64) ([]int64, e
 // FirstCustomerIDs returns, in order, the ids of tenant's first unlinked
 // customers that no loan links and of its first linked customers that one
 // does: a file of both shows both outcomes of an import.
-func (db *DB) FirstCustomerIDs(ctx context.Context, tenant int64, unlinkedN, linkedN int) ([]int64, error) {
+func FirstCustomerIDs(ctx context.Context, db *store.DB, tenant int64, unlinkedN, linkedN int) ([]int64, error) {
 	var ids []int64
-	err := db.db.SelectContext(ctx, &ids, `(`+unlinked+` ORDER BY id LIMIT $2)
+	err := db.SQL().SelectContext(ctx, &ids, `(`+unlinked+` ORDER BY id LIMIT $2)
 		UNION ALL
 		(SELECT DISTINCT customer_id FROM loan_customers WHERE tenant_id = $1 ORDER BY customer_id LIMIT $3)
 		ORDER BY 1`, tenant, unlinkedN, linkedN)
@@ -54,32 +55,26 @@ func (db *DB) FirstCustomerIDs(ctx context.Context, tenant int64, unlinkedN, lin
 // creates it empty, through the server at adminURL (whose role needs
 // CREATEDB). Only for scratch databases such as the bench's.
 func ResetDatabase(ctx context.Context, adminURL, name string) error {
-	admin, err := Open(ctx, adminURL)
+	admin, err := store.Open(ctx, adminURL)
 	if err != nil {
 		return err
 	}
 	defer admin.Close()
 	q := pq.QuoteIdentifier(name)
-	if _, err := admin.db.ExecContext(ctx, `DROP DATABASE IF EXISTS `+q+` WITH (FORCE)`); err != nil {
+	if _, err := admin.SQL().ExecContext(ctx, `DROP DATABASE IF EXISTS `+q+` WITH (FORCE)`); err != nil {
 		return fmt.Errorf("drop database %s: %w", name, err)
 	}
-	if _, err := admin.db.ExecContext(ctx, `CREATE DATABASE `+q); err != nil {
+	if _, err := admin.SQL().ExecContext(ctx, `CREATE DATABASE `+q); err != nil {
 		return fmt.Errorf("create database %s: %w", name, err)
 	}
 	return nil
 }
 
-// Migrator returns the migrator of sweep's objects in schema of this
-// database, whose URL must put schema first in the search_path (WithSchema).
-func (db *DB) Migrator(schema string) (*Migrator, error) {
-	return NewMigrator(db.db.DB, schema)
-}
-
 // Vacuum runs VACUUM (ANALYZE) on each table, so a measure that follows does
 // not pay for the dead rows an earlier one left, nor autovacuum run during it.
-func (db *DB) Vacuum(ctx context.Context, tables ...string) error {
+func Vacuum(ctx context.Context, db *store.DB, tables ...string) error {
 	for _, t := range tables {
-		if _, err := db.db.ExecContext(ctx, `VACUUM (ANALYZE) `+pq.QuoteIdentifier(t)); err != nil {
+		if _, err := db.SQL().ExecContext(ctx, `VACUUM (ANALYZE) `+pq.QuoteIdentifier(t)); err != nil {
 			return fmt.Errorf("vacuum %s: %w", t, err)
 		}
 	}
@@ -91,12 +86,12 @@ func (db *DB) Vacuum(ctx context.Context, tables ...string) error {
 // 1,000 ids each, in the order given, on conns connections at once (each
 // taking every conns-th batch), with no audit, no blocks and no checks. The
 // related rows go by the schema's cascades. Never use it on real data.
-func (db *DB) RawDeleteReference(ctx context.Context, tenant int64, ids []int64, conns int) error {
+func RawDeleteReference(ctx context.Context, db *store.DB, tenant int64, ids []int64, conns int) error {
 	conns = max(conns, 1)
 	errs := make(chan error, conns)
 	for k := range conns {
 		go func() {
-			conn, err := db.db.Conn(ctx)
+			conn, err := db.SQL().Conn(ctx)
 			if err != nil {
 				errs <- err
 				return

@@ -6,20 +6,20 @@ import (
 	"testing"
 
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
-	"github.com/sweephq/sweep/store"
 )
 
-// `sweep demo` against a running sweep: picks the tenant's customers (a tenth
+// `sweep-dev demo` against a running sweep: picks the tenant's customers (a tenth
 // linked to a loan), uploads them with three bad rows, shows the errors,
-// starts the import and reports its outcome; `sweep seed --if-fewer-free`
+// starts the import and reports its outcome; `sweep-dev seed --if-fewer-free`
 // then counts the customers no loan links.
 func TestDemoCommand(t *testing.T) {
 	t.Parallel()
 	dbURL := testenv.DatabaseURL(t)
 	db := testenv.OpenDB(t, dbURL)
 	ctx := context.Background()
-	if _, err := db.Seed(ctx, store.SeedOptions{Tenant: 5200243, Customers: 200, LinkedFraction: 0.2, Seed: 4}); err != nil {
+	if _, err := devdata.Seed(ctx, db, devdata.SeedOptions{Tenant: 5200243, Customers: 200, LinkedFraction: 0.2, Seed: 4}); err != nil {
 		t.Fatal(err)
 	}
 	sw := testenv.StartSweep(t, db, testenv.SweepOptions{API: true})
@@ -28,7 +28,7 @@ func TestDemoCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := map[string]string{"SWEEP_DATABASE_URL": dbURL, "SWEEP_REDIS_URL": testenv.RedisURL(t)}
-	free, err := db.CountUnlinkedCustomers(ctx, 5200243)
+	free, err := devdata.CountUnlinkedCustomers(ctx, db, 5200243)
 	if err != nil || free == 0 || free == 200 {
 		t.Fatalf("%d unlinked customers of 200, %v", free, err)
 	}
@@ -48,7 +48,7 @@ func TestDemoCommand(t *testing.T) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
 	}
-	if left, _ := db.CountUnlinkedCustomers(ctx, 5200243); left != free-45 {
+	if left, _ := devdata.CountUnlinkedCustomers(ctx, db, 5200243); left != free-45 {
 		t.Errorf("%d unlinked customers left; want %d", left, free-45)
 	}
 

@@ -9,23 +9,26 @@ import (
 
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/client"
+	"github.com/sweephq/sweep/internal/cmdline"
+	"github.com/sweephq/sweep/internal/config"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/store"
 )
 
 // runDemo shows a whole import against a running sweep: it writes a file of
 // the tenant's first customers with a few bad rows, uploads it, shows the row
 // errors, starts it, and waits until it is done.
-func runDemo(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
-	fs := newFlags("demo")
+func runDemo(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
+	fs := cmdline.NewFlags("demo")
 	tenant := fs.Int64("tenant", 0, "the demo tenant")
 	rows := fs.Int("rows", 2000, "customers the demo file deletes")
 	base := fs.String("url", "http://127.0.0.1:8080", "where sweep serves")
 	token := fs.String("token", "", "an API token of the tenant with imports:read and imports:write")
-	if err := parseFlags(fs, args); err != nil {
+	if err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
 	if *tenant <= 0 || *token == "" {
-		return usageError{"demo: --tenant and --token are required"}
+		return cmdline.UsageError{Msg: "demo: --tenant and --token are required"}
 	}
 	db, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -33,13 +36,13 @@ func runDemo(ctx context.Context, cfg Config, args []string, stdout io.Writer) e
 	}
 	// Mostly customers no loan links, and a tenth that are linked, so the
 	// demo shows both outcomes however many times it ran before.
-	ids, err := db.FirstCustomerIDs(ctx, *tenant, *rows-*rows/10, *rows/10)
+	ids, err := devdata.FirstCustomerIDs(ctx, db, *tenant, *rows-*rows/10, *rows/10)
 	db.Close()
 	if err != nil {
 		return err
 	}
 	if len(ids) == 0 {
-		return fmt.Errorf("demo: tenant %d has no customers left; seed more with: sweep seed --tenant %d --customers 20000", *tenant, *tenant)
+		return fmt.Errorf("demo: tenant %d has no customers left; seed more with: sweep-dev seed --tenant %d --customers 20000", *tenant, *tenant)
 	}
 	var file bytes.Buffer
 	file.WriteString("action,customerId,note\n")
@@ -89,5 +92,5 @@ func runDemo(ctx context.Context, cfg Config, args []string, stdout io.Writer) e
 
 // demoError says which step of the demo the API refused, and why.
 func demoError(err error) error {
-	return fmt.Errorf("demo: %w", shown(err))
+	return fmt.Errorf("demo: %w", cmdline.Shown(err))
 }

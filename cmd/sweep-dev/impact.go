@@ -19,19 +19,22 @@ import (
 
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/client"
+	"github.com/sweephq/sweep/internal/cmdline"
+	"github.com/sweephq/sweep/internal/config"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/pgcluster"
 	"github.com/sweephq/sweep/store"
 	"github.com/sweephq/sweep/throttle"
 )
 
-// impactOptions configures `sweep bench --impact`.
+// impactOptions configures `sweep-dev bench --impact`.
 type impactOptions struct {
 	Customers int           // customers each import deletes (N); the bench tenant has 4 × N
 	Rate      int           // the workload's transactions per second
 	Idle      time.Duration // how long the idle phase measures the workload alone
 	RedisDB   int           // the Redis DB of SWEEP_REDIS_URL the bench empties and uses
 
-	// workerBin is the sweep binary the workers run; "" is this one.
+	// workerBin is the sweep binary the workers run; "" finds it (sweepBinary).
 	workerBin string
 	// inspect, when set, is called with the bench database's URL and the
 	// phases after the last one and before the cluster stops, for a test
@@ -81,23 +84,23 @@ type impactPhase struct {
 	Lag      lagMax
 }
 
-// runImpact is `sweep bench --impact`: a platform-like workload runs at a
+// runImpact is `sweep-dev bench --impact`: a platform-like workload runs at a
 // fixed rate against a primary with a streaming replica while sweep deletes,
 // unthrottled, with the default throttle and with every signal on but
 // green, and one table compares the workload's latency, the replica's lag
 // and the import's speed in each with the workload alone.
-func runImpact(ctx context.Context, cfg Config, opts impactOptions, stdout io.Writer) (err error) {
+func runImpact(ctx context.Context, cfg config.Config, opts impactOptions, stdout io.Writer) (err error) {
 	switch {
 	case opts.Customers < 1:
-		return usageError{"bench: --impact-customers must be 1 or more"}
+		return cmdline.UsageError{Msg: "bench: --impact-customers must be 1 or more"}
 	case opts.Rate < 1:
-		return usageError{"bench: --impact-rate must be 1 or more"}
+		return cmdline.UsageError{Msg: "bench: --impact-rate must be 1 or more"}
 	case opts.Idle <= 0:
-		return usageError{"bench: --impact-idle must be a positive duration such as 20s"}
+		return cmdline.UsageError{Msg: "bench: --impact-idle must be a positive duration such as 20s"}
 	case opts.RedisDB < 0:
-		return usageError{"bench: --impact-redis-db must be 0 or more"}
+		return cmdline.UsageError{Msg: "bench: --impact-redis-db must be 0 or more"}
 	}
-	defaults, err := LoadConfig(func(string) string { return "" })
+	defaults, err := config.Load(func(string) string { return "" })
 	if err != nil {
 		return err
 	}
@@ -122,11 +125,11 @@ func runImpact(ctx context.Context, cfg Config, opts impactOptions, stdout io.Wr
 		return err
 	}
 	n := int64(opts.Customers)
-	fmt.Fprintf(stdout, "sweep bench --impact: a PostgreSQL primary with a streaming replica (fsync on), Redis %s\n", redactURL(b.rdbURL))
+	fmt.Fprintf(stdout, "sweep-dev bench --impact: a PostgreSQL primary with a streaming replica (fsync on), Redis %s\n", config.RedactURL(b.rdbURL))
 	fmt.Fprintf(stdout, "Workload: %d transactions/s on %d connections (read a customer of another tenant and its loans, update it, commit), latency from each one's scheduled start\n",
 		opts.Rate, impactWorkloadConns)
 	fmt.Fprintf(stdout, "Imports: %s customers each with %d related rows, one fresh worker process each, default concurrency and chunk size\n",
-		sweep.Commas(n), store.RelatedRowsPerCustomer)
+		sweep.Commas(n), devdata.RelatedRowsPerCustomer)
 
 	// The bench's own view of the primary, for the lag samples and the
 	// checkpoints; named sweep… so the load signal leaves it out.
@@ -142,10 +145,10 @@ func runImpact(ctx context.Context, cfg Config, opts impactOptions, stdout io.Wr
 	defer replica.Close()
 
 	start := time.Now()
-	if _, err := b.db.Seed(ctx, store.SeedOptions{Tenant: impactTenant, Customers: 4 * opts.Customers, Seed: 2026}); err != nil {
+	if _, err := devdata.Seed(ctx, b.db, devdata.SeedOptions{Tenant: impactTenant, Customers: 4 * opts.Customers, Seed: 2026}); err != nil {
 		return err
 	}
-	wl, err := b.db.Seed(ctx, store.SeedOptions{Tenant: impactWorkloadTenant, Customers: impactWorkloadSize, LinkedFraction: 0.5, Seed: 2027})
+	wl, err := devdata.Seed(ctx, b.db, devdata.SeedOptions{Tenant: impactWorkloadTenant, Customers: impactWorkloadSize, LinkedFraction: 0.5, Seed: 2027})
 	if err != nil {
 		return err
 	}
@@ -231,7 +234,7 @@ func (b *bench) settleImpact(ctx context.Context, cluster *pgcluster.Cluster, mo
 	if err := b.settle(ctx); err != nil {
 		return err
 	}
-	if err := b.db.Vacuum(ctx, "loans", "imports", "import_blocks"); err != nil {
+	if err := devdata.Vacuum(ctx, b.db, "loans", "imports", "import_blocks"); err != nil {
 		return err
 	}
 	if _, err := mon.ExecContext(ctx, "CHECKPOINT"); err != nil {

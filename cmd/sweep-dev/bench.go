@@ -23,23 +23,26 @@ import (
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/client"
 	"github.com/sweephq/sweep/examples"
+	"github.com/sweephq/sweep/internal/cmdline"
+	"github.com/sweephq/sweep/internal/config"
+	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/lifecycle"
 	"github.com/sweephq/sweep/store"
 	"github.com/sweephq/sweep/uploader"
 )
 
-// bench is one `sweep bench` run: a scratch database and Redis DB, an API in
+// bench is one `sweep-dev bench` run: a scratch database and Redis DB, an API in
 // this process and workers as separate processes, as in production.
 type bench struct {
-	cfg    Config
+	cfg    config.Config
 	out    io.Writer
 	db     *store.DB
 	dbURL  string
 	rdbURL string
 	api    string
 	tokens map[int64]string // tenant → token
-	bin    string           // the sweep binary workers run; "" is this one
+	bin    string           // the sweep binary workers run; "" finds it (sweepBinary)
 }
 
 // client is the API client of tenant's bench token.
@@ -49,26 +52,28 @@ func (b *bench) client(tenant int64) *client.Client {
 
 const benchTenant = 900_001
 
-func runBench(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
-	fs := newFlags("bench")
+func runBench(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
+	fs := cmdline.NewFlags("bench")
 	rows := fs.Int64("rows", 1_000_000, "rows in the validation file (0 skips the validation section)")
 	memRows := fs.Int64("memory-rows", 10_000_000, "rows of the second file whose worker memory is compared with the first (0 skips it)")
 	customers := fs.Int("customers", 1_000_000, "customers seeded (with related rows) for each deletion measure (0 skips the deletion section)")
 	apiSample := fs.Int("api-sample", 5_000, "customers deleted one by one through the API for measure (1)")
 	impact := fs.Bool("impact", false, "measure instead what a deletion run does to the platform's own traffic (impact.go)")
+	bin := fs.String("sweep", "", "the sweep server binary the bench's workers run (default: the sweep next to sweep-dev, else on PATH)")
 	impactOpts := impactFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
 	if *impact {
+		impactOpts.workerBin = *bin
 		return runImpact(ctx, cfg, *impactOpts, stdout)
 	}
-	b := &bench{cfg: cfg, out: stdout}
+	b := &bench{cfg: cfg, out: stdout, bin: *bin}
 	if err := b.open(ctx); err != nil {
 		return err
 	}
 	defer b.db.Close()
-	fmt.Fprintf(stdout, "sweep bench on %d CPUs (database %s, Redis %s)\n\n", runtime.NumCPU(), redactURL(b.dbURL), redactURL(b.rdbURL))
+	fmt.Fprintf(stdout, "sweep-dev bench on %d CPUs (database %s, Redis %s)\n\n", runtime.NumCPU(), config.RedactURL(b.dbURL), config.RedactURL(b.rdbURL))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if err := b.startAPI(ctx); err != nil {
@@ -103,7 +108,7 @@ func (b *bench) openOn(ctx context.Context, adminURL string, redisDB int) error 
 	if b.dbURL, err = store.WithSchema(u.String(), b.cfg.Schema); err != nil {
 		return err
 	}
-	if err := store.ResetDatabase(ctx, adminURL, "sweep_bench"); err != nil {
+	if err := devdata.ResetDatabase(ctx, adminURL, "sweep_bench"); err != nil {
 		return fmt.Errorf("create the bench database (the role needs CREATEDB): %w", err)
 	}
 	if b.db, err = store.Open(ctx, b.dbURL); err != nil {
@@ -141,10 +146,10 @@ func (b *bench) openOn(ctx context.Context, adminURL string, redisDB int) error 
 // tenant makes a bench tenant with n bare customers, settled as in a database
 // that has lived a while (vacuumed, analysed), and a token for it.
 func (b *bench) tenant(ctx context.Context, tenant, n int64) error {
-	if _, err := b.db.SeedBare(ctx, tenant, n); err != nil {
+	if _, err := devdata.SeedBare(ctx, b.db, tenant, n); err != nil {
 		return err
 	}
-	if err := b.db.Vacuum(ctx, "customers"); err != nil {
+	if err := devdata.Vacuum(ctx, b.db, "customers"); err != nil {
 		return err
 	}
 	tok, _, _, err := b.db.ReplaceToken(ctx, tenant, "bench", sweep.Scopes)
@@ -188,11 +193,9 @@ type workerProc struct {
 }
 
 func (b *bench) startWorker(extraEnv ...string) (*workerProc, error) {
-	self, err := b.bin, error(nil)
-	if self == "" {
-		if self, err = os.Executable(); err != nil {
-			return nil, err
-		}
+	self, err := sweepBinary(b.bin)
+	if err != nil {
+		return nil, err
 	}
 	cmd := exec.Command(self, "serve", "--roles", "worker")
 	cmd.Env = append(os.Environ(), "SWEEP_DATABASE_URL="+b.dbURL, "SWEEP_REDIS_URL="+b.rdbURL,
@@ -375,15 +378,15 @@ const (
 // run measures deletion four ways on identical data and prints the ratios.
 func (b *bench) run(ctx context.Context, n, apiSample int) error {
 	fmt.Fprintf(b.out, "Deletion: %s customers with %d related rows each, 10%% linked to a loan (seeded identically per measure)\n",
-		sweep.Commas(int64(n)), store.RelatedRowsPerCustomer)
+		sweep.Commas(int64(n)), devdata.RelatedRowsPerCustomer)
 	for _, t := range []int64{benchRaw, benchRaw2, benchImport, benchParallel, benchRawAfter} {
 		start := time.Now()
-		if _, err := b.db.Seed(ctx, store.SeedOptions{Tenant: t, Customers: n, LinkedFraction: 0.1, Seed: 2026}); err != nil {
+		if _, err := devdata.Seed(ctx, b.db, devdata.SeedOptions{Tenant: t, Customers: n, LinkedFraction: 0.1, Seed: 2026}); err != nil {
 			return err
 		}
 		fmt.Fprintf(b.out, "  (seeded tenant %d in %s)\n", t, time.Since(start).Round(time.Second))
 	}
-	if _, err := b.db.Seed(ctx, store.SeedOptions{Tenant: benchAPI, Customers: apiSample, Seed: 2026}); err != nil {
+	if _, err := devdata.Seed(ctx, b.db, devdata.SeedOptions{Tenant: benchAPI, Customers: apiSample, Seed: 2026}); err != nil {
 		return err
 	}
 	if err := b.settle(ctx); err != nil {
@@ -498,7 +501,7 @@ func (b *bench) importRun(ctx context.Context, tenant int64, file []byte, parall
 // settle vacuums the customer tables before a measure, so none pays for the
 // dead rows an earlier one left (autovacuum would otherwise run during it).
 func (b *bench) settle(ctx context.Context) error {
-	return b.db.Vacuum(ctx, append([]string{"customers", "loan_customers", "deletion_audit"}, store.RelatedTables...)...)
+	return devdata.Vacuum(ctx, b.db, append([]string{"customers", "loan_customers", "deletion_audit"}, devdata.RelatedTables...)...)
 }
 
 // rawDelete deletes every customer of tenant that no loan links with plain
@@ -508,12 +511,12 @@ func (b *bench) rawDelete(ctx context.Context, tenant int64, conns int) (float64
 	if err := b.settle(ctx); err != nil {
 		return 0, err
 	}
-	free, err := b.db.UnlinkedCustomerIDs(ctx, tenant)
+	free, err := devdata.UnlinkedCustomerIDs(ctx, b.db, tenant)
 	if err != nil {
 		return 0, err
 	}
 	start := time.Now()
-	if err := b.db.RawDeleteReference(ctx, tenant, free, conns); err != nil {
+	if err := devdata.RawDeleteReference(ctx, b.db, tenant, free, conns); err != nil {
 		return 0, err
 	}
 	return float64(len(free)) / time.Since(start).Seconds(), nil
