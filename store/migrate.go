@@ -123,7 +123,8 @@ func (m *Migrator) prepare(ctx context.Context) error {
 	return nil
 }
 
-// Up applies every pending migration and returns the versions it applied.
+// Up applies every pending migration and returns the versions it applied,
+// then the import state guard generated from status.go (guard.go).
 func (m *Migrator) Up(ctx context.Context) ([]int64, error) {
 	if err := m.prepare(ctx); err != nil {
 		return nil, err
@@ -131,6 +132,9 @@ func (m *Migrator) Up(ctx context.Context) ([]int64, error) {
 	res, err := m.provider.Up(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("migrate up: %w", err)
+	}
+	if err := m.applyGuard(ctx); err != nil {
+		return versions(res), err
 	}
 	return versions(res), nil
 }

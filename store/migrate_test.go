@@ -143,6 +143,19 @@ func TestMigrateUpDownOnEmptyDatabase(t *testing.T) {
 	if diff := cmp.Diff(ownFunctions, functions(t, db, "sweep")); diff != "" {
 		t.Errorf("functions of schema sweep after up (-want +got):\n%s", diff)
 	}
+	// The state guard generated from status.go is in force, not the
+	// migrations' placeholder.
+	for _, from := range sweep.Statuses {
+		for _, to := range sweep.Statuses {
+			var ok bool
+			if err := db.QueryRowContext(ctx, `SELECT sweep.sweep_import_edge($1, $2)`, from, to).Scan(&ok); err != nil {
+				t.Fatal(err)
+			}
+			if ok != sweep.CanTransition(from, to) {
+				t.Errorf("after up, %s -> %s: the database says %v, status.go says %v", from, to, ok, !ok)
+			}
+		}
+	}
 	if got := objects(t, db, "public"); len(got) != 0 {
 		t.Errorf("the migrations made objects in public: %v", got)
 	}

@@ -282,10 +282,11 @@ func holdTemplate(t testing.TB, name string) {
 	}
 }
 
-// schemaHash fingerprints what a template holds: the migrations and the demo
-// platform's schema.
+// schemaHash fingerprints what a template holds: the migrations, the import
+// state guard and the demo platform's schema.
 func schemaHash() string {
 	h := sha256.New()
+	h.Write([]byte(store.StateGuardSQL()))
 	demo, err := examples.Schema(examples.Demo)
 	if err != nil {
 		panic(err)

@@ -10,20 +10,6 @@ ALTER TABLE imports ADD CONSTRAINT imports_status_check CHECK (status IN (
     'uploaded', 'validating', 'validated', 'awaiting_approval', 'queued', 'running', 'paused', 'completed',
     'completed_with_errors', 'rejected', 'cancelled', 'failed'));
 
--- +goose StatementBegin
-CREATE OR REPLACE FUNCTION sweep_import_edge(from_status text, to_status text) RETURNS boolean
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT (from_status, to_status) IN (VALUES
-        ('uploaded', 'validating'), ('uploaded', 'cancelled'),
-        ('validating', 'validated'), ('validating', 'rejected'), ('validating', 'cancelled'), ('validating', 'failed'),
-        ('validated', 'queued'), ('validated', 'awaiting_approval'), ('validated', 'cancelled'),
-        ('awaiting_approval', 'queued'), ('awaiting_approval', 'rejected'), ('awaiting_approval', 'cancelled'),
-        ('rejected', 'validating'),
-        ('queued', 'running'), ('queued', 'paused'), ('queued', 'cancelled'), ('queued', 'failed'),
-        ('running', 'completed'), ('running', 'completed_with_errors'), ('running', 'paused'), ('running', 'cancelled'), ('running', 'failed'),
-        ('paused', 'queued'), ('paused', 'cancelled'))
-$$;
--- +goose StatementEnd
 
 -- Who asked and who decided: token names for people to read, the asking
 -- token's id so that it can never approve its own request.
@@ -170,19 +156,6 @@ ALTER TABLE tenants DROP COLUMN approval_threshold;
 DROP INDEX imports_awaiting_approval_idx;
 ALTER TABLE imports DROP COLUMN created_by_token, DROP COLUMN approval_requested_by, DROP COLUMN approval_requested_token,
     DROP COLUMN approval_requested_at, DROP COLUMN approval_expires_at, DROP COLUMN approved_by, DROP COLUMN approved_at;
--- +goose StatementBegin
-CREATE OR REPLACE FUNCTION sweep_import_edge(from_status text, to_status text) RETURNS boolean
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT (from_status, to_status) IN (VALUES
-        ('uploaded', 'validating'), ('uploaded', 'cancelled'),
-        ('validating', 'validated'), ('validating', 'rejected'), ('validating', 'cancelled'), ('validating', 'failed'),
-        ('validated', 'queued'), ('validated', 'cancelled'),
-        ('rejected', 'validating'),
-        ('queued', 'running'), ('queued', 'paused'), ('queued', 'cancelled'), ('queued', 'failed'),
-        ('running', 'completed'), ('running', 'completed_with_errors'), ('running', 'paused'), ('running', 'cancelled'), ('running', 'failed'),
-        ('paused', 'queued'), ('paused', 'cancelled'))
-$$;
--- +goose StatementEnd
 ALTER TABLE imports DROP CONSTRAINT imports_status_check;
 ALTER TABLE imports ADD CONSTRAINT imports_status_check CHECK (status IN (
     'uploaded', 'validating', 'validated', 'queued', 'running', 'paused', 'completed',
