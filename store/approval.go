@@ -152,11 +152,13 @@ func (db *DB) ExpireApprovals(ctx context.Context) (int, error) {
 // (an SQL condition on imports, with its arguments).
 func (db *DB) expireApprovals(ctx context.Context, and string, args ...any) (int, error) {
 	var ended []int64
-	err := db.db.SelectContext(ctx, &ended, `
-		UPDATE imports SET status = 'rejected', finished_at = now(), updated_at = now(),
+	err := db.move(ctx, db.db, edges{
+		from: []sweep.Status{sweep.StatusAwaitingApproval}, to: []sweep.Status{sweep.StatusRejected}, status: "'rejected'",
+		set: `finished_at = now(),
 			error = format('No one approved it before its request expired at %s; nothing was deleted. Validate and start it again to ask again.',
-				to_char(approval_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'))
-		WHERE status = 'awaiting_approval' AND approval_expires_at <= now() `+and+` RETURNING id`, args...)
+				to_char(approval_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'))`,
+		where: `status = 'awaiting_approval' AND approval_expires_at <= now() ` + and,
+	}, &ended, "id", args...)
 	if err != nil {
 		return 0, fmt.Errorf("expire approval requests: %w", err)
 	}

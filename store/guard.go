@@ -53,7 +53,30 @@ LANGUAGE sql IMMUTABLE AS $$
 	}
 	flush()
 	b.WriteString(strings.Join(lines, ",\n"))
-	b.WriteString(")\n$$;\n")
+	b.WriteString(`)
+$$;
+
+-- The mark of store.transition, the one writer of an import's status: its
+-- UPDATE calls this in its WHERE clause, before the row changes, and the
+-- trigger lets only a marked statement's status change through.
+CREATE OR REPLACE FUNCTION sweep_transition() RETURNS boolean
+LANGUAGE sql VOLATILE AS $$ SELECT set_config('sweep.transition', 'on', true) = 'on' $$;
+
+CREATE OR REPLACE FUNCTION sweep_check_import_edge() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('sweep.transition', true) IS DISTINCT FROM 'on' THEN
+        RAISE EXCEPTION 'import % of tenant %: % -> % was written outside store.transition, the one writer of an import''s status', OLD.id, OLD.tenant_id, OLD.status, NEW.status
+            USING ERRCODE = 'check_violation';
+    END IF;
+    IF NOT sweep_import_edge(OLD.status, NEW.status) THEN
+        RAISE EXCEPTION 'import % of tenant %: % -> % is not an edge of the import state table', OLD.id, OLD.tenant_id, OLD.status, NEW.status
+            USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END
+$$;
+`)
 	return b.String()
 }
 

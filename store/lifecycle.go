@@ -12,11 +12,12 @@ import (
 	"github.com/sweephq/sweep"
 )
 
-// This file holds every statement that changes an import's state: each edge
-// of the table in the root package's status.go is a named operation here, and
-// nothing else in sweep writes imports.status (the database refuses an edge
-// the table lacks: see migration 00004). Package lifecycle calls these and
-// queues the task that follows each one.
+// This file holds every change of an import's state: each edge of the table
+// in the root package's status.go is a named operation here, written by one
+// function, move, and nothing else writes imports.status — the database
+// refuses an edge the table lacks, and a status written by any statement
+// without move's mark (guard/import_states.sql, generated from status.go).
+// Package lifecycle calls these and queues the task that follows each one.
 //
 // Edges and where they are performed:
 //
@@ -48,25 +49,17 @@ import (
 func (db *DB) transition(ctx context.Context, q sqlx.QueryerContext, tenant, id int64, from []sweep.Status, to sweep.Status, set string, args ...any) (sweep.Import, error) {
 	states := make([]string, 0, len(from))
 	for _, f := range from {
-		if !sweep.CanTransition(f, to) {
-			return sweep.Import{}, fmt.Errorf("import %d: %s -> %s is not an edge of the state table", id, f, to)
-		}
 		states = append(states, string(f))
 	}
-	if set != "" {
-		set = ", " + set
-	}
-	var r importRow
-	err := db.acting(ctx, q, func(q sqlx.QueryerContext) error {
-		return sqlx.GetContext(ctx, q, &r, `UPDATE imports SET status = $3, updated_at = now()`+set+`
-			WHERE tenant_id = $1 AND id = $2 AND status = ANY($4) RETURNING `+importColumns,
-			append([]any{tenant, id, to, pq.Array(states)}, args...)...)
-	})
-	if err == nil {
-		return r.toImport(), nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
+	var rows []importRow
+	err := db.move(ctx, q, edges{from: from, to: []sweep.Status{to}, status: "$3", set: set,
+		where: "tenant_id = $1 AND id = $2 AND status = ANY($4)"}, &rows, importColumns,
+		append([]any{tenant, id, to, pq.Array(states)}, args...)...)
+	if err != nil {
 		return sweep.Import{}, fmt.Errorf("import %d to %s: %w", id, to, err)
+	}
+	if len(rows) == 1 {
+		return rows[0].toImport(), nil
 	}
 	cur, gerr := db.GetImport(ctx, tenant, id)
 	if gerr != nil {
@@ -75,6 +68,40 @@ func (db *DB) transition(ctx context.Context, q sqlx.QueryerContext, tenant, id 
 	// Not moved: whatever the table allows from its current state, this
 	// step was asked from others (a start of a paused import is no resume).
 	return cur, sweep.Errorf(sweep.ECONFLICT, "The import is %s; it cannot become %s from that state.", cur.Status, to)
+}
+
+// edges is one statement's change of state: from any state of from to the
+// state of to that the SQL expression status picks (a parameter, or a CASE
+// over to's states), with set, on the rows where holds.
+type edges struct {
+	from, to []sweep.Status
+	status   string
+	set      string
+	where    string
+}
+
+// move is the one writer of imports.status: every change of state, of one
+// import or many, is its UPDATE. Each pair of from and to must be an edge of
+// the state table (a caller asking for another is a bug, refused before any
+// SQL), and the statement carries sweep_transition(), the mark without
+// which the database refuses a status change (guard/import_states.sql).
+// The rows moved are scanned into dest, a pointer to a slice, by returning.
+func (db *DB) move(ctx context.Context, q sqlx.QueryerContext, e edges, dest any, returning string, args ...any) error {
+	for _, f := range e.from {
+		for _, t := range e.to {
+			if !sweep.CanTransition(f, t) {
+				return fmt.Errorf("%s -> %s is not an edge of the state table", f, t)
+			}
+		}
+	}
+	set := ""
+	if e.set != "" {
+		set = ", " + e.set
+	}
+	return db.acting(ctx, q, func(q sqlx.QueryerContext) error {
+		return sqlx.SelectContext(ctx, q, dest, `UPDATE imports SET status = `+e.status+`, updated_at = now()`+set+`
+			WHERE `+e.where+` AND sweep_transition() RETURNING `+returning, args...)
+	})
 }
 
 // RequestValidation starts a new validation round for an import that is
@@ -186,20 +213,16 @@ func (db *DB) StartImport(ctx context.Context, tenant, id int64, opts sweep.Star
 // left, so no task (early, hand-made, or from a host whose clock runs ahead)
 // starts a run before its time.
 func (db *DB) BeginRunning(ctx context.Context, tenant, id int64) (sweep.Import, error) {
-	if !sweep.CanTransition(sweep.StatusQueued, sweep.StatusRunning) {
-		return sweep.Import{}, fmt.Errorf("import %d: queued -> running is not an edge of the state table", id)
-	}
 	for try := 0; ; try++ {
-		var r importRow
-		err := db.acting(ctx, db.db, func(q sqlx.QueryerContext) error {
-			return sqlx.GetContext(ctx, q, &r, `UPDATE imports SET status = 'running', updated_at = now(), started_at = coalesce(started_at, now())
-				WHERE tenant_id = $1 AND id = $2 AND status = 'queued' AND (run_at IS NULL OR run_at <= now())
-				RETURNING `+importColumns, tenant, id)
-		})
-		if err == nil {
-			return r.toImport(), nil
-		} else if !errors.Is(err, sql.ErrNoRows) {
+		var rows []importRow
+		err := db.move(ctx, db.db, edges{from: []sweep.Status{sweep.StatusQueued}, to: []sweep.Status{sweep.StatusRunning},
+			status: "'running'", set: "started_at = coalesce(started_at, now())",
+			where: "tenant_id = $1 AND id = $2 AND status = 'queued' AND (run_at IS NULL OR run_at <= now())"},
+			&rows, importColumns, tenant, id)
+		if err != nil {
 			return sweep.Import{}, fmt.Errorf("import %d to running: %w", id, err)
+		} else if len(rows) == 1 {
+			return rows[0].toImport(), nil
 		}
 		cur, err := db.GetImport(ctx, tenant, id)
 		if err != nil || cur.Status == sweep.StatusRunning {
@@ -245,20 +268,22 @@ func (e *NotDueError) Unwrap() error {
 // completed, or completed_with_errors when some rows failed validation or were
 // skipped. It returns false, without error, while a block is still in flight.
 func (db *DB) CompleteImport(ctx context.Context, tenant, id int64) (sweep.Import, bool, error) {
-	var r importRow
-	err := db.db.GetContext(ctx, &r, `
-		UPDATE imports SET
-			status = CASE WHEN error_rows + skipped_rows > 0 THEN 'completed_with_errors' ELSE 'completed' END,
-			finished_at = now(), updated_at = now()
-		WHERE tenant_id = $1 AND id = $2 AND status = 'running'
-		  AND NOT EXISTS (SELECT 1 FROM import_blocks b WHERE b.tenant_id = $1 AND b.import_id = $2 AND b.processed_at IS NULL)
-		RETURNING `+importColumns, tenant, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return sweep.Import{}, false, nil
-	} else if err != nil {
+	var rows []importRow
+	err := db.move(ctx, db.db, edges{
+		from:   []sweep.Status{sweep.StatusRunning},
+		to:     []sweep.Status{sweep.StatusCompleted, sweep.StatusCompletedWithErrors},
+		status: "CASE WHEN error_rows + skipped_rows > 0 THEN 'completed_with_errors' ELSE 'completed' END",
+		set:    "finished_at = now()",
+		where: `tenant_id = $1 AND id = $2 AND status = 'running'
+			AND NOT EXISTS (SELECT 1 FROM import_blocks b WHERE b.tenant_id = $1 AND b.import_id = $2 AND b.processed_at IS NULL)`,
+	}, &rows, importColumns, tenant, id)
+	if err != nil {
 		return sweep.Import{}, false, fmt.Errorf("complete import %d: %w", id, err)
 	}
-	return r.toImport(), true, nil
+	if len(rows) == 0 {
+		return sweep.Import{}, false, nil
+	}
+	return rows[0].toImport(), true, nil
 }
 
 // CancelImport stops an import. One that is not running (not started,

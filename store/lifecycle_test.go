@@ -44,13 +44,18 @@ func TestDatabaseRefusesAForbiddenEdge(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, to := range []sweep.Status{sweep.StatusCompleted, sweep.StatusRunning, sweep.StatusQueued, sweep.StatusValidated} {
-		_, err := db.SQL().Exec(`UPDATE imports SET status = $3 WHERE tenant_id = $1 AND id = $2`, 5200243, imp.ID, to)
+		_, err := db.SQL().Exec(`UPDATE imports SET status = $3 WHERE tenant_id = $1 AND id = $2 AND sweep_transition()`, 5200243, imp.ID, to)
 		if err == nil || !strings.Contains(err.Error(), "is not an edge of the import state table") {
 			t.Errorf("uploaded -> %s: %v; want the database to refuse it", to, err)
 		}
 	}
-	if _, err := db.SQL().Exec(`UPDATE imports SET status = 'validating' WHERE tenant_id = $1 AND id = $2`, 5200243, imp.ID); err != nil {
-		t.Errorf("uploaded -> validating, an edge: %v", err)
+	// An edge, but written outside store.transition: refused too.
+	_, err = db.SQL().Exec(`UPDATE imports SET status = 'validating' WHERE tenant_id = $1 AND id = $2`, 5200243, imp.ID)
+	if err == nil || !strings.Contains(err.Error(), "was written outside store.transition") {
+		t.Errorf("uploaded -> validating without the transition's mark: %v; want the database to refuse it", err)
+	}
+	if _, err := db.SQL().Exec(`UPDATE imports SET status = 'validating' WHERE tenant_id = $1 AND id = $2 AND sweep_transition()`, 5200243, imp.ID); err != nil {
+		t.Errorf("uploaded -> validating, an edge, marked: %v", err)
 	}
 	// Other columns change freely.
 	if _, err := db.SQL().Exec(`UPDATE imports SET updated_at = now(), status = status WHERE tenant_id = $1 AND id = $2`, 5200243, imp.ID); err != nil {

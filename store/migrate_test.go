@@ -27,7 +27,7 @@ var (
 	ownFunctions = []string{
 		"sweep_actor", "sweep_add_counts", "sweep_approval_event_tokens", "sweep_check_import_edge", "sweep_end_hold", "sweep_hold_event",
 		"sweep_impact_event", "sweep_import_edge", "sweep_import_event", "sweep_import_webhook",
-		"sweep_import_webhook_type", "sweep_webhook_emit",
+		"sweep_import_webhook_type", "sweep_transition", "sweep_webhook_emit",
 	}
 	// platformTables are the demo platform's (examples/demo/schema.sql).
 	platformTables = []string{

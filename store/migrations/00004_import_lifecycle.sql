@@ -45,3 +45,4 @@ ALTER TABLE imports ADD COLUMN attempts integer NOT NULL DEFAULT 0, ADD COLUMN c
 DROP TRIGGER imports_status_edge ON imports;
 DROP FUNCTION sweep_check_import_edge();
 DROP FUNCTION sweep_import_edge(text, text);
+DROP FUNCTION IF EXISTS sweep_transition();

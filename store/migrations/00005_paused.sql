@@ -9,7 +9,8 @@ ALTER TABLE imports ADD CONSTRAINT imports_status_check CHECK (status IN (
 
 
 -- +goose Down
-UPDATE imports SET status = 'cancelled', error = 'Cancelled: paused when sweep was downgraded.' WHERE status = 'paused';
+-- A change of state, marked as store.transition marks its own.
+UPDATE imports SET status = 'cancelled', error = 'Cancelled: paused when sweep was downgraded.' WHERE status = 'paused' AND sweep_transition();
 ALTER TABLE imports DROP CONSTRAINT imports_status_check;
 ALTER TABLE imports ADD CONSTRAINT imports_status_check CHECK (status IN (
     'uploaded', 'validating', 'validated', 'queued', 'running', 'completed',

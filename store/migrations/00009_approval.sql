@@ -102,7 +102,8 @@ CREATE TRIGGER import_impacts_events AFTER INSERT OR UPDATE ON import_impacts
 -- +goose Down
 DROP TRIGGER import_impacts_events ON import_impacts;
 DROP FUNCTION sweep_impact_event();
-UPDATE imports SET status = 'cancelled', error = 'Cancelled: it awaited approval when sweep was downgraded.' WHERE status = 'awaiting_approval';
+-- A change of state, marked as store.transition marks its own.
+UPDATE imports SET status = 'cancelled', error = 'Cancelled: it awaited approval when sweep was downgraded.' WHERE status = 'awaiting_approval' AND sweep_transition();
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION sweep_import_event() RETURNS trigger
 LANGUAGE plpgsql AS $$
