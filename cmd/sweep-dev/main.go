@@ -7,14 +7,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 
 	"github.com/sweephq/sweep/internal/cmdline"
 	"github.com/sweephq/sweep/internal/config"
@@ -42,30 +39,13 @@ Configuration comes from the same SWEEP_* environment variables as sweep's; see 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
-	stop()
-	if err != nil {
-		var u cmdline.UsageError
-		if errors.As(err, &u) {
-			fmt.Fprintf(os.Stderr, "sweep-dev: %v\n\n%s", err, usage)
-			os.Exit(2)
-		}
-		fmt.Fprintf(os.Stderr, "sweep-dev: %v\n", err)
-		os.Exit(1)
-	}
-}
+var program = cmdline.Program{Name: "sweep-dev", Usage: usage, Dispatch: dispatch}
 
-// run executes one command. It is main without the process: tests call it.
+func main() { program.Main() }
+
+// run executes one command line; tests call it.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	err := dispatch(ctx, args, getenv, stdout, stderr)
-	var h cmdline.Help
-	if errors.As(err, &h) {
-		h.Print(stdout, "sweep-dev", usage)
-		return nil
-	}
-	return err
+	return program.Run(ctx, args, getenv, stdout, stderr)
 }
 
 func dispatch(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

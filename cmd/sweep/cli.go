@@ -30,6 +30,9 @@ type exitError struct {
 
 func (e exitError) Error() string { return e.msg }
 
+// ExitCode is the status the process exits with (cmdline.Program.Main).
+func (e exitError) ExitCode() int { return e.code }
+
 // Exit statuses of `sweep import`, for scripts.
 const (
 	exitRowsFailed = 3 // the import went through, but some rows failed (written to FILE.errors.csv)

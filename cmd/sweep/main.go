@@ -5,13 +5,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 
 	// Run windows name time zones; the binary carries their rules, so an
 	// image without the system's zone files reads them alike.
@@ -66,39 +62,13 @@ sweep-dev, apart from this binary.
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
-	stop()
-	if err != nil {
-		var u cmdline.UsageError
-		if errors.As(err, &u) {
-			fmt.Fprintf(os.Stderr, "sweep: %v\n\n%s", err, usage)
-			os.Exit(2)
-		}
-		var x exitError
-		if errors.As(err, &x) {
-			if x.msg != "" {
-				fmt.Fprintf(os.Stderr, "sweep: %s\n", x.msg)
-			}
-			os.Exit(x.code)
-		}
-		fmt.Fprintf(os.Stderr, "sweep: %v\n", err)
-		os.Exit(1)
-	}
-}
+var program = cmdline.Program{Name: "sweep", Usage: usage, Dispatch: dispatch}
 
-// run executes one command. It is main without the process: tests call it.
-// A command line that asks for help (--help anywhere before "--") does
-// nothing but print the command's usage and flags.
+func main() { program.Main() }
+
+// run executes one command line; tests call it.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	err := dispatch(ctx, args, getenv, stdout, stderr)
-	var h cmdline.Help
-	if errors.As(err, &h) {
-		h.Print(stdout, "sweep", usage)
-		return nil
-	}
-	return err
+	return program.Run(ctx, args, getenv, stdout, stderr)
 }
 
 func dispatch(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

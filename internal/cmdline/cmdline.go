@@ -5,12 +5,15 @@
 package cmdline
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/sweephq/sweep"
 )
@@ -257,4 +260,52 @@ func Shown(err error) error {
 		return nil
 	}
 	return APIError{err}
+}
+
+// Program is one of sweep's binaries: its name, its whole usage text, and
+// the function that runs one command line.
+type Program struct {
+	Name     string
+	Usage    string
+	Dispatch func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error
+}
+
+// Run executes one command line: main without the process, which tests
+// call. A command line that asks for help (--help anywhere before "--", as
+// the command's flags parse it) does nothing but print the command's usage
+// and flags.
+func (p Program) Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	err := p.Dispatch(ctx, args, getenv, stdout, stderr)
+	var h Help
+	if errors.As(err, &h) {
+		h.Print(stdout, p.Name, p.Usage)
+		return nil
+	}
+	return err
+}
+
+// Main runs the process's command line until it ends or a signal stops it,
+// and exits: 2 for a usage error (printed with the usage), the error's own
+// status when it has one (ExitCode), else 1.
+func (p Program) Main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := p.Run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err == nil {
+		return
+	}
+	var u UsageError
+	if errors.As(err, &u) {
+		fmt.Fprintf(os.Stderr, "%s: %v\n\n%s", p.Name, err, p.Usage)
+		os.Exit(2)
+	}
+	var x interface{ ExitCode() int }
+	if errors.As(err, &x) {
+		if msg := err.Error(); msg != "" {
+			fmt.Fprintf(os.Stderr, "%s: %s\n", p.Name, msg)
+		}
+		os.Exit(x.ExitCode())
+	}
+	fmt.Fprintf(os.Stderr, "%s: %v\n", p.Name, err)
+	os.Exit(1)
 }
