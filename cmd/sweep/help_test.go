@@ -25,11 +25,23 @@ func TestEveryCommandAnswersHelp(t *testing.T) {
 	if len(commands) < 30 {
 		t.Fatalf("the usage lists %d commands: %v", len(commands), commands)
 	}
+	// A valid configuration whose database and API cannot be reached: a
+	// command that did anything before reading its flags would fail.
+	unreachable := map[string]string{}
+	for k, v := range broken {
+		if k != "SWEEP_CHUNK_SIZE" {
+			unreachable[k] = v
+		}
+	}
 	for _, c := range commands {
 		for _, help := range []string{"--help", "-h"} {
 			args := append(strings.Fields(c), help)
 			var out strings.Builder
-			err := run(context.Background(), args, env(broken), &out, io.Discard)
+			err := run(context.Background(), args, env(unreachable), &out, io.Discard)
+			if err == nil {
+				out.Reset()
+				err = run(context.Background(), args, env(broken), &out, io.Discard)
+			}
 			if err != nil {
 				t.Errorf("sweep %s %s: %v", c, help, err)
 				continue
