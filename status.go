@@ -51,19 +51,6 @@ func CanTransition(from, to Status) bool {
 	return slices.Contains(transitions[from], to)
 }
 
-// Edges lists every edge of the state table, from-state by from-state in
-// the order of Statuses, each from-state's edges in the table's order. The
-// database's guard is generated from it (store/guard.go).
-func Edges() [][2]Status {
-	var out [][2]Status
-	for _, from := range Statuses {
-		for _, to := range transitions[from] {
-			out = append(out, [2]Status{from, to})
-		}
-	}
-	return out
-}
-
 // Next returns the states reachable from s in one step.
 func (s Status) Next() []Status {
 	return slices.Clone(transitions[s])

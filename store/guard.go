@@ -35,23 +35,17 @@ CREATE OR REPLACE FUNCTION sweep_import_edge(from_status text, to_status text) R
 LANGUAGE sql IMMUTABLE AS $$
     SELECT (from_status, to_status) IN (VALUES
 `)
+	// One line of edges per state that has any, in the order of Statuses.
 	var lines []string
-	var line []string
-	var from sweep.Status
-	flush := func() {
-		if len(line) > 0 {
-			lines = append(lines, "        "+strings.Join(line, ", "))
+	for _, from := range sweep.Statuses {
+		var pairs []string
+		for _, to := range from.Next() {
+			pairs = append(pairs, fmt.Sprintf("('%s', '%s')", from, to))
 		}
-		line = nil
-	}
-	for _, e := range sweep.Edges() {
-		if e[0] != from {
-			flush()
-			from = e[0]
+		if len(pairs) > 0 {
+			lines = append(lines, "        "+strings.Join(pairs, ", "))
 		}
-		line = append(line, fmt.Sprintf("('%s', '%s')", e[0], e[1]))
 	}
-	flush()
 	b.WriteString(strings.Join(lines, ",\n"))
 	b.WriteString(`)
 $$;

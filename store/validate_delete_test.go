@@ -75,22 +75,13 @@ func TestDeleteImportWhileValidatingLeavesNothing(t *testing.T) {
 				if table == "imports" {
 					col = "id"
 				}
-				if n := count(t, db, fmt.Sprintf(`SELECT count(*) FROM %s WHERE tenant_id = $1 AND %s = $2`, table, col), tenant, imp.ID); n != 0 {
+				if n := testenv.Count(t, db, fmt.Sprintf(`SELECT count(*) FROM %s WHERE tenant_id = $1 AND %s = $2`, table, col), tenant, imp.ID); n != 0 {
 					t.Errorf("%s rows of the deleted import: %d, want 0", table, n)
 				}
 			}
-			if n := count(t, db, `SELECT count(*) FROM pg_class WHERE relname = $1`, fmt.Sprintf("import_stage_%d", imp.ID)); n != 0 {
+			if n := testenv.Count(t, db, `SELECT count(*) FROM pg_class WHERE relname = $1`, fmt.Sprintf("import_stage_%d", imp.ID)); n != 0 {
 				t.Errorf("the stage of the deleted import is still there")
 			}
 		})
 	}
-}
-
-func count(t *testing.T, db *store.DB, query string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := db.SQL().QueryRow(query, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return n
 }

@@ -39,7 +39,7 @@ Configuration comes from the same SWEEP_* environment variables as sweep's; see 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-var program = cmdline.Program{Name: "sweep-dev", Usage: usage, Dispatch: dispatch}
+var program = cmdline.Program{Name: "sweep-dev", Version: version, Usage: usage, Dispatch: dispatch}
 
 func main() { program.Main() }
 
@@ -48,30 +48,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return program.Run(ctx, args, getenv, stdout, stderr)
 }
 
-func dispatch(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return cmdline.UsageError{Msg: "no command given"}
-	}
-	cmd, args := args[0], args[1:]
-	switch cmd {
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
-	case "version", "--version":
-		if err := cmdline.Parse(cmdline.NewFlags("version"), args); err != nil {
-			return err
-		}
-		fmt.Fprintln(stdout, "sweep-dev", version)
-		return nil
-	}
-	cfg, err := config.Load(getenv)
-	if err != nil && cmdline.AsksHelp(args) {
-		// Help needs no configuration: a bad one is reported when the
-		// command runs.
-		cfg, err = config.Load(func(string) string { return "" })
-	}
+// dispatch runs one of sweep-dev's commands.
+func dispatch(ctx context.Context, cmd string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := config.ForCommand(getenv, args)
 	if err != nil {
-		return fmt.Errorf("configuration:\n%w", err)
+		return err
 	}
 	switch cmd {
 	case "seed":

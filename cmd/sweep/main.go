@@ -62,7 +62,7 @@ sweep-dev, apart from this binary.
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-var program = cmdline.Program{Name: "sweep", Usage: usage, Dispatch: dispatch}
+var program = cmdline.Program{Name: "sweep", Version: version, Usage: usage, Dispatch: dispatch}
 
 func main() { program.Main() }
 
@@ -71,26 +71,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return program.Run(ctx, args, getenv, stdout, stderr)
 }
 
-func dispatch(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return cmdline.UsageError{Msg: "no command given"}
-	}
-	cmd, args := args[0], args[1:]
-	if len(args) > 0 && cmdline.IsHelp(args[0]) && cmdline.HasSubcommands(usage, "sweep", cmd) {
-		// sweep CMD --help, before any subcommand: the command's part of
-		// the usage.
-		return cmdline.Help{Command: cmd}
-	}
+// dispatch runs one of sweep's commands.
+func dispatch(ctx context.Context, cmd string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	switch cmd {
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
-	case "version", "--version":
-		if err := cmdline.Parse(cmdline.NewFlags("version"), args); err != nil {
-			return err
-		}
-		fmt.Fprintln(stdout, "sweep", version)
-		return nil
 	case "probe":
 		return runProbe(ctx, args, stdout)
 	case "import":
@@ -102,14 +85,9 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 	case "webhooks":
 		return runWebhooksCLI(ctx, args, getenv, stdout, stderr)
 	}
-	cfg, err := config.Load(getenv)
-	if err != nil && cmdline.AsksHelp(args) {
-		// Help needs no configuration: a bad one is reported when the
-		// command runs.
-		cfg, err = config.Load(func(string) string { return "" })
-	}
+	cfg, err := config.ForCommand(getenv, args)
 	if err != nil {
-		return fmt.Errorf("configuration:\n%w", err)
+		return err
 	}
 	log := newLogger(cfg, stderr)
 	switch cmd {

@@ -262,26 +262,50 @@ func Shown(err error) error {
 	return APIError{err}
 }
 
-// Program is one of sweep's binaries: its name, its whole usage text, and
-// the function that runs one command line.
+// Program is one of sweep's binaries: its name, version and whole usage
+// text, and the function that runs one of its commands.
 type Program struct {
 	Name     string
+	Version  string
 	Usage    string
-	Dispatch func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error
+	Dispatch func(ctx context.Context, cmd string, args []string, getenv func(string) string, stdout, stderr io.Writer) error
 }
 
 // Run executes one command line: main without the process, which tests
-// call. A command line that asks for help (--help anywhere before "--", as
-// the command's flags parse it) does nothing but print the command's usage
-// and flags.
+// call. It answers help and version itself. A command line that asks for
+// help (--help anywhere before "--", as the command's flags parse it, or
+// right after a command that has subcommands) does nothing but print the
+// command's usage and flags.
 func (p Program) Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	err := p.Dispatch(ctx, args, getenv, stdout, stderr)
+	err := p.run(ctx, args, getenv, stdout, stderr)
 	var h Help
 	if errors.As(err, &h) {
 		h.Print(stdout, p.Name, p.Usage)
 		return nil
 	}
 	return err
+}
+
+func (p Program) run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return UsageError{"no command given"}
+	}
+	cmd, args := args[0], args[1:]
+	switch {
+	case IsHelp(cmd) || cmd == "help":
+		fmt.Fprint(stdout, p.Usage)
+		return nil
+	case cmd == "version" || cmd == "--version":
+		if err := Parse(NewFlags("version"), args); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, p.Name, p.Version)
+		return nil
+	case len(args) > 0 && IsHelp(args[0]) && HasSubcommands(p.Usage, p.Name, cmd):
+		// CMD --help, before any subcommand: the command's part of the usage.
+		return Help{Command: cmd}
+	}
+	return p.Dispatch(ctx, cmd, args, getenv, stdout, stderr)
 }
 
 // Main runs the process's command line until it ends or a signal stops it,

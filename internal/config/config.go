@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/internal/cmdline"
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/store"
 	"github.com/sweephq/sweep/throttle"
@@ -88,6 +89,20 @@ type Error struct {
 
 func (e *Error) Error() string {
 	return fmt.Sprintf("%s: %s; found %q", e.Var, e.Want, e.Value)
+}
+
+// ForCommand loads the configuration for a command with args. A command
+// line that asks for help needs none: a bad configuration then yields the
+// defaults, and is reported when the command runs.
+func ForCommand(getenv func(string) string, args []string) (Config, error) {
+	cfg, err := Load(getenv)
+	if err != nil && cmdline.AsksHelp(args) {
+		return Load(func(string) string { return "" })
+	}
+	if err != nil {
+		return cfg, fmt.Errorf("configuration:\n%w", err)
+	}
+	return cfg, nil
 }
 
 // Load reads the configuration through getenv (os.Getenv in production)

@@ -11,15 +11,6 @@ import (
 	"github.com/sweephq/sweep/store"
 )
 
-func count(t *testing.T, db *store.DB, query string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := db.SQL().QueryRow(query, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return n
-}
-
 func TestSeedCounts(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -32,12 +23,12 @@ func TestSeedCounts(t *testing.T) {
 	if res.FirstID != 1 || res.LastID != n || res.Customers != n {
 		t.Errorf("result ids %d..%d (%d customers), want 1..%d", res.FirstID, res.LastID, res.Customers, n)
 	}
-	if got := count(t, db, "SELECT count(*) FROM customers WHERE tenant_id = $1", tenant); got != n {
+	if got := testenv.Count(t, db, "SELECT count(*) FROM customers WHERE tenant_id = $1", tenant); got != n {
 		t.Errorf("customers = %d, want %d", got, n)
 	}
 	related := 0
 	for _, table := range devdata.RelatedTables {
-		got := count(t, db, fmt.Sprintf("SELECT count(*) FROM %s WHERE tenant_id = $1", table), tenant)
+		got := testenv.Count(t, db, fmt.Sprintf("SELECT count(*) FROM %s WHERE tenant_id = $1", table), tenant)
 		want := n
 		if table == "customer_phones" || table == "customer_references" {
 			want = 2 * n
@@ -50,8 +41,8 @@ func TestSeedCounts(t *testing.T) {
 	if related != n*devdata.RelatedRowsPerCustomer {
 		t.Errorf("related rows = %d, want %d per customer", related, devdata.RelatedRowsPerCustomer)
 	}
-	loans := count(t, db, "SELECT count(*) FROM loans WHERE tenant_id = $1", tenant)
-	links := count(t, db, "SELECT count(DISTINCT customer_id) FROM loan_customers WHERE tenant_id = $1", tenant)
+	loans := testenv.Count(t, db, "SELECT count(*) FROM loans WHERE tenant_id = $1", tenant)
+	links := testenv.Count(t, db, "SELECT count(DISTINCT customer_id) FROM loan_customers WHERE tenant_id = $1", tenant)
 	if loans != res.Linked || links != res.Linked {
 		t.Errorf("loans = %d, linked customers = %d, result says %d", loans, links, res.Linked)
 	}
@@ -122,10 +113,10 @@ func TestCascadesCoverEveryRelatedTable(t *testing.T) {
 	if free == 0 || linked == 0 {
 		t.Fatalf("seed made no free (%d) or no linked (%d) customer", free, linked)
 	}
-	loansBefore := count(t, db, "SELECT count(*) FROM loans")
-	linksBefore := count(t, db, "SELECT count(*) FROM loan_customers")
+	loansBefore := testenv.Count(t, db, "SELECT count(*) FROM loans")
+	linksBefore := testenv.Count(t, db, "SELECT count(*) FROM loan_customers")
 	for _, table := range devdata.RelatedTables {
-		if n := count(t, db, fmt.Sprintf("SELECT count(*) FROM %s WHERE tenant_id = $1 AND customer_id = $2", table), tenant, free); n == 0 {
+		if n := testenv.Count(t, db, fmt.Sprintf("SELECT count(*) FROM %s WHERE tenant_id = $1 AND customer_id = $2", table), tenant, free); n == 0 {
 			t.Fatalf("seeded customer %d has no rows in %s", free, table)
 		}
 	}
@@ -134,17 +125,17 @@ func TestCascadesCoverEveryRelatedTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, table := range devdata.RelatedTables {
-		if n := count(t, db, fmt.Sprintf("SELECT count(*) FROM %s WHERE tenant_id = $1 AND customer_id = $2", table), tenant, free); n != 0 {
+		if n := testenv.Count(t, db, fmt.Sprintf("SELECT count(*) FROM %s WHERE tenant_id = $1 AND customer_id = $2", table), tenant, free); n != 0 {
 			t.Errorf("%s still holds %d rows of deleted customer %d", table, n, free)
 		}
-		if n := count(t, db, fmt.Sprintf("SELECT count(*) FROM %s WHERE tenant_id = $1 AND customer_id = $2", table), tenant+1, free); n == 0 {
+		if n := testenv.Count(t, db, fmt.Sprintf("SELECT count(*) FROM %s WHERE tenant_id = $1 AND customer_id = $2", table), tenant+1, free); n == 0 {
 			t.Errorf("%s lost the other tenant's customer %d", table, free)
 		}
 	}
-	if got := count(t, db, "SELECT count(*) FROM loans"); got != loansBefore {
+	if got := testenv.Count(t, db, "SELECT count(*) FROM loans"); got != loansBefore {
 		t.Errorf("loans = %d after a delete, want %d", got, loansBefore)
 	}
-	if got := count(t, db, "SELECT count(*) FROM loan_customers"); got != linksBefore {
+	if got := testenv.Count(t, db, "SELECT count(*) FROM loan_customers"); got != linksBefore {
 		t.Errorf("loan links = %d after a delete, want %d", got, linksBefore)
 	}
 
@@ -152,7 +143,7 @@ func TestCascadesCoverEveryRelatedTable(t *testing.T) {
 	if pqErr, ok := err.(*pq.Error); !ok || pqErr.Code != "23503" {
 		t.Errorf("deleting linked customer %d: err = %v, want foreign key violation 23503", linked, err)
 	}
-	if n := count(t, db, "SELECT count(*) FROM customers WHERE tenant_id = $1 AND id = $2", tenant, linked); n != 1 {
+	if n := testenv.Count(t, db, "SELECT count(*) FROM customers WHERE tenant_id = $1 AND id = $2", tenant, linked); n != 1 {
 		t.Errorf("linked customer %d is gone", linked)
 	}
 }

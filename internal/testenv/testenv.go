@@ -432,3 +432,14 @@ func OpenDB(t testing.TB, url string) *store.DB {
 	}
 	return db
 }
+
+// Count runs a query that returns one number (a count) on db, failing the
+// test on an error.
+func Count(t testing.TB, db *store.DB, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := db.SQL().QueryRow(query, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
