@@ -29,7 +29,8 @@ const (
 // Record is one data row of an import file.
 type Record struct {
 	Line       int64     // physical line where the row starts (the header is line 1)
-	CustomerID int64     // the parsed id; 0 when Err is set
+	CustomerID int64     // the parsed id; 0 when Err is set, or when the key is not a whole number
+	Key        string    // the parsed key when the reader's key is a uuid or text (SetKey)
 	Err        *RowError // why the row is rejected, or nil
 	Fields     []string  // the row's fields as in the file; reused by the next call to Next
 }
@@ -44,7 +45,12 @@ type FileReader struct {
 	maxRows   int64
 	rows      int64
 	rec       Record
+	key       Key
 }
+
+// SetKey makes the reader read customerId as k says (a whole number unless
+// set): a uuid or text key fills Record.Key instead of CustomerID.
+func (f *FileReader) SetKey(k Key) { f.key = k }
 
 // fileError is a whole-file rejection: EINVALID with a message for the operator.
 func fileError(format string, args ...any) error {
@@ -250,6 +256,12 @@ func (f *FileReader) parse() {
 		}
 		if f.idCol >= len(r.Fields) {
 			fail(ColumnCustomerID, fmt.Sprintf("The row has %d column(s), so %s (column %d) is missing. Add it.", len(r.Fields), ColumnCustomerID, f.idCol+1), "")
+		} else if f.key.Kind != KeyWhole {
+			if key, msg := f.key.Parse(r.Fields[f.idCol]); msg != "" {
+				fail(ColumnCustomerID, msg, r.Fields[f.idCol])
+			} else if r.Err == nil {
+				r.Key = key
+			}
 		} else if id, msg := ParseCustomerID(r.Fields[f.idCol]); msg != "" {
 			fail(ColumnCustomerID, msg, r.Fields[f.idCol])
 		} else if r.Err == nil {

@@ -72,11 +72,19 @@ func KeyReused(key string, importID int64) *Error {
 // are stored this way so they meet the same validation as an uploaded file,
 // and the digest of this file is what an idempotency key binds for them.
 func WriteIDsFile(w io.Writer, each func(add func(id int64) error) error) (count int64, err error) {
+	return WriteKeysFile(w, func(add func(string) error) error {
+		return each(func(id int64) error { return add(strconv.FormatInt(id, 10)) })
+	})
+}
+
+// WriteKeysFile is WriteIDsFile for customers named by key (a uuid or text,
+// or a whole number in decimal).
+func WriteKeysFile(w io.Writer, each func(add func(key string) error) error) (count int64, err error) {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{ColumnAction, ColumnCustomerID})
-	err = each(func(id int64) error {
+	err = each(func(key string) error {
 		count++
-		return cw.Write([]string{ActionRemove, strconv.FormatInt(id, 10)})
+		return cw.Write([]string{ActionRemove, key})
 	})
 	cw.Flush()
 	if err == nil {

@@ -45,7 +45,11 @@ type Impact struct {
 	// Sample holds up to ImpactSampleSize of the customers that will go,
 	// spread evenly over their ids in increasing order (the first and the
 	// last included), so a file that names the wrong range shows it.
-	Sample     []int64
+	Sample []int64
+	// SampleKeys holds the same customers' keys when the platform's key is
+	// a uuid or text (Sample is then empty: sweep's numbers for them mean
+	// nothing to anyone).
+	SampleKeys []string
 	ComputedAt time.Time
 }
 

@@ -31,7 +31,10 @@ type Impact struct {
 	RowsPerSecond    float64 `json:"rows_per_second"`
 	Basis            string  `json:"basis"`
 	// Sample holds up to ten of the customers' ids, spread over their range.
-	Sample     []int64   `json:"sample"`
+	Sample []int64 `json:"sample"`
+	// SampleKeys holds them by key instead when the platform's customer
+	// key is a uuid or text (Sample is then empty).
+	SampleKeys []string  `json:"sample_keys,omitempty"`
 	ComputedAt time.Time `json:"computed_at"`
 }
 
@@ -53,7 +56,7 @@ func FromImpact(m sweep.Impact) Impact {
 	j := Impact{
 		ImportID: m.ImportID, Customers: m.Customers, RelatedRows: m.RelatedRows(), SkippedRows: m.SkippedRows(),
 		FileError: m.FileError, Rows: m.Rows, EstimatedSeconds: m.EstimatedSeconds, RowsPerSecond: m.RowsPerSecond,
-		Basis: m.Basis, Sample: m.Sample, ComputedAt: m.ComputedAt,
+		Basis: m.Basis, Sample: m.Sample, SampleKeys: m.SampleKeys, ComputedAt: m.ComputedAt,
 		Related: make([]RelatedCount, 0, len(m.Related)), Skipped: make([]SkipCount, 0, len(m.Skipped)),
 	}
 	if j.Sample == nil {

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/lib/pq"
+	"github.com/sweephq/sweep"
 )
 
 // Options are what Check needs besides the plan and the database.
@@ -17,6 +19,30 @@ type Options struct {
 	HashKey []byte
 	// Skip are schemas left out of the catalog: sweep's own.
 	Skip []string
+	// KeyTable is sweep's table of customer keys (quoted, with its
+	// schema): a subject whose key is not a whole number is erased through
+	// the numbers it gives each key. See KeyTableColumns.
+	KeyTable string
+}
+
+// KeyTableColumns is what Options.KeyTable holds: one row per tenant and
+// key, numbered n.
+const KeyTableColumns = "(tenant_id bigint NOT NULL, key text NOT NULL, n bigint NOT NULL, PRIMARY KEY (tenant_id, key), UNIQUE (tenant_id, n))"
+
+// keyOf is how a key column of type typ is read, if sweep can read it.
+func keyOf(typ string) (sweep.Key, bool) {
+	switch {
+	case typ == "bigint", typ == "integer", typ == "smallint":
+		return sweep.Key{Kind: sweep.KeyWhole}, true
+	case typ == "uuid":
+		return sweep.Key{Kind: sweep.KeyUUID}, true
+	case typ == "text", typ == "character varying":
+		return sweep.Key{Kind: sweep.KeyText}, true
+	case strings.HasPrefix(typ, "character varying(") && strings.HasSuffix(typ, ")"):
+		n, err := strconv.Atoi(typ[len("character varying(") : len(typ)-1])
+		return sweep.Key{Kind: sweep.KeyText, MaxLen: n}, err == nil
+	}
+	return sweep.Key{}, false
 }
 
 // node is a table of the plan as the checker sees it.
@@ -62,6 +88,7 @@ type checker struct {
 	errs    Errors
 	notes   []string
 	subject *CTable
+	key     sweep.Key // how the subject's key is read
 	nodes   map[Name]*node
 	list    []*node
 	// missing: a table of the plan is not in the catalog (or is a
@@ -157,10 +184,11 @@ func (c *checker) checkSubject() {
 	}
 	key := c.column(c.subject, s.Key, s.Line, "subject.key")
 	if key != nil {
-		switch key.Type {
-		case "bigint", "integer", "smallint":
-		default:
-			c.fail(s.Line, "subject.key %s.%s is %s: this version of sweep erases subjects whose key is a whole number (bigint or integer); a %s key is not supported yet", s.Table, s.Key, key.Type, key.Type)
+		var ok bool
+		if c.key, ok = keyOf(key.Type); !ok {
+			c.fail(s.Line, "subject.key %s.%s is %s: sweep reads a customer's key as a whole number (bigint, integer), a uuid, or text (text, character varying); name a key of one of those types", s.Table, s.Key, key.Type)
+		} else if c.key.Kind != sweep.KeyWhole && c.opts.KeyTable == "" {
+			c.fail(s.Line, "subject.key %s.%s is %s: sweep numbers such keys in a table of its own, which this check was not given (run it through sweep, whose migrations make it)", s.Table, s.Key, key.Type)
 		}
 	}
 	tenant := true

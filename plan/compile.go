@@ -39,6 +39,7 @@ type Compiled struct {
 	key      string // the subject's key, quoted
 	tenant   string // the subject's tenant column, quoted; "" with tenant: database
 	subject  string // the subject table, quoted
+	keys     keyMap
 	inner    []byte
 	outer    []byte
 }
@@ -65,7 +66,8 @@ type blockCheck struct {
 	table    Name
 	sentence string
 	sql      string // the blocked ids among the chunk's
-	exists   string // EXISTS on one id expression, for validation
+	exists   string // EXISTS on one customer's number, for validation
+	existsK  string // EXISTS on one platform key expression, for selections
 }
 
 type collect struct {
@@ -100,7 +102,7 @@ type path struct {
 
 func (c *checker) compile() (*Compiled, error) {
 	s := c.p.Subject
-	cp := &Compiled{Plan: c.p, Notes: c.notes, key: q(s.Key), subject: quoteName(s.Table)}
+	cp := &Compiled{Plan: c.p, Notes: c.notes, key: q(s.Key), subject: quoteName(s.Table), keys: c.keyMap()}
 	if s.Tenant != "" {
 		cp.tenant = q(s.Tenant)
 	}
@@ -114,7 +116,7 @@ func (c *checker) compile() (*Compiled, error) {
 		}
 		return conds
 	}
-	cp.lock = `SELECT a0.` + cp.key + ` FROM ` + cp.subject + ` a0 WHERE ` + strings.Join(subjectCond("a0"), " AND ") + ` ORDER BY 1 FOR UPDATE OF a0`
+	cp.lock = `SELECT ` + cp.keys.toN("a0."+cp.key) + ` FROM ` + cp.subject + ` a0 WHERE ` + strings.Join(subjectCond("a0"), " AND ") + ` ORDER BY 1 FOR UPDATE OF a0`
 
 	// paths(n, alias, depth) lists the ways from n's rows (as alias) to
 	// the subject.
@@ -210,10 +212,12 @@ func (c *checker) compile() (*Compiled, error) {
 			for _, p := range ps {
 				cp.blocks = append(cp.blocks, blockCheck{
 					table: n.name, sentence: n.action.Sentence,
-					sql: `SELECT DISTINCT ` + p.key + ` FROM ` + quoteName(n.name) + ` a0 WHERE ` + strings.Join(withWhere(p.conds, n.name, n.action.Where), " AND "),
+					sql: `SELECT DISTINCT ` + cp.keys.toN(p.key) + ` FROM ` + quoteName(n.name) + ` a0 WHERE ` + strings.Join(withWhere(p.conds, n.name, n.action.Where), " AND "),
 				})
-				existsConds := strings.ReplaceAll(strings.Join(withWhere(p.conds, n.name, n.action.Where), " AND "), " = ANY("+tokIDs+")", " = "+tokID)
-				cp.blocks[len(cp.blocks)-1].exists = `EXISTS (SELECT 1 FROM ` + quoteName(n.name) + ` a0 WHERE ` + existsConds + `)`
+				conds := strings.Join(withWhere(p.conds, n.name, n.action.Where), " AND ")
+				b := &cp.blocks[len(cp.blocks)-1]
+				b.exists = `EXISTS (SELECT 1 FROM ` + quoteName(n.name) + ` a0 WHERE ` + cp.keys.isN(conds) + `)`
+				b.existsK = `EXISTS (SELECT 1 FROM ` + quoteName(n.name) + ` a0 WHERE ` + isKey(conds) + `)`
 			}
 		}
 		a := n.rowAction()
@@ -276,7 +280,29 @@ func (c *checker) compile() (*Compiled, error) {
 		}
 		cp.Steps = append(cp.Steps, c.rowSteps(s.Table, "anonymized", []path{subj}, set, "")...)
 	}
+	// What a chunk runs names its customers by number: a uuid or text key
+	// is looked up (the counts and the exists are rewritten where used).
+	cp.lock = cp.keys.inChunk(cp.lock)
+	for i := range cp.blocks {
+		cp.blocks[i].sql = cp.keys.inChunk(cp.blocks[i].sql)
+	}
+	for i := range cp.Steps {
+		cp.Steps[i].sql = cp.keys.inChunk(cp.Steps[i].sql)
+		cp.Steps[i].keyExpr = cp.keys.toN(cp.Steps[i].keyExpr)
+	}
+	for i := range cp.collects {
+		cp.collects[i].sql = cp.keys.inChunk(cp.collects[i].sql)
+	}
 	return cp, nil
+}
+
+// keyMap is how the compiled statements name customers.
+func (c *checker) keyMap() keyMap {
+	m := keyMap{key: c.key, table: c.opts.KeyTable}
+	if col := c.subject.Columns[c.p.Subject.Key]; col != nil {
+		m.typ = col.Type
+	}
+	return m
 }
 
 // cascades says whether deleting the subject deletes all of n's rows that

@@ -165,8 +165,12 @@ func (cp *Compiled) erase(ctx context.Context, r Runner, tenant int64, ids []int
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", b.table, err)
 		}
+		names, err := cp.keyNames(ctx, r, tenant, blocked)
+		if err != nil {
+			return nil, err
+		}
 		for _, id := range blocked {
-			res.Blocked[id] = strings.ReplaceAll(b.sentence, "{id}", strconv.FormatInt(id, 10))
+			res.Blocked[id] = strings.ReplaceAll(b.sentence, "{id}", names[id])
 		}
 		if len(blocked) > 0 {
 			kept := present[:0:0]
@@ -274,7 +278,7 @@ func (cp *Compiled) Counts(ctx context.Context, q Querier, tenant int64, idsTabl
 		if s == "" {
 			return nil
 		}
-		s = strings.ReplaceAll(s, " = ANY("+tokIDs+")", " IN (SELECT id FROM "+idsTable+")")
+		s = cp.keys.inTable(s, idsTable)
 		b := bind(s)
 		var n int64
 		if err := q.QueryRowContext(ctx, b.sql, cp.values(b, tenant, nil, nil)...).Scan(&n); err != nil {
@@ -312,12 +316,47 @@ func expand(s, tenantParam, idExpr string) string {
 // SubjectRow is the condition, on the subject aliased alias, that it is
 // customer idExpr of tenant tenantParam.
 func (cp *Compiled) SubjectRow(alias, tenantParam, idExpr string) string {
-	cond := alias + "." + cp.key + " = " + idExpr
+	return cp.OfTenant(alias, tenantParam) + " AND " + alias + "." + cp.key + " = " + expand(cp.keys.fromN(idExpr), tenantParam, idExpr)
+}
+
+// OfTenant is the condition, on the subject aliased alias, that it is a
+// customer of tenant tenantParam.
+func (cp *Compiled) OfTenant(alias, tenantParam string) string {
 	if cp.tenant != "" {
-		return alias + "." + cp.tenant + " = " + tenantParam + " AND " + cond
+		return alias + "." + cp.tenant + " = " + tenantParam
 	}
 	// One tenant's database: another tenant finds no one here.
-	return tenantParam + "::bigint = " + strconv.FormatInt(cp.Plan.Subject.DatabaseTenant, 10) + " AND " + cond
+	return tenantParam + "::bigint = " + strconv.FormatInt(cp.Plan.Subject.DatabaseTenant, 10)
+}
+
+// keyNames is how each customer numbered in ids is written: its key.
+func (cp *Compiled) keyNames(ctx context.Context, r Runner, tenant int64, ids []int64) (map[int64]string, error) {
+	out := make(map[int64]string, len(ids))
+	if cp.keys.whole() {
+		for _, id := range ids {
+			out[id] = strconv.FormatInt(id, 10)
+		}
+		return out, nil
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := r.QueryContext(ctx, `SELECT n, key FROM `+cp.keys.table+` WHERE tenant_id = $1 AND n = ANY($2)`, tenant, pq.Array(ids))
+	if err != nil {
+		return nil, fmt.Errorf("read the customers' keys: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			n int64
+			k string
+		)
+		if err := rows.Scan(&n, &k); err != nil {
+			return nil, err
+		}
+		out[n] = k
+	}
+	return out, rows.Err()
 }
 
 // SubjectTable is the subject's table, quoted for SQL.
@@ -339,9 +378,15 @@ func (cp *Compiled) BlockExists(i int, tenantParam, idExpr string) string {
 	return expand(cp.blocks[i].exists, tenantParam, idExpr)
 }
 
-// BlockSentence is block i's sentence for customer id.
-func (cp *Compiled) BlockSentence(i int, id int64) string {
-	return strings.ReplaceAll(cp.blocks[i].sentence, "{id}", strconv.FormatInt(id, 10))
+// BlockExistsKey is the condition that block i refuses the customer whose
+// key (the platform's, not sweep's number) is keyExpr.
+func (cp *Compiled) BlockExistsKey(i int, tenantParam, keyExpr string) string {
+	return expand(cp.blocks[i].existsK, tenantParam, keyExpr)
+}
+
+// BlockSentence is block i's sentence for the customer whose key is key.
+func (cp *Compiled) BlockSentence(i int, key string) string {
+	return strings.ReplaceAll(cp.blocks[i].sentence, "{id}", key)
 }
 
 // BlockTable is the table block i reads.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -313,16 +314,17 @@ func (db *DB) candidates(ctx context.Context, kind sweep.CleanupKind) (string, e
 	}
 	notBlocked := ""
 	for i := 0; i < cp.Blocks(); i++ {
-		notBlocked += ` AND NOT ` + cp.BlockExists(i, "$1", "c."+cp.SubjectKey())
+		notBlocked += ` AND NOT ` + cp.BlockExistsKey(i, "$1", "c."+cp.SubjectKey())
 	}
-	return `SELECT c.` + cp.SubjectKey() + ` FROM ` + cp.SubjectTable() + ` c, (SELECT $3::int AS days, $4::bigint AS import_id, $5::text AS source) p
-		WHERE ` + cp.SubjectRow("c", "$1", "c."+cp.SubjectKey()) + ` AND ` + cond + notBlocked + `
+	return `SELECT c.` + cp.SubjectKey() + `::text FROM ` + cp.SubjectTable() + ` c, (SELECT $3::int AS days, $4::bigint AS import_id, $5::text AS source) p
+		WHERE ` + cp.OfTenant("c", "$1") + ` AND ` + cond + notBlocked + `
 		ORDER BY c.` + cp.SubjectKey() + ` LIMIT $2`, nil
 }
 
-// PolicyCandidates calls fn with each customer id the policy selects now, in
-// id order, at most its max batch.
-func (db *DB) PolicyCandidates(ctx context.Context, p sweep.CleanupPolicy, fn func(id int64) error) error {
+// PolicyCandidates calls fn with the key of each customer the policy selects
+// now (a whole number in decimal, a uuid or text as the platform writes it),
+// in key order, at most its max batch.
+func (db *DB) PolicyCandidates(ctx context.Context, p sweep.CleanupPolicy, fn func(key string) error) error {
 	q, err := db.candidates(ctx, p.Kind)
 	if err != nil {
 		return err
@@ -333,11 +335,11 @@ func (db *DB) PolicyCandidates(ctx context.Context, p sweep.CleanupPolicy, fn fu
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
+		var key string
+		if err := rows.Scan(&key); err != nil {
 			return err
 		}
-		if err := fn(id); err != nil {
+		if err := fn(key); err != nil {
 			return err
 		}
 	}
@@ -348,18 +350,32 @@ func (db *DB) PolicyCandidates(ctx context.Context, p sweep.CleanupPolicy, fn fu
 type Preview struct {
 	Count       int64   // customers the next batch would take (at most max_batch)
 	CustomerIDs []int64 // the first of them, in id order
-	Truncated   bool    // more ids than listed
+	// CustomerKeys lists them instead when the platform's key is a uuid
+	// or text.
+	CustomerKeys []string
+	Truncated    bool // more ids than listed
 }
 
 // PreviewPolicy counts and lists (up to list ids) what the policy would delete now.
 func (db *DB) PreviewPolicy(ctx context.Context, p sweep.CleanupPolicy, list int) (Preview, error) {
 	var pv Preview
-	err := db.PolicyCandidates(ctx, p, func(id int64) error {
+	k, err := db.Key(ctx)
+	if err != nil {
+		return pv, err
+	}
+	err = db.PolicyCandidates(ctx, p, func(key string) error {
 		pv.Count++
-		if len(pv.CustomerIDs) < list {
-			pv.CustomerIDs = append(pv.CustomerIDs, id)
-		} else {
+		switch {
+		case len(pv.CustomerIDs)+len(pv.CustomerKeys) >= list:
 			pv.Truncated = true
+		case k.Kind != sweep.KeyWhole:
+			pv.CustomerKeys = append(pv.CustomerKeys, key)
+		default:
+			id, err := strconv.ParseInt(key, 10, 64)
+			if err != nil {
+				return err
+			}
+			pv.CustomerIDs = append(pv.CustomerIDs, id)
 		}
 		return nil
 	})

@@ -153,12 +153,12 @@ func (db *DB) CreateBatch(ctx context.Context, c CleanupClaim) (imp sweep.Import
 	}
 	// The selection is at most max_batch ids: read it first, so the batch is
 	// created knowing whether it is empty.
-	var ids []int64
-	if err := db.PolicyCandidates(ctx, p, func(id int64) error { ids = append(ids, id); return nil }); err != nil {
+	var ids []string
+	if err := db.PolicyCandidates(ctx, p, func(key string) error { ids = append(ids, key); return nil }); err != nil {
 		return sweep.Import{}, false, err
 	}
 	var file bytes.Buffer
-	sweep.WriteIDsFile(&file, func(add func(int64) error) error {
+	sweep.WriteKeysFile(&file, func(add func(string) error) error {
 		for _, id := range ids {
 			add(id)
 		}

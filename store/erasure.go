@@ -22,7 +22,8 @@ func (db *DB) CheckPlan(ctx context.Context, p *plan.Plan, hashKey []byte) (*pla
 	if err := db.db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&own); err != nil {
 		return nil, fmt.Errorf("read sweep's schema: %w", err)
 	}
-	return plan.Check(ctx, db.db, p, plan.Options{HashKey: hashKey, Skip: []string{own}})
+	return plan.Check(ctx, db.db, p, plan.Options{HashKey: hashKey, Skip: []string{own},
+		KeyTable: pq.QuoteIdentifier(own) + ".subject_keys"})
 }
 
 // UsePlan makes db erase by cp. Set it before use.

@@ -151,8 +151,14 @@ func (db *DB) impact(ctx context.Context, tenant, id int64, maxRate int, maxAge 
 		if err != nil {
 			return err
 		}
+		// The range helps the planner with whole-number keys; a uuid or text
+		// key is looked up by its number instead.
+		inRange := ` AND c.` + cp.SubjectKey() + ` BETWEEN $2 AND $3`
+		if cp.KeyTable() != "" {
+			inRange = ` AND $2::bigint <= $3::bigint`
+		}
 		if gone, err = exec(`DELETE FROM impact_ids k WHERE NOT EXISTS
-			(SELECT 1 FROM `+cp.SubjectTable()+` c WHERE `+cp.SubjectRow("c", "$1", "k.id")+` AND c.`+cp.SubjectKey()+` BETWEEN $2 AND $3)`, tenant, lo, hi); err != nil {
+			(SELECT 1 FROM `+cp.SubjectTable()+` c WHERE `+cp.SubjectRow("c", "$1", "k.id")+inRange+`)`, tenant, lo, hi); err != nil {
 			return err
 		}
 		for i := 0; i < cp.Blocks(); i++ {
@@ -187,6 +193,16 @@ func (db *DB) impact(ctx context.Context, tenant, id int64, maxRate int, maxAge 
 			return fmt.Errorf("sample the customers of import %d: %w", id, err)
 		}
 		m.Sample = slices.Compact(sample)
+		if cp.KeyTable() != "" {
+			names, err := db.KeyNames(ctx, tenant, m.Sample)
+			if err != nil {
+				return err
+			}
+			for _, n := range m.Sample {
+				m.SampleKeys = append(m.SampleKeys, names[n])
+			}
+			m.Sample = nil
+		}
 
 		skipped := map[string]int64{sweep.SkipNotFound: gone, sweep.SkipLinked: linked}
 		rows, err := tx.QueryContext(ctx, `SELECT code, count(*) FROM import_errors WHERE tenant_id = $1 AND import_id = $2 GROUP BY code`, tenant, id)
@@ -299,6 +315,7 @@ type impactFigures struct {
 	RowsPerSecond float64           `json:"rows_per_second"`
 	Basis         string            `json:"basis"`
 	Sample        []int64           `json:"sample"`
+	SampleKeys    []string          `json:"sample_keys,omitempty"`
 }
 
 type impactKindCount struct {
@@ -308,7 +325,7 @@ type impactKindCount struct {
 }
 
 func toImpactFigures(m sweep.Impact) impactFigures {
-	f := impactFigures{Rows: m.Rows, FileError: m.FileError, RowsPerSecond: m.RowsPerSecond, Basis: m.Basis, Sample: m.Sample,
+	f := impactFigures{Rows: m.Rows, FileError: m.FileError, RowsPerSecond: m.RowsPerSecond, Basis: m.Basis, Sample: m.Sample, SampleKeys: m.SampleKeys,
 		Related: []impactKindCount{}, Skipped: []impactKindCount{}}
 	for _, r := range m.Related {
 		f.Related = append(f.Related, impactKindCount{r.Kind, r.Action, r.Rows})
@@ -320,7 +337,7 @@ func toImpactFigures(m sweep.Impact) impactFigures {
 }
 
 func (f impactFigures) fill(m *sweep.Impact) {
-	m.Rows, m.FileError, m.RowsPerSecond, m.Basis, m.Sample = f.Rows, f.FileError, f.RowsPerSecond, f.Basis, f.Sample
+	m.Rows, m.FileError, m.RowsPerSecond, m.Basis, m.Sample, m.SampleKeys = f.Rows, f.FileError, f.RowsPerSecond, f.Basis, f.Sample, f.SampleKeys
 	for _, r := range f.Related {
 		m.Related = append(m.Related, sweep.RelatedCount{Kind: r.Kind, Action: r.Action, Rows: r.Rows})
 	}

@@ -21,7 +21,7 @@ import (
 var (
 	ownTables = []string{
 		"api_tokens", "cleanup_policies", "cleanup_runs", "deletion_audit", "import_blocks", "import_errors",
-		"import_events", "import_files", "import_holds", "import_impacts", "imports", "run_holds", "staged_ids",
+		"import_events", "import_files", "import_holds", "import_impacts", "imports", "run_holds", "staged_ids", "subject_keys",
 		"tenants", "unapproved_deletions", "webhook_deliveries", "webhook_endpoints", "webhook_messages",
 	}
 	ownFunctions = []string{

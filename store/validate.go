@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -43,7 +44,12 @@ type Validation struct {
 	stageErr chan error
 }
 
-type stageBatch struct{ lines, ids []int64 }
+// A batch holds numbers (ids) or, for a uuid or text key, the keys, which
+// the insert numbers (keys).
+type stageBatch struct {
+	lines, ids []int64
+	keys       []string
+}
 
 // stageBatchRows is how many rows one insert into the stage carries.
 const stageBatchRows = 16_384
@@ -109,7 +115,7 @@ func (db *DB) BeginValidation(ctx context.Context, tenant, id int64, blockSize i
 	for _, q := range []string{
 		`SET LOCAL work_mem = '256MB'`,
 		`SET LOCAL jit = off`,
-		`CREATE UNLOGGED TABLE ` + v.stageTable + ` (line bigint NOT NULL, customer_id bigint NOT NULL)`,
+		`CREATE UNLOGGED TABLE ` + v.stageTable + ` (line bigint NOT NULL, customer_id bigint NOT NULL, key text)`,
 	} {
 		if _, err = v.stageTx.ExecContext(ctx, q); err != nil {
 			return nil, fmt.Errorf("stage import %d: %w", id, err)
@@ -135,10 +141,28 @@ func (db *DB) BeginValidation(ctx context.Context, tenant, id int64, blockSize i
 // AddRow stages a row that passed the format rules.
 func (v *Validation) AddRow(ctx context.Context, line, customerID int64) error {
 	if v.batch.ids == nil {
-		v.batch = stageBatch{make([]int64, 0, stageBatchRows), make([]int64, 0, stageBatchRows)}
+		v.batch = stageBatch{lines: make([]int64, 0, stageBatchRows), ids: make([]int64, 0, stageBatchRows)}
 	}
 	v.batch.lines, v.batch.ids = append(v.batch.lines, line), append(v.batch.ids, customerID)
 	if len(v.batch.ids) < stageBatchRows {
+		return nil
+	}
+	return v.sendBatch(ctx)
+}
+
+// Key is how the plan the round validates under reads a customer's key: a
+// file's customerId of a whole-number key goes to AddRow, any other to
+// AddKey.
+func (v *Validation) Key() sweep.Key { return v.plan.Key() }
+
+// AddKey stages a row that passed the format rules, whose customer has a
+// uuid or text key (as Key().Parse spells it).
+func (v *Validation) AddKey(ctx context.Context, line int64, key string) error {
+	if v.batch.keys == nil {
+		v.batch = stageBatch{lines: make([]int64, 0, stageBatchRows), keys: make([]string, 0, stageBatchRows)}
+	}
+	v.batch.lines, v.batch.keys = append(v.batch.lines, line), append(v.batch.keys, key)
+	if len(v.batch.keys) < stageBatchRows {
 		return nil
 	}
 	return v.sendBatch(ctx)
@@ -165,8 +189,20 @@ func (v *Validation) insertBatches(ctx context.Context, batches <-chan stageBatc
 		if err != nil {
 			continue
 		}
-		_, err = v.stageTx.ExecContext(ctx, `INSERT INTO `+v.stageTable+` (line, customer_id) SELECT * FROM unnest($1::bigint[], $2::bigint[])`,
-			pq.Array(b.lines), pq.Array(b.ids))
+		if b.keys != nil {
+			var nums map[string]int64
+			if nums, err = v.db.numberKeys(ctx, v.tenant, b.keys); err == nil {
+				b.ids = make([]int64, len(b.keys))
+				for i, k := range b.keys {
+					b.ids[i] = nums[k]
+				}
+				_, err = v.stageTx.ExecContext(ctx, `INSERT INTO `+v.stageTable+` (line, customer_id, key) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[])`,
+					pq.Array(b.lines), pq.Array(b.ids), pq.Array(b.keys))
+			}
+		} else {
+			_, err = v.stageTx.ExecContext(ctx, `INSERT INTO `+v.stageTable+` (line, customer_id) SELECT * FROM unnest($1::bigint[], $2::bigint[])`,
+				pq.Array(b.lines), pq.Array(b.ids))
+		}
 		if err != nil {
 			err = fmt.Errorf("stage rows of import %d: %w", v.id, err)
 			v.stageErr <- err
@@ -182,7 +218,7 @@ func (v *Validation) endStaging(ctx context.Context) error {
 		return nil
 	}
 	var err error
-	if len(v.batch.ids) > 0 {
+	if len(v.batch.lines) > 0 {
 		err = v.sendBatch(ctx)
 	}
 	close(v.batches)
@@ -227,10 +263,14 @@ func (db *DB) checkQuery(ctx context.Context, staged string) (string, error) {
 		state += fmt.Sprintf(" WHEN %s THEN %d", cp.BlockExists(i, "$1", "s.customer_id"), stateBlocked+i)
 	}
 	state += " ELSE 0 END"
+	keys := "NULL::text[]" // a whole number is its own key
+	if cp.KeyTable() != "" {
+		keys = "array_agg(key)"
+	}
 	return `
-	SELECT bucket, array_agg(customer_id), array_agg(line), array_agg(state)
+	SELECT bucket, array_agg(customer_id), array_agg(line), array_agg(state), ` + keys + `
 	FROM (
-		SELECT s.customer_id / $2 AS bucket, s.customer_id, s.line, ` + state + ` AS state
+		SELECT s.customer_id / $2 AS bucket, s.customer_id, s.line, s.key, ` + state + ` AS state
 		FROM ` + staged + ` s
 		LEFT JOIN ` + cp.SubjectTable() + ` c ON ` + cp.SubjectRow("c", "$1", "s.customer_id") + `
 		ORDER BY s.customer_id, s.line) sorted
@@ -406,26 +446,33 @@ func (v *Validation) check(ctx context.Context, tx *sqlx.Tx, res *ValidationResu
 		var (
 			bucket              int64
 			bids, blines, state int64List
+			bkeys               pq.StringArray
 		)
-		if err := rows.Scan(&bucket, &bids, &blines, &state); err != nil {
+		if err := rows.Scan(&bucket, &bids, &blines, &state, &bkeys); err != nil {
 			return 0, err
 		}
 		for i, id := range bids {
 			line := blines[i]
+			name := func() string {
+				if bkeys != nil {
+					return bkeys[i]
+				}
+				return strconv.FormatInt(id, 10)
+			}
 			var err error
 			switch {
 			case id == prevID:
 				res.Duplicates++
-				err = v.addError(ctx, CodeDuplicate, line, sweep.ColumnCustomerID, fmt.Sprint(id),
-					fmt.Sprintf("customerId %d already appears on line %d. Remove this repeated row.", id, firstLine))
+				err = v.addError(ctx, CodeDuplicate, line, sweep.ColumnCustomerID, name(),
+					fmt.Sprintf("customerId %s already appears on line %d. Remove this repeated row.", name(), firstLine))
 			case state[i] == stateNotFound:
 				res.Missing++
-				err = v.addError(ctx, CodeNotFound, line, sweep.ColumnCustomerID, fmt.Sprint(id),
-					fmt.Sprintf("No customer with id %d exists. Check the id; if the customer was already deleted, remove the row.", id))
+				err = v.addError(ctx, CodeNotFound, line, sweep.ColumnCustomerID, name(),
+					fmt.Sprintf("No customer with id %s exists. Check the id; if the customer was already deleted, remove the row.", name()))
 			case state[i] >= stateBlocked:
 				res.Linked++
-				err = v.addError(ctx, CodeLinked, line, sweep.ColumnCustomerID, fmt.Sprint(id),
-					blockedSentence(v.plan.BlockSentence(int(state[i]-stateBlocked), id), "validate this import again"))
+				err = v.addError(ctx, CodeLinked, line, sweep.ColumnCustomerID, name(),
+					blockedSentence(v.plan.BlockSentence(int(state[i]-stateBlocked), name()), "validate this import again"))
 			default:
 				valid++
 				ids, lines = append(ids, id), append(lines, line)

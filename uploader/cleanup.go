@@ -281,11 +281,12 @@ func (s *Server) handlePreviewPolicy(w http.ResponseWriter, r *http.Request) {
 		ids = []int64{}
 	}
 	writeJSON(w, http.StatusOK, struct {
-		Policy      policyJSON `json:"policy"`
-		Count       int64      `json:"count"`
-		CustomerIDs []int64    `json:"customer_ids"`
-		Truncated   bool       `json:"truncated"`
-	}{toPolicyJSON(p), pv.Count, ids, pv.Truncated})
+		Policy       policyJSON `json:"policy"`
+		Count        int64      `json:"count"`
+		CustomerIDs  []int64    `json:"customer_ids"`
+		CustomerKeys []string   `json:"customer_keys,omitempty"`
+		Truncated    bool       `json:"truncated"`
+	}{toPolicyJSON(p), pv.Count, ids, pv.CustomerKeys, pv.Truncated})
 }
 
 // handleRunPolicyNow makes the policy's batch now, whether or not it is

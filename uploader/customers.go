@@ -10,19 +10,15 @@ import (
 )
 
 // handleDeleteCustomer deletes one customer: 204, 404 when the tenant has no
-// such customer, 409 with an instruction when a loan links it.
+// such customer, 409 with an instruction when a loan links it. The id is
+// the platform's key: a whole number, a uuid or text, as the plan's key is.
 func (s *Server) handleDeleteCustomer(w http.ResponseWriter, r *http.Request) {
 	s.deleteCustomer(w, r, r.PathValue("id"))
 }
 
 func (s *Server) deleteCustomer(w http.ResponseWriter, r *http.Request, raw string) {
-	id, ok := sweep.ParsePathID(raw)
-	if !ok {
-		s.writeError(w, r, sweep.Errorf(sweep.ENOTFOUND, "Customer %q was not found: customer ids in a path are written as digits without a sign, spaces or leading zeros, such as 1042.", sweep.SafeValue(raw)))
-		return
-	}
 	p := principal(r)
-	if err := s.db.DeleteCustomer(r.Context(), p.TenantID, id, p.TokenID); err != nil {
+	if err := s.db.DeleteCustomerByKey(r.Context(), p.TenantID, raw, p.TokenID); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -50,6 +50,9 @@ func (s *Server) handleImportValidate(ctx context.Context, t *asynq.Task) error 
 	} else if err != nil {
 		return err
 	}
+	if fr != nil {
+		fr.SetKey(v.Key())
+	}
 	for fr != nil && fileErr == "" {
 		rec, err := fr.Next()
 		if errors.Is(err, io.EOF) {
@@ -62,6 +65,8 @@ func (s *Server) handleImportValidate(ctx context.Context, t *asynq.Task) error 
 		}
 		if rec.Err != nil {
 			err = v.AddError(ctx, rec.Err)
+		} else if rec.Key != "" {
+			err = v.AddKey(ctx, rec.Line, rec.Key)
 		} else {
 			err = v.AddRow(ctx, rec.Line, rec.CustomerID)
 		}

@@ -48,11 +48,11 @@ func (c *cliClient) showImpact(ctx context.Context, id int64) error {
 	}
 	fmt.Fprintf(c.stdout, "takes about %s for %s rows at %s rows/s (%s)\n", previewDuration(m.EstimatedSeconds), sweep.Commas(m.Rows),
 		sweep.Commas(int64(m.RowsPerSecond)), m.Basis)
-	if len(m.Sample) > 0 {
-		ids := make([]string, len(m.Sample))
-		for i, s := range m.Sample {
-			ids[i] = strconv.FormatInt(s, 10)
-		}
+	ids := m.SampleKeys
+	for _, s := range m.Sample {
+		ids = append(ids, strconv.FormatInt(s, 10))
+	}
+	if len(ids) > 0 {
 		fmt.Fprintf(c.stdout, "for example customers %s\n", strings.Join(ids, ", "))
 	}
 	fmt.Fprintf(c.stdout, "as of %s\n", m.ComputedAt.UTC().Format("2006-01-02 15:04:05 MST"))

@@ -391,7 +391,7 @@ async function showImpact(id, panelId, boxId, yesId) {
       m.skipped.map((s) => `${fmt(s.rows)} ${s.reason.replaceAll("_", " ")}`).join(", ") + "." }));
   }
   if (m.file_error) parts.push(el("p", { text: m.file_error }));
-  parts.push(el("p", { class: "hint", text: `Speed: ${m.basis}.` + (m.sample.length ? ` For example customers ${m.sample.join(", ")}.` : "") }));
+  parts.push(el("p", { class: "hint", text: `Speed: ${m.basis}.` + (m.sample.length || (m.sample_keys || []).length ? ` For example customers ${(m.sample_keys || m.sample).join(", ")}.` : "") }));
   const age = Math.max(0, Math.round((Date.now() - Date.parse(m.computed_at)) / 1000));
   parts.push(el("p", { class: "hint impact-age", text: `Counted ${when(m.computed_at)} (${duration(age)} ago).` }));
   box.replaceChildren(...parts);

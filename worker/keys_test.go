@@ -1,0 +1,185 @@
+package worker_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/examples"
+	"github.com/sweephq/sweep/internal/testenv"
+	"github.com/sweephq/sweep/jobs"
+	"github.com/sweephq/sweep/store"
+	"github.com/sweephq/sweep/worker"
+)
+
+// person is the uuid of examples/uuidkeys' person g in these tests.
+func person(g int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", g) }
+
+// uuidFixture is a worker over examples/uuidkeys, erasing by its plan:
+// people 1 to n of the tenant with a device each, person 7 holding an open
+// account, person 8 invited by person 1; the same people under tenant 2.
+func uuidFixture(t *testing.T, n int) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	db := testenv.DB(t)
+	schema, err := examples.Schema("uuidkeys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tn := range []int{tenant, 2} {
+		for _, q := range []string{
+			fmt.Sprintf(`INSERT INTO tenants (id, name) VALUES (%d, 'keys') ON CONFLICT DO NOTHING`, tn),
+			schema,
+			fmt.Sprintf(`INSERT INTO public.people (tenant_id, id, full_name) SELECT %d, ('00000000-0000-4000-8000-' || lpad(g::text, 12, '0'))::uuid, 'p' || g FROM generate_series(1, %d) g`, tn, n),
+			fmt.Sprintf(`UPDATE public.people SET invited_by = '%s' WHERE tenant_id = %d AND id = '%s'`, person(1), tn, person(8)),
+			fmt.Sprintf(`INSERT INTO public.person_devices (tenant_id, person_id, model) SELECT tenant_id, id, 'phone' FROM public.people WHERE tenant_id = %d`, tn),
+			fmt.Sprintf(`INSERT INTO public.accounts VALUES (%d, 1, 'open')`, tn),
+			fmt.Sprintf(`INSERT INTO public.account_holders VALUES (%d, 1, '%s')`, tn, person(7)),
+		} {
+			if _, err := db.SQL().Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+	}
+	b, err := examples.Plan("uuidkeys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "plan.yaml")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.LoadPlan(ctx, path, nil); err != nil {
+		t.Fatal(err)
+	}
+	rdb, err := jobs.OpenRedis(testenv.RedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	return &fixture{db: db, rdb: rdb, srv: worker.NewServer(rdb, db, worker.Config{Concurrency: 1, ChunkSize: 4})}
+}
+
+// A platform whose customers are named by uuid, through a whole import as an
+// operator runs it: the file takes uuids in any spelling PostgreSQL reads,
+// its row errors name the uuid (a repeat however written, one no one has,
+// one an open account blocks, a number where a uuid belongs), the preview's
+// sample and the results name uuids, the run erases exactly the valid rows
+// in chunks, and the other tenant's same uuids stay.
+func TestUUIDCustomersGoThroughAnImport(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := uuidFixture(t, 30)
+	rows := []string{
+		"remove," + person(1), "remove," + person(2), "remove," + person(3),
+		"remove,{" + strings.ToUpper(person(4)) + "}",      // braces and capitals: person 4
+		"remove," + strings.ReplaceAll(person(2), "-", ""), // person 2 again, without hyphens
+		"remove,ffffffff-0000-4000-8000-000000000000",      // no one
+		"remove," + person(7),                              // an open account
+		"remove,12345",                                     // not a uuid
+		"remove," + person(5), "remove," + person(6), "remove," + person(9), "remove," + person(10),
+	}
+	imp := f.validate(t, f.upload(t, csvOf(rows...), sweep.PolicyLine))
+	if imp.Status != sweep.StatusValidated || imp.ValidRows != 8 || imp.ErrorRows != 4 {
+		t.Fatalf("validated: status %s, %d valid, %d errors; want validated, 8 and 4", imp.Status, imp.ValidRows, imp.ErrorRows)
+	}
+	var errs []string
+	if err := f.db.EachImportError(ctx, tenant, imp.ID, func(e store.ImportError) error {
+		errs = append(errs, fmt.Sprintf("%d %s: %s", e.Line, e.Value, e.Message))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"6 " + person(2) + ": customerId " + person(2) + " already appears on line 3. Remove this repeated row.",
+		"7 ffffffff-0000-4000-8000-000000000000: No customer with id ffffffff-0000-4000-8000-000000000000 exists. Check the id; if the customer was already deleted, remove the row.",
+		"8 " + person(7) + ": Person " + person(7) + " holds an open account, and accounts are never deleted. Close the account first, then validate this import again.",
+		`9 12345: customerId must be a UUID such as 3f2b8c1e-5d4a-4e8f-9b1c-7a6d5e4f3c2b (32 hexadecimal digits, in groups of 8-4-4-4-12); found "12345". Check the id.`,
+	}
+	if diff := cmp.Diff(want, errs); diff != "" {
+		t.Errorf("row errors (-want +got):\n%s", diff)
+	}
+	m, err := f.db.ComputeImpact(ctx, tenant, imp.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Customers != 8 || len(m.Sample) != 0 || len(m.SampleKeys) == 0 || m.SampleKeys[0] != person(1) {
+		t.Errorf("impact: %d customers, sample %v, sample keys %v; want 8, no numbers, uuids from %s", m.Customers, m.Sample, m.SampleKeys, person(1))
+	}
+
+	f.start(t, imp)
+	task, _ := jobs.NewImportRunTask(imp, 0, "start", time.Time{})
+	if err := f.srv.Handler().ProcessTask(ctx, task); err != nil {
+		t.Fatal(err)
+	}
+	done, err := f.db.GetImport(ctx, tenant, imp.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done.Status != sweep.StatusCompletedWithErrors || done.DeletedRows != 8 {
+		t.Fatalf("run: status %s, %d deleted; want completed_with_errors (the four row errors), 8", done.Status, done.DeletedRows)
+	}
+	var left []string
+	if err := f.db.SQL().Select(&left, `SELECT right(id::text, 2) FROM public.people WHERE tenant_id = $1 AND id <= $2 ORDER BY id`, tenant, person(12)); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"07", "08", "11", "12"}, left); diff != "" {
+		t.Errorf("people 1 to 12 left (-want +got):\n%s", diff)
+	}
+	if n := f.count(t, `SELECT count(*) FROM public.people WHERE tenant_id = 2`); n != 30 {
+		t.Errorf("tenant 2 has %d people, want its 30", n)
+	}
+	if n := f.count(t, `SELECT count(*) FROM public.people WHERE tenant_id = $1 AND invited_by IS NOT NULL`, tenant); n != 0 {
+		t.Errorf("%d people still point at an erased inviter", n)
+	}
+	if n := f.count(t, `SELECT count(*) FROM deletion_audit WHERE tenant_id = $1 AND import_id = $2`, tenant, imp.ID); n != 8 {
+		t.Errorf("%d audit rows, want 8", n)
+	}
+	var outcomes []string
+	if err := f.db.EachOutcome(ctx, tenant, imp.ID, func(o store.Outcome) error {
+		outcomes = append(outcomes, fmt.Sprintf("%d %s %s", o.Line, o.CustomerID, o.Outcome))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(outcomes) != 12 || outcomes[3] != "5 "+person(4)+" deleted" {
+		t.Errorf("results: %q; want 12 lines, line 5 naming %s as deleted", outcomes, person(4))
+	}
+}
+
+// DELETE /v1/customers/{id} of a uuid: any spelling names the person, a
+// second delete is 404, and neither a malformed id nor a uuid no one has
+// leaves a number behind in sweep's key table.
+func TestUUIDCustomerDeletedOneAtATime(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := uuidFixture(t, 10)
+	if err := f.db.DeleteCustomerByKey(ctx, tenant, strings.ToUpper(person(3)), 1); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.count(t, `SELECT count(*) FROM public.people WHERE id = $1`, person(3)); n != 1 {
+		t.Errorf("%d people %s left, want tenant 2's only", n, person(3))
+	}
+	for _, raw := range []string{person(3), "ffffffff-0000-4000-8000-000000000000", "12345", person(3) + " "} {
+		if err := f.db.DeleteCustomerByKey(ctx, tenant, raw, 1); sweep.ErrorCode(err) != sweep.ENOTFOUND {
+			t.Errorf("delete %q: %v, want not found", raw, err)
+		}
+	}
+	err := f.db.DeleteCustomerByKey(ctx, tenant, person(7), 1)
+	if sweep.ErrorCode(err) != sweep.ELINKED || !strings.Contains(sweep.ErrorMessage(err), "Person "+person(7)+" holds an open account") {
+		t.Errorf("delete the account holder: %v, want refused with the plan's sentence", err)
+	}
+	var keys []string
+	if err := f.db.SQL().Select(&keys, `SELECT key FROM subject_keys ORDER BY key`); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{person(3), person(7)}, keys); diff != "" {
+		t.Errorf("numbered keys (-want +got):\n%s", diff)
+	}
+}
