@@ -13,8 +13,8 @@ import (
 
 // An upstream Go service deletes customers 1042, 1043 and 1044 of tenant
 // 5200243 and waits for the result. It needs a sweep worker on the same Redis
-// (SWEEP_REDIS_URL; `go test` starts one on a Redis DB of its own). The
-// README's "Upstream systems" shows this same code as a program.
+// (SWEEP_REDIS_URL; `go test` starts one on a Redis DB of its own).
+// docs/upstream.md shows this same code as a program.
 func ExampleClient_DeleteCustomers() {
 	client, err := jobs.NewClient(cmp.Or(os.Getenv("SWEEP_REDIS_URL"), "redis://127.0.0.1:6379/0"))
 	if err != nil {

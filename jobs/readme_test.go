@@ -17,50 +17,57 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// The README's Go program under "## Upstream systems" is
+// upstreamPage is the documentation page of upstream systems, and
+// upstreamSection the heading of its section that shows the Go program.
+const (
+	upstreamPage    = "docs/upstream.md"
+	upstreamSection = "## Go services: package jobs"
+)
+
+// The Go program of docs/upstream.md (under "## Go services: package jobs") is
 // ExampleClient_DeleteCustomers, which `go test` runs against a real worker
 // and checks the output of: its func main has the example's body, line for
 // line, and it imports exactly the packages that body uses. So a developer
-// who copies the README's program runs code that is known to work.
+// who copies the documented program runs code that is known to work.
 func TestReadmeUpstreamProgramIsTheExample(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+	page, err := os.ReadFile("../" + upstreamPage)
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := goBlockOfSection(string(readme), "## Upstream systems")
+	src, err := goBlockOfSection(string(page), upstreamSection)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if formatted, err := format.Source([]byte(src)); err != nil {
-		t.Fatalf("README.md: the Go program under \"## Upstream systems\" does not parse: %v", err)
+		t.Fatalf("%s: the Go program under %q does not parse: %v", upstreamPage, upstreamSection, err)
 	} else if string(formatted) != src {
-		t.Errorf("README.md: the Go program under \"## Upstream systems\" is not gofmt-formatted; gofmt gives:\n%s", formatted)
+		t.Errorf("%s: the Go program under %q is not gofmt-formatted; gofmt gives:\n%s", upstreamPage, upstreamSection, formatted)
 	}
 	fset := token.NewFileSet()
-	prog, err := parser.ParseFile(fset, "README.md", src, parser.ParseComments)
+	prog, err := parser.ParseFile(fset, upstreamPage, src, parser.ParseComments)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if prog.Name.Name != "main" {
-		t.Errorf("README.md: the upstream program is package %s; want main, a program a developer can run", prog.Name.Name)
+		t.Errorf("%s: the upstream program is package %s; want main, a program a developer can run", upstreamPage, prog.Name.Name)
 	}
 	var mainFunc *ast.FuncDecl
 	for _, d := range prog.Decls {
 		switch d := d.(type) {
 		case *ast.FuncDecl:
 			if d.Name.Name != "main" || d.Recv != nil {
-				t.Errorf("README.md: the upstream program declares func %s; want func main only", d.Name.Name)
+				t.Errorf("%s: the upstream program declares func %s; want func main only", upstreamPage, d.Name.Name)
 				continue
 			}
 			mainFunc = d
 		case *ast.GenDecl:
 			if d.Tok != token.IMPORT {
-				t.Errorf("README.md: the upstream program declares a %s; want imports and func main only", d.Tok)
+				t.Errorf("%s: the upstream program declares a %s; want imports and func main only", upstreamPage, d.Tok)
 			}
 		}
 	}
 	if mainFunc == nil {
-		t.Fatal("README.md: the upstream program has no func main")
+		t.Fatalf("%s: the upstream program has no func main", upstreamPage)
 	}
 
 	exampleSrc, err := os.ReadFile("example_test.go")
@@ -88,10 +95,10 @@ func TestReadmeUpstreamProgramIsTheExample(t *testing.T) {
 		t.Error("ExampleClient_DeleteCustomers has no // Output: line, so go test never runs it")
 	}
 	if diff := cmp.Diff(want, bodyLines(fset, []byte(src), mainFunc.Body)); diff != "" {
-		t.Errorf("README.md's upstream program (func main) and ExampleClient_DeleteCustomers in jobs/example_test.go differ; make them the same code (-example +README):\n%s", diff)
+		t.Errorf("%s: the upstream program (func main) and ExampleClient_DeleteCustomers in jobs/example_test.go differ; make them the same code (-example +docs):\n%s", upstreamPage, diff)
 	}
 	if diff := cmp.Diff(importsUsed(exFile, example.Body), importPaths(prog)); diff != "" {
-		t.Errorf("README.md's upstream program should import exactly the packages ExampleClient_DeleteCustomers uses (-used +imported):\n%s", diff)
+		t.Errorf("%s: the upstream program should import exactly the packages ExampleClient_DeleteCustomers uses (-used +imported):\n%s", upstreamPage, diff)
 	}
 }
 
@@ -101,14 +108,14 @@ func goBlockOfSection(md, heading string) (string, error) {
 	lines := strings.SplitAfter(md, "\n")
 	start := slices.IndexFunc(lines, func(l string) bool { return strings.TrimSpace(l) == heading })
 	if start < 0 {
-		return "", fmt.Errorf("README.md has no section %q", heading)
+		return "", fmt.Errorf("%s has no section %q", upstreamPage, heading)
 	}
 	var block strings.Builder
 	in := false
 	for _, l := range lines[start+1:] {
 		switch {
 		case !in && strings.HasPrefix(l, "## "):
-			return "", fmt.Errorf("README.md has no ```go block in section %q", heading)
+			return "", fmt.Errorf("%s has no ```go block in section %q", upstreamPage, heading)
 		case !in && strings.TrimSpace(l) == "```go":
 			in = true
 		case in && strings.TrimSpace(l) == "```":
@@ -117,7 +124,7 @@ func goBlockOfSection(md, heading string) (string, error) {
 			block.WriteString(l)
 		}
 	}
-	return "", fmt.Errorf("README.md has an unterminated ```go block in section %q", heading)
+	return "", fmt.Errorf("%s has an unterminated ```go block in section %q", upstreamPage, heading)
 }
 
 // bodyLines returns the lines between a function body's braces, each trimmed

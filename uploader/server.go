@@ -203,7 +203,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		// The path as it came on the wire (percent-encoded, so no markup or
 		// control character), cut short.
-		s.writeError(w, r, sweep.Errorf(sweep.ENOTFOUND, "There is no route %s %q in the API; see the README for the routes.",
+		s.writeError(w, r, sweep.Errorf(sweep.ENOTFOUND, "There is no route %s %q in the API; GET /openapi.json lists the routes.",
 			sweep.SafeValue(r.Method), sweep.SafeValue(r.URL.EscapedPath())))
 	})
 }

@@ -33,7 +33,8 @@ Usage:
                                                workload and replica lag, on a throwaway PostgreSQL primary and replica
   sweep-dev version                            print the version
 
-Configuration comes from the same SWEEP_* environment variables as sweep's; see the README.
+Configuration comes from the same SWEEP_* environment variables as sweep's; see
+docs/configuration.md.
 `
 
 // version is set at build time with -ldflags "-X main.version=...".

@@ -55,8 +55,8 @@ Usage:
   sweep version                                print the version
 
 Every command answers --help with its own flags. Configuration comes from SWEEP_*
-environment variables; see the README. Seeding, the demo and the benchmarks are in
-sweep-dev, apart from this binary.
+environment variables; see docs/configuration.md. Seeding, the demo and the benchmarks
+are in sweep-dev, apart from this binary.
 `
 
 // version is set at build time with -ldflags "-X main.version=...".
