@@ -93,6 +93,21 @@ func WriteKeysFile(w io.Writer, each func(add func(key string) error) error) (co
 	return count, err
 }
 
+// KeysFileSHA256 returns the hex SHA-256 of the import file WriteKeysFile
+// makes of keys.
+func KeysFileSHA256(keys []string) string {
+	h := sha256.New()
+	WriteKeysFile(h, func(add func(string) error) error {
+		for _, k := range keys {
+			if err := add(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))
+}
+
 // IDsFileSHA256 returns the hex SHA-256 of the import file WriteIDsFile
 // makes of ids.
 func IDsFileSHA256(ids []int64) string {

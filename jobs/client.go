@@ -99,15 +99,7 @@ func Policy(policy sweep.Policy) DeleteOption { return func(p *DeletePayload) { 
 // uploaded file: unknown ids and ids linked to a loan are row errors, the rest
 // are deleted. Follow it with Wait or Status, or in the import history.
 func (c *Client) DeleteCustomers(ctx context.Context, tenant int64, ids []int64, opts ...DeleteOption) (int64, error) {
-	p := DeletePayload{Version: DeletePayloadVersion, TenantID: tenant}
-	for _, o := range opts {
-		o(&p)
-	}
-	if p.IdempotencyKey == "" {
-		b := make([]byte, 16)
-		rand.Read(b)
-		p.IdempotencyKey = "upstream-" + hex.EncodeToString(b)
-	}
+	p := newDeletePayload(tenant, opts)
 	// The fingerprint of the request names its task: the same key with the
 	// same ids meets the first task (or, once Redis has let it go, the import
 	// in PostgreSQL); with other ids it makes a new task, which the worker
@@ -129,6 +121,40 @@ func (c *Client) DeleteCustomers(ctx context.Context, tenant int64, ids []int64,
 	} else {
 		p.CustomerIDs = ids
 	}
+	return c.enqueueDelete(ctx, p, fingerprint, taskID)
+}
+
+// DeleteCustomerKeys is DeleteCustomers for a platform whose customer key
+// is a uuid or text (the erasure plan's subject.key): keys as the platform
+// writes them, at most MaxInlineIDs of them (longer lists go through POST
+// /v1/imports). Rows are checked as a file's are: a key that is not a
+// uuid, or names no one, is a row error.
+func (c *Client) DeleteCustomerKeys(ctx context.Context, tenant int64, keys []string, opts ...DeleteOption) (int64, error) {
+	p := newDeletePayload(tenant, opts)
+	p.CustomerKeys = keys
+	fingerprint := p.Request(sweep.KeysFileSHA256(keys)).Fingerprint()
+	taskID := DeleteTaskID(tenant, p.IdempotencyKey, fingerprint)
+	if _, err := c.inspector.GetTaskInfo(QueueCritical, taskID); err == nil {
+		return c.waitResult(ctx, taskID)
+	}
+	return c.enqueueDelete(ctx, p, fingerprint, taskID)
+}
+
+func newDeletePayload(tenant int64, opts []DeleteOption) DeletePayload {
+	p := DeletePayload{Version: DeletePayloadVersion, TenantID: tenant}
+	for _, o := range opts {
+		o(&p)
+	}
+	if p.IdempotencyKey == "" {
+		b := make([]byte, 16)
+		rand.Read(b)
+		p.IdempotencyKey = "upstream-" + hex.EncodeToString(b)
+	}
+	return p
+}
+
+// enqueueDelete enqueues a customers:delete task and waits for its import.
+func (c *Client) enqueueDelete(ctx context.Context, p DeletePayload, fingerprint, taskID string) (int64, error) {
 	task, err := NewCustomersDeleteTask(p, fingerprint)
 	if err != nil {
 		return 0, err

@@ -203,7 +203,9 @@ func TestDeletePayloadChecks(t *testing.T) {
 		{jobs.DeletePayload{Version: 1, TenantID: 0, CustomerIDs: []int64{1}, IdempotencyKey: "k"}, "positive tenant_id"},
 		{jobs.DeletePayload{Version: 1, TenantID: 1, CustomerIDs: []int64{1}}, "idempotency_key"},
 		{jobs.DeletePayload{Version: 1, TenantID: 1, CustomerIDs: []int64{1}, IdempotencyKey: "k", Source: "a b"}, "only letters"},
-		{jobs.DeletePayload{Version: 1, TenantID: 1, CustomerIDs: []int64{1}, StagedBatch: "b", IdempotencyKey: "k"}, "not both"},
+		{jobs.DeletePayload{Version: 1, TenantID: 1, CustomerIDs: []int64{1}, StagedBatch: "b", IdempotencyKey: "k"}, "one of customer_ids, customer_keys and staged_batch"},
+		{jobs.DeletePayload{Version: 1, TenantID: 1, CustomerIDs: []int64{1}, CustomerKeys: []string{"a"}, IdempotencyKey: "k"}, "one of customer_ids"},
+		{jobs.DeletePayload{Version: 1, TenantID: 1, CustomerKeys: make([]string, jobs.MaxInlineIDs+1), IdempotencyKey: "k"}, "at most 100000 keys"},
 		{jobs.DeletePayload{Version: 1, TenantID: 1, CustomerIDs: []int64{1}, IdempotencyKey: "k", Policy: "row"}, "policy must be"},
 		{jobs.DeletePayload{Version: 3, TenantID: 1, CustomerIDs: []int64{1}, IdempotencyKey: "k"}, "version 3 is not supported"},
 	} {

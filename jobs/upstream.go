@@ -26,10 +26,12 @@ const MaxInlineIDs = 100_000
 type DeletePayload struct {
 	Version  int   `json:"version"`
 	TenantID int64 `json:"tenant_id"`
-	// Exactly one of CustomerIDs (at most MaxInlineIDs) and StagedBatch (the
-	// batch name of rows in staged_ids) is set.
-	CustomerIDs []int64 `json:"customer_ids,omitempty"`
-	StagedBatch string  `json:"staged_batch,omitempty"`
+	// Exactly one of CustomerIDs (at most MaxInlineIDs), CustomerKeys (as
+	// many, for a platform whose customer key is a uuid or text) and
+	// StagedBatch (the batch name of rows in staged_ids) is set.
+	CustomerIDs  []int64  `json:"customer_ids,omitempty"`
+	CustomerKeys []string `json:"customer_keys,omitempty"`
+	StagedBatch  string   `json:"staged_batch,omitempty"`
 	// Source names the calling system ("billing-sync"); it is recorded as the
 	// import's creator. Letters, digits, '-', '_' and '.' only.
 	Source string `json:"source,omitempty"`
@@ -103,11 +105,19 @@ func (p DeletePayload) Check() error {
 	if p.TenantID <= 0 {
 		return sweep.Errorf(sweep.EINVALID, "customers:delete needs a positive tenant_id; found %d.", p.TenantID)
 	}
+	given := 0
+	for _, b := range []bool{len(p.CustomerIDs) > 0, len(p.CustomerKeys) > 0, p.StagedBatch != ""} {
+		if b {
+			given++
+		}
+	}
 	switch {
-	case len(p.CustomerIDs) > 0 && p.StagedBatch != "":
-		return sweep.Errorf(sweep.EINVALID, "customers:delete takes customer_ids or staged_batch, not both.")
-	case len(p.CustomerIDs) == 0 && p.StagedBatch == "":
+	case given > 1:
+		return sweep.Errorf(sweep.EINVALID, "customers:delete takes one of customer_ids, customer_keys and staged_batch.")
+	case given == 0:
 		return sweep.Errorf(sweep.EINVALID, "customers:delete needs at least one customer id.")
+	case len(p.CustomerKeys) > MaxInlineIDs:
+		return sweep.Errorf(sweep.ETOOLARGE, "customers:delete carries at most %d keys in the task; upload longer lists with POST /v1/imports.", MaxInlineIDs)
 	case len(p.CustomerIDs) > MaxInlineIDs:
 		return sweep.Errorf(sweep.ETOOLARGE, "customers:delete carries at most %d ids in the task; stage longer lists in PostgreSQL (Client with WithStaging) or upload them with POST /v1/imports.", MaxInlineIDs)
 	}
@@ -149,7 +159,7 @@ func NewCustomersDeleteTask(p DeletePayload, fingerprint string) (*asynq.Task, e
 		if p.StagedBatch != "" {
 			return nil, sweep.Errorf(sweep.EINVALID, "customers:delete with a staged batch needs the fingerprint of its ids.")
 		}
-		fingerprint = p.Request(sweep.IDsFileSHA256(p.CustomerIDs)).Fingerprint()
+		fingerprint = p.Request(p.inlineSHA256()).Fingerprint()
 	}
 	b, err := json.Marshal(p)
 	if err != nil {
@@ -292,4 +302,13 @@ func StatusKey(tenant, id int64) string {
 func PublishStatus(ctx context.Context, rdb redis.UniversalClient, imp sweep.Import) error {
 	b, _ := json.Marshal(client.FromImport(imp))
 	return rdb.Set(ctx, StatusKey(imp.TenantID, imp.ID), b, StatusTTL).Err()
+}
+
+// inlineSHA256 is the SHA-256 of the ids or keys the task carries, as an
+// import file.
+func (p DeletePayload) inlineSHA256() string {
+	if len(p.CustomerKeys) > 0 {
+		return sweep.KeysFileSHA256(p.CustomerKeys)
+	}
+	return sweep.IDsFileSHA256(p.CustomerIDs)
 }

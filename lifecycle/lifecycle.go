@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -148,7 +149,15 @@ func (o *Owner) CreateImport(ctx context.Context, n sweep.NewImport, file io.Rea
 // CreateFromIDs is CreateImport for ids a program gives (an upstream
 // request): each calls add with every id.
 func (o *Owner) CreateFromIDs(ctx context.Context, n sweep.NewImport, each func(add func(id int64) error) error) (sweep.Import, bool, error) {
-	imp, existed, _, err := o.db.CreateImportFromIDs(ctx, n, each)
+	return o.CreateFromKeys(ctx, n, func(add func(string) error) error {
+		return each(func(id int64) error { return add(strconv.FormatInt(id, 10)) })
+	})
+}
+
+// CreateFromKeys is CreateFromIDs for customers named by key (a uuid or
+// text, or a whole number in decimal), as WriteKeysFile writes them.
+func (o *Owner) CreateFromKeys(ctx context.Context, n sweep.NewImport, each func(add func(key string) error) error) (sweep.Import, bool, error) {
+	imp, existed, _, err := o.db.CreateImportFromKeys(ctx, n, each)
 	return o.validateCreated(ctx, imp, existed, err)
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -260,12 +261,20 @@ func replay(n NewImport, imp sweep.Import, stored sql.NullString, req sweep.Impo
 // uploaded file. It also returns how many ids each gave (0 when the
 // idempotency key had already made the import).
 func (db *DB) CreateImportFromIDs(ctx context.Context, n NewImport, each func(add func(id int64) error) error) (imp sweep.Import, existed bool, count int64, err error) {
+	return db.CreateImportFromKeys(ctx, n, func(add func(string) error) error {
+		return each(func(id int64) error { return add(strconv.FormatInt(id, 10)) })
+	})
+}
+
+// CreateImportFromKeys is CreateImportFromIDs for customers named by key
+// (sweep.WriteKeysFile).
+func (db *DB) CreateImportFromKeys(ctx context.Context, n NewImport, each func(add func(key string) error) error) (imp sweep.Import, existed bool, count int64, err error) {
 	pr, pw := io.Pipe()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		var err error
-		count, err = sweep.WriteIDsFile(pw, each)
+		count, err = sweep.WriteKeysFile(pw, each)
 		pw.CloseWithError(err)
 	}()
 	imp, existed, err = db.CreateImport(ctx, n, pr)

@@ -172,17 +172,17 @@ func TestMigrateUpDownOnEmptyDatabase(t *testing.T) {
 		t.Errorf("second up = %v, %v; want nothing to do", again, err)
 	}
 
-	// Two steps down and up again: 00017 drops what it added, 00016 has
-	// nothing to undo.
-	for _, want := range []int64{17, 16} {
+	// Three steps down and up again: 00018 and 00017 drop what they added,
+	// 00016 has nothing to undo.
+	for _, want := range []int64{18, 17, 16} {
 		if v, err := m.Down(ctx); err != nil || v != want {
 			t.Fatalf("down = %d, %v; want %d", v, err, want)
 		}
 	}
-	if got := tables(t, db, "sweep"); len(got) != len(ownTables)+1 {
-		t.Errorf("tables of schema sweep after rolling 00017 and 00016 back: %v", got)
+	if got := tables(t, db, "sweep"); len(got) != len(ownTables) || slices.Contains(got, "subject_keys") {
+		t.Errorf("tables of schema sweep after rolling 00018 to 00016 back: %v", got)
 	}
-	if again, err := m.Up(ctx); err != nil || !cmp.Equal(again, []int64{16, 17}) {
+	if again, err := m.Up(ctx); err != nil || !cmp.Equal(again, []int64{16, 17, 18}) {
 		t.Errorf("up after two downs = %v, %v; want [16 17]", again, err)
 	}
 
@@ -305,8 +305,9 @@ func TestMigrateMovesAnInstallInPublic(t *testing.T) {
 		VALUES (7, 'upload', 'http', 'old.csv') RETURNING id`).Scan(&oldImport); err != nil {
 		t.Fatal(err)
 	}
-	if got := tables(t, old, "public"); len(got) != len(ownTables)+len(platformTables)+1 {
-		t.Fatalf("the old install has %d tables in public, want %d: %v", len(got), len(ownTables)+len(platformTables)+1, got)
+	// ownTables less subject_keys (00018), plus goose's.
+	if got := tables(t, old, "public"); len(got) != len(ownTables)+len(platformTables) {
+		t.Fatalf("the old install has %d tables in public, want %d: %v", len(got), len(ownTables)+len(platformTables), got)
 	}
 	old.Close()
 
@@ -321,8 +322,8 @@ func TestMigrateMovesAnInstallInPublic(t *testing.T) {
 	if err != nil {
 		t.Fatalf("up on the old install: %v", err)
 	}
-	if !cmp.Equal(applied, []int64{16, 17}) {
-		t.Errorf("up on the old install applied %v, want [16 17]", applied)
+	if !cmp.Equal(applied, []int64{16, 17, 18}) {
+		t.Errorf("up on the old install applied %v, want [16 17 18]", applied)
 	}
 
 	if diff := cmp.Diff(with(ownTables, "goose_db_version"), tables(t, db, "sweep")); diff != "" {
@@ -341,7 +342,7 @@ func TestMigrateMovesAnInstallInPublic(t *testing.T) {
 		t.Errorf("imports_id_seq is in %v, want [sweep]", got)
 	}
 	history := names(t, db, `SELECT version_id::text AS v FROM sweep.goose_db_version WHERE is_applied AND version_id > 0 ORDER BY version_id::bigint`)
-	if want := strings.Fields("1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17"); !cmp.Equal(history, want) {
+	if want := strings.Fields("1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18"); !cmp.Equal(history, want) {
 		t.Errorf("goose's history after the upgrade = %v, want %v", history, want)
 	}
 	if fks := names(t, db, `SELECT conrelid::regclass::text || ' ' || conname FROM pg_constraint

@@ -470,7 +470,7 @@ func (s *Server) idsToCSV(dec *json.Decoder, w io.Writer) error {
 		case string:
 			v = t
 		default:
-			return sweep.Errorf(sweep.EINVALID, "customer_ids element %d is not an id; each id must be a number or a string of digits.", n+1)
+			return sweep.Errorf(sweep.EINVALID, "customer_ids element %d is not an id; each id must be a number or a string (digits, or the platform's uuid or text key where its customers have one).", n+1)
 		}
 		if n++; n > s.limits.MaxRows {
 			return sweep.Errorf(sweep.ETOOLARGE, "customer_ids has more than %d ids, the most one import takes. Split the list.", s.limits.MaxRows)

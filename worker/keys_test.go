@@ -3,15 +3,12 @@ package worker_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/sweephq/sweep"
-	"github.com/sweephq/sweep/examples"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/store"
@@ -26,16 +23,11 @@ func person(g int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", 
 // account, person 8 invited by person 1; the same people under tenant 2.
 func uuidFixture(t *testing.T, n int) *fixture {
 	t.Helper()
-	ctx := context.Background()
 	db := testenv.DB(t)
-	schema, err := examples.Schema("uuidkeys")
-	if err != nil {
-		t.Fatal(err)
-	}
+	testenv.ExamplePlatform(t, db, "uuidkeys")
 	for _, tn := range []int{tenant, 2} {
 		for _, q := range []string{
 			fmt.Sprintf(`INSERT INTO tenants (id, name) VALUES (%d, 'keys') ON CONFLICT DO NOTHING`, tn),
-			schema,
 			fmt.Sprintf(`INSERT INTO public.people (tenant_id, id, full_name) SELECT %d, ('00000000-0000-4000-8000-' || lpad(g::text, 12, '0'))::uuid, 'p' || g FROM generate_series(1, %d) g`, tn, n),
 			fmt.Sprintf(`UPDATE public.people SET invited_by = '%s' WHERE tenant_id = %d AND id = '%s'`, person(1), tn, person(8)),
 			fmt.Sprintf(`INSERT INTO public.person_devices (tenant_id, person_id, model) SELECT tenant_id, id, 'phone' FROM public.people WHERE tenant_id = %d`, tn),
@@ -46,17 +38,6 @@ func uuidFixture(t *testing.T, n int) *fixture {
 				t.Fatalf("%s: %v", q, err)
 			}
 		}
-	}
-	b, err := examples.Plan("uuidkeys")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "plan.yaml")
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.LoadPlan(ctx, path, nil); err != nil {
-		t.Fatal(err)
 	}
 	rdb, err := jobs.OpenRedis(testenv.RedisURL(t))
 	if err != nil {

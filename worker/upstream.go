@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/hibiken/asynq"
 	"github.com/sweephq/sweep"
@@ -43,12 +44,17 @@ func (s *Server) handleCustomersDelete(ctx context.Context, t *asynq.Task) error
 	// A new import's validation is queued with it, and so is that of one a
 	// crashed earlier delivery made but did not queue (the task id makes
 	// this a no-op otherwise).
-	imp, existed, err := s.life.CreateFromIDs(ctx, n, func(add func(int64) error) error {
+	imp, existed, err := s.life.CreateFromKeys(ctx, n, func(add func(string) error) error {
 		if p.StagedBatch != "" {
-			return s.db.EachStagedID(ctx, p.TenantID, p.StagedBatch, add)
+			return s.db.EachStagedID(ctx, p.TenantID, p.StagedBatch, func(id int64) error { return add(strconv.FormatInt(id, 10)) })
 		}
 		for _, id := range p.CustomerIDs {
-			if err := add(id); err != nil {
+			if err := add(strconv.FormatInt(id, 10)); err != nil {
+				return err
+			}
+		}
+		for _, k := range p.CustomerKeys {
+			if err := add(k); err != nil {
 				return err
 			}
 		}
