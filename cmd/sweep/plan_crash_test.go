@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -14,9 +18,6 @@ import (
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/store"
 )
-
-// restrictTables are the tables of examples/restrict.
-var restrictTables = []string{"clients", "addresses", "client_contacts", "contact_consents", "client_events", "credit_holders", "payments", "ledger_entries", "documents"}
 
 // seedRestrict fills examples/restrict with n clients of crashTenant: every
 // fifth referred by the one before, two contacts each with their consents,
@@ -54,11 +55,79 @@ func seedRestrict(t *testing.T, db *store.DB, n int) {
 	}
 }
 
-// restrictSnapshot is every row of examples/restrict, table by table.
-func restrictSnapshot(t *testing.T, db *store.DB) map[string]string {
+// uuidSeed fills examples/uuidkeys with n people of crashTenant: every fifth
+// invited by the one before, two devices each with a push token, an account
+// link on every third (an open account on every thirtieth, which blocks) and
+// a consent each.
+func uuidSeed(t *testing.T, db *store.DB, n int) {
+	t.Helper()
+	schema, err := examples.Schema("uuidkeys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn, ns := strconv.Itoa(crashTenant), strconv.Itoa(n)
+	for _, q := range []string{
+		schema,
+		`INSERT INTO tenants (id, name) VALUES (` + tn + `, 'crash') ON CONFLICT DO NOTHING`,
+		`INSERT INTO public.people (tenant_id, id, full_name, email, seen_at)
+			SELECT ` + tn + `, ` + uuidOf("g") + `, 'name ' || g, 'e' || g || '@example.com', '2026-01-01' FROM generate_series(1, ` + ns + `) g`,
+		`UPDATE public.people p SET invited_by = ` + uuidOf("(right(p.id::text, 12)::bigint - 1)") + ` WHERE tenant_id = ` + tn + ` AND right(id::text, 12)::bigint % 5 = 0`,
+		`INSERT INTO public.person_devices (tenant_id, person_id, model) SELECT tenant_id, id, 'phone' FROM public.people, generate_series(1, 2)`,
+		`INSERT INTO public.push_tokens SELECT tenant_id, id, 'token' FROM public.person_devices`,
+		`INSERT INTO public.accounts VALUES (` + tn + `, 1, 'open'), (` + tn + `, 2, 'closed')`,
+		`INSERT INTO public.account_holders SELECT ` + tn + `, CASE WHEN g % 10 = 0 THEN 1 ELSE 2 END, ` + uuidOf("g") + ` FROM generate_series(3, ` + ns + `, 3) g`,
+		`INSERT INTO public.consents (tenant_id, person_id, purpose, given_at) SELECT tenant_id, id, 'terms', '2026-01-01' FROM public.people`,
+		`ANALYZE`,
+	} {
+		if _, err := db.SQL().Exec(q); err != nil {
+			t.Fatalf("seed examples/uuidkeys: %v", err)
+		}
+	}
+}
+
+// uuidOf is the uuid of person g (an SQL expression) in uuidSeed.
+func uuidOf(g string) string {
+	return `('00000000-0000-4000-8000-' || lpad((` + g + `)::text, 12, '0'))::uuid`
+}
+
+// uuidFile names people 1 to n in a shuffled order, some in capitals, and a
+// row that is no uuid and one that names no one.
+func uuidFile(n int) []byte {
+	var file bytes.Buffer
+	file.WriteString("action,customerId\n")
+	for i, p := range rand.New(rand.NewPCG(5, 5)).Perm(n) {
+		id := fmt.Sprintf("00000000-0000-4000-8000-%012d", p+1)
+		if i%7 == 0 {
+			id = strings.ToUpper(id)
+		}
+		fmt.Fprintf(&file, "remove,%s\n", id)
+	}
+	file.WriteString("remove,not-a-uuid\nremove,ffffffff-0000-4000-8000-000000000000\n")
+	return file.Bytes()
+}
+
+// crashPlatform is a platform the plan drill erases.
+type crashPlatform struct {
+	name    string   // of examples
+	tables  []string // of public, compared row by row
+	subject string   // the subject table, as the counts name it
+	n       int      // customers (SWEEP_CRASH_CUSTOMERS scales it)
+	seed    func(t *testing.T, db *store.DB, n int)
+	file    func(n int) []byte
+}
+
+var crashPlatforms = []crashPlatform{
+	{name: "restrict", subject: "public.clients", n: 30_000, seed: seedRestrict, file: crashFile,
+		tables: []string{"clients", "addresses", "client_contacts", "contact_consents", "client_events", "credit_holders", "payments", "ledger_entries", "documents"}},
+	{name: "uuidkeys", subject: "public.people", n: 30_000, seed: uuidSeed, file: uuidFile,
+		tables: []string{"people", "person_devices", "push_tokens", "account_holders", "consents"}},
+}
+
+// snapshot is every row of the platform's tables, table by table.
+func (cp crashPlatform) snapshot(t *testing.T, db *store.DB) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for _, tb := range restrictTables {
+	for _, tb := range cp.tables {
 		var s string
 		if err := db.SQL().Get(&s, `SELECT count(*) || ' ' || coalesce(md5(string_agg(r::text, ';' ORDER BY r::text)), '') FROM public.`+tb+` r`); err != nil {
 			t.Fatal(err)
@@ -68,26 +137,37 @@ func restrictSnapshot(t *testing.T, db *store.DB) map[string]string {
 	return out
 }
 
-// A platform that is not the demo, erased by its own plan (examples/restrict:
-// every foreign key RESTRICT, a grandchild, a partitioned child, a block with
-// a predicate, anonymized payments, a kept ledger, an owned address, a
-// reference without a key, customers referring customers): validated,
+// Platforms that are not the demo, erased by their own plans, validated,
 // previewed and run by worker processes started with SWEEP_PLAN, one of them
-// killed with -9 three times mid-run. It ends with the same rows in every
-// table as an uninterrupted run, and the preview said, table by table, what
-// the run did.
+// killed with -9 three times mid-run: examples/restrict (every foreign key
+// RESTRICT, a grandchild, a partitioned child, a block with a predicate,
+// anonymized payments, a kept ledger, an owned address, a reference without
+// a key, customers referring customers) and examples/uuidkeys (customers
+// named by uuid, the file spelling some in capitals). Each ends with the
+// same rows in every table as an uninterrupted run, and the preview said,
+// table by table, what the run did.
 func TestKilledWorkerOnAnotherPlatformEndsAsTheUninterruptedRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("seeds two platforms and kills worker processes; skipped with -short")
 	}
 	t.Parallel()
-	n := 30_000
+	bin := buildSweep(t)
+	for _, pf := range crashPlatforms {
+		t.Run(pf.name, func(t *testing.T) {
+			t.Parallel()
+			pf.drill(t, bin)
+		})
+	}
+}
+
+func (pf crashPlatform) drill(t *testing.T, bin string) {
+	n := pf.n
 	if s := os.Getenv("SWEEP_CRASH_CUSTOMERS"); s != "" {
 		n, _ = strconv.Atoi(s)
 		n /= 6
 	}
 	ctx := context.Background()
-	b, err := examples.Plan("restrict")
+	b, err := examples.Plan(pf.name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,17 +177,16 @@ func TestKilledWorkerOnAnotherPlatformEndsAsTheUninterruptedRun(t *testing.T) {
 	}
 	const hashKey = "a-test-secret-of-at-least-32-bytes!"
 	env := []string{"SWEEP_PLAN=" + planFile, "SWEEP_HASH_KEY=" + hashKey}
-	bin := buildSweep(t)
 	urls := []string{testenv.DatabaseURL(t), testenv.DatabaseURL(t)}
 	dbs := []*store.DB{testenv.OpenDB(t, urls[0]), testenv.OpenDB(t, urls[1])}
 	for _, db := range dbs {
-		seedRestrict(t, db, n)
+		pf.seed(t, db, n)
 		if _, err := db.LoadPlan(ctx, planFile, []byte(hashKey)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	redis := []string{testenv.RedisURL(t), testenv.RedisURL(t)}
-	file := crashFile(n)
+	file := pf.file(n)
 	// The impact preview, as an operator reads it before the start.
 	var previews [2]sweep.Impact
 	preview := func(i int) func(int64) {
@@ -124,16 +203,17 @@ func TestKilledWorkerOnAnotherPlatformEndsAsTheUninterruptedRun(t *testing.T) {
 	if landed < 2 {
 		t.Errorf("only %d of 3 kills landed while the deletion ran; the test proves little", landed)
 	}
-	if diff := cmp.Diff(restrictSnapshot(t, dbs[1]), restrictSnapshot(t, dbs[0])); diff != "" {
+	if diff := cmp.Diff(pf.snapshot(t, dbs[1]), pf.snapshot(t, dbs[0])); diff != "" {
 		t.Errorf("killed run differs from the uninterrupted one (-want +got):\n%s", diff)
 	}
 	// The import, every row's outcome and the audit: the same too.
+	detached := pf.subject + " detached"
 	summary := func(db *store.DB, id int64) string {
 		var s string
-		if err := db.SQL().Get(&s, `SELECT concat_ws(' ', i.status, i.total_rows, i.valid_rows, i.error_rows, i.processed_rows, i.deleted_rows, i.skipped_rows, (i.erased_rows - 'public.clients detached')::text,
+		if err := db.SQL().Get(&s, `SELECT concat_ws(' ', i.status, i.total_rows, i.valid_rows, i.error_rows, i.processed_rows, i.deleted_rows, i.skipped_rows, (i.erased_rows - $2)::text,
 				(SELECT md5(string_agg(r.line || ':' || r.id || ':' || r.outcome, ',' ORDER BY r.line)) FROM import_blocks b, unnest(b.lines, b.customer_ids, b.outcomes) AS r(line, id, outcome) WHERE b.import_id = i.id),
 				(SELECT count(*) || '/' || count(DISTINCT customer_id) || ' ' || md5(string_agg(customer_id::text, ',' ORDER BY customer_id)) FROM deletion_audit WHERE tenant_id = i.tenant_id))
-			FROM imports i WHERE i.id = $1`, id); err != nil {
+			FROM imports i WHERE i.id = $1`, id, detached); err != nil {
 			t.Fatal(err)
 		}
 		return s
@@ -141,16 +221,17 @@ func TestKilledWorkerOnAnotherPlatformEndsAsTheUninterruptedRun(t *testing.T) {
 	if got, want := summary(dbs[0], idA), summary(dbs[1], idB); got != want {
 		t.Errorf("import, outcomes and audit of the killed run:\n%s\nof the uninterrupted one:\n%s", got, want)
 	}
-	// Blocked clients (an open credit: every thirtieth) stay, with their rows.
+	// Blocked customers (an open credit or account: every thirtieth) stay,
+	// with their rows.
 	var kept int
-	if err := dbs[0].SQL().Get(&kept, `SELECT count(*) FROM public.clients WHERE tenant_id = $1`, crashTenant); err != nil || kept != n/30 {
-		t.Errorf("%d clients left, want the %d an open credit blocks (%v)", kept, n/30, err)
+	if err := dbs[0].SQL().Get(&kept, `SELECT count(*) FROM `+pf.subject+` WHERE tenant_id = $1`, crashTenant); err != nil || kept != n/30 {
+		t.Errorf("%d customers left, want the %d an open credit or account blocks (%v)", kept, n/30, err)
 	}
 
 	// The preview, kept at validation, against what the run did.
 	for i, id := range []int64{idA, idB} {
 		m := previews[i]
-		previewed := map[string]int64{"public.clients deleted": m.Customers}
+		previewed := map[string]int64{pf.subject + " deleted": m.Customers}
 		for _, r := range m.Related {
 			if r.Rows > 0 && r.Action != "kept" {
 				previewed[r.Kind+" "+r.Action] = r.Rows
@@ -174,8 +255,8 @@ func TestKilledWorkerOnAnotherPlatformEndsAsTheUninterruptedRun(t *testing.T) {
 		// the one it points at needs no detaching (after a kill, the next
 		// task takes the next free block while the dead worker's block is
 		// still locked). The rows end the same either way (compared above).
-		delete(did, "public.clients detached")
-		delete(previewed, "public.clients detached")
+		delete(did, detached)
+		delete(previewed, detached)
 		if diff := cmp.Diff(previewed, did); diff != "" {
 			t.Errorf("run %d: the preview (-) and what the run did (+), table by table:\n%s", i, diff)
 		}
