@@ -72,6 +72,10 @@ type Import struct {
 	DeletedRows   int64
 	SkippedRows   int64
 	RowsPerSecond float64
+	// ErasedRows counts the rows the run touched so far, by "schema.table
+	// action" (action one of deleted, anonymized, detached), as the erasure
+	// plan did them: the customers themselves and every table they reach.
+	ErasedRows map[string]int64
 
 	Validations     int // validation rounds started
 	CancelRequested bool

@@ -46,11 +46,14 @@ type Import struct {
 	ProcessedRows int64     `json:"processed_rows"`
 	DeletedRows   int64     `json:"deleted_rows"`
 	SkippedRows   int64     `json:"skipped_rows"`
-	Percent       float64   `json:"percent"`
-	RowsPerSecond float64   `json:"rows_per_second"`
-	ETASeconds    *int64    `json:"eta_seconds,omitempty"`
-	Error         string    `json:"error,omitempty"`
-	CreatedBy     string    `json:"created_by"`
+	// ErasedRows counts the rows the run touched so far, by "schema.table
+	// action" (deleted, anonymized, detached), as the erasure plan did them.
+	ErasedRows    map[string]int64 `json:"erased_rows"`
+	Percent       float64          `json:"percent"`
+	RowsPerSecond float64          `json:"rows_per_second"`
+	ETASeconds    *int64           `json:"eta_seconds,omitempty"`
+	Error         string           `json:"error,omitempty"`
+	CreatedBy     string           `json:"created_by"`
 	// CreatedByToken is the id of the token that created the import (0:
 	// sweep or an upstream service); it may not approve the import either.
 	CreatedByToken int64      `json:"created_by_token_id,omitempty"`
@@ -141,7 +144,7 @@ func FromImport(imp sweep.Import) Import {
 		RowsLeft:  imp.ValidRows - imp.ProcessedRows,
 		TotalRows: imp.TotalRows, ValidRows: imp.ValidRows, ErrorRows: imp.ErrorRows,
 		ProcessedRows: imp.ProcessedRows, DeletedRows: imp.DeletedRows, SkippedRows: imp.SkippedRows,
-		RowsPerSecond: math.Round(imp.RowsPerSecond), Error: imp.Error, CreatedBy: imp.CreatedBy,
+		ErasedRows: imp.ErasedRows, RowsPerSecond: math.Round(imp.RowsPerSecond), Error: imp.Error, CreatedBy: imp.CreatedBy,
 		CleanupPolicy: imp.CleanupPolicyID, CreatedAt: imp.CreatedAt, UpdatedAt: imp.UpdatedAt, ValidatedAt: imp.ValidatedAt,
 		StartedAt: imp.StartedAt, FinishedAt: imp.FinishedAt,
 		Settled: imp.Settled(), AwaitsOperator: imp.AwaitsOperator(), StartsByItself: imp.StartsByItself(),
@@ -151,6 +154,9 @@ func FromImport(imp sweep.Import) Import {
 	if imp.Hold != nil {
 		h := FromHold(*imp.Hold)
 		j.Hold = &h
+	}
+	if j.ErasedRows == nil {
+		j.ErasedRows = map[string]int64{}
 	}
 	j.Approval = FromApproval(imp.Approval)
 	if imp.ValidRows > 0 {

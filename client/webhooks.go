@@ -134,9 +134,12 @@ type WebhookMessage struct {
 // CustomerDeleted is the data of a customer.deleted event: one customer
 // deleted through the API, by the token named.
 type CustomerDeleted struct {
-	CustomerID int64     `json:"customer_id"`
-	DeletedAt  time.Time `json:"deleted_at"`
-	DeletedBy  string    `json:"deleted_by"`
+	CustomerID int64 `json:"customer_id"`
+	// CustomerKey is the customer's key where the platform names customers
+	// by uuid or text (CustomerID is then sweep's number for it).
+	CustomerKey string    `json:"customer_key,omitempty"`
+	DeletedAt   time.Time `json:"deleted_at"`
+	DeletedBy   string    `json:"deleted_by"`
 }
 
 // WebhookTest is the data of a webhook.test event.

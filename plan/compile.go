@@ -467,8 +467,25 @@ func (c *checker) collect(cp *Compiled, o Owned, i int, subjectCond func(string)
 	}
 	col.del = `DELETE FROM ` + quoteName(o.Name) + ` a0 WHERE ` + strings.Join(append(conds, notRef...), " AND ")
 	// The preview runs before anything goes: an owned row counts when the
-	// erased rows are all that point at it.
-	col.count = `SELECT count(*) FROM ` + quoteName(o.Name) + ` a0 WHERE a0.` + q(ref) + ` IN (` + strings.Join(sel, " UNION ") + `)`
+	// erased rows are all that point at it (a row of the table it is owned
+	// through that stays, or any row of another table, keeps it).
+	var going []string
+	for _, p := range ps {
+		going = append(going, `SELECT a0.tableoid, a0.ctid FROM `+strings.Join(append([]string{quoteName(via.Name) + " a0"}, p.using...), ", ")+` WHERE `+strings.Join(p.conds, " AND "))
+	}
+	var kept []string
+	for _, r := range t.Refs {
+		var on []string
+		for j, c := range r.Cols {
+			on = append(on, "r."+q(c)+" = o."+q(r.Refs[j]))
+		}
+		stays := ""
+		if r.From == via {
+			stays = ` AND (r.tableoid, r.ctid) NOT IN (` + strings.Join(going, " UNION ") + `)`
+		}
+		kept = append(kept, `NOT EXISTS (SELECT 1 FROM `+quoteName(r.From.Name)+` r WHERE `+strings.Join(on, " AND ")+stays+`)`)
+	}
+	col.count = `SELECT count(*) FROM ` + quoteName(o.Name) + ` o WHERE ` + strings.Join(append([]string{`o.` + q(ref) + ` IN (` + strings.Join(sel, " UNION ") + `)`}, kept...), " AND ")
 	return col, nil
 }
 

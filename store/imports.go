@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -25,7 +26,7 @@ const importColumns = `id, tenant_id, source, status, policy, file_name, file_si
 	created_by, cleanup_policy_id, created_at, updated_at, validated_at, started_at, finished_at,
 	run_window, max_rows_per_second, held_reason, held_message, held_since, held_until,
 	created_by_token, approval_requested_by, approval_requested_token, approval_requested_at, approval_expires_at,
-	approved_by, approved_at, approved_token, approval_reason`
+	approved_by, approved_at, approved_token, approval_reason, erased_rows`
 
 type importRow struct {
 	ID              int64          `db:"id"`
@@ -71,6 +72,7 @@ type importRow struct {
 	ApprovedAt      sql.NullTime   `db:"approved_at"`
 	ApprovedToken   sql.NullInt64  `db:"approved_token"`
 	ApprovalReason  sql.NullString `db:"approval_reason"`
+	ErasedRows      []byte         `db:"erased_rows"`
 }
 
 func timePtr(t sql.NullTime) *time.Time {
@@ -109,7 +111,26 @@ func (r importRow) toImport() sweep.Import {
 		Validations: r.Validations, CancelRequested: r.CancelRequested, Error: r.Error, CreatedBy: r.CreatedBy,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ValidatedAt: timePtr(r.ValidatedAt),
 		StartedAt: timePtr(r.StartedAt), FinishedAt: timePtr(r.FinishedAt), CleanupPolicyID: r.CleanupPolicyID.Int64,
+		ErasedRows: erasedRows(r.ErasedRows),
 	}
+}
+
+// erasedRows reads the run's counts by "schema.table action", leaving out
+// the zeros (a table the plan names that held none of the customers' rows).
+func erasedRows(b []byte) map[string]int64 {
+	var all map[string]int64
+	if len(b) == 0 || json.Unmarshal(b, &all) != nil {
+		return nil
+	}
+	for k, v := range all {
+		if v == 0 {
+			delete(all, k)
+		}
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	return all
 }
 
 // NewImport describes an import to create.

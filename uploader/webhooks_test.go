@@ -275,6 +275,10 @@ func TestWebhooksThroughTheAPI(t *testing.T) {
 	if c.Status != sweep.StatusCompleted || c.DeletedRows != 2 || !c.Settled {
 		t.Errorf("import.completed carries %+v, want the completed import", c)
 	}
+	// What the run did, table by table, as the plan counts it.
+	if len(v.ErasedRows) != 0 || c.ErasedRows["public.customers deleted"] != 2 {
+		t.Errorf("erased rows: validated %v, completed %v; want none, then the two customers", v.ErasedRows, c.ErasedRows)
+	}
 	var cd client.CustomerDeleted
 	if err := json.Unmarshal(deleted.message(t).Data, &cd); err != nil || cd.CustomerID != 8 || cd.DeletedBy != "integrations" || cd.DeletedAt.IsZero() {
 		t.Errorf("customer.deleted carries %+v (%v)", cd, err)

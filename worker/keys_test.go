@@ -106,6 +106,9 @@ func TestUUIDCustomersGoThroughAnImport(t *testing.T) {
 	if done.Status != sweep.StatusCompletedWithErrors || done.DeletedRows != 8 {
 		t.Fatalf("run: status %s, %d deleted; want completed_with_errors (the four row errors), 8", done.Status, done.DeletedRows)
 	}
+	if diff := cmp.Diff(map[string]int64{"public.people deleted": 8, "public.person_devices deleted": 8, "public.people detached": 1}, done.ErasedRows); diff != "" {
+		t.Errorf("the import's rows by the plan (-want +got):\n%s", diff)
+	}
 	var left []string
 	if err := f.db.SQL().Select(&left, `SELECT right(id::text, 2) FROM public.people WHERE tenant_id = $1 AND id <= $2 ORDER BY id`, tenant, person(12)); err != nil {
 		t.Fatal(err)

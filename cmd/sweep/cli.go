@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -252,6 +253,9 @@ func (c *cliClient) printImport(v client.Import, m *client.Impact, next string, 
 		fmt.Fprintf(c.stdout, "; deleted %d, skipped %d (%.1f%%)", v.DeletedRows, v.SkippedRows, v.Percent)
 	}
 	fmt.Fprintln(c.stdout)
+	for _, k := range slices.Sorted(maps.Keys(v.ErasedRows)) {
+		fmt.Fprintf(c.stdout, "  %s %s\n", k, sweep.Commas(v.ErasedRows[k]))
+	}
 	if v.Error != "" {
 		fmt.Fprintf(c.stdout, "  %s\n", v.Error)
 	}

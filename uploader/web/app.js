@@ -426,6 +426,8 @@ async function renderDetail() {
   $("detail-title").textContent = `Import #${imp.id} · ${imp.file_name}`;
   let s = `State: ${imp.status.replaceAll("_", " ")}. ${fmt(imp.total_rows)} rows, ${fmt(imp.valid_rows)} valid, ${fmt(imp.error_rows)} with errors.`;
   if (imp.processed_rows) s += ` ${fmt(imp.deleted_rows)} deleted, ${fmt(imp.skipped_rows)} skipped.`;
+  const erased = Object.entries(imp.erased_rows || {}).sort(([a], [b]) => a.localeCompare(b));
+  if (erased.length) s += " Rows by the plan: " + erased.map(([k, n]) => `${k} ${fmt(n)}`).join(", ") + ".";
   if (imp.error) s += " " + imp.error;
   if (imp.run_window || imp.max_rows_per_second) {
     s += ` Runs ${imp.run_window || "at any time"}` + (imp.max_rows_per_second ? `, at most ${fmt(imp.max_rows_per_second)} rows/s.` : ".");
