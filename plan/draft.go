@@ -110,7 +110,11 @@ func (cp *Compiled) Describe() string {
 		if len(bd.args) > 0 {
 			var names []string
 			for _, a := range bd.args {
-				names = append(names, tokenName(a))
+				name := tokenName(a)
+				if a == tokIDs && !cp.keys.whole() {
+					name = "the customers' numbers in " + cp.keys.table
+				}
+				names = append(names, name)
 			}
 			fmt.Fprintf(&b, "   -- %s\n", strings.Join(names, ", "))
 		}

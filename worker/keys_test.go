@@ -167,3 +167,19 @@ func TestUUIDCustomerDeletedOneAtATime(t *testing.T) {
 		t.Errorf("numbered keys (-want +got):\n%s", diff)
 	}
 }
+
+// A cleanup policy over a platform whose customers are named by uuid
+// selects them by key, the blocked one left out, in key order.
+func TestUUIDCustomersSelectedByACleanupPolicy(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := uuidFixture(t, 10)
+	f.db.SQL().MustExec(`UPDATE public.people SET seen_at = now() - interval '400 days' WHERE tenant_id = $1 AND id IN ($2, $3, $4)`, tenant, person(2), person(7), person(9))
+	pv, err := f.db.PreviewPolicy(ctx, sweep.CleanupPolicy{TenantID: tenant, Kind: sweep.CleanupInactive, Params: sweep.CleanupParams{Days: 365}, MaxBatch: 100}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pv.Count != 2 || len(pv.CustomerIDs) != 0 || !cmp.Equal(pv.CustomerKeys, []string{person(2), person(9)}) {
+		t.Errorf("preview: %d, ids %v, keys %v; want 2, no ids, the keys of people 2 and 9 (7 holds an open account)", pv.Count, pv.CustomerIDs, pv.CustomerKeys)
+	}
+}
