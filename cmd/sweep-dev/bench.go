@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +29,7 @@ import (
 	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/lifecycle"
+	"github.com/sweephq/sweep/plan"
 	"github.com/sweephq/sweep/store"
 	"github.com/sweephq/sweep/uploader"
 )
@@ -58,6 +60,7 @@ func runBench(ctx context.Context, cfg config.Config, args []string, stdout io.W
 	memRows := fs.Int64("memory-rows", 10_000_000, "rows of the second file whose worker memory is compared with the first (0 skips it)")
 	customers := fs.Int("customers", 1_000_000, "customers seeded (with related rows) for each deletion measure (0 skips the deletion section)")
 	apiSample := fs.Int("api-sample", 5_000, "customers deleted one by one through the API for measure (1)")
+	planClients := fs.Int("plan-customers", 20_000, "clients of examples/restrict erased by its plan and by hand-written SQL, side by side (0 skips the section)")
 	impact := fs.Bool("impact", false, "measure instead what a deletion run does to the platform's own traffic (impact.go)")
 	bin := fs.String("sweep", "", "the sweep server binary the bench's workers run (default: the sweep next to sweep-dev, else on PATH)")
 	impactOpts := impactFlags(fs)
@@ -85,8 +88,77 @@ func runBench(ctx context.Context, cfg config.Config, args []string, stdout io.W
 		}
 	}
 	if *customers > 0 {
-		return b.run(ctx, *customers, *apiSample)
+		if err := b.run(ctx, *customers, *apiSample); err != nil {
+			return err
+		}
 	}
+	if *planClients > 0 {
+		return b.plans(ctx, *planClients)
+	}
+	return nil
+}
+
+// benchHashKey keys the hash of the plans' anonymized columns in the bench.
+var benchHashKey = []byte("sweep-dev bench: a hash key of 32+ bytes")
+
+// plans erases examples/restrict's clients by its plan and by hand-written
+// set-based SQL doing the same (devdata.RestrictByHand), in the same
+// chunks and transactions, alternating (hand-written first, then the plan
+// first), and prints both rates.
+func (b *bench) plans(ctx context.Context, n int) error {
+	fmt.Fprintf(b.out, "The plan against hand-written SQL: examples/restrict (every key RESTRICT, a grandchild, a partitioned child, a block,\n"+
+		"anonymized payments, owned addresses), %s clients per measure, chunks of 1,000 in one transaction each, one connection\n", sweep.Commas(int64(n)))
+	schema, err := examples.Schema("restrict")
+	if err != nil {
+		return err
+	}
+	if _, err := b.db.SQL().ExecContext(ctx, schema); err != nil {
+		return fmt.Errorf("create examples/restrict: %w", err)
+	}
+	src, err := examples.Plan("restrict")
+	if err != nil {
+		return err
+	}
+	p, err := plan.Parse("examples/restrict/plan.yaml", src)
+	if err != nil {
+		return err
+	}
+	cp, err := b.db.CheckPlan(ctx, p, benchHashKey)
+	if err != nil {
+		return err
+	}
+	db := b.db.SQL().DB
+	ways := []struct {
+		name  string
+		chunk func(tx *sql.Tx, tenant int, ids []int64) error
+	}{
+		{"hand-written", func(tx *sql.Tx, tenant int, ids []int64) error {
+			return devdata.RestrictByHand(ctx, tx, tenant, ids, benchHashKey)
+		}},
+		{"plan", func(tx *sql.Tx, tenant int, ids []int64) error {
+			_, err := cp.EraseUnlocked(ctx, tx, int64(tenant), ids, false)
+			return err
+		}},
+	}
+	var sum [2]float64
+	for round := range 2 {
+		for j := range ways {
+			i := j ^ round // the second round goes the other way round: neither always meets the fuller tables
+			w := ways[i]
+			tenant := benchPlans + 2*round + i
+			if err := devdata.SeedRestrict(ctx, db, tenant, n); err != nil {
+				return err
+			}
+			rate, err := devdata.EraseInChunks(ctx, db, tenant, n, 1000, func(tx *sql.Tx, ids []int64) error { return w.chunk(tx, tenant, ids) })
+			if err != nil {
+				return fmt.Errorf("erase examples/restrict (%s): %w", w.name, err)
+			}
+			sum[i] += rate
+			b.line(fmt.Sprintf("(%d) examples/restrict, %s, round %d", 5+i, w.name, round+1), rate, "cust/s", "")
+		}
+	}
+	b.line("(6) against (5), both rounds", 100*sum[1]/sum[0], "%", "the plan's speed as a share of hand-written SQL; target ≥ 95 %")
+	fmt.Fprintln(b.out)
 	return nil
 }
 
@@ -373,6 +445,7 @@ const (
 	benchAPI      = 910_004
 	benchRaw2     = 910_005
 	benchRawAfter = 910_006
+	benchPlans    = 910_010 // and the next three: the plan section's
 )
 
 // run measures deletion four ways on identical data and prints the ratios.
