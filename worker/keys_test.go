@@ -3,12 +3,15 @@ package worker_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/examples"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/store"
@@ -181,5 +184,64 @@ func TestUUIDCustomersSelectedByACleanupPolicy(t *testing.T) {
 	}
 	if pv.Count != 2 || len(pv.CustomerIDs) != 0 || !cmp.Equal(pv.CustomerKeys, []string{person(2), person(9)}) {
 		t.Errorf("preview: %d, ids %v, keys %v; want 2, no ids, the keys of people 2 and 9 (7 holds an open account)", pv.Count, pv.CustomerIDs, pv.CustomerKeys)
+	}
+}
+
+// A run holds, deleting nothing, with reason plan when the platform gained a
+// table that points at a customer since the plan was checked, and when the
+// import was validated under another plan; it goes on once the plan fits
+// again.
+func TestRunHoldsWhileThePlanDoesNotFit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := uuidFixture(t, 10)
+	run := func(imp sweep.Import) sweep.Import {
+		t.Helper()
+		task, _ := jobs.NewImportRunTask(imp, 0, "start", time.Time{})
+		if err := f.srv.Handler().ProcessTask(ctx, task); err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.db.GetImport(ctx, tenant, imp.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	people := func() int64 { return f.count(t, `SELECT count(*) FROM public.people WHERE tenant_id = $1`, tenant) }
+	imp := f.validate(t, f.upload(t, csvOf("remove,"+person(1), "remove,"+person(2)), sweep.PolicyLine))
+	f.start(t, imp)
+
+	// A table the plan does not name now points at the people.
+	f.db.SQL().MustExec(`CREATE TABLE public.person_notes (tenant_id bigint, person_id uuid, FOREIGN KEY (tenant_id, person_id) REFERENCES public.people (tenant_id, id))`)
+	f.db.ForgetPlanCheck()
+	held := run(imp)
+	if held.Status != sweep.StatusQueued && held.Status != sweep.StatusRunning || held.Hold == nil || held.Hold.Reason != sweep.HoldPlan ||
+		!strings.Contains(held.Hold.Message, "public.person_notes") || people() != 10 {
+		t.Fatalf("with a table the plan misses: %s, hold %+v, %d people; want held with reason plan naming the table, nothing deleted", held.Status, held.Hold, people())
+	}
+	f.db.SQL().MustExec(`DROP TABLE public.person_notes`)
+	f.db.ForgetPlanCheck()
+
+	// Another plan (consents deleted, not kept) than the one it was validated under.
+	b, err := examples.Plan("uuidkeys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(t.TempDir(), "other.yaml")
+	if err := os.WriteFile(other, []byte(strings.Replace(string(b), "  public.consents:\n    keep: \"evidence of consent, kept; its person_id is set to null by its key\"", "  public.consents: delete", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.LoadPlan(ctx, other, nil); err != nil {
+		t.Fatal(err)
+	}
+	held = run(held)
+	if held.Hold == nil || held.Hold.Reason != sweep.HoldPlan || !strings.Contains(held.Hold.Message, "validated under erasure plan") || people() != 10 {
+		t.Fatalf("under another plan: %s, hold %+v, %d people; want held, nothing deleted", held.Status, held.Hold, people())
+	}
+
+	// The plan it was validated under, back: the run goes on.
+	testenv.ExamplePlatformPlan(t, f.db, "uuidkeys")
+	if done := run(held); done.Status != sweep.StatusCompleted || people() != 8 {
+		t.Errorf("with its plan back: %s, %d people; want completed, 8", done.Status, people())
 	}
 }

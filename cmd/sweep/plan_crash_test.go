@@ -106,6 +106,48 @@ func uuidFile(n int) []byte {
 	return file.Bytes()
 }
 
+// textSeed fills examples/textkeys with n subscribers of crashTenant,
+// coded CUST-000001 and up, each with a subscription, an invoice and two
+// notes (one about the subscriber, one about a ticket of the same code).
+func textSeed(t *testing.T, db *store.DB, n int) {
+	t.Helper()
+	schema, err := examples.Schema("textkeys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn, ns := strconv.Itoa(crashTenant), strconv.Itoa(n)
+	code := `'CUST-' || lpad(g::text, 6, '0')`
+	for _, q := range []string{
+		schema,
+		`INSERT INTO tenants (id, name) VALUES (` + tn + `, 'crash') ON CONFLICT DO NOTHING`,
+		`INSERT INTO public.subscribers SELECT ` + tn + `, ` + code + `, 'name ' || g, '555' FROM generate_series(1, ` + ns + `) g`,
+		`INSERT INTO public.subscriptions (tenant_id, subscriber_code, plan_name) SELECT ` + tn + `, ` + code + `, 'gold' FROM generate_series(1, ` + ns + `) g`,
+		`INSERT INTO public.invoices (tenant_id, subscriber_code, billed_name, amount_cents) SELECT ` + tn + `, ` + code + `, 'name', 100 FROM generate_series(1, ` + ns + `) g`,
+		`INSERT INTO public.notes (tenant_id, subject_kind, subject_code, body) SELECT ` + tn + `, k, ` + code + `, 'note' FROM generate_series(1, ` + ns + `) g, unnest(ARRAY['subscriber', 'ticket']) k`,
+		`ANALYZE`,
+	} {
+		if _, err := db.SQL().Exec(q); err != nil {
+			t.Fatalf("seed examples/textkeys: %v", err)
+		}
+	}
+}
+
+// textFile names subscribers 1 to n shuffled, some with spaces around the
+// code, and a code no one has and one in the wrong letter case.
+func textFile(n int) []byte {
+	var file bytes.Buffer
+	file.WriteString("action,customerId\n")
+	for i, p := range rand.New(rand.NewPCG(5, 5)).Perm(n) {
+		code := fmt.Sprintf("CUST-%06d", p+1)
+		if i%7 == 0 {
+			code = " " + code + " "
+		}
+		fmt.Fprintf(&file, "remove,%s\n", code)
+	}
+	file.WriteString("remove,CUST-999999\nremove,cust-000001\n")
+	return file.Bytes()
+}
+
 // crashPlatform is a platform the plan drill erases.
 type crashPlatform struct {
 	name    string   // of examples
@@ -114,13 +156,27 @@ type crashPlatform struct {
 	n       int      // customers (SWEEP_CRASH_CUSTOMERS scales it)
 	seed    func(t *testing.T, db *store.DB, n int)
 	file    func(n int) []byte
+	// env is the workers' extra environment: a pace for a platform whose
+	// run would otherwise end before the kills land.
+	env []string
 }
 
 var crashPlatforms = []crashPlatform{
 	{name: "restrict", subject: "public.clients", n: 30_000, seed: seedRestrict, file: crashFile,
 		tables: []string{"clients", "addresses", "client_contacts", "contact_consents", "client_events", "credit_holders", "payments", "ledger_entries", "documents"}},
-	{name: "uuidkeys", subject: "public.people", n: 30_000, seed: uuidSeed, file: uuidFile,
+	{name: "uuidkeys", subject: "public.people", n: 30_000, seed: uuidSeed, file: uuidFile, env: []string{"SWEEP_MAX_ROWS_PER_SECOND=8000"},
 		tables: []string{"people", "person_devices", "push_tokens", "account_holders", "consents"}},
+	{name: "textkeys", subject: "public.subscribers", n: 30_000, seed: textSeed, file: textFile, env: []string{"SWEEP_MAX_ROWS_PER_SECOND=8000"},
+		tables: []string{"subscribers", "subscriptions", "invoices", "notes"}},
+}
+
+// blocked is how many of n customers the platform's plan blocks: every
+// thirtieth, by an open credit or account, where it has a block.
+func (pf crashPlatform) blocked(n int) int {
+	if pf.name == "textkeys" {
+		return 0
+	}
+	return n / 30
 }
 
 // snapshot is every row of the platform's tables, table by table.
@@ -142,8 +198,9 @@ func (cp crashPlatform) snapshot(t *testing.T, db *store.DB) map[string]string {
 // killed with -9 three times mid-run: examples/restrict (every foreign key
 // RESTRICT, a grandchild, a partitioned child, a block with a predicate,
 // anonymized payments, a kept ledger, an owned address, a reference without
-// a key, customers referring customers) and examples/uuidkeys (customers
-// named by uuid, the file spelling some in capitals). Each ends with the
+// a key, customers referring customers), examples/uuidkeys (customers
+// named by uuid, the file spelling some in capitals) and examples/textkeys
+// (named by a text code, with a reference no key declares). Each ends with the
 // same rows in every table as an uninterrupted run, and the preview said,
 // table by table, what the run did.
 func TestKilledWorkerOnAnotherPlatformEndsAsTheUninterruptedRun(t *testing.T) {
@@ -176,7 +233,7 @@ func (pf crashPlatform) drill(t *testing.T, bin string) {
 		t.Fatal(err)
 	}
 	const hashKey = "a-test-secret-of-at-least-32-bytes!"
-	env := []string{"SWEEP_PLAN=" + planFile, "SWEEP_HASH_KEY=" + hashKey}
+	env := append([]string{"SWEEP_PLAN=" + planFile, "SWEEP_HASH_KEY=" + hashKey}, pf.env...)
 	urls := []string{testenv.DatabaseURL(t), testenv.DatabaseURL(t)}
 	dbs := []*store.DB{testenv.OpenDB(t, urls[0]), testenv.OpenDB(t, urls[1])}
 	for _, db := range dbs {
@@ -224,8 +281,8 @@ func (pf crashPlatform) drill(t *testing.T, bin string) {
 	// Blocked customers (an open credit or account: every thirtieth) stay,
 	// with their rows.
 	var kept int
-	if err := dbs[0].SQL().Get(&kept, `SELECT count(*) FROM `+pf.subject+` WHERE tenant_id = $1`, crashTenant); err != nil || kept != n/30 {
-		t.Errorf("%d customers left, want the %d an open credit or account blocks (%v)", kept, n/30, err)
+	if err := dbs[0].SQL().Get(&kept, `SELECT count(*) FROM `+pf.subject+` WHERE tenant_id = $1`, crashTenant); err != nil || kept != pf.blocked(n) {
+		t.Errorf("%d customers left, want the %d a block keeps (%v)", kept, pf.blocked(n), err)
 	}
 
 	// The preview, kept at validation, against what the run did.

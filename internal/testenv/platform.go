@@ -22,6 +22,13 @@ func ExamplePlatform(t testing.TB, db *store.DB, name string) {
 	if _, err := db.SQL().Exec(schema); err != nil {
 		t.Fatalf("create the %s platform: %v", name, err)
 	}
+	ExamplePlatformPlan(t, db, name)
+}
+
+// ExamplePlatformPlan makes db erase by the plan of the example platform
+// name, whose tables it already has.
+func ExamplePlatformPlan(t testing.TB, db *store.DB, name string) {
+	t.Helper()
 	b, err := examples.Plan(name)
 	if err != nil {
 		t.Fatal(err)
