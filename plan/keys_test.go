@@ -3,6 +3,7 @@ package plan_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 	"testing"
 
@@ -205,4 +206,53 @@ func nonZero(m map[string]int64) map[string]int64 {
 		}
 	}
 	return out
+}
+
+// One database per tenant (examples/onetenant): the whole database is
+// tenant 7's; its members are anonymized (the row stays), their cards and
+// the cards' transactions go, and another tenant's request erases nothing.
+func TestOneTenantDatabaseErasesForItsTenantOnly(t *testing.T) {
+	ctx := context.Background()
+	db, p := platform(t, "onetenant")
+	cp, err := plan.Check(ctx, db, p, checkOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec(t, db,
+		`INSERT INTO public.members VALUES (1, 'Ann', '555'), (2, 'Bob', '556')`,
+		`INSERT INTO public.member_cards (member_no, pan_last4) VALUES (1, '1111'), (1, '2222'), (2, '3333')`,
+		`INSERT INTO public.card_transactions (card_id, amount_cents) SELECT id, 100 FROM public.member_cards`,
+	)
+	if _, err := cp.Erase(ctx, db, 8, []int64{1, 2}, false); !errors.Is(err, plan.ErrOtherTenant) {
+		t.Fatalf("tenant 8 in tenant 7's database: %v, want ErrOtherTenant", err)
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := cp.Erase(ctx, tx, 7, []int64{1, 3}, false)
+	if err != nil {
+		tx.Rollback()
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[int64]bool{1: true}, res.Erased); diff != "" {
+		t.Errorf("erased (-want +got):\n%s", diff)
+	}
+	want := map[string]int64{"public.members anonymized": 1, "public.member_cards deleted": 2, "public.card_transactions deleted": 2}
+	if diff := cmp.Diff(want, nonZero(res.Rows)); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+	var members, cards string
+	if err := db.QueryRow(`SELECT string_agg(member_no || ':' || full_name || ':' || coalesce(phone, '-'), ',' ORDER BY member_no) FROM public.members`).Scan(&members); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(`SELECT string_agg(pan_last4, ',') FROM public.member_cards`).Scan(&cards); err != nil {
+		t.Fatal(err)
+	}
+	if members != "1:erased member:-,2:Bob:556" || cards != "3333" {
+		t.Errorf("members %s, cards %s; want member 1 anonymized and kept, Bob untouched with his card", members, cards)
+	}
 }
