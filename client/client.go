@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/wire"
 )
 
 // Client calls one sweep API with one token. Safe for concurrent use.
@@ -94,7 +95,7 @@ func (o UploadOptions) fields() [][2]string {
 // "file" named name, after the options), streaming it from file, and returns
 // the import, whose validation has begun. A replayed idempotency key returns
 // the first import.
-func (c *Client) Upload(ctx context.Context, name string, file io.Reader, opts UploadOptions) (Import, error) {
+func (c *Client) Upload(ctx context.Context, name string, file io.Reader, opts UploadOptions) (wire.Import, error) {
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
 	go func() {
@@ -118,14 +119,14 @@ func (c *Client) Upload(ctx context.Context, name string, file io.Reader, opts U
 		pw.CloseWithError(err)
 	}()
 	defer pr.CloseWithError(io.ErrClosedPipe) // stops the copy when the answer comes first
-	var imp Import
+	var imp wire.Import
 	err := c.do(ctx, http.MethodPost, "/v1/imports", pr, mw.FormDataContentType(), &imp, createHeader(opts.IdempotencyKey)...)
 	return imp, err
 }
 
 // CreateFromIDs sends a list of customer ids as a new import (POST
 // /v1/imports with a JSON body) and returns the import.
-func (c *Client) CreateFromIDs(ctx context.Context, ids []int64, opts UploadOptions) (Import, error) {
+func (c *Client) CreateFromIDs(ctx context.Context, ids []int64, opts UploadOptions) (wire.Import, error) {
 	body := struct {
 		CustomerIDs []int64 `json:"customer_ids"`
 		Policy      string  `json:"policy,omitempty"`
@@ -139,9 +140,9 @@ func (c *Client) CreateFromIDs(ctx context.Context, ids []int64, opts UploadOpti
 	}
 	b, err := json.Marshal(body)
 	if err != nil {
-		return Import{}, err
+		return wire.Import{}, err
 	}
-	var imp Import
+	var imp wire.Import
 	err = c.do(ctx, http.MethodPost, "/v1/imports", bytes.NewReader(b), "application/json", &imp, createHeader(opts.IdempotencyKey)...)
 	return imp, err
 }
@@ -161,9 +162,9 @@ func createHeader(key string) []string {
 	return h
 }
 
-// Import returns one import of the token's tenant.
-func (c *Client) Import(ctx context.Context, id int64) (Import, error) {
-	var imp Import
+// wire.Import returns one import of the token's tenant.
+func (c *Client) Import(ctx context.Context, id int64) (wire.Import, error) {
+	var imp wire.Import
 	err := c.do(ctx, http.MethodGet, importPath(id, ""), nil, "", &imp)
 	return imp, err
 }
@@ -176,7 +177,7 @@ type ListOptions struct {
 }
 
 // Imports returns a page of the import history, newest first.
-func (c *Client) Imports(ctx context.Context, opts ListOptions) (ImportList, error) {
+func (c *Client) Imports(ctx context.Context, opts ListOptions) (wire.ImportList, error) {
 	q := url.Values{}
 	if opts.Limit > 0 {
 		q.Set("limit", strconv.Itoa(opts.Limit))
@@ -187,7 +188,7 @@ func (c *Client) Imports(ctx context.Context, opts ListOptions) (ImportList, err
 	if opts.CleanupPolicyID > 0 {
 		q.Set("cleanup_policy_id", strconv.FormatInt(opts.CleanupPolicyID, 10))
 	}
-	var list ImportList
+	var list wire.ImportList
 	err := c.do(ctx, http.MethodGet, withQuery("/v1/imports", q), nil, "", &list)
 	return list, err
 }
@@ -203,7 +204,7 @@ type StartOptions struct {
 }
 
 // Start queues a validated import to run and returns it.
-func (c *Client) Start(ctx context.Context, id int64, opts StartOptions) (Import, error) {
+func (c *Client) Start(ctx context.Context, id int64, opts StartOptions) (wire.Import, error) {
 	var body io.Reader
 	contentType := ""
 	if opts != (StartOptions{}) {
@@ -216,11 +217,11 @@ func (c *Client) Start(ctx context.Context, id int64, opts StartOptions) (Import
 			MaxRate     int    `json:"max_rows_per_second,omitempty"`
 		}{Parallelism: opts.Parallelism, RunAt: formatTime(opts.RunAt), RunWindow: opts.RunWindow, MaxRate: opts.MaxRowsPerSecond})
 		if err != nil {
-			return Import{}, err
+			return wire.Import{}, err
 		}
 		body, contentType = bytes.NewReader(b), "application/json"
 	}
-	var imp Import
+	var imp wire.Import
 	err := c.do(ctx, http.MethodPost, importPath(id, "/start"), body, contentType, &imp)
 	return imp, err
 }
@@ -233,47 +234,47 @@ func formatTime(t time.Time) string {
 }
 
 // Validate validates an uploaded or rejected import again and returns it.
-func (c *Client) Validate(ctx context.Context, id int64) (Import, error) {
-	var imp Import
+func (c *Client) Validate(ctx context.Context, id int64) (wire.Import, error) {
+	var imp wire.Import
 	err := c.do(ctx, http.MethodPost, importPath(id, "/validate"), nil, "", &imp)
 	return imp, err
 }
 
 // Cancel cancels an import before it runs, or asks a running one to stop
 // after its current chunk, and returns it.
-func (c *Client) Cancel(ctx context.Context, id int64) (Import, error) {
-	var imp Import
+func (c *Client) Cancel(ctx context.Context, id int64) (wire.Import, error) {
+	var imp wire.Import
 	err := c.do(ctx, http.MethodPost, importPath(id, "/cancel"), nil, "", &imp)
 	return imp, err
 }
 
 // Pause stops a queued or running import after its chunk in flight.
-func (c *Client) Pause(ctx context.Context, id int64) (Import, error) {
-	var imp Import
+func (c *Client) Pause(ctx context.Context, id int64) (wire.Import, error) {
+	var imp wire.Import
 	err := c.do(ctx, http.MethodPost, importPath(id, "/pause"), nil, "", &imp)
 	return imp, err
 }
 
 // Resume queues a paused import again; it goes on where it stopped.
-func (c *Client) Resume(ctx context.Context, id int64) (Import, error) {
-	var imp Import
+func (c *Client) Resume(ctx context.Context, id int64) (wire.Import, error) {
+	var imp wire.Import
 	err := c.do(ctx, http.MethodPost, importPath(id, "/resume"), nil, "", &imp)
 	return imp, err
 }
 
 // Approve approves an import awaiting approval, typing the number of
 // customers it deletes (imports:approve; not the token that asked).
-func (c *Client) Approve(ctx context.Context, id, confirmCustomers int64) (Import, error) {
+func (c *Client) Approve(ctx context.Context, id, confirmCustomers int64) (wire.Import, error) {
 	b, _ := json.Marshal(map[string]int64{"confirm_customers": confirmCustomers})
-	var imp Import
+	var imp wire.Import
 	err := c.do(ctx, http.MethodPost, importPath(id, "/approve"), bytes.NewReader(b), "application/json", &imp)
 	return imp, err
 }
 
 // Reject rejects an import awaiting approval, with a reason.
-func (c *Client) Reject(ctx context.Context, id int64, reason string) (Import, error) {
+func (c *Client) Reject(ctx context.Context, id int64, reason string) (wire.Import, error) {
 	b, _ := json.Marshal(map[string]string{"reason": reason})
-	var imp Import
+	var imp wire.Import
 	err := c.do(ctx, http.MethodPost, importPath(id, "/reject"), bytes.NewReader(b), "application/json", &imp)
 	return imp, err
 }
@@ -291,7 +292,7 @@ type ErrorsOptions struct {
 }
 
 // Errors returns a page of an import's row errors, by line.
-func (c *Client) Errors(ctx context.Context, id int64, opts ErrorsOptions) (ErrorsPage, error) {
+func (c *Client) Errors(ctx context.Context, id int64, opts ErrorsOptions) (wire.ErrorsPage, error) {
 	q := url.Values{}
 	if opts.Limit > 0 {
 		q.Set("limit", strconv.Itoa(opts.Limit))
@@ -299,7 +300,7 @@ func (c *Client) Errors(ctx context.Context, id int64, opts ErrorsOptions) (Erro
 	if opts.AfterLine > 0 {
 		q.Set("after_line", strconv.FormatInt(opts.AfterLine, 10))
 	}
-	var page ErrorsPage
+	var page wire.ErrorsPage
 	err := c.do(ctx, http.MethodGet, withQuery(importPath(id, "/errors"), q), nil, "", &page)
 	return page, err
 }
@@ -316,9 +317,9 @@ func (c *Client) Results(ctx context.Context, id int64, w io.Writer) error {
 	return c.download(ctx, importPath(id, "/results"), w)
 }
 
-// Me returns who the token is: its tenant, name and scopes.
-func (c *Client) Me(ctx context.Context) (Me, error) {
-	var me Me
+// wire.Me returns who the token is: its tenant, name and scopes.
+func (c *Client) Me(ctx context.Context) (wire.Me, error) {
+	var me wire.Me
 	err := c.do(ctx, http.MethodGet, "/v1/me", nil, "", &me)
 	return me, err
 }
@@ -336,10 +337,10 @@ func (c *Client) Ready(ctx context.Context) error {
 	return c.do(ctx, http.MethodGet, "/readyz", nil, "", nil)
 }
 
-// Wait polls the import every interval until it is settled (Import.Settled:
+// Wait polls the import every interval until it is settled (wire.Import.Settled:
 // it ended, or it waits for a person), and returns it then, or ctx's error
 // with the import as last seen.
-func (c *Client) Wait(ctx context.Context, id int64, interval time.Duration) (Import, error) {
+func (c *Client) Wait(ctx context.Context, id int64, interval time.Duration) (wire.Import, error) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

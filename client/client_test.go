@@ -21,6 +21,7 @@ import (
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/store"
 	"github.com/sweephq/sweep/uploader"
+	"github.com/sweephq/sweep/wire"
 )
 
 const tenant = 5200243
@@ -46,7 +47,7 @@ func startAPI(t *testing.T, limits uploader.Limits) (*client.Client, *store.DB) 
 	return client.New(sw.URL+"/", token), db
 }
 
-func waitSettled(t *testing.T, c *client.Client, id int64) client.Import {
+func waitSettled(t *testing.T, c *client.Client, id int64) wire.Import {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -238,7 +239,7 @@ func TestClientErrorsWithoutAnErrorBody(t *testing.T) {
 		if !errors.As(err, &se) || se.Code != tt.want || !strings.Contains(se.Message, "/v1/imports/1") {
 			t.Errorf("%d %q: %#v; want a *sweep.Error with code %s naming the request", tt.status, tt.body, err, tt.want)
 		}
-		if got := client.FromErrorStatusCode(tt.status); got != tt.want {
+		if got := wire.FromErrorStatusCode(tt.status); got != tt.want {
 			t.Errorf("FromErrorStatusCode(%d) = %s; want %s", tt.status, got, tt.want)
 		}
 	}
@@ -271,7 +272,7 @@ func TestClientRequests(t *testing.T) {
 		}
 		got = append(got, s)
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(client.Import{ID: 4, Status: sweep.StatusQueued})
+		json.NewEncoder(w).Encode(wire.Import{ID: 4, Status: sweep.StatusQueued})
 	}))
 	defer srv.Close()
 	c := client.New(srv.URL, "tok")

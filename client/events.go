@@ -3,35 +3,13 @@ package client
 import (
 	"context"
 	"net/http"
-	"time"
 
-	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/wire"
 )
 
-// Events is an import's timeline (GET /v1/imports/{id}/events), oldest first.
-type Events struct {
-	ImportID int64   `json:"import_id"`
-	Events   []Event `json:"events"`
-}
-
-// Event is one step of the timeline: its kind, who (a token's name, or
-// "sweep"), when, the step in words, and its figures.
-type Event struct {
-	At     time.Time      `json:"at"`
-	Kind   string         `json:"kind"`
-	Actor  string         `json:"actor"`
-	Text   string         `json:"text"`
-	Detail map[string]any `json:"detail"`
-}
-
-// FromEvent returns the wire format of e.
-func FromEvent(e sweep.Event) Event {
-	return Event{At: e.At, Kind: e.Kind, Actor: e.Actor, Text: e.Text(), Detail: e.Detail}
-}
-
-// Events reads an import's timeline.
-func (c *Client) Events(ctx context.Context, id int64) (Events, error) {
-	var ev Events
+// wire.Events reads an import's timeline.
+func (c *Client) Events(ctx context.Context, id int64) (wire.Events, error) {
+	var ev wire.Events
 	err := c.do(ctx, http.MethodGet, importPath(id, "/events"), nil, "", &ev)
 	return ev, err
 }

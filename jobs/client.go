@@ -16,6 +16,7 @@ import (
 	"github.com/lib/pq"
 	"github.com/redis/go-redis/v9"
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/wire"
 )
 
 // Client is how another Go service asks sweep to delete customers: it
@@ -234,8 +235,8 @@ func (c *Client) waitResult(ctx context.Context, taskID string) (int64, error) {
 
 // Status returns the import's status as the workers last published it; an
 // import they have not reported yet is ENOTFOUND.
-func (c *Client) Status(ctx context.Context, tenant, importID int64) (ImportStatus, error) {
-	var st ImportStatus
+func (c *Client) Status(ctx context.Context, tenant, importID int64) (wire.Import, error) {
+	var st wire.Import
 	b, err := c.rdb.Get(ctx, StatusKey(tenant, importID)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return st, sweep.Errorf(sweep.ENOTFOUND, "No status of import %d of tenant %d yet.", importID, tenant)
@@ -259,11 +260,11 @@ func (c *Client) Status(ctx context.Context, tenant, importID int64) (ImportStat
 	return st, nil
 }
 
-// Wait returns the import's status once it is settled (ImportStatus.Settled:
+// Wait returns the import's status once it is settled (wire.Import.Settled:
 // it has ended, completed, completed_with_errors, cancelled or failed, or it
 // waits for a person, rejected or validated without starting by itself), or
 // ctx's error.
-func (c *Client) Wait(ctx context.Context, tenant, importID int64) (ImportStatus, error) {
+func (c *Client) Wait(ctx context.Context, tenant, importID int64) (wire.Import, error) {
 	t := time.NewTicker(c.PollInterval)
 	defer t.Stop()
 	for {

@@ -8,9 +8,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/sweephq/sweep"
-	"github.com/sweephq/sweep/client"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/jobs"
+	"github.com/sweephq/sweep/wire"
 )
 
 // The status published to Redis is the API's wire format of the import, and
@@ -37,7 +37,7 @@ func TestPublishedStatusIsTheAPIsImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(client.FromImport(imp), st); diff != "" {
+	if diff := cmp.Diff(wire.FromImport(imp), st); diff != "" {
 		t.Errorf("published status (-API's import +Redis status):\n%s", diff)
 	}
 	if !st.Settled || st.AwaitsOperator {

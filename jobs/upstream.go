@@ -12,7 +12,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 	"github.com/sweephq/sweep"
-	"github.com/sweephq/sweep/client"
+	"github.com/sweephq/sweep/wire"
 )
 
 // MaxInlineIDs is the most customer ids a customers:delete task carries in its
@@ -282,14 +282,6 @@ func ImportQueue(imp sweep.Import) string {
 	return QueueDefault
 }
 
-// ImportStatus is the state of an import as the workers publish it to Redis
-// at every step, so a service that only reaches Redis can follow its import
-// (Client.Status, Client.Wait): the same wire format as the HTTP API's import.
-// Its Settled says the import will not change by itself: it ended, or it waits
-// for a person (AwaitsOperator: rejected, or validated without starting by
-// itself).
-type ImportStatus = client.Import
-
 // StatusTTL is how long a published import status stays in Redis.
 const StatusTTL = 7 * 24 * time.Hour
 
@@ -298,9 +290,12 @@ func StatusKey(tenant, id int64) string {
 	return fmt.Sprintf("sweep:import-status:%d:%d", tenant, id)
 }
 
-// PublishStatus writes an import's status to Redis (see ImportStatus).
+// PublishStatus writes an import's status to Redis: the same wire.Import
+// the HTTP API shows, so a service that only reaches Redis can follow its
+// import (Client.Status, Client.Wait). Its Settled says the import will not
+// change by itself: it ended, or it waits for a person.
 func PublishStatus(ctx context.Context, rdb redis.UniversalClient, imp sweep.Import) error {
-	b, _ := json.Marshal(client.FromImport(imp))
+	b, _ := json.Marshal(wire.FromImport(imp))
 	return rdb.Set(ctx, StatusKey(imp.TenantID, imp.ID), b, StatusTTL).Err()
 }
 

@@ -5,80 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/sweephq/sweep"
-	"github.com/sweephq/sweep/client"
 	"github.com/sweephq/sweep/store"
+	"github.com/sweephq/sweep/wire"
 )
-
-// policyJSON is how the API shows a cleanup policy.
-type policyJSON struct {
-	ID          int64               `json:"id"`
-	Name        string              `json:"name"`
-	Kind        sweep.CleanupKind   `json:"kind"`
-	Params      sweep.CleanupParams `json:"params"`
-	Description string              `json:"description"`
-	CronSpec    string              `json:"cron_spec"`
-	MaxBatch    int                 `json:"max_batch"`
-	Enabled     bool                `json:"enabled"`
-	DryRun      bool                `json:"dry_run"`
-	RunWindow   string              `json:"run_window,omitempty"`
-	// AwaitsApproval: it makes no batch until another person approves its
-	// selection and batch size (see Approval).
-	AwaitsApproval bool             `json:"awaits_approval"`
-	Approval       *client.Approval `json:"approval,omitempty"`
-	// Revision counts the changes of what it selects and how much; an
-	// approval names the revision it approves.
-	Revision     int64      `json:"revision"`
-	NextRunAt    *time.Time `json:"next_run_at,omitempty"`
-	LastRunAt    *time.Time `json:"last_run_at,omitempty"`
-	LastImportID *int64     `json:"last_import_id,omitempty"`
-	LastFound    *int64     `json:"last_found,omitempty"`
-	// LastDrop is the last claimed run that made no batch, and why.
-	LastDrop  *dropJSON         `json:"last_drop,omitempty"`
-	CreatedAt time.Time         `json:"created_at"`
-	UpdatedAt time.Time         `json:"updated_at"`
-	Links     map[string]string `json:"links"`
-}
-
-// dropJSON is a run of a policy that made no batch.
-type dropJSON struct {
-	At     time.Time `json:"at"`
-	Reason string    `json:"reason"`
-}
-
-func toPolicyJSON(p sweep.CleanupPolicy) policyJSON {
-	self := fmt.Sprintf("/v1/cleanup-policies/%d", p.ID)
-	var drop *dropJSON
-	if p.LastDrop != nil {
-		drop = &dropJSON{At: p.LastDrop.At.UTC(), Reason: p.LastDrop.Reason}
-	}
-	return policyJSON{LastDrop: drop,
-		ID: p.ID, Name: p.Name, Kind: p.Kind, Params: p.Params, Description: p.Describe(), CronSpec: p.CronSpec,
-		AwaitsApproval: p.AwaitsApproval, Approval: client.FromApproval(p.Approval), Revision: p.Revision,
-		MaxBatch: p.MaxBatch, Enabled: p.Enabled, DryRun: p.DryRun, RunWindow: p.RunWindow.String(), NextRunAt: p.NextRunAt, LastRunAt: p.LastRunAt,
-		LastImportID: p.LastImportID, LastFound: p.LastFound, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
-		Links: map[string]string{
-			"self": self, "preview": self + "/preview", "run_now": self + "/run-now",
-			"batches": fmt.Sprintf("/v1/imports?cleanup_policy_id=%d", p.ID),
-		},
-	}
-}
-
-// policyBody is a create or update request; absent fields keep their value
-// (or the default on create).
-type policyBody struct {
-	Name     *string            `json:"name"`
-	Kind     *sweep.CleanupKind `json:"kind"`
-	Params   *json.RawMessage   `json:"params"` // read strictly: a misspelt parameter is refused, never taken as 0
-	CronSpec *string            `json:"cron_spec"`
-	MaxBatch *int               `json:"max_batch"`
-	Enabled  *bool              `json:"enabled"`
-	DryRun   *bool              `json:"dry_run"`
-	// RunWindow is when the policy's batches may delete; "" removes it (any time).
-	RunWindow *string `json:"run_window"`
-}
 
 const policyExample = `{"name": "nightly inactive", "kind": "inactive", "params": {"days": 730}, "cron_spec": "0 2 * * *", "max_batch": 10000, "dry_run": true}`
 
@@ -91,12 +22,12 @@ func (s *Server) decodePolicy(w http.ResponseWriter, r *http.Request, p *sweep.C
 	if err != nil {
 		return err
 	}
-	return b.apply(p)
+	return applyPolicy(b, p)
 }
 
 // readPolicyBody reads a create or update request's body (see decodePolicy).
-func (s *Server) readPolicyBody(w http.ResponseWriter, r *http.Request) (policyBody, error) {
-	var b policyBody
+func (s *Server) readPolicyBody(w http.ResponseWriter, r *http.Request) (wire.PolicyChange, error) {
+	var b wire.PolicyChange
 	if sent, err := s.readJSON(w, r, &b, 64<<10, policyExample); err != nil {
 		return b, err
 	} else if !sent {
@@ -105,8 +36,8 @@ func (s *Server) readPolicyBody(w http.ResponseWriter, r *http.Request) (policyB
 	return b, nil
 }
 
-// apply sets the members the request sent onto p.
-func (b policyBody) apply(p *sweep.CleanupPolicy) error {
+// applyPolicy sets the members the request sent onto p.
+func applyPolicy(b wire.PolicyChange, p *sweep.CleanupPolicy) error {
 	if b.Name != nil {
 		p.Name = *b.Name
 	}
@@ -168,12 +99,9 @@ func (s *Server) handleListPolicies(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out := struct {
-		Policies []policyJSON        `json:"cleanup_policies"`
-		Kinds    []sweep.CleanupKind `json:"kinds"`
-	}{Policies: make([]policyJSON, len(ps)), Kinds: sweep.CleanupKinds}
+	out := wire.CleanupPolicyList{Policies: make([]wire.CleanupPolicy, len(ps)), Kinds: sweep.CleanupKinds}
 	for i, p := range ps {
-		out.Policies[i] = toPolicyJSON(p)
+		out.Policies[i] = wire.FromCleanupPolicy(p)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -195,7 +123,7 @@ func (s *Server) handleCreatePolicy(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.InfoContext(r.Context(), "cleanup policy created", "tenant_id", p.TenantID, "policy_id", p.ID, "kind", p.Kind)
 	w.Header().Set("Location", fmt.Sprintf("/v1/cleanup-policies/%d", p.ID))
-	writeJSON(w, http.StatusCreated, toPolicyJSON(p))
+	writeJSON(w, http.StatusCreated, wire.FromCleanupPolicy(p))
 }
 
 func (s *Server) handleGetPolicy(w http.ResponseWriter, r *http.Request) {
@@ -204,7 +132,7 @@ func (s *Server) handleGetPolicy(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toPolicyJSON(p))
+	writeJSON(w, http.StatusOK, wire.FromCleanupPolicy(p))
 }
 
 // handleUpdatePolicy applies the members sent onto the policy as it is. Two
@@ -213,7 +141,7 @@ func (s *Server) handleGetPolicy(w http.ResponseWriter, r *http.Request) {
 // disable that raced a rename stays a disable.
 func (s *Server) handleUpdatePolicy(w http.ResponseWriter, r *http.Request) {
 	p, err := s.loadPolicy(r) // another tenant's policy is 404 before its body is read
-	var b policyBody
+	var b wire.PolicyChange
 	if err == nil {
 		b, err = s.readPolicyBody(w, r)
 	}
@@ -221,7 +149,7 @@ func (s *Server) handleUpdatePolicy(w http.ResponseWriter, r *http.Request) {
 		p, err = s.loadPolicy(r)
 		before := p
 		if err == nil {
-			err = b.apply(&p)
+			err = applyPolicy(b, &p)
 		}
 		if err == nil {
 			err = s.askApproval(r, before, &p)
@@ -239,7 +167,7 @@ func (s *Server) handleUpdatePolicy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.InfoContext(r.Context(), "cleanup policy updated", "tenant_id", p.TenantID, "policy_id", p.ID, "enabled", p.Enabled)
-	writeJSON(w, http.StatusOK, toPolicyJSON(p))
+	writeJSON(w, http.StatusOK, wire.FromCleanupPolicy(p))
 }
 
 func (s *Server) handleDeletePolicy(w http.ResponseWriter, r *http.Request) {
@@ -280,13 +208,7 @@ func (s *Server) handlePreviewPolicy(w http.ResponseWriter, r *http.Request) {
 	if ids == nil {
 		ids = []int64{}
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Policy       policyJSON `json:"policy"`
-		Count        int64      `json:"count"`
-		CustomerIDs  []int64    `json:"customer_ids"`
-		CustomerKeys []string   `json:"customer_keys,omitempty"`
-		Truncated    bool       `json:"truncated"`
-	}{toPolicyJSON(p), pv.Count, ids, pv.CustomerKeys, pv.Truncated})
+	writeJSON(w, http.StatusOK, wire.PolicyPreview{Policy: wire.FromCleanupPolicy(p), Count: pv.Count, CustomerIDs: ids, CustomerKeys: pv.CustomerKeys, Truncated: pv.Truncated})
 }
 
 // handleRunPolicyNow makes the policy's batch now, whether or not it is
@@ -342,12 +264,9 @@ func (s *Server) handleApprovePolicy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	const example = `{"confirm_max_batch": 200000, "revision": 3}`
-	var body struct {
-		Confirm  *int64 `json:"confirm_max_batch"`
-		Revision *int64 `json:"revision"`
-	}
+	var body wire.PolicyApproval
 	sent, err := s.readJSON(w, r, &body, 4096, example)
-	if err == nil && (!sent || body.Confirm == nil || body.Revision == nil) {
+	if err == nil && (!sent || body.ConfirmMaxBatch == nil || body.Revision == nil) {
 		err = sweep.Errorf(sweep.EINVALID, "To approve, send the policy's batch size and revision, as you read them: %s.", example)
 	}
 	if err != nil {
@@ -355,11 +274,11 @@ func (s *Server) handleApprovePolicy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pr := principal(r)
-	p, err := s.db.ApprovePolicy(r.Context(), pr.TenantID, id, sweep.ApprovalStep{By: pr.Name, ByToken: pr.TokenID, Confirm: *body.Confirm, Revision: *body.Revision})
+	p, err := s.db.ApprovePolicy(r.Context(), pr.TenantID, id, sweep.ApprovalStep{By: pr.Name, ByToken: pr.TokenID, Confirm: *body.ConfirmMaxBatch, Revision: *body.Revision})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	s.log.InfoContext(r.Context(), "cleanup policy approved", "tenant_id", p.TenantID, "policy_id", p.ID)
-	writeJSON(w, http.StatusOK, toPolicyJSON(p))
+	writeJSON(w, http.StatusOK, wire.FromCleanupPolicy(p))
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/sweephq/sweep"
-	"github.com/sweephq/sweep/client"
+	"github.com/sweephq/sweep/wire"
 )
 
 // A request awaiting approval that its requester deletes does not vanish
@@ -32,7 +32,7 @@ func TestDeletingAnImportSendsItsWebhook(t *testing.T) {
 		t.Fatalf("delete = %d %s", code, b)
 	}
 	got := rc.waitFor(sweep.EventImportDeleted, nil)
-	var i client.Import
+	var i wire.Import
 	if err := json.Unmarshal(got.message(t).Data, &i); err != nil || float64(i.ID) != imp["id"] || i.Status != sweep.StatusAwaitingApproval || i.ValidRows != 2 {
 		t.Errorf("import.deleted carries %+v (%v); want import %v as it was, awaiting approval", i, err, imp["id"])
 	}

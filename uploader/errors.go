@@ -8,14 +8,14 @@ import (
 	"time"
 
 	"github.com/sweephq/sweep"
-	"github.com/sweephq/sweep/client"
+	"github.com/sweephq/sweep/wire"
 )
 
 // writeError answers with err's code and message. Internal errors are logged
 // with their detail and answered with a generic message.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := sweep.ErrorCode(err)
-	status := client.ErrorStatusCode(code)
+	status := wire.ErrorStatusCode(code)
 	if status == http.StatusInternalServerError {
 		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "route", r.Pattern, "err", err)
 	}
@@ -27,7 +27,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Connection", "close")
 		defer http.NewResponseController(w).SetReadDeadline(time.Now()) // and stop reading it once answered
 	}
-	body := client.ErrorBody{Error: client.ErrorDetail{Code: code, Message: sweep.ErrorMessage(err)}}
+	body := wire.ErrorBody{Error: wire.ErrorDetail{Code: code, Message: sweep.ErrorMessage(err)}}
 	// A message may quote what the client sent; with <, > and & escaped it is
 	// never markup, whatever reads the answer.
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")

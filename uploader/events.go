@@ -3,7 +3,7 @@ package uploader
 import (
 	"net/http"
 
-	"github.com/sweephq/sweep/client"
+	"github.com/sweephq/sweep/wire"
 )
 
 // handleImportEvents answers the import's timeline: every step with who and
@@ -19,9 +19,9 @@ func (s *Server) handleImportEvents(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out := client.Events{ImportID: id, Events: make([]client.Event, len(events))}
+	out := wire.Events{ImportID: id, Events: make([]wire.Event, len(events))}
 	for i, e := range events {
-		out.Events[i] = client.FromEvent(e)
+		out.Events[i] = wire.FromEvent(e)
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gocarina/gocsv"
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/wire"
 )
 
 // sampleRow is one line of the sample file.
@@ -66,20 +67,9 @@ func (s *Server) handleSample(w http.ResponseWriter, r *http.Request) {
 	w.Write(b)
 }
 
-// instructions are the format rules in plain words, for the API and the page.
-type instructions struct {
-	Summary  string            `json:"summary"`
-	Columns  map[string]string `json:"columns"`
-	Rules    []string          `json:"rules"`
-	Policies map[string]string `json:"policies"`
-	Checks   []string          `json:"checks"`
-	Limits   map[string]int64  `json:"limits"`
-	Sample   string            `json:"sample"`
-}
-
 func (s *Server) handleInstructions(w http.ResponseWriter, r *http.Request) {
 	column, rule := keyWords(s.planKey(r))
-	writeJSON(w, http.StatusOK, instructions{
+	writeJSON(w, http.StatusOK, wire.Instructions{
 		Summary: "Upload a CSV file with a header line and one row per customer to delete. sweep checks every row, shows what to fix, and deletes only when you start the import. Loans are never deleted.",
 		Columns: map[string]string{
 			sweep.ColumnAction:     "Must be remove (any letter case).",

@@ -12,6 +12,7 @@ import (
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/client"
 	"github.com/sweephq/sweep/uploader"
+	"github.com/sweephq/sweep/wire"
 )
 
 // Two tokens of one name are one person to a reader: a second token named
@@ -80,7 +81,7 @@ func TestApprovalNamesBothTokensAndRefusesTheRequestersName(t *testing.T) {
 	if code != http.StatusAccepted {
 		t.Fatalf("approval by risk lead = %d %s", code, b)
 	}
-	var imp client.Import
+	var imp wire.Import
 	if err := json.Unmarshal(b, &imp); err != nil {
 		t.Fatal(err)
 	}
@@ -124,13 +125,13 @@ func TestApproverConfirmsTheFreshPreview(t *testing.T) {
 	_, imp := a.upload("action,customerId\nremove,20\nremove,21\nremove,22\nremove,23\nremove,24\n")
 	a.waitStatus(imp["id"])
 	path := fmt.Sprintf("/v1/imports/%v", imp["id"])
-	impact := func() client.Impact {
+	impact := func() wire.Impact {
 		t.Helper()
 		code, _, b := a.request("GET", path+"/impact", nil, "Authorization", "Bearer "+approver)
 		if code != http.StatusOK {
 			t.Fatalf("GET impact = %d %s", code, b)
 		}
-		var m client.Impact
+		var m wire.Impact
 		if err := json.Unmarshal(b, &m); err != nil {
 			t.Fatal(err)
 		}

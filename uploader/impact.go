@@ -4,7 +4,7 @@ import (
 	"net/http"
 
 	"github.com/sweephq/sweep"
-	"github.com/sweephq/sweep/client"
+	"github.com/sweephq/sweep/wire"
 )
 
 // handleImportImpact answers an import's impact preview: the one kept since
@@ -21,7 +21,7 @@ func (s *Server) handleImportImpact(w http.ResponseWriter, r *http.Request) {
 		var m sweep.Impact
 		m, err = s.db.RefreshImpact(r.Context(), principal(r).TenantID, id, s.maxRate, sweep.ImpactFreshFor)
 		if err == nil {
-			writeJSON(w, http.StatusOK, client.FromImpact(m))
+			writeJSON(w, http.StatusOK, wire.FromImpact(m))
 			return
 		}
 	}

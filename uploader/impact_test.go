@@ -12,6 +12,7 @@ import (
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/client"
 	"github.com/sweephq/sweep/uploader"
+	"github.com/sweephq/sweep/wire"
 )
 
 // GET /v1/imports/{id}/impact: the impact of a validated import to a token
@@ -32,18 +33,18 @@ func TestImpactRoute(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("GET %s = %d %s", path, code, body)
 	}
-	var m client.Impact
+	var m wire.Impact
 	if err := json.Unmarshal(body, &m); err != nil {
 		t.Fatal(err)
 	}
-	want := []client.SkipCount{{Reason: "format", Rows: 1}, {Reason: "duplicate", Rows: 1}, {Reason: "not_found", Rows: 1}, {Reason: "linked_to_loan", Rows: 1}}
-	if m.Customers != 2 || m.RelatedRows != 26 || len(m.Related) != 11 || m.Related[1] != (client.RelatedCount{Kind: "public.customer_phones", Action: "deleted", Rows: 4}) ||
+	want := []wire.SkipCount{{Reason: "format", Rows: 1}, {Reason: "duplicate", Rows: 1}, {Reason: "not_found", Rows: 1}, {Reason: "linked_to_loan", Rows: 1}}
+	if m.Customers != 2 || m.RelatedRows != 26 || len(m.Related) != 11 || m.Related[1] != (wire.RelatedCount{Kind: "public.customer_phones", Action: "deleted", Rows: 4}) ||
 		m.SkippedRows != 4 || !cmp.Equal(m.Skipped, want) || !cmp.Equal(m.Sample, []int64{5, 6}) || m.EstimatedSeconds != 1 || m.Basis == "" {
 		t.Errorf("impact = %s", body)
 	}
 	// The Go client reads the same answer.
 	if got, err := client.New(a.url, a.token).Impact(ctx, int64(imp["id"].(float64))); err != nil || !cmp.Equal(got, m) {
-		t.Errorf("client.Impact = %+v, %v", got, err)
+		t.Errorf("wire.Impact = %+v, %v", got, err)
 	}
 
 	// Not the tenant's, or no such import: 404.
@@ -73,7 +74,7 @@ func TestImpactRoute(t *testing.T) {
 		t.Errorf("impact of an uploaded import = %d %s; want 409 naming the state", code, body)
 	}
 	if _, err := client.New(a.url, a.token).Impact(ctx, uploaded.ID); sweep.ErrorCode(err) != sweep.ECONFLICT {
-		t.Errorf("client.Impact of an uploaded import: %v; want a conflict", err)
+		t.Errorf("wire.Impact of an uploaded import: %v; want a conflict", err)
 	}
 
 	// Without imports:read: 403.

@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/sweephq/sweep"
-	"github.com/sweephq/sweep/client"
 	"github.com/sweephq/sweep/store"
+	"github.com/sweephq/sweep/wire"
 )
 
 // importOptions are the settings a client may send with a file.
@@ -523,7 +523,7 @@ func (s *Server) handleGetImport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, h := range holds {
-		j.Holds = append(j.Holds, client.FromHold(h))
+		j.Holds = append(j.Holds, wire.FromHold(h))
 	}
 	writeJSON(w, http.StatusOK, j)
 }
@@ -554,9 +554,9 @@ func (s *Server) handleListImports(w http.ResponseWriter, r *http.Request) {
 			imps, err = s.db.ListImports(r.Context(), principal(r).TenantID, before, int(limit), policy)
 			if err == nil {
 				out := struct {
-					Imports []importJSON `json:"imports"`
-					Next    string       `json:"next,omitempty"`
-				}{Imports: make([]importJSON, len(imps))}
+					Imports []wire.Import `json:"imports"`
+					Next    string        `json:"next,omitempty"`
+				}{Imports: make([]wire.Import, len(imps))}
 				for i, imp := range imps {
 					out.Imports[i] = toJSON(r, imp)
 				}

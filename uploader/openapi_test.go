@@ -16,9 +16,9 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/go-cmp/cmp"
 	"github.com/sweephq/sweep"
-	"github.com/sweephq/sweep/client"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/uploader"
+	"github.com/sweephq/sweep/wire"
 )
 
 func loadOpenAPI(t *testing.T) *openapi3.T {
@@ -208,7 +208,7 @@ func TestOpenAPIEnumsFollowTheDomain(t *testing.T) {
 func TestOpenAPIWebhookMessages(t *testing.T) {
 	at := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
 	eta := int64(12)
-	imp := client.FromImport(sweep.Import{ID: 42, Status: sweep.StatusCompletedWithErrors, Source: sweep.SourceUpload,
+	imp := wire.FromImport(sweep.Import{ID: 42, Status: sweep.StatusCompletedWithErrors, Source: sweep.SourceUpload,
 		Policy: sweep.PolicyLine, FileName: "customers.csv", CreatedBy: "ops", CreatedAt: at, UpdatedAt: at, FinishedAt: &at,
 		ValidRows: 10, ProcessedRows: 10, DeletedRows: 9, SkippedRows: 1, ErrorRows: 2, TotalRows: 12,
 		Approval: &sweep.Approval{RequestedBy: "ops", RequestedAt: at, ApprovedBy: "lead", ApprovedAt: &at}})
@@ -218,14 +218,14 @@ func TestOpenAPIWebhookMessages(t *testing.T) {
 		data any
 	}{
 		{sweep.EventImportCompleted, imp},
-		{sweep.EventCustomerDeleted, client.CustomerDeleted{CustomerID: 1042, DeletedAt: at, DeletedBy: "ops"}},
-		{sweep.EventWebhookTest, client.WebhookTest{WebhookID: 3, Message: "A test event from sweep."}},
+		{sweep.EventCustomerDeleted, wire.CustomerDeleted{CustomerID: 1042, DeletedAt: at, DeletedBy: "ops"}},
+		{sweep.EventWebhookTest, wire.WebhookTest{WebhookID: 3, Message: "A test event from sweep."}},
 	} {
 		data, err := json.Marshal(c.data)
 		if err != nil {
 			t.Fatal(err)
 		}
-		body, err := json.Marshal(client.WebhookMessage{Type: c.typ, Timestamp: at, TenantID: 5200243, Data: data})
+		body, err := json.Marshal(wire.WebhookMessage{Type: c.typ, Timestamp: at, TenantID: 5200243, Data: data})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,13 +2,13 @@ package uploader
 
 import (
 	"context"
-	"math"
 	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/store"
+	"github.com/sweephq/sweep/wire"
 )
 
 // handleQueues shows the depth of each queue, for admins: what waits, what
@@ -21,15 +21,9 @@ func (s *Server) handleQueues(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, sweep.Errorf(sweep.EUNAVAILABLE, "Redis, which holds the queues, did not answer; try again in a moment."))
 		return
 	}
-	type queueJSON struct {
-		sweep.QueueStat
-		LatencySeconds float64 `json:"latency_seconds"`
-	}
-	out := struct {
-		Queues []queueJSON `json:"queues"`
-	}{}
+	var out wire.Queues
 	for _, q := range stats {
-		out.Queues = append(out.Queues, queueJSON{q, math.Round(q.Latency.Seconds()*1000) / 1000})
+		out.Queues = append(out.Queues, wire.FromQueueStat(q))
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -7,8 +7,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/sweephq/sweep"
-	"github.com/sweephq/sweep/client"
 	"github.com/sweephq/sweep/store"
+	"github.com/sweephq/sweep/wire"
 )
 
 // runSettingsBody holds the members of a request that set an import's run
@@ -84,21 +84,21 @@ func (s *Server) handleChangeRun(w http.ResponseWriter, r *http.Request) {
 
 // throttleStatus is the answer of /v1/throttle: what holds the tenant's runs
 // now.
-func (s *Server) throttleStatus(r *http.Request) (client.Throttle, error) {
+func (s *Server) throttleStatus(r *http.Request) (wire.Throttle, error) {
 	tenant := principal(r).TenantID
 	holds, err := s.db.RunHolds(r.Context(), tenant)
 	if err != nil {
-		return client.Throttle{}, err
+		return wire.Throttle{}, err
 	}
-	out := client.Throttle{MaxRowsPerSecond: s.maxRate, Signals: []client.Signal{}, ManualHolds: []client.ManualHold{}}
+	out := wire.Throttle{MaxRowsPerSecond: s.maxRate, Signals: []wire.Signal{}, ManualHolds: []wire.ManualHold{}}
 	for _, h := range holds {
-		out.ManualHolds = append(out.ManualHolds, client.ManualHold{AllTenants: h.TenantID == store.AllTenants,
+		out.ManualHolds = append(out.ManualHolds, wire.ManualHold{AllTenants: h.TenantID == store.AllTenants,
 			Reason: h.Reason, HeldBy: h.HeldBy, Since: h.CreatedAt, Message: h.Message()})
 		out.Held = true
 	}
 	if s.throttle != nil {
 		for _, rd := range s.throttle.Readings(r.Context()) {
-			out.Signals = append(out.Signals, client.Signal{Signal: rd.Signal, Holding: rd.Holding, Message: rd.Message, ReadAt: rd.At})
+			out.Signals = append(out.Signals, wire.Signal{Signal: rd.Signal, Holding: rd.Holding, Message: rd.Message, ReadAt: rd.At})
 			out.Held = out.Held || rd.Holding
 		}
 	}

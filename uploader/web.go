@@ -5,7 +5,7 @@ import (
 	"io/fs"
 	"net/http"
 
-	"github.com/sweephq/sweep/client"
+	"github.com/sweephq/sweep/wire"
 )
 
 //go:embed web
@@ -40,5 +40,5 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 	for i, sc := range p.Scopes {
 		scopes[i] = string(sc)
 	}
-	writeJSON(w, http.StatusOK, client.Me{TenantID: p.TenantID, TokenID: p.TokenID, TokenName: p.Name, Scopes: scopes})
+	writeJSON(w, http.StatusOK, wire.Me{TenantID: p.TenantID, TokenID: p.TokenID, TokenName: p.Name, Scopes: scopes})
 }

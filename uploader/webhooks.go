@@ -10,8 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/sweephq/sweep"
-	"github.com/sweephq/sweep/client"
 	"github.com/sweephq/sweep/store"
+	"github.com/sweephq/sweep/wire"
 )
 
 const (
@@ -22,17 +22,8 @@ const (
 	maxKeepOldSecret     = 7 * 24 * time.Hour
 )
 
-// webhookBody is the body of a create or a change: on a change, members
-// left out or null keep their value.
-type webhookBody struct {
-	URL         *string   `json:"url"`
-	Description *string   `json:"description"`
-	Events      *[]string `json:"events"`
-	Enabled     *bool     `json:"enabled"`
-}
-
 // checkWebhookBody validates b's members and returns the change they ask for.
-func (s *Server) checkWebhookBody(b webhookBody) (store.WebhookChange, error) {
+func (s *Server) checkWebhookBody(b wire.WebhookChange) (store.WebhookChange, error) {
 	var ch store.WebhookChange
 	if b.URL != nil {
 		u := *b.URL
@@ -49,7 +40,11 @@ func (s *Server) checkWebhookBody(b webhookBody) (store.WebhookChange, error) {
 		ch.Description = &d
 	}
 	if b.Events != nil {
-		events, err := sweep.ParseEventTypes(*b.Events)
+		names := make([]string, len(*b.Events))
+		for i, e := range *b.Events {
+			names[i] = string(e)
+		}
+		events, err := sweep.ParseEventTypes(names)
 		if err != nil {
 			return ch, err
 		}
@@ -80,15 +75,15 @@ func (s *Server) handleListWebhooks(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out := client.WebhookList{Webhooks: make([]client.Webhook, len(hooks))}
+	out := wire.WebhookList{Webhooks: make([]wire.Webhook, len(hooks))}
 	for i, h := range hooks {
-		out.Webhooks[i] = client.FromWebhook(h)
+		out.Webhooks[i] = wire.FromWebhook(h)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) handleCreateWebhook(w http.ResponseWriter, r *http.Request) {
-	var b webhookBody
+	var b wire.WebhookChange
 	sent, err := s.readJSON(w, r, &b, maxWebhookBody, webhookExample)
 	if err == nil && (!sent || b.URL == nil) {
 		err = sweep.Errorf(sweep.EINVALID, "Give the endpoint's url: send JSON such as %s.", webhookExample)
@@ -120,7 +115,7 @@ func (s *Server) handleCreateWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.InfoContext(r.Context(), "webhook endpoint created", "tenant_id", hook.TenantID, "webhook_endpoint_id", hook.ID)
-	out := client.FromWebhook(hook)
+	out := wire.FromWebhook(hook)
 	out.Secret = secret
 	w.Header().Set("Location", out.Links.Self)
 	w.Header().Set("Cache-Control", "no-store") // it carries the secret
@@ -137,17 +132,17 @@ func (s *Server) handleGetWebhook(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, client.FromWebhook(hook))
+	writeJSON(w, http.StatusOK, wire.FromWebhook(hook))
 }
 
 func (s *Server) handleUpdateWebhook(w http.ResponseWriter, r *http.Request) {
 	id, err := webhookID(r)
-	var b webhookBody
+	var b wire.WebhookChange
 	var sent bool
 	if err == nil {
 		sent, err = s.readJSON(w, r, &b, maxWebhookBody, `{"enabled": true}`)
 	}
-	if err == nil && (!sent || b == (webhookBody{})) {
+	if err == nil && (!sent || b == (wire.WebhookChange{})) {
 		err = sweep.Errorf(sweep.EINVALID, "Say what to change: send JSON with some of url, description, events and enabled, such as {\"enabled\": true}.")
 	}
 	var ch store.WebhookChange
@@ -164,7 +159,7 @@ func (s *Server) handleUpdateWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.InfoContext(r.Context(), "webhook endpoint changed", "tenant_id", hook.TenantID, "webhook_endpoint_id", hook.ID, "enabled", hook.Enabled)
-	writeJSON(w, http.StatusOK, client.FromWebhook(hook))
+	writeJSON(w, http.StatusOK, wire.FromWebhook(hook))
 }
 
 func (s *Server) handleDeleteWebhook(w http.ResponseWriter, r *http.Request) {
@@ -182,7 +177,7 @@ func (s *Server) handleDeleteWebhook(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleRotateWebhookSecret(w http.ResponseWriter, r *http.Request) {
 	id, err := webhookID(r)
-	var b client.SecretRotation
+	var b wire.SecretRotation
 	if err == nil {
 		_, err = s.readJSON(w, r, &b, maxWebhookBody, `{"keep_old_for": "24h"}`)
 	}
@@ -206,7 +201,7 @@ func (s *Server) handleRotateWebhookSecret(w http.ResponseWriter, r *http.Reques
 		return
 	}
 	s.log.InfoContext(r.Context(), "webhook secret rotated", "tenant_id", hook.TenantID, "webhook_endpoint_id", hook.ID, "keep_old_for", keep)
-	out := client.FromWebhook(hook)
+	out := wire.FromWebhook(hook)
 	out.Secret = secret
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, out)
@@ -219,7 +214,7 @@ func (s *Server) handleTestWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	var d sweep.Delivery
 	if err == nil {
-		data, _ := json.Marshal(client.WebhookTest{WebhookID: id,
+		data, _ := json.Marshal(wire.WebhookTest{WebhookID: id,
 			Message: fmt.Sprintf("A test event from sweep, sent when %s asked for it.", principal(r).Name)})
 		d, err = s.db.SendTestWebhook(r.Context(), principal(r).TenantID, id, data)
 	}
@@ -227,7 +222,7 @@ func (s *Server) handleTestWebhook(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, client.FromDelivery(d))
+	writeJSON(w, http.StatusAccepted, wire.FromDelivery(d))
 }
 
 func (s *Server) handleWebhookDeliveries(w http.ResponseWriter, r *http.Request) {
@@ -254,9 +249,9 @@ func (s *Server) handleWebhookDeliveries(w http.ResponseWriter, r *http.Request)
 		s.writeError(w, r, err)
 		return
 	}
-	out := client.DeliveryList{Deliveries: make([]client.Delivery, len(ds))}
+	out := wire.DeliveryList{Deliveries: make([]wire.Delivery, len(ds))}
 	for i, d := range ds {
-		out.Deliveries[i] = client.FromDelivery(d)
+		out.Deliveries[i] = wire.FromDelivery(d)
 	}
 	if len(ds) == int(limit) {
 		out.Next = fmt.Sprintf("/v1/webhooks/%d/deliveries?limit=%d&before=%d", id, limit, ds[len(ds)-1].ID)

@@ -20,10 +20,10 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/sweephq/sweep"
-	"github.com/sweephq/sweep/client"
 	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/uploader"
+	"github.com/sweephq/sweep/wire"
 	"github.com/sweephq/sweep/worker"
 )
 
@@ -36,9 +36,9 @@ type hit struct {
 
 func (h hit) id() string { return h.header.Get("webhook-id") }
 
-func (h hit) message(t *testing.T) client.WebhookMessage {
+func (h hit) message(t *testing.T) wire.WebhookMessage {
 	t.Helper()
-	var m client.WebhookMessage
+	var m wire.WebhookMessage
 	if err := json.Unmarshal(h.body, &m); err != nil {
 		t.Fatalf("webhook body is not a message: %v: %s", err, h.body)
 	}
@@ -103,7 +103,7 @@ func (rc *receiver) byID(id string) []hit {
 
 // waitFor waits until the receiver got a message of type typ (and matching
 // ok, when given) and returns its first request.
-func (rc *receiver) waitFor(typ sweep.EventType, ok func(client.WebhookMessage) bool) hit {
+func (rc *receiver) waitFor(typ sweep.EventType, ok func(wire.WebhookMessage) bool) hit {
 	rc.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
@@ -202,10 +202,10 @@ func (h *hooks) call(method, path string, body any, want int, out any) []byte {
 	return b
 }
 
-func (h *hooks) subscribe(url string, events ...sweep.EventType) client.Webhook {
+func (h *hooks) subscribe(url string, events ...sweep.EventType) wire.Webhook {
 	h.t.Helper()
-	var w client.Webhook
-	h.call("POST", "/v1/webhooks", client.NewWebhook{URL: url, Events: events}, http.StatusCreated, &w)
+	var w wire.Webhook
+	h.call("POST", "/v1/webhooks", wire.NewWebhook{URL: url, Events: events}, http.StatusCreated, &w)
 	if !strings.HasPrefix(w.Secret, "whsec_") {
 		h.t.Fatalf("new endpoint's secret = %q, want whsec_…", w.Secret)
 	}
@@ -213,16 +213,16 @@ func (h *hooks) subscribe(url string, events ...sweep.EventType) client.Webhook 
 }
 
 // sendTest sends a webhook.test event to endpoint id and returns its delivery.
-func (h *hooks) sendTest(id int64) client.Delivery {
+func (h *hooks) sendTest(id int64) wire.Delivery {
 	h.t.Helper()
-	var d client.Delivery
+	var d wire.Delivery
 	h.call("POST", fmt.Sprintf("/v1/webhooks/%d/test", id), nil, http.StatusAccepted, &d)
 	return d
 }
 
-func (h *hooks) deliveries(id int64) []client.Delivery {
+func (h *hooks) deliveries(id int64) []wire.Delivery {
 	h.t.Helper()
-	var l client.DeliveryList
+	var l wire.DeliveryList
 	h.call("GET", fmt.Sprintf("/v1/webhooks/%d/deliveries", id), nil, http.StatusOK, &l)
 	return l.Deliveries
 }
@@ -237,7 +237,7 @@ func TestWebhooksThroughTheAPI(t *testing.T) {
 	onlyDone := newReceiver(t)
 	doneEP := h.subscribe(onlyDone.srv.URL, sweep.EventImportCompleted)
 
-	var list client.WebhookList
+	var list wire.WebhookList
 	h.call("GET", "/v1/webhooks", nil, http.StatusOK, &list)
 	if len(list.Webhooks) != 2 || list.Webhooks[0].Secret != "" || list.Webhooks[0].URL != rc.srv.URL+"/hooks" {
 		t.Fatalf("list = %+v, want both endpoints without their secrets", list)
@@ -248,8 +248,8 @@ func TestWebhooksThroughTheAPI(t *testing.T) {
 		t.Fatalf("upload = %d %v", code, imp)
 	}
 	id := int64(imp["id"].(float64))
-	forImport := func(m client.WebhookMessage) bool {
-		var i client.Import
+	forImport := func(m wire.WebhookMessage) bool {
+		var i wire.Import
 		return json.Unmarshal(m.Data, &i) == nil && i.ID == id
 	}
 	validated := rc.waitFor(sweep.EventImportValidated, forImport)
@@ -265,7 +265,7 @@ func TestWebhooksThroughTheAPI(t *testing.T) {
 			t.Errorf("message %+v: want tenant %d and the event's time", m, tenant)
 		}
 	}
-	var v, c client.Import
+	var v, c wire.Import
 	json.Unmarshal(validated.message(t).Data, &v)
 	json.Unmarshal(completed.message(t).Data, &c)
 	// The import as it was at each event, though it ran on at once.
@@ -279,7 +279,7 @@ func TestWebhooksThroughTheAPI(t *testing.T) {
 	if len(v.ErasedRows) != 0 || c.ErasedRows["public.customers deleted"] != 2 {
 		t.Errorf("erased rows: validated %v, completed %v; want none, then the two customers", v.ErasedRows, c.ErasedRows)
 	}
-	var cd client.CustomerDeleted
+	var cd wire.CustomerDeleted
 	if err := json.Unmarshal(deleted.message(t).Data, &cd); err != nil || cd.CustomerID != 8 || cd.DeletedBy != "integrations" || cd.DeletedAt.IsZero() {
 		t.Errorf("customer.deleted carries %+v (%v)", cd, err)
 	}
@@ -335,7 +335,7 @@ func TestWebhookRetriesAndSecretRotation(t *testing.T) {
 	if d.Type != sweep.EventWebhookTest || d.Status != sweep.DeliveryPending || !strings.HasPrefix(d.WebhookID, "msg_") {
 		t.Fatalf("test delivery = %+v", d)
 	}
-	waitDelivery(t, h, ep.ID, d.ID, func(d client.Delivery) bool { return d.Status == sweep.DeliverySucceeded })
+	waitDelivery(t, h, ep.ID, d.ID, func(d wire.Delivery) bool { return d.Status == sweep.DeliverySucceeded })
 	hits := rc.byID(d.WebhookID)
 	if len(hits) != 3 {
 		t.Fatalf("%d attempts reached the receiver, want 3", len(hits))
@@ -351,7 +351,7 @@ func TestWebhookRetriesAndSecretRotation(t *testing.T) {
 			t.Errorf("attempts carry different bodies:\n%s\n%s", hit.body, hits[0].body)
 		}
 	}
-	final := waitDelivery(t, h, ep.ID, d.ID, func(client.Delivery) bool { return true })
+	final := waitDelivery(t, h, ep.ID, d.ID, func(wire.Delivery) bool { return true })
 	if final.Attempts != 3 || final.LastStatusCode != 200 || final.LastError != "" {
 		t.Errorf("delivery after success = %+v", final)
 	}
@@ -364,34 +364,34 @@ func TestWebhookRetriesAndSecretRotation(t *testing.T) {
 		}
 	})
 	d = h.sendTest(ep.ID)
-	waitFailed := waitDelivery(t, h, ep.ID, d.ID, func(d client.Delivery) bool { return d.Attempts == 1 && d.LastStatusCode == 503 })
+	waitFailed := waitDelivery(t, h, ep.ID, d.ID, func(d wire.Delivery) bool { return d.Attempts == 1 && d.LastStatusCode == 503 })
 	if !strings.Contains(waitFailed.LastError, "503") || waitFailed.NextAttemptAt == nil {
 		t.Errorf("failed delivery = %+v, want the 503 and its next attempt", waitFailed)
 	}
-	waitDelivery(t, h, ep.ID, d.ID, func(d client.Delivery) bool { return d.Status == sweep.DeliverySucceeded })
+	waitDelivery(t, h, ep.ID, d.ID, func(d wire.Delivery) bool { return d.Status == sweep.DeliverySucceeded })
 	if hits := rc.byID(d.WebhookID); len(hits) != 2 || hits[1].at.Sub(hits[0].at) < 2*time.Second {
 		t.Errorf("after Retry-After: 2, %d attempts; want the second 2 s or more after the first", len(hits))
 	}
 	rc.setAnswer(func(int, http.ResponseWriter) {})
 
 	// Rotation keeping the old secret: both sign.
-	var rotated client.Webhook
+	var rotated wire.Webhook
 	h.call("POST", fmt.Sprintf("/v1/webhooks/%d/rotate-secret", ep.ID), map[string]string{"keep_old_for": "1h"}, http.StatusOK, &rotated)
 	if rotated.Secret == ep.Secret || !strings.HasPrefix(rotated.Secret, "whsec_") || rotated.PreviousSecretExpiresAt == nil ||
 		time.Until(*rotated.PreviousSecretExpiresAt) < 59*time.Minute {
 		t.Fatalf("rotation = %+v", rotated)
 	}
 	d = h.sendTest(ep.ID)
-	waitDelivery(t, h, ep.ID, d.ID, func(d client.Delivery) bool { return d.Status == sweep.DeliverySucceeded })
+	waitDelivery(t, h, ep.ID, d.ID, func(d wire.Delivery) bool { return d.Status == sweep.DeliverySucceeded })
 	during := rc.byID(d.WebhookID)[0]
 	if got := verify(t, during, ep.Secret, rotated.Secret); len(got) != 2 || got[0] != rotated.Secret || got[1] != ep.Secret {
 		t.Errorf("during the rotation signed by %d known secrets, want the new one then the old one", len(got))
 	}
 	// Rotation dropping the old one at once: the new one alone.
-	var again client.Webhook
+	var again wire.Webhook
 	h.call("POST", fmt.Sprintf("/v1/webhooks/%d/rotate-secret", ep.ID), map[string]string{"keep_old_for": "0s"}, http.StatusOK, &again)
 	d = h.sendTest(ep.ID)
-	waitDelivery(t, h, ep.ID, d.ID, func(d client.Delivery) bool { return d.Status == sweep.DeliverySucceeded })
+	waitDelivery(t, h, ep.ID, d.ID, func(d wire.Delivery) bool { return d.Status == sweep.DeliverySucceeded })
 	after := rc.byID(d.WebhookID)[0]
 	if got := verify(t, after, again.Secret); len(got) != 1 || len(strings.Fields(after.header.Get("webhook-signature"))) != 1 {
 		t.Errorf("after a rotation without keeping the old secret: %q", after.header.Get("webhook-signature"))
@@ -399,7 +399,7 @@ func TestWebhookRetriesAndSecretRotation(t *testing.T) {
 	if wh, _ := standardwebhooks.NewWebhook(rotated.Secret); wh.Verify(after.body, after.header) == nil {
 		t.Error("the secret rotated away still verifies")
 	}
-	var got client.Webhook
+	var got wire.Webhook
 	h.call("GET", fmt.Sprintf("/v1/webhooks/%d", ep.ID), nil, http.StatusOK, &got)
 	if got.Secret != "" || got.PreviousSecretExpiresAt != nil {
 		t.Errorf("GET shows %+v; want no secret and no previous one kept", got)
@@ -408,12 +408,12 @@ func TestWebhookRetriesAndSecretRotation(t *testing.T) {
 
 // settledLog waits until no delivery of the endpoint is pending, and returns
 // its log.
-func settledLog(t *testing.T, h *hooks, endpoint int64) []client.Delivery {
+func settledLog(t *testing.T, h *hooks, endpoint int64) []wire.Delivery {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		log := h.deliveries(endpoint)
-		if !slices.ContainsFunc(log, func(d client.Delivery) bool { return d.Status == sweep.DeliveryPending }) {
+		if !slices.ContainsFunc(log, func(d wire.Delivery) bool { return d.Status == sweep.DeliveryPending }) {
 			return log
 		}
 		if time.Now().After(deadline) {
@@ -423,7 +423,7 @@ func settledLog(t *testing.T, h *hooks, endpoint int64) []client.Delivery {
 	}
 }
 
-func waitDelivery(t *testing.T, h *hooks, endpoint, id int64, ok func(client.Delivery) bool) client.Delivery {
+func waitDelivery(t *testing.T, h *hooks, endpoint, id int64, ok func(wire.Delivery) bool) wire.Delivery {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -499,7 +499,7 @@ func TestWebhooksNeverCrossTenants(t *testing.T) {
 	} {
 		oh.call(req.method, fmt.Sprintf(req.path, myEP.ID), req.body, http.StatusNotFound, nil)
 	}
-	var l client.WebhookList
+	var l wire.WebhookList
 	oh.call("GET", "/v1/webhooks", nil, http.StatusOK, &l)
 	if len(l.Webhooks) != 1 || l.Webhooks[0].ID != theirEP.ID {
 		t.Errorf("the other tenant lists %+v", l.Webhooks)
@@ -529,7 +529,7 @@ func TestWebhookEndpointDisabledAfterFailing(t *testing.T) {
 	d := h.sendTest(ep.ID)
 
 	deadline := time.Now().Add(30 * time.Second)
-	var got client.Webhook
+	var got wire.Webhook
 	for h.call("GET", fmt.Sprintf("/v1/webhooks/%d", ep.ID), nil, http.StatusOK, &got); got.Enabled; h.call("GET", fmt.Sprintf("/v1/webhooks/%d", ep.ID), nil, http.StatusOK, &got) {
 		if time.Now().After(deadline) {
 			t.Fatalf("endpoint still enabled after 30s: %+v", got)
@@ -561,15 +561,15 @@ func TestWebhookEndpointDisabledAfterFailing(t *testing.T) {
 	}
 
 	rc.setAnswer(func(int, http.ResponseWriter) {})
-	got = client.Webhook{} // members the answer leaves out must read as empty
+	got = wire.Webhook{} // members the answer leaves out must read as empty
 	h.call("PATCH", fmt.Sprintf("/v1/webhooks/%d", ep.ID), map[string]bool{"enabled": true}, http.StatusOK, &got)
 	if !got.Enabled || got.DisabledReason != "" || got.FailingSince != nil {
 		t.Errorf("enabled again = %+v", got)
 	}
-	waitDelivery(t, h, ep.ID, d.ID, func(d client.Delivery) bool { return d.Status == sweep.DeliverySucceeded })
+	waitDelivery(t, h, ep.ID, d.ID, func(d wire.Delivery) bool { return d.Status == sweep.DeliverySucceeded })
 
 	// A person disabling it is named in the reason.
-	got = client.Webhook{}
+	got = wire.Webhook{}
 	h.call("PATCH", fmt.Sprintf("/v1/webhooks/%d", ep.ID), map[string]bool{"enabled": false}, http.StatusOK, &got)
 	if got.Enabled || got.DisabledReason != "Disabled by integrations." {
 		t.Errorf("disabled by a person = %+v", got)
@@ -596,7 +596,7 @@ func TestWebhookReceiversOutsideTrust(t *testing.T) {
 		"https://127.0.0.1:8443/", "https://localhost/", "https://10.0.0.8/", "https://user:secret@hooks.example.com/",
 		"hooks.example.com/sweep", "",
 	} {
-		b := h.call("POST", "/v1/webhooks", client.NewWebhook{URL: bad}, http.StatusBadRequest, nil)
+		b := h.call("POST", "/v1/webhooks", wire.NewWebhook{URL: bad}, http.StatusBadRequest, nil)
 		if !strings.Contains(string(b), "invalid") {
 			t.Errorf("POST %q: %s", bad, b)
 		}
@@ -625,14 +625,14 @@ func TestWebhookReceiversOutsideTrust(t *testing.T) {
 			t.Errorf("POST %s (%s) = %d, want %d: %s", tc.body, tc.contentType, code, tc.want, b)
 		}
 	}
-	var l client.WebhookList
+	var l wire.WebhookList
 	h.call("GET", "/v1/webhooks", nil, http.StatusOK, &l)
 	if len(l.Webhooks) != 0 {
 		t.Fatalf("refused requests left endpoints behind: %+v", l.Webhooks)
 	}
 	// Allowed by the API but not by the worker (a name that resolves to a
 	// blocked address looks the same to it): the worker connects to nothing.
-	ep := client.Webhook{}
+	ep := wire.Webhook{}
 	rc := newReceiver(t)
 	if _, err := db.SQL().Exec(`INSERT INTO webhook_endpoints (tenant_id, url, secret) VALUES ($1, $2, 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw')`,
 		tenant, strings.Replace(rc.srv.URL, "http://", "https://", 1)); err != nil {
@@ -641,7 +641,7 @@ func TestWebhookReceiversOutsideTrust(t *testing.T) {
 	h.call("GET", "/v1/webhooks", nil, http.StatusOK, &l)
 	ep = l.Webhooks[0]
 	d := h.sendTest(ep.ID)
-	failed := waitDelivery(t, h, ep.ID, d.ID, func(d client.Delivery) bool { return d.Attempts >= 1 && d.LastError != "" })
+	failed := waitDelivery(t, h, ep.ID, d.ID, func(d wire.Delivery) bool { return d.Attempts >= 1 && d.LastError != "" })
 	if !strings.Contains(failed.LastError, "127.0.0.1") || !strings.Contains(failed.LastError, "not sent") {
 		t.Errorf("delivery to a blocked address: %+v", failed)
 	}
@@ -662,7 +662,7 @@ func TestWebhookRedirectsAreNotFollowed(t *testing.T) {
 	})
 	ep := h.subscribe(rc.srv.URL)
 	d := h.sendTest(ep.ID)
-	failed := waitDelivery(t, h, ep.ID, d.ID, func(d client.Delivery) bool { return d.Attempts >= 1 && d.LastStatusCode == 307 })
+	failed := waitDelivery(t, h, ep.ID, d.ID, func(d wire.Delivery) bool { return d.Attempts >= 1 && d.LastStatusCode == 307 })
 	if !strings.Contains(failed.LastError, "redirect") || !strings.Contains(failed.LastError, "/elsewhere") || failed.Status != sweep.DeliveryPending {
 		t.Errorf("redirected delivery = %+v", failed)
 	}
@@ -684,7 +684,7 @@ func TestWebhookLimitsHoldUnderConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b, _ := json.Marshal(client.NewWebhook{URL: rc.srv.URL})
+			b, _ := json.Marshal(wire.NewWebhook{URL: rc.srv.URL})
 			code, _, _ := h.request("POST", "/v1/webhooks", bytes.NewReader(b), "Authorization", "Bearer "+h.admin, "Content-Type", "application/json")
 			codes <- code
 		}()
@@ -695,7 +695,7 @@ func TestWebhookLimitsHoldUnderConcurrency(t *testing.T) {
 	for c := range codes {
 		count[c]++
 	}
-	var l client.WebhookList
+	var l wire.WebhookList
 	h.call("GET", "/v1/webhooks", nil, http.StatusOK, &l)
 	if count[http.StatusCreated] != 20 || count[http.StatusConflict] != 10 || len(l.Webhooks) != 20 {
 		t.Fatalf("30 concurrent creations: %v, %d endpoints; want 20 made and 10 refused with 409", count, len(l.Webhooks))

@@ -19,6 +19,7 @@ import (
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/store"
+	"github.com/sweephq/sweep/wire"
 	"github.com/sweephq/sweep/worker"
 )
 
@@ -277,7 +278,7 @@ func TestRunTaskOfAnotherDeploymentIsDropped(t *testing.T) {
 	if got := x.get(t, 1); got.Status != sweep.StatusQueued || x.present(t, 1, 100) != 100 {
 		t.Errorf("X's import is %s with %d customers; want it untouched", got.Status, x.present(t, 1, 100))
 	}
-	var st jobs.ImportStatus
+	var st wire.Import
 	if b, err := rdb.Get(context.Background(), jobs.StatusKey(tenant, 1)).Bytes(); err != nil || json.Unmarshal(b, &st) != nil ||
 		st.Status != sweep.StatusCompleted || st.DeletedRows != 100 {
 		t.Errorf("published status %+v (%v); want Y's completed import", st, err)

@@ -20,9 +20,9 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sweephq/sweep"
-	"github.com/sweephq/sweep/client"
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/store"
+	"github.com/sweephq/sweep/wire"
 )
 
 // WebhookConfig sets how webhooks are sent.
@@ -261,7 +261,7 @@ func (s *Server) webhookBody(ctx context.Context, o store.Outgoing) ([]byte, err
 	var data any
 	switch sweep.EventType(o.Type) {
 	case sweep.EventCustomerDeleted:
-		var cd client.CustomerDeleted
+		var cd wire.CustomerDeleted
 		if err := json.Unmarshal(o.Snapshot, &cd); err != nil {
 			return nil, fmt.Errorf("customer.deleted data: %w", err)
 		}
@@ -274,13 +274,13 @@ func (s *Server) webhookBody(ctx context.Context, o store.Outgoing) ([]byte, err
 		if err != nil {
 			return nil, err
 		}
-		data = client.FromImport(imp)
+		data = wire.FromImport(imp)
 	}
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return nil, err
 	}
-	b, err := json.Marshal(client.WebhookMessage{Type: sweep.EventType(o.Type), Timestamp: o.OccurredAt.UTC(), TenantID: o.TenantID, Data: raw})
+	b, err := json.Marshal(wire.WebhookMessage{Type: sweep.EventType(o.Type), Timestamp: o.OccurredAt.UTC(), TenantID: o.TenantID, Data: raw})
 	if err != nil {
 		return nil, err
 	}

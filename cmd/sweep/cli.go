@@ -20,6 +20,7 @@ import (
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/client"
 	"github.com/sweephq/sweep/internal/cmdline"
+	"github.com/sweephq/sweep/wire"
 )
 
 // exitError ends the command with a given exit status (after printing msg, when
@@ -153,7 +154,7 @@ func (c *cliClient) say(format string, args ...any) {
 // person, as a validated import the CLI did not ask to start by itself does),
 // with a bar on a terminal: a spinner while validating, rows deleted of valid
 // rows while running.
-func (c *cliClient) follow(ctx context.Context, v client.Import, phase string) (client.Import, error) {
+func (c *cliClient) follow(ctx context.Context, v wire.Import, phase string) (wire.Import, error) {
 	var bar *progressbar.ProgressBar
 	if c.tty && !c.json {
 		if phase == "validating" {
@@ -198,7 +199,7 @@ func (c *cliClient) follow(ctx context.Context, v client.Import, phase string) (
 
 // finish prints the summary, writes the failed rows next to the file, and
 // picks the exit status.
-func (c *cliClient) finish(ctx context.Context, path string, v client.Import) error {
+func (c *cliClient) finish(ctx context.Context, path string, v wire.Import) error {
 	var errFile string
 	if v.ErrorRows > 0 {
 		errFile = strings.TrimSuffix(path, filepath.Ext(path)) + ".errors.csv"
@@ -243,7 +244,7 @@ func (c *cliClient) saveFailedRows(ctx context.Context, id int64, path string) e
 // printImport prints one import: JSON, or a few lines of text. For an
 // import awaiting approval, m is its impact preview as read now (nil: not
 // read), whose number of customers is what the approver types.
-func (c *cliClient) printImport(v client.Import, m *client.Impact, next string, args ...any) error {
+func (c *cliClient) printImport(v wire.Import, m *wire.Impact, next string, args ...any) error {
 	if c.json {
 		return json.NewEncoder(c.stdout).Encode(v)
 	}
@@ -360,15 +361,15 @@ func runImportsCLI(ctx context.Context, args []string, getenv func(string) strin
 		}
 		if c.json {
 			return json.NewEncoder(stdout).Encode(struct {
-				client.Import
-				Events []client.Event `json:"events"`
+				wire.Import
+				Events []wire.Event `json:"events"`
 			}{v, ev.Events})
 		}
 		next := ""
 		if len(v.Actions) > 0 {
 			next = "can be: " + strings.Join(v.Actions, ", ")
 		}
-		var preview *client.Impact
+		var preview *wire.Impact
 		if v.Status == sweep.StatusAwaitingApproval {
 			// The number to confirm is the run's as counted now, not the
 			// file's valid rows.
@@ -410,7 +411,7 @@ func runImportsCLI(ctx context.Context, args []string, getenv func(string) strin
 		}
 		return nil
 	case "set":
-		var ch client.RunChange
+		var ch wire.RunChange
 		fs.Visit(func(f *flag.Flag) {
 			switch f.Name {
 			case "window":
@@ -419,7 +420,7 @@ func runImportsCLI(ctx context.Context, args []string, getenv func(string) strin
 				ch.MaxRowsPerSecond = maxRate
 			}
 		})
-		if ch == (client.RunChange{}) {
+		if ch == (wire.RunChange{}) {
 			return cmdline.UsageError{Msg: "imports set: say what to change: --window \"Mon-Fri 22:00-06:00 America/Denver\" and/or --max-rate 5000"}
 		}
 		v, err := c.api.ChangeRun(ctx, id, ch)
@@ -446,8 +447,8 @@ func runImportsCLI(ctx context.Context, args []string, getenv func(string) strin
 		}
 		return c.printImport(v, nil, "")
 	case "start", "pause", "resume", "cancel":
-		op := map[string]func(context.Context, int64) (client.Import, error){
-			"start": func(ctx context.Context, id int64) (client.Import, error) {
+		op := map[string]func(context.Context, int64) (wire.Import, error){
+			"start": func(ctx context.Context, id int64) (wire.Import, error) {
 				return c.api.Start(ctx, id, client.StartOptions{RunWindow: *window, MaxRowsPerSecond: max(*maxRate, 0)})
 			},
 			"pause": c.api.Pause, "resume": c.api.Resume, "cancel": c.api.Cancel,

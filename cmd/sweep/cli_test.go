@@ -11,10 +11,10 @@ import (
 	"testing"
 
 	"github.com/sweephq/sweep"
-	"github.com/sweephq/sweep/client"
 	"github.com/sweephq/sweep/internal/devdata"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/store"
+	"github.com/sweephq/sweep/wire"
 )
 
 // cliSweep is a running sweep (API and worker) for the CLI to talk to.
@@ -78,7 +78,7 @@ func TestImportCommand(t *testing.T) {
 	clean := filepath.Join(dir, "clean.csv")
 	os.WriteFile(clean, []byte("action,customerId\nremove,5\n"), 0o644)
 	out, _, err = runCLI(t, env, "import", "--json", clean, "--start", "--wait")
-	var v client.Import
+	var v wire.Import
 	if err != nil || json.Unmarshal([]byte(out), &v) != nil || v.Status != sweep.StatusCompleted || !v.Settled || v.DeletedRows != 1 {
 		t.Fatalf("clean import: %v, %q", err, out)
 	}

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/sweephq/sweep"
-	"github.com/sweephq/sweep/client"
 	"github.com/sweephq/sweep/internal/cmdline"
+	"github.com/sweephq/sweep/wire"
 )
 
 // showImpact is `sweep imports impact ID`: what starting the import will
@@ -25,7 +25,7 @@ func (c *cliClient) showImpact(ctx context.Context, id int64) error {
 	}
 	// One column of names and one of counts, right-aligned, under each heading.
 	width := 0
-	label := func(r client.RelatedCount) string { return strings.TrimSpace(r.Kind + " " + r.Action) }
+	label := func(r wire.RelatedCount) string { return strings.TrimSpace(r.Kind + " " + r.Action) }
 	for _, r := range m.Related {
 		width = max(width, len(label(r)))
 	}

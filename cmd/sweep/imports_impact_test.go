@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/sweephq/sweep/client"
+	"github.com/sweephq/sweep/wire"
 )
 
 // `sweep imports impact ID` prints what starting a validated import deletes,
@@ -21,7 +21,7 @@ func TestImportsImpactCommand(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "customers.csv")
 	os.WriteFile(file, []byte("action,customerId\nremove,1\nremove,2\nremove,2\nremove,x3\n"), 0o644)
 	out, _, _ := runCLI(t, env, "import", file, "--wait", "--json") // exits 3: rows failed
-	var imp client.Import
+	var imp wire.Import
 	if err := json.Unmarshal([]byte(out), &imp); err != nil || imp.Status != "validated" {
 		t.Fatalf("import: %v %s", err, out)
 	}
@@ -42,7 +42,7 @@ func TestImportsImpactCommand(t *testing.T) {
 		}
 	}
 	out, _, err = runCLI(t, env, "imports", "impact", id, "--json")
-	var m client.Impact
+	var m wire.Impact
 	if err != nil || json.Unmarshal([]byte(out), &m) != nil || m.Customers != 2 || m.RelatedRows != 26 || len(m.Sample) != 2 {
 		t.Errorf("imports impact --json: %v\n%s", err, out)
 	}

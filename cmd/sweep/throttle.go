@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/sweephq/sweep/client"
 	"github.com/sweephq/sweep/internal/cmdline"
 	"github.com/sweephq/sweep/internal/config"
 	"github.com/sweephq/sweep/store"
+	"github.com/sweephq/sweep/wire"
 )
 
 // runThrottleCLI is `sweep throttle status|hold|release`: what holds the
@@ -45,7 +45,7 @@ func runThrottleCLI(ctx context.Context, args []string, getenv func(string) stri
 	if err != nil {
 		return err
 	}
-	var st client.Throttle
+	var st wire.Throttle
 	switch sub {
 	case "status":
 		st, err = c.api.Throttle(ctx)
@@ -65,7 +65,7 @@ func runThrottleCLI(ctx context.Context, args []string, getenv func(string) stri
 }
 
 // printThrottle prints what holds the runs, a line per hold and signal.
-func printThrottle(w io.Writer, st client.Throttle) {
+func printThrottle(w io.Writer, st wire.Throttle) {
 	if st.Held {
 		fmt.Fprintln(w, "runs are held")
 	} else {

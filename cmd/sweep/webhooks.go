@@ -14,6 +14,7 @@ import (
 	"github.com/sweephq/sweep"
 	"github.com/sweephq/sweep/client"
 	"github.com/sweephq/sweep/internal/cmdline"
+	"github.com/sweephq/sweep/wire"
 )
 
 const webhooksUsage = "webhooks: say list, add URL, show ID, set ID, remove ID, rotate-secret ID, test ID or deliveries ID"
@@ -71,7 +72,7 @@ func runWebhooksCLI(ctx context.Context, args []string, getenv func(string) stri
 		return cmdline.UsageError{Msg: fmt.Sprintf("webhooks %s takes one argument (see: sweep help)", sub)}
 	}
 	if sub == "add" {
-		w, err := c.api.CreateWebhook(ctx, client.NewWebhook{URL: pos[0], Description: *desc, Events: splitEvents(*events)})
+		w, err := c.api.CreateWebhook(ctx, wire.NewWebhook{URL: pos[0], Description: *desc, Events: splitEvents(*events)})
 		if err != nil {
 			return cmdline.Shown(err)
 		}
@@ -92,7 +93,7 @@ func runWebhooksCLI(ctx context.Context, args []string, getenv func(string) stri
 		}
 		return show(w, func() { printWebhook(stdout, w) })
 	case "set":
-		var ch client.WebhookChange
+		var ch wire.WebhookChange
 		fs.Visit(func(f *flag.Flag) {
 			switch f.Name {
 			case "url-to":
@@ -125,7 +126,7 @@ func runWebhooksCLI(ctx context.Context, args []string, getenv func(string) stri
 		}
 		return show(map[string]any{"deleted": id}, func() { fmt.Fprintf(stdout, "webhook endpoint %d removed, with its delivery log\n", id) })
 	case "rotate-secret":
-		w, err := c.api.RotateWebhookSecret(ctx, id, client.SecretRotation{KeepOldFor: *keep})
+		w, err := c.api.RotateWebhookSecret(ctx, id, wire.SecretRotation{KeepOldFor: *keep})
 		if err != nil {
 			return cmdline.Shown(err)
 		}
@@ -183,7 +184,7 @@ func printable(s string) string {
 	}, s)
 }
 
-func printWebhook(w io.Writer, h client.Webhook) {
+func printWebhook(w io.Writer, h wire.Webhook) {
 	state := "enabled"
 	if !h.Enabled {
 		state = "DISABLED"
@@ -204,7 +205,7 @@ func printWebhook(w io.Writer, h client.Webhook) {
 	}
 }
 
-func printDelivery(w io.Writer, d client.Delivery) {
+func printDelivery(w io.Writer, d wire.Delivery) {
 	what := ""
 	switch {
 	case d.ImportID > 0:

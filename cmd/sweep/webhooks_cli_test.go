@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/sweephq/sweep"
-	"github.com/sweephq/sweep/client"
+	"github.com/sweephq/sweep/wire"
 )
 
 // `sweep webhooks` adds an endpoint and prints its secret once, sends it a
@@ -45,7 +45,7 @@ func TestWebhooksCommand(t *testing.T) {
 	if secret == "" || !strings.Contains(out, "shown once") || !strings.Contains(out, "import.completed") {
 		t.Fatalf("add printed:\n%s", out)
 	}
-	var l client.WebhookList
+	var l wire.WebhookList
 	if err := json.Unmarshal([]byte(cli("webhooks", "list", "--json")), &l); err != nil || len(l.Webhooks) != 1 {
 		t.Fatalf("list --json: %v %+v", err, l)
 	}

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/sweephq/sweep"
-	"github.com/sweephq/sweep/client"
+	"github.com/sweephq/sweep/wire"
 )
 
 // failures is a testing.TB that keeps what Contract reports.
@@ -38,7 +38,7 @@ func (f *failures) Fatalf(format string, args ...any) {
 // exactly the second kind are reported.
 func TestContractReportsWhatTheDocumentDoesNotSay(t *testing.T) {
 	now := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
-	imp, _ := json.Marshal(client.FromImport(sweep.Import{ID: 5, Status: sweep.StatusQueued, Source: sweep.SourceUpload,
+	imp, _ := json.Marshal(wire.FromImport(sweep.Import{ID: 5, Status: sweep.StatusQueued, Source: sweep.SourceUpload,
 		Policy: sweep.PolicyLine, FileName: "customers.csv", CreatedBy: "ops", CreatedAt: now, UpdatedAt: now}))
 	answer := func(status int, contentType, body string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {

@@ -1,4 +1,4 @@
-package client
+package wire
 
 import (
 	"fmt"
@@ -9,8 +9,8 @@ import (
 )
 
 // Import is the wire format of an import: how the API shows it, how the
-// workers publish its status to Redis (jobs.ImportStatus), and what Client
-// returns. FromImport makes it from a sweep.Import.
+// workers publish its status to Redis (jobs.Client.Status), and what the Go
+// client (package client) returns. FromImport makes it from a sweep.Import.
 //
 // Settled, AwaitsOperator, StartsByItself and HasRun carry the domain's
 // predicates (sweep.Import.Settled and friends), so a reader of the JSON, the
