@@ -14,16 +14,6 @@ const DefaultApprovalThreshold = 100_000
 // DefaultApprovalTTL is how long an approval request waits before it expires.
 const DefaultApprovalTTL = 7 * 24 * time.Hour
 
-// ApprovalThresholdOption reads a threshold given as an option where 0
-// means DefaultApprovalThreshold (the zero value of a config struct) and
-// below 0 never ask, and returns it as NeedsApproval takes it.
-func ApprovalThresholdOption(n int64) int64 {
-	if n == 0 {
-		return DefaultApprovalThreshold
-	}
-	return max(n, 0)
-}
-
 // ApprovalWindow is the period of a tenant's rolling limit: what one person
 // may delete without a second person's approval within it.
 const ApprovalWindow = 24 * time.Hour

@@ -32,14 +32,8 @@ func TestApprovalLimitsWhy(t *testing.T) {
 	}
 }
 
-// An option's 0 is sweep's default threshold, below 0 never asks; and a
-// name with no token id reads as the name alone.
-func TestApprovalThresholdOptionAndWho(t *testing.T) {
-	for n, want := range map[int64]int64{0: sweep.DefaultApprovalThreshold, -1: 0, 5: 5} {
-		if got := sweep.ApprovalThresholdOption(n); got != want {
-			t.Errorf("ApprovalThresholdOption(%d) = %d, want %d", n, got, want)
-		}
-	}
+// A name with no token id reads as the name alone.
+func TestWho(t *testing.T) {
 	if got := sweep.Who("ops", 0); got != "ops" {
 		t.Errorf("Who(ops, 0) = %q", got)
 	}

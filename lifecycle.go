@@ -69,6 +69,9 @@ type Lifecycle interface {
 	DeleteImport(ctx context.Context, tenant, id int64) error
 	// RunPolicyNow makes a cleanup policy's batch now and queues it.
 	RunPolicyNow(ctx context.Context, p CleanupPolicy, by Requester) (Import, error)
+	// ApprovalThreshold is the approval threshold of tenants without their
+	// own (0: never ask).
+	ApprovalThreshold() int64
 }
 
 // QueueStat is the state of one of sweep's queues.

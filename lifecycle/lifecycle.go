@@ -46,13 +46,29 @@ func New(db *store.DB, rdb redis.UniversalClient, log *slog.Logger) *Owner {
 }
 
 // SetApproval sets the approval threshold of tenants without their own (0:
-// none) and how long a request stands (0 keeps the default). It returns o.
+// never ask, as SWEEP_APPROVAL_THRESHOLD=0 says) and how long a request
+// stands (0 keeps the default). It returns o. This is the one place a
+// process's approval settings live: serve builds one owner and hands it to
+// every role.
 func (o *Owner) SetApproval(threshold int64, ttl time.Duration) *Owner {
-	o.approvalThreshold = threshold
+	o.approvalThreshold = max(threshold, 0)
 	if ttl > 0 {
 		o.approvalTTL = ttl
 	}
 	return o
+}
+
+// ApprovalThreshold is the approval threshold of tenants without their own
+// (0: never ask).
+func (o *Owner) ApprovalThreshold() int64 { return o.approvalThreshold }
+
+// With returns the same owner (its settings) over another connection pool,
+// such as the API's own, which requests use so they never take the
+// connections deletions need.
+func (o *Owner) With(db *store.DB) *Owner {
+	c := *o
+	c.db = db
+	return &c
 }
 
 // startOrAsk queues a validated import to run, or moves it to

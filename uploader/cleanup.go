@@ -244,7 +244,7 @@ func (s *Server) askApproval(r *http.Request, before sweep.CleanupPolicy, p *swe
 	}
 	pr := principal(r)
 	p.SelectedBy = sweep.Requester{Name: pr.Name, TokenID: pr.TokenID}
-	threshold, err := s.db.ApprovalThreshold(r.Context(), p.TenantID, s.approvalThreshold)
+	threshold, err := s.db.ApprovalThreshold(r.Context(), p.TenantID, s.life.ApprovalThreshold())
 	if err != nil {
 		return err
 	}

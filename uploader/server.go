@@ -37,10 +37,6 @@ type Options struct {
 	// holds); MaxRowsPerSecond is the global cap the workers apply.
 	Throttle         *throttle.Checker
 	MaxRowsPerSecond int
-	// ApprovalThreshold is the tenants' default approval threshold for
-	// cleanup policies (a tenant may set its own): 0 means sweep's default,
-	// below 0 never.
-	ApprovalThreshold int64
 	// WebhookTargets says which webhook endpoints may be subscribed (https
 	// only, no private or link-local address, unless allowed).
 	WebhookTargets sweep.WebhookTargets
@@ -80,13 +76,12 @@ type Server struct {
 	throttle *throttle.Checker
 	maxRate  int
 
-	approvalThreshold int64
-	webhookTargets    sweep.WebhookTargets
-	db                *store.DB
-	rdb               redis.UniversalClient
-	log               *slog.Logger
-	metrics           *prometheus.Registry
-	mux               *routeMux
+	webhookTargets sweep.WebhookTargets
+	db             *store.DB
+	rdb            redis.UniversalClient
+	log            *slog.Logger
+	metrics        *prometheus.Registry
+	mux            *routeMux
 	// queryParams are the query parameters each route takes, by pattern; a
 	// route not named takes none (checkRequestLine).
 	queryParams map[string][]string
@@ -122,7 +117,6 @@ func NewServer(opt Options) *Server {
 	s.transferSlots = newSlots(s.limits.TenantTransfers, s.limits.Transfers)
 	s.life, s.queues = opt.Lifecycle, opt.Queues
 	s.throttle, s.maxRate = opt.Throttle, opt.MaxRowsPerSecond
-	s.approvalThreshold = sweep.ApprovalThresholdOption(opt.ApprovalThreshold)
 	s.webhookTargets = opt.WebhookTargets
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "sweep_http_requests_total",

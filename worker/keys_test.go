@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/sweephq/sweep/examples"
 	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/jobs"
+	"github.com/sweephq/sweep/lifecycle"
 	"github.com/sweephq/sweep/store"
 	"github.com/sweephq/sweep/worker"
 )
@@ -243,5 +245,28 @@ func TestRunHoldsWhileThePlanDoesNotFit(t *testing.T) {
 	testenv.ExamplePlatformPlan(t, f.db, "uuidkeys")
 	if done := run(held); done.Status != sweep.StatusCompleted || people() != 8 {
 		t.Errorf("with its plan back: %s, %d people; want completed, 8", done.Status, people())
+	}
+}
+
+// The approval threshold has one encoding, the environment's: the process's
+// lifecycle owner holds it, 0 never asks, and an import that starts by
+// itself above it waits for a second person.
+func TestApprovalThresholdOfTheProcessOwner(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, tc := range []struct {
+		threshold int64
+		want      sweep.Status
+	}{{5, sweep.StatusAwaitingApproval}, {0, sweep.StatusQueued}, {50, sweep.StatusQueued}} {
+		f := newFixture(t, 30, 0)
+		f.configure(worker.Config{Concurrency: 1, Lifecycle: lifecycle.New(f.db, f.rdb, nil).SetApproval(tc.threshold, 0)})
+		imp, _, err := f.db.CreateImport(ctx, store.NewImport{TenantID: tenant, Source: sweep.SourceUpload, Policy: sweep.PolicyLine, FileName: "t.csv", AutoStart: true},
+			bytes.NewReader(csvOf(ids(1, 10)...)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.validate(t, imp); got.Status != tc.want {
+			t.Errorf("threshold %d, 10 customers: %s, want %s", tc.threshold, got.Status, tc.want)
+		}
 	}
 }

@@ -34,11 +34,18 @@ type Reconciler struct {
 }
 
 // NewReconciler returns a reconciler over db and the Redis of rdb.
+// UseLifecycle makes the reconciler queue through the process's lifecycle
+// owner (serve's one) rather than its own. It returns r.
+func (r *Reconciler) UseLifecycle(o *lifecycle.Owner) *Reconciler {
+	r.life = o
+	return r
+}
+
 func NewReconciler(db *store.DB, rdb redis.UniversalClient, log *slog.Logger, reg *prometheus.Registry) *Reconciler {
 	if log == nil {
 		log = slog.Default()
 	}
-	r := &Reconciler{db: db, inspector: asynq.NewInspectorFromRedisClient(rdb), life: lifecycle.New(db, rdb, log),
+	r := &Reconciler{db: db, inspector: asynq.NewInspectorFromRedisClient(rdb), life: lifecycle.New(db, rdb, log), // or UseLifecycle's
 		log: log.With("component", "reconciler"), Stale: time.Minute,
 		reenqueued: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sweep_reconciler_reenqueued_total", Help: "Imports whose lost task the reconciler enqueued again.",

@@ -38,12 +38,9 @@ type Config struct {
 	MaxRowsPerSecond int
 	// Now is the clock run windows are read with; nil means time.Now.
 	Now func() time.Time
-	// ApprovalThreshold is the tenants' default threshold above which a
-	// validated import that starts by itself waits for approval (0: sweep's
-	// default; below 0: never); ApprovalTTL how long a request stands (0:
-	// sweep's default).
-	ApprovalThreshold int64
-	ApprovalTTL       time.Duration
+	// Lifecycle is the process's owner of the imports' steps, with its
+	// approval settings (nil: one with sweep's defaults, as tests want).
+	Lifecycle *lifecycle.Owner
 	// HoldRecheck and WindowRecheck are how long a held run, or one outside
 	// its window, waits in the queue before it looks again (0: 2 s and 5 s; a window is looked at again within the time slice in any case).
 	HoldRecheck, WindowRecheck time.Duration
@@ -91,7 +88,11 @@ func NewServer(rdb redis.UniversalClient, db *store.DB, cfg Config) *Server {
 	}
 	cfg.HoldRecheck = cmp.Or(cfg.HoldRecheck, holdRecheck)
 	cfg.WindowRecheck = cmp.Or(cfg.WindowRecheck, windowRecheck)
-	s := &Server{mux: asynq.NewServeMux(), life: lifecycle.New(db, rdb, log).SetApproval(sweep.ApprovalThresholdOption(cfg.ApprovalThreshold), cfg.ApprovalTTL), rdb: rdb, db: db, log: log, cfg: cfg,
+	life := cfg.Lifecycle
+	if life == nil {
+		life = lifecycle.New(db, rdb, log)
+	}
+	s := &Server{mux: asynq.NewServeMux(), life: life, rdb: rdb, db: db, log: log, cfg: cfg,
 		metrics: newMetrics(cfg.Registry), limiter: throttle.NewLimiter(rdb), hooks: newWebhooks(cfg.Webhooks, cfg.Registry)}
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(newHeldRuns(db))

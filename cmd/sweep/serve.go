@@ -153,24 +153,26 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.throttle, err = throttle.New(m.db, tcfg); err != nil {
 		return err
 	}
+	// One owner of the imports' steps for every role, with the one
+	// encoding of the approval settings (SWEEP_APPROVAL_THRESHOLD, 0: never);
+	// the API uses it over its own connection pool.
+	life := lifecycle.New(m.db, m.rdb, m.log).SetApproval(m.cfg.ApprovalThreshold, m.cfg.ApprovalTTL)
 	if slices.Contains(m.roles, roleWorker) {
 		m.worker = worker.NewServer(m.rdb, m.db, worker.Config{
 			Concurrency: m.cfg.Concurrency, MaxRows: m.cfg.MaxRows, ChunkSize: m.cfg.ChunkSize, ShutdownTimeout: m.cfg.ShutdownTimeout, Logger: m.log,
 			TimeSlice: m.cfg.TimeSlice, Registry: reg, Throttle: m.throttle, MaxRowsPerSecond: m.cfg.MaxRowsPerSecond,
-			ApprovalThreshold: workerThreshold(m.cfg.ApprovalThreshold), ApprovalTTL: m.cfg.ApprovalTTL,
-			Webhooks: m.cfg.Webhooks,
+			Lifecycle: life, Webhooks: m.cfg.Webhooks,
 		})
 		if err := m.worker.Start(); err != nil {
 			return err
 		}
 	}
 	if slices.Contains(m.roles, roleScheduler) {
-		rec := worker.NewReconciler(m.db, m.rdb, m.log, reg)
+		rec := worker.NewReconciler(m.db, m.rdb, m.log, reg).UseLifecycle(life)
 		rec.Stale = m.cfg.ReconcileAfter
 		cleanup := worker.NewCleanupTrigger(m.db, m.rdb, m.log)
-		approvals := lifecycle.New(m.db, m.rdb, m.log)
 		m.scheduler = worker.NewScheduler(m.db, m.log, rec.Periodic(m.cfg.ReconcileEvery), cleanup.Periodic(m.cfg.CleanupEvery),
-			worker.Periodic{Name: "expire-approvals", Every: time.Minute, Run: approvals.ExpireApprovals},
+			worker.Periodic{Name: "expire-approvals", Every: time.Minute, Run: life.ExpireApprovals},
 			worker.Periodic{Name: "prune-webhook-log", Every: time.Hour, Run: func(ctx context.Context) error {
 				_, err := m.db.PruneWebhookLog(ctx, store.WebhookLogRetention)
 				return err
@@ -199,13 +201,12 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s (SWEEP_HTTP_ADDR): %w", m.cfg.HTTPAddr, err)
 	}
-	life := lifecycle.New(m.apiDB, m.rdb, m.log).SetApproval(m.cfg.ApprovalThreshold, m.cfg.ApprovalTTL)
+	api := life.With(m.apiDB)
 	m.http = &http.Server{
 		Handler: uploader.NewServer(uploader.Options{
 			DB: m.apiDB, Redis: m.rdb, Registry: reg, Logger: m.log, API: slices.Contains(m.roles, roleAPI),
-			Lifecycle: life, Queues: life, Throttle: m.throttle, MaxRowsPerSecond: m.cfg.MaxRowsPerSecond,
-			ApprovalThreshold: workerThreshold(m.cfg.ApprovalThreshold),
-			WebhookTargets:    m.cfg.Webhooks.Targets,
+			Lifecycle: api, Queues: api, Throttle: m.throttle, MaxRowsPerSecond: m.cfg.MaxRowsPerSecond,
+			WebhookTargets: m.cfg.Webhooks.Targets,
 			Limits: uploader.Limits{MaxUploadBytes: m.cfg.MaxUploadBytes, MaxRows: m.cfg.MaxRows, SpoolDir: m.cfg.SpoolDir,
 				BodyIdleTimeout: m.cfg.BodyIdle, TenantRequests: m.cfg.TenantRequests, TenantTransfers: m.cfg.TenantTransfers,
 				Transfers: m.cfg.Transfers},
@@ -277,13 +278,4 @@ func (m *Main) Close() error {
 		errs = append(errs, m.db.Close())
 	}
 	return errors.Join(errs...)
-}
-
-// workerThreshold is the approval threshold as worker.Config and
-// uploader.Options take it, where 0 means sweep's default and below 0 never.
-func workerThreshold(threshold int64) int64 {
-	if threshold == 0 {
-		return -1
-	}
-	return threshold
 }
