@@ -54,10 +54,11 @@ func (k Key) Example() string {
 	return "1042"
 }
 
-// Parse reads a customer's key as a file writes it (surrounding spaces
-// allowed) and returns it in the one spelling the database gives it back
-// (a uuid in lower case with hyphens), or "" and what to do. A whole
-// number is checked by ParseCustomerID.
+// Parse reads a customer's key as a file writes it and returns it in the
+// one spelling the database gives it back (a uuid in lower case with
+// hyphens), or "" and what to do. A whole number or a uuid may have spaces
+// around it; text is taken exactly as written. A whole number is checked
+// by ParseCustomerID.
 func (k Key) Parse(s string) (string, string) {
 	switch k.Kind {
 	case KeyUUID:
@@ -70,10 +71,16 @@ func (k Key) Parse(s string) (string, string) {
 		}
 		return "", fmt.Sprintf("%s must be a UUID such as %s (32 hexadecimal digits, in groups of 8-4-4-4-12); found %s. Check the id.", ColumnCustomerID, k.Example(), strconv.Quote(truncate(t, 40)))
 	case KeyText:
-		t := strings.TrimSpace(s)
+		// Taken exactly as written: PostgreSQL tells "CUST-1" from
+		// "CUST-1 ", so trimming could name another customer.
+		t := s
 		switch {
-		case t == "":
+		case strings.TrimSpace(t) == "":
 			return "", fmt.Sprintf("%s is empty. Write the customer's id, such as %s.", ColumnCustomerID, k.Example())
+		case !utf8.ValidString(t):
+			return "", fmt.Sprintf("%s is not UTF-8 text. Save the file as CSV UTF-8 and write the id as the platform shows it.", ColumnCustomerID)
+		case strings.TrimSpace(t) != t:
+			return "", fmt.Sprintf("%s %s has spaces around it. sweep takes text ids exactly as written, since another customer's id may differ only by them: remove the spaces.", ColumnCustomerID, strconv.Quote(truncate(t, 40)))
 		case HasControl(t):
 			return "", fmt.Sprintf("%s holds a control character (a tab, a line break or another invisible one); found %s. Write the id as the platform shows it.", ColumnCustomerID, strconv.Quote(truncate(t, 40)))
 		case len(t) > MaxKeyBytes:

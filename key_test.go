@@ -38,17 +38,19 @@ func TestUUIDKeysAreReadAsPostgreSQLReadsThem(t *testing.T) {
 	}
 }
 
-// A text key is taken as written, less surrounding spaces, up to the
-// column's length (in characters) and MaxKeyBytes; empty, control
-// characters and longer are refused.
+// A text key is taken exactly as written, up to the column's length (in
+// characters) and MaxKeyBytes; empty, spaces around it (any Unicode space:
+// "CUST-1\u00a0" is another customer than "CUST-1"), invalid UTF-8,
+// control characters and longer are refused.
 func TestTextKeysAreTakenAsWritten(t *testing.T) {
 	k := sweep.Key{Kind: sweep.KeyText, MaxLen: 5}
-	for in, want := range map[string]string{"CUST1": "CUST1", " ab c ": "ab c", "ééééé": "ééééé", "=1+2": "=1+2"} {
+	for in, want := range map[string]string{"CUST1": "CUST1", "ab c": "ab c", "ééééé": "ééééé", "=1+2": "=1+2"} {
 		if got, msg := k.Parse(in); got != want || msg != "" {
 			t.Errorf("Parse(%q) = %q, %q; want %q", in, got, msg, want)
 		}
 	}
-	for in, has := range map[string]string{"": "empty", "   ": "empty", "CUST12": "at most 5", "a\tb": "control", "a\x00b": "control"} {
+	for in, has := range map[string]string{"": "empty", "   ": "empty", "CUST12": "at most 5", "a\tb": "control", "a\x00b": "control",
+		" ab": "spaces around", "ab ": "spaces around", "ab\u00a0": "spaces around", "a\xffb": "not UTF-8"} {
 		if got, msg := k.Parse(in); got != "" || !strings.Contains(msg, has) {
 			t.Errorf("Parse(%q) = %q, %q; want refused, saying %q", in, got, msg, has)
 		}

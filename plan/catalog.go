@@ -49,6 +49,9 @@ type Column struct {
 	Type     string // format_type's spelling: bigint, uuid, character varying(20)
 	Category string // pg_type.typcategory: N numeric, S string, D date/time, U user (uuid) …
 	NotNull  bool
+	// Loose: the column's collation is nondeterministic (such as
+	// case-insensitive), so "=" takes two different keys for one.
+	Loose bool
 }
 
 // FK is one foreign key.
@@ -126,8 +129,9 @@ func ReadCatalog(ctx context.Context, q Querier, skip ...string) (*Catalog, erro
 		oids = append(oids, int64(oid))
 	}
 	rows, err = q.QueryContext(ctx, `
-		SELECT a.attrelid, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), t.typcategory, a.attnotnull
-		FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+		SELECT a.attrelid, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), t.typcategory, a.attnotnull,
+			coalesce(NOT co.collisdeterministic, false)
+		FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_collation co ON co.oid = a.attcollation
 		WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped`, pq.Array(oids))
 	if err != nil {
 		return nil, fmt.Errorf("read the catalog's columns: %w", err)
@@ -138,7 +142,7 @@ func ReadCatalog(ctx context.Context, q Querier, skip ...string) (*Catalog, erro
 			num int16
 			c   Column
 		)
-		if err := rows.Scan(&oid, &num, &c.Name, &c.Type, &c.Category, &c.NotNull); err != nil {
+		if err := rows.Scan(&oid, &num, &c.Name, &c.Type, &c.Category, &c.NotNull, &c.Loose); err != nil {
 			rows.Close()
 			return nil, err
 		}

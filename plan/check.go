@@ -126,6 +126,7 @@ func Check(ctx context.Context, q Querier, p *Plan, opts Options) (*Compiled, er
 	}
 	c.collectNodes()
 	c.checkEdges()
+	c.checkCollations()
 	c.checkCoverage()
 	c.checkOrder()
 	c.checkOwned()
@@ -134,6 +135,24 @@ func Check(ctx context.Context, q Querier, p *Plan, opts Options) (*Compiled, er
 		return nil, c.errs
 	}
 	return c.compile()
+}
+
+// checkCollations refuses a column that holds a customer's key under a
+// nondeterministic collation: its "=" would take another customer's key for
+// the erased one's.
+func (c *checker) checkCollations() {
+	for _, n := range c.list {
+		for _, fk := range n.edges {
+			if fk.To != c.subject {
+				continue
+			}
+			for i, col := range fk.Cols {
+				if cl := fk.From.Columns[col]; cl != nil && cl.Loose && fk.Refs[i] == c.p.Subject.Key {
+					c.fail(n.line, "%s.%s holds customers' ids under a nondeterministic collation (such as a case-insensitive one), so erasing one customer would take the rows of another whose id compares equal; give the column a deterministic collation", fk.From.Name, col)
+				}
+			}
+		}
+	}
 }
 
 func (c *checker) table(n Name, line int, what string) *CTable {
@@ -187,6 +206,10 @@ func (c *checker) checkSubject() {
 		var ok bool
 		if c.key, ok = keyOf(key.Type); !ok {
 			c.fail(s.Line, "subject.key %s.%s is %s: sweep reads a customer's key as a whole number (bigint, integer), a uuid, or text (text, character varying); name a key of one of those types", s.Table, s.Key, key.Type)
+		} else if key.Loose {
+			c.fail(s.Line, "subject.key %s.%s has a nondeterministic collation (such as a case-insensitive one), so two different keys can compare equal and one erasure would take both; give the column a deterministic collation, or name another key", s.Table, s.Key)
+		} else if !key.NotNull {
+			c.fail(s.Line, "subject.key %s.%s may be null, so a customer could have no id to be named by; make it NOT NULL, or name the primary key", s.Table, s.Key)
 		} else if c.key.Kind != sweep.KeyWhole && c.opts.KeyTable == "" {
 			c.fail(s.Line, "subject.key %s.%s is %s: sweep numbers such keys in a table of its own, which this check was not given (run it through sweep, whose migrations make it)", s.Table, s.Key, key.Type)
 		}
@@ -377,6 +400,9 @@ func (c *checker) checkMatch(t *CTable, r *Reference) {
 		if cl.Category != sc.Category {
 			wrong = true
 			c.fail(r.Line, "%s.match: %s.%s is %s but %s.%s is %s; a match compares values of one kind", r.Name, r.Name, m.Column, cl.Type, s.Table, m.SubjectColumn, sc.Type)
+		} else if cl.Loose {
+			wrong = true
+			c.fail(r.Line, "%s.match: %s.%s has a nondeterministic collation (such as a case-insensitive one), so it would match other customers' ids too; give it a deterministic collation", r.Name, r.Name, m.Column)
 		}
 		switch {
 		case m.SubjectColumn != s.Key && (s.Tenant == "" || m.SubjectColumn != s.Tenant):

@@ -72,6 +72,22 @@ func isKey(s string) string { return strings.ReplaceAll(s, anyIDs, " = "+tokID) 
 // id are parsed by it.
 func (cp *Compiled) Key() sweep.Key { return cp.keys.key }
 
+// KeyCast is expr (text holding a key as Key().Parse spells it) as the
+// subject's key type, for comparing with its key column (whole numbers:
+// expr itself).
+func (cp *Compiled) KeyCast(expr string) string {
+	if cp.keys.whole() {
+		return expr
+	}
+	return "(" + expr + ")::" + cp.keys.typ
+}
+
+// SubjectRowKey is the condition, on the subject aliased alias, that it is
+// the customer of tenant tenantParam whose key (the platform's) is keyExpr.
+func (cp *Compiled) SubjectRowKey(alias, tenantParam, keyExpr string) string {
+	return cp.OfTenant(alias, tenantParam) + " AND " + alias + "." + cp.key + " = " + keyExpr
+}
+
 // KeyTable is the key table the plan was checked with ("" for a whole
 // number key, which needs none).
 func (cp *Compiled) KeyTable() string {

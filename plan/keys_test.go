@@ -256,3 +256,33 @@ func TestOneTenantDatabaseErasesForItsTenantOnly(t *testing.T) {
 		t.Errorf("members %s, cards %s; want member 1 anonymized and kept, Bob untouched with his card", members, cards)
 	}
 }
+
+// A column that holds customers' keys under a case-insensitive collation
+// would take CUST-1 and cust-1, two customers, for one: the check refuses
+// it on the subject's key, on a foreign key's column and on a reference's.
+func TestCheckRefusesCaseInsensitiveKeys(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct{ alter, names string }{
+		{`ALTER TABLE public.notes ALTER COLUMN subject_code TYPE text COLLATE ci`, "public.notes.match: public.notes.subject_code has a nondeterministic collation"},
+		{`ALTER TABLE public.subscriptions ALTER COLUMN subscriber_code TYPE varchar(40) COLLATE ci`, "public.subscriptions.subscriber_code holds customers' ids under a nondeterministic collation"},
+	} {
+		db, p := platform(t, "textkeys")
+		exec(t, db, `CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false)`, tc.alter)
+		_, err := plan.Check(ctx, db, p, checkOptions)
+		if err == nil || !strings.Contains(err.Error(), tc.names) {
+			t.Errorf("%s: check = %v, want refused: %s", tc.alter, err, tc.names)
+		}
+	}
+	// The subject's key itself (its children's keys follow it, as
+	// PostgreSQL's foreign keys require).
+	db, _ := platform(t, "textkeys")
+	exec(t, db, `CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false)`,
+		`CREATE TABLE public.loose (tenant_id bigint NOT NULL, code text COLLATE ci NOT NULL, PRIMARY KEY (tenant_id, code))`)
+	p, err := plan.Parse("loose.yaml", []byte("subject:\n  table: public.loose\n  key: code\n  tenant: tenant_id\n  action: delete\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plan.Check(ctx, db, p, checkOptions); err == nil || !strings.Contains(err.Error(), "subject.key public.loose.code has a nondeterministic collation") {
+		t.Errorf("a case-insensitive subject key: %v, want refused", err)
+	}
+}

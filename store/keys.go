@@ -23,7 +23,9 @@ func (db *DB) Key(ctx context.Context) (sweep.Key, error) {
 }
 
 // numberKeys returns the number of each of keys (as Key.Parse spells them)
-// in tenant, numbering the new ones. Its own statements, committed at once:
+// in tenant that names a customer of the platform now, numbering the new
+// ones; a key that names no one is left out, and nothing is kept of it. Its
+// own statements, committed at once:
 // a number, once given, stays, whatever the caller's transaction does, and
 // two callers numbering the same keys wait on each other for a moment only
 // (in key order, so never on each other in a circle).
@@ -32,8 +34,14 @@ func (db *DB) numberKeys(ctx context.Context, tenant int64, keys []string) (map[
 	if len(keys) == 0 {
 		return out, nil
 	}
+	cp, err := db.erasurePlan(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if _, err := db.db.ExecContext(ctx, `INSERT INTO subject_keys (tenant_id, key)
-		SELECT $1, k FROM (SELECT DISTINCT unnest($2::text[]) AS k) u ORDER BY k ON CONFLICT DO NOTHING`, tenant, pq.Array(keys)); err != nil {
+		SELECT $1, u.k FROM (SELECT DISTINCT unnest($2::text[]) AS k) u
+		WHERE EXISTS (SELECT 1 FROM `+cp.SubjectTable()+` c WHERE `+cp.SubjectRowKey("c", "$1", cp.KeyCast("u.k"))+`)
+		ORDER BY u.k ON CONFLICT DO NOTHING`, tenant, pq.Array(keys)); err != nil {
 		return nil, fmt.Errorf("number the customers' keys: %w", err)
 	}
 	rows, err := db.db.QueryContext(ctx, `SELECT key, n FROM subject_keys WHERE tenant_id = $1 AND key = ANY($2)`, tenant, pq.Array(keys))
@@ -116,8 +124,8 @@ func (db *DB) CustomerNumber(ctx context.Context, tenant int64, raw string) (int
 		return n, key, err
 	}
 	var exists bool
-	if err := db.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+cp.SubjectTable()+` c WHERE `+cp.OfTenant("c", "$1")+
-		` AND c.`+cp.SubjectKey()+`::text = $2)`, tenant, key).Scan(&exists); err != nil {
+	if err := db.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+cp.SubjectTable()+` c WHERE `+
+		cp.SubjectRowKey("c", "$1", cp.KeyCast("$2::text"))+`)`, tenant, key).Scan(&exists); err != nil {
 		return 0, "", fmt.Errorf("find customer: %w", err)
 	}
 	if !exists {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/jmoiron/sqlx"
@@ -42,6 +43,9 @@ type Validation struct {
 	batch    stageBatch
 	batches  chan stageBatch
 	stageErr chan error
+	// unknown numbers the keys (uuid or text) that name no customer, for
+	// this round only (insertBatches' goroutine alone touches it).
+	unknown map[string]int64
 }
 
 // A batch holds numbers (ids) or, for a uuid or text key, the keys, which
@@ -70,7 +74,7 @@ const (
 // BeginValidation opens the staging of import id, which will store its valid
 // ids in blocks of blockSize.
 func (db *DB) BeginValidation(ctx context.Context, tenant, id int64, blockSize int) (_ *Validation, err error) {
-	v := &Validation{db: db, tenant: tenant, id: id, blockSize: max(blockSize, 1)}
+	v := &Validation{db: db, tenant: tenant, id: id, blockSize: max(blockSize, 1), unknown: map[string]int64{}}
 	defer func() {
 		if err != nil {
 			v.Abort()
@@ -194,7 +198,17 @@ func (v *Validation) insertBatches(ctx context.Context, batches <-chan stageBatc
 			if nums, err = v.db.numberKeys(ctx, v.tenant, b.keys); err == nil {
 				b.ids = make([]int64, len(b.keys))
 				for i, k := range b.keys {
-					b.ids[i] = nums[k]
+					n, ok := nums[k]
+					if !ok {
+						// No such customer: a number of this round's own,
+						// below 0, so a repeat is still one, and nothing is
+						// kept of a key that names no one.
+						if n, ok = v.unknown[k]; !ok {
+							n = -int64(len(v.unknown) + 1)
+							v.unknown[k] = n
+						}
+					}
+					b.ids[i] = n
 				}
 				_, err = v.stageTx.ExecContext(ctx, `INSERT INTO `+v.stageTable+` (line, customer_id, key) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[])`,
 					pq.Array(b.lines), pq.Array(b.ids), pq.Array(b.keys))
@@ -258,9 +272,17 @@ func (db *DB) checkQuery(ctx context.Context, staged string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// A uuid or text key is read from the stage's own copy of it, not
+	// looked up by its number.
+	subject := cp.SubjectRow("c", "$1", "s.customer_id")
+	exists := func(i int) string { return cp.BlockExists(i, "$1", "s.customer_id") }
+	if cp.KeyTable() != "" {
+		subject = cp.SubjectRowKey("c", "$1", cp.KeyCast("s.key"))
+		exists = func(i int) string { return cp.BlockExistsKey(i, "$1", cp.KeyCast("s.key")) }
+	}
 	state := "CASE WHEN c." + cp.SubjectKey() + " IS NULL THEN 1"
 	for i := 0; i < cp.Blocks(); i++ {
-		state += fmt.Sprintf(" WHEN %s THEN %d", cp.BlockExists(i, "$1", "s.customer_id"), stateBlocked+i)
+		state += fmt.Sprintf(" WHEN %s THEN %d", exists(i), stateBlocked+i)
 	}
 	state += " ELSE 0 END"
 	keys := "NULL::text[]" // a whole number is its own key
@@ -272,7 +294,7 @@ func (db *DB) checkQuery(ctx context.Context, staged string) (string, error) {
 	FROM (
 		SELECT s.customer_id / $2 AS bucket, s.customer_id, s.line, s.key, ` + state + ` AS state
 		FROM ` + staged + ` s
-		LEFT JOIN ` + cp.SubjectTable() + ` c ON ` + cp.SubjectRow("c", "$1", "s.customer_id") + `
+		LEFT JOIN ` + cp.SubjectTable() + ` c ON ` + subject + `
 		ORDER BY s.customer_id, s.line) sorted
 	GROUP BY bucket
 	ORDER BY bucket`, nil
@@ -428,7 +450,7 @@ func (v *Validation) check(ctx context.Context, tx *sqlx.Tx, res *ValidationResu
 		valid      int64
 		block      int
 		ids, lines       = make([]int64, 0, v.blockSize), make([]int64, 0, v.blockSize)
-		prevID     int64 = -1
+		prevID     int64 = math.MinInt64 // no number: unknown keys have numbers below 0
 		firstLine  int64
 	)
 	flush := func() error {

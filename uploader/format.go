@@ -38,7 +38,7 @@ func keyWords(k sweep.Key) (column, rule string) {
 		return "The customer's id, a UUID such as " + k.Example() + ". Capitals, braces and missing hyphens are fine.",
 			"Write each id as the platform shows it: 32 hexadecimal digits, in groups of 8-4-4-4-12."
 	case sweep.KeyText:
-		return "The customer's id as the platform writes it, such as " + k.Example() + ". Spaces around it are ignored; letter case counts.",
+		return "The customer's id exactly as the platform writes it, such as " + k.Example() + ", without spaces around it; letter case counts.",
 			"Write each id exactly as the platform shows it: CUST-1 and cust-1 are two customers."
 	}
 	return "The customer's id: a whole number greater than 0, digits only, such as 1042. Leading zeros are ignored (0123 is 123).",

@@ -91,6 +91,11 @@ func TestUUIDCustomersGoThroughAnImport(t *testing.T) {
 	if diff := cmp.Diff(want, errs); diff != "" {
 		t.Errorf("row errors (-want +got):\n%s", diff)
 	}
+	// Only keys that name a customer are numbered; nothing is kept of the
+	// others.
+	if n := f.count(t, `SELECT count(*) FROM subject_keys WHERE key = 'ffffffff-0000-4000-8000-000000000000'`); n != 0 {
+		t.Errorf("the key that names no one was numbered (%d rows)", n)
+	}
 	m, err := f.db.ComputeImpact(ctx, tenant, imp.ID, 0)
 	if err != nil {
 		t.Fatal(err)
