@@ -155,6 +155,9 @@ type crashPlatform struct {
 	// env is the workers' extra environment: a pace for a platform whose
 	// run would otherwise end before the kills land.
 	env []string
+	// anonymized: the plan anonymizes the customers instead of deleting
+	// them.
+	anonymized bool
 }
 
 var crashPlatforms = []crashPlatform{
@@ -164,15 +167,53 @@ var crashPlatforms = []crashPlatform{
 		tables: []string{"people", "person_devices", "push_tokens", "account_holders", "consents"}},
 	{name: "textkeys", subject: "public.subscribers", n: 30_000, seed: textSeed, file: textFile, env: []string{"SWEEP_MAX_ROWS_PER_SECOND=8000"},
 		tables: []string{"subscribers", "subscriptions", "invoices", "notes"}},
+	{name: "onetenant", subject: "public.members", n: 30_000, seed: oneTenantSeed, file: crashFile, env: []string{"SWEEP_MAX_ROWS_PER_SECOND=8000"},
+		tables: []string{"members", "member_cards", "card_transactions"}, anonymized: true},
 }
 
-// blocked is how many of n customers the platform's plan blocks: every
-// thirtieth, by an open credit or account, where it has a block.
-func (pf crashPlatform) blocked(n int) int {
-	if pf.name == "textkeys" {
-		return 0
+// left is how many of n customers are still there after the run: those
+// the plan's block keeps (every thirtieth, by an open credit or account),
+// or none where the plan anonymizes instead of deleting (none keeps its
+// name).
+func (pf crashPlatform) left(t *testing.T, db *store.DB, n int) (got, want int) {
+	t.Helper()
+	q := `SELECT count(*) FROM ` + pf.subject + ` WHERE tenant_id = $1`
+	args := []any{crashTenant}
+	switch pf.name {
+	case "textkeys":
+		want = 0
+	case "onetenant":
+		q, args, want = `SELECT count(*) FROM `+pf.subject+` WHERE full_name <> 'erased member'`, nil, 0
+	default:
+		want = n / 30
 	}
-	return n / 30
+	if err := db.SQL().Get(&got, q, args...); err != nil {
+		t.Fatal(err)
+	}
+	return got, want
+}
+
+// oneTenantSeed fills examples/onetenant, whose whole database is one
+// tenant's, with n members, each with two cards and a transaction per card.
+func oneTenantSeed(t *testing.T, db *store.DB, n int) {
+	t.Helper()
+	schema, err := examples.Schema("onetenant")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := strconv.Itoa(n)
+	for _, q := range []string{
+		schema,
+		`INSERT INTO tenants (id, name) VALUES (` + strconv.Itoa(crashTenant) + `, 'crash') ON CONFLICT DO NOTHING`,
+		`INSERT INTO public.members SELECT g, 'member ' || g, '555' FROM generate_series(1, ` + ns + `) g`,
+		`INSERT INTO public.member_cards (member_no, pan_last4) SELECT g, '1234' FROM generate_series(1, ` + ns + `) g, generate_series(1, 2)`,
+		`INSERT INTO public.card_transactions (card_id, amount_cents) SELECT id, 100 FROM public.member_cards`,
+		`ANALYZE`,
+	} {
+		if _, err := db.SQL().Exec(q); err != nil {
+			t.Fatalf("seed examples/onetenant: %v", err)
+		}
+	}
 }
 
 // snapshot is every row of the platform's tables, table by table.
@@ -195,10 +236,12 @@ func (cp crashPlatform) snapshot(t *testing.T, db *store.DB) map[string]string {
 // RESTRICT, a grandchild, a partitioned child, a block with a predicate,
 // anonymized payments, a kept ledger, an owned address, a reference without
 // a key, customers referring customers), examples/uuidkeys (customers
-// named by uuid, the file spelling some in capitals) and examples/textkeys
-// (named by a text code, with a reference no key declares). Each ends with the
-// same rows in every table as an uninterrupted run, and the preview said,
-// table by table, what the run did.
+// named by uuid, the file spelling some in capitals), examples/textkeys
+// (named by a text code, with a reference no key declares) and
+// examples/onetenant (a database of one tenant, no tenant column,
+// members anonymized rather than deleted). Each ends with the same rows in
+// every table as an uninterrupted run, and the preview said, table by
+// table, what the run did.
 func TestKilledWorkerOnAnotherPlatformEndsAsTheUninterruptedRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("seeds two platforms and kills worker processes; skipped with -short")
@@ -224,6 +267,8 @@ func (pf crashPlatform) drill(t *testing.T, bin string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A database of one tenant is the drill's tenant's.
+	b = []byte(strings.Replace(string(b), "database_tenant: 7", "database_tenant: "+strconv.Itoa(crashTenant), 1))
 	planFile := filepath.Join(t.TempDir(), "plan.yaml")
 	if err := os.WriteFile(planFile, b, 0o600); err != nil {
 		t.Fatal(err)
@@ -276,15 +321,18 @@ func (pf crashPlatform) drill(t *testing.T, bin string) {
 	}
 	// Blocked customers (an open credit or account: every thirtieth) stay,
 	// with their rows.
-	var kept int
-	if err := dbs[0].SQL().Get(&kept, `SELECT count(*) FROM `+pf.subject+` WHERE tenant_id = $1`, crashTenant); err != nil || kept != pf.blocked(n) {
-		t.Errorf("%d customers left, want the %d a block keeps (%v)", kept, pf.blocked(n), err)
+	if got, want := pf.left(t, dbs[0], n); got != want {
+		t.Errorf("%d customers left, want %d", got, want)
 	}
 
 	// The preview, kept at validation, against what the run did.
 	for i, id := range []int64{idA, idB} {
 		m := previews[i]
-		previewed := map[string]int64{pf.subject + " deleted": m.Customers}
+		action := " deleted"
+		if pf.anonymized {
+			action = " anonymized"
+		}
+		previewed := map[string]int64{pf.subject + action: m.Customers}
 		for _, r := range m.Related {
 			if r.Rows > 0 && r.Action != "kept" {
 				previewed[r.Kind+" "+r.Action] = r.Rows
