@@ -20,44 +20,44 @@ type Event struct {
 // Text is the event as a sentence for the timeline, e.g. "validated: 2,003
 // rows, 1,800 valid, 203 with errors".
 func (e Event) Text() string {
-	n := func(key string) string {
-		v, _ := e.Detail[key].(float64)
+	n := func(key DetailKey) string {
+		v, _ := e.Detail[string(key)].(float64)
 		return Commas(int64(v))
 	}
-	s := func(key string) string {
-		v, _ := e.Detail[key].(string)
+	s := func(key DetailKey) string {
+		v, _ := e.Detail[string(key)].(string)
 		return v
 	}
 	// The customers the preview counted when the step was taken, else the
 	// valid rows; a token id, when the step names one.
 	customers := func() string {
-		if _, ok := e.Detail["customers"]; ok {
-			return n("customers")
+		if _, ok := e.Detail[string(DetailCustomers)]; ok {
+			return n(DetailCustomers)
 		}
-		return n("valid_rows")
+		return n(DetailValidRows)
 	}
-	token := func(key, format string) string {
-		if _, ok := e.Detail[key].(float64); !ok {
+	token := func(key DetailKey, format string) string {
+		if _, ok := e.Detail[string(key)].(float64); !ok {
 			return ""
 		}
-		return fmt.Sprintf(format, strconv.FormatInt(int64(num(e.Detail[key])), 10))
+		return fmt.Sprintf(format, strconv.FormatInt(int64(num(e.Detail[string(key)])), 10))
 	}
 	switch e.Kind {
 	case "uploaded":
-		return fmt.Sprintf("uploaded (%s, policy %s)", s("source"), s("policy"))
+		return fmt.Sprintf("uploaded (%s, policy %s)", s(DetailSource), s(DetailPolicy))
 	case "validating":
 		return "validation started"
 	case "validated":
-		return fmt.Sprintf("validated: %s rows, %s valid, %s with errors", n("total_rows"), n("valid_rows"), n("error_rows"))
+		return fmt.Sprintf("validated: %s rows, %s valid, %s with errors", n(DetailTotalRows), n(DetailValidRows), n(DetailErrorRows))
 	case "rejected":
-		return "rejected: " + s("error")
+		return "rejected: " + s(DetailError)
 	case "impact_computed":
-		return fmt.Sprintf("impact worked out: %s customers with %s related rows, about %s s", n("customers"), n("related_rows"), n("estimated_seconds"))
+		return fmt.Sprintf("impact worked out: %s customers with %s related rows, about %s s", n(DetailCustomers), n(DetailRelatedRows), n(DetailEstimatedSeconds))
 	case "awaiting_approval":
-		return fmt.Sprintf("approval asked for %s customers, until %s%s", customers(), s("expires_at"), token("requested_by_token_id", " (token %s)"))
+		return fmt.Sprintf("approval asked for %s customers, until %s%s", customers(), s(DetailExpiresAt), token(DetailRequestedByToken, " (token %s)"))
 	case "approved":
-		by := token("approved_by_token_id", "token %s")
-		if asked := token("requested_by_token_id", "asked by token %s"); by != "" && asked != "" {
+		by := token(DetailApprovedByToken, "token %s")
+		if asked := token(DetailRequestedByToken, "asked by token %s"); by != "" && asked != "" {
 			by += "; " + asked
 		}
 		if by != "" {
@@ -65,11 +65,11 @@ func (e Event) Text() string {
 		}
 		return fmt.Sprintf("approved: %s customers%s", customers(), by)
 	case "approval_rejected":
-		return "approval refused: " + s("error")
+		return "approval refused: " + s(DetailError)
 	case "failed":
-		return "failed: " + s("error")
+		return "failed: " + s(DetailError)
 	case "started":
-		if at := s("run_at"); at != "" {
+		if at := s(DetailRunAt); at != "" {
 			return "started, to run at " + at
 		}
 		return "started"
@@ -78,26 +78,26 @@ func (e Event) Text() string {
 	case "running":
 		return "deletion running"
 	case "held":
-		return "held: " + s("message")
+		return "held: " + s(DetailMessage)
 	case "hold_ended":
-		return fmt.Sprintf("went on after a hold of %s s (%s)", n("held_seconds"), strings.ReplaceAll(s("reason"), "_", " "))
+		return fmt.Sprintf("went on after a hold of %s s (%s)", n(DetailHeldSeconds), strings.ReplaceAll(s(DetailReason), "_", " "))
 	case "paused":
-		return fmt.Sprintf("paused after %s of %s rows", n("processed_rows"), n("valid_rows"))
+		return fmt.Sprintf("paused after %s of %s rows", n(DetailProcessedRows), n(DetailValidRows))
 	case "resumed":
 		return "resumed"
 	case "cancel_requested":
-		return fmt.Sprintf("cancel asked after %s of %s rows", n("processed_rows"), n("valid_rows"))
+		return fmt.Sprintf("cancel asked after %s of %s rows", n(DetailProcessedRows), n(DetailValidRows))
 	case "cancelled":
-		return fmt.Sprintf("cancelled: %s deleted, %s rows not processed", n("deleted_rows"), Commas(int64(num(e.Detail["valid_rows"])-num(e.Detail["processed_rows"]))))
+		return fmt.Sprintf("cancelled: %s deleted, %s rows not processed", n(DetailDeletedRows), Commas(int64(num(e.Detail[string(DetailValidRows)])-num(e.Detail[string(DetailProcessedRows)]))))
 	case "completed", "completed_with_errors":
-		return fmt.Sprintf("%s: %s deleted, %s skipped, %s with errors", strings.ReplaceAll(e.Kind, "_", " "), n("deleted_rows"), n("skipped_rows"), n("error_rows"))
+		return fmt.Sprintf("%s: %s deleted, %s skipped, %s with errors", strings.ReplaceAll(e.Kind, "_", " "), n(DetailDeletedRows), n(DetailSkippedRows), n(DetailErrorRows))
 	case "run_changed":
-		w := s("run_window")
+		w := s(DetailRunWindow)
 		if w == "" {
 			w = "any time"
 		}
 		rate := "no cap of its own"
-		if r := num(e.Detail["max_rows_per_second"]); r > 0 {
+		if r := num(e.Detail[string(DetailMaxRowsPerSecond)]); r > 0 {
 			rate = "at most " + Commas(int64(r)) + " rows/s"
 		}
 		return fmt.Sprintf("run changed: %s, %s", w, rate)

@@ -25,11 +25,13 @@ var stateGuard string
 // table of status.go; a test fails when the file has drifted from it.
 func StateGuardSQL() string {
 	var b strings.Builder
-	b.WriteString(`-- Code generated from the state table of status.go by "go generate ./store"; DO NOT EDIT.
+	b.WriteString(`-- Code generated from the state table of status.go and the timeline's
+-- steps of timeline.go by "go generate ./store"; DO NOT EDIT.
 --
 -- sweep migrate up applies this file after the migrations, every time: an
 -- UPDATE that moves imports.status along an edge the Go table lacks is
--- refused by the trigger imports_status_edge, whatever code runs it.
+-- refused by the trigger imports_status_edge, whatever code runs it, and
+-- every move writes its step of the timeline as the Go table says.
 
 CREATE OR REPLACE FUNCTION sweep_import_edge(from_status text, to_status text) RETURNS boolean
 LANGUAGE sql IMMUTABLE AS $$
@@ -71,7 +73,88 @@ BEGIN
 END
 $$;
 `)
+	b.WriteString(importEventSQL())
 	return b.String()
+}
+
+// importEventSQL is the trigger function that writes the timeline's steps
+// an import's row makes (sweep.StatusSteps and the steps beside them), in
+// the statement that makes them. It reads the row as JSON, so a column
+// that a rolled-back schema lacks reads as null rather than failing.
+func importEventSQL() string {
+	detail := func(keys []sweep.DetailKey) string {
+		if len(keys) == 0 {
+			return "'{}'::jsonb"
+		}
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("'%s', r -> '%s'", k, k.Column())
+		}
+		return "jsonb_build_object(" + strings.Join(parts, ", ") + ")"
+	}
+	insert := func(kind, actor string, keys []sweep.DetailKey) string {
+		return "INSERT INTO import_events (tenant_id, import_id, kind, actor, detail)\n" +
+			"            VALUES (NEW.tenant_id, NEW.id, " + kind + ", " + actor + ", " + detail(keys) + ");"
+	}
+	var arms []string
+	for _, to := range sweep.Statuses {
+		step, ok := sweep.StatusSteps[to]
+		if !ok {
+			continue
+		}
+		arm := fmt.Sprintf("        WHEN '%s' THEN\n", to)
+		if len(step.After) > 0 {
+			var whens []string
+			for _, from := range sweep.Statuses {
+				if k, ok := step.After[from]; ok {
+					whens = append(whens, fmt.Sprintf("WHEN '%s' THEN '%s'", from, k))
+				}
+			}
+			arm += fmt.Sprintf("            kind := CASE OLD.status %s ELSE '%s' END;\n", strings.Join(whens, " "), step.KindFrom("", to))
+		} else if step.Kind != "" {
+			arm += fmt.Sprintf("            kind := '%s';\n", step.Kind)
+		}
+		arm += "            detail := " + detail(step.Detail) + ";"
+		arms = append(arms, arm)
+	}
+	return `
+-- The timeline's steps an import's row makes, written in the statement
+-- that makes them (sweep.StatusSteps in timeline.go).
+CREATE OR REPLACE FUNCTION sweep_import_event() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    r jsonb := to_jsonb(NEW);
+    was jsonb;
+    kind text;
+    detail jsonb := '{}';
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        ` + insert("'"+sweep.UploadedStep.Kind+"'", "coalesce(nullif(r ->> 'created_by', ''), sweep_actor())", sweep.UploadedStep.Detail) + `
+        IF NEW.status <> '` + string(sweep.StatusUploaded) + `' THEN -- a cleanup run that found nothing is created completed
+            ` + insert("NEW.status", "'sweep'", sweep.CreatedDetail) + `
+        END IF;
+        RETURN NEW;
+    END IF;
+    was := to_jsonb(OLD);
+    IF NEW.status IS DISTINCT FROM OLD.status THEN
+        kind := NEW.status;
+        CASE NEW.status
+` + strings.Join(arms, "\n") + `
+        ELSE
+            NULL;
+        END CASE;
+        INSERT INTO import_events (tenant_id, import_id, kind, actor, detail)
+        VALUES (NEW.tenant_id, NEW.id, kind, sweep_actor(), detail);
+    ELSIF coalesce((r ->> 'cancel_requested')::boolean, false) AND NOT coalesce((was ->> 'cancel_requested')::boolean, false) THEN
+        ` + insert("'"+sweep.CancelAskedStep.Kind+"'", "sweep_actor()", sweep.CancelAskedStep.Detail) + `
+    END IF;
+    IF r -> 'run_window' IS DISTINCT FROM was -> 'run_window' OR r -> 'max_rows_per_second' IS DISTINCT FROM was -> 'max_rows_per_second' THEN
+        ` + insert("'"+sweep.RunChangedStep.Kind+"'", "sweep_actor()", sweep.RunChangedStep.Detail) + `
+    END IF;
+    RETURN NEW;
+END
+$$;
+`
 }
 
 // applyGuard replaces the state guard's function with this binary's, under

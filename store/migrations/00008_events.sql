@@ -25,54 +25,12 @@ LANGUAGE sql STABLE AS $$
 $$;
 -- +goose StatementEnd
 
+-- The trigger's function is generated from sweep.StatusSteps (timeline.go)
+-- into store/guard/import_states.sql, which every migrate up applies after
+-- the migrations; until then it writes nothing.
 -- +goose StatementBegin
 CREATE FUNCTION sweep_import_event() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    kind text;
-    detail jsonb := '{}';
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO import_events (tenant_id, import_id, kind, actor, detail)
-        VALUES (NEW.tenant_id, NEW.id, 'uploaded', coalesce(nullif(NEW.created_by, ''), sweep_actor()),
-            jsonb_build_object('source', NEW.source, 'policy', NEW.policy, 'auto_start', NEW.auto_start, 'run_at', NEW.run_at));
-        IF NEW.status <> 'uploaded' THEN -- a cleanup run that found nothing is created completed
-            INSERT INTO import_events (tenant_id, import_id, kind, actor, detail)
-            VALUES (NEW.tenant_id, NEW.id, NEW.status, 'sweep', jsonb_build_object('total_rows', NEW.total_rows));
-        END IF;
-        RETURN NEW;
-    END IF;
-    IF NEW.status IS DISTINCT FROM OLD.status THEN
-        kind := NEW.status;
-        CASE NEW.status
-        WHEN 'validated' THEN
-            detail := jsonb_build_object('total_rows', NEW.total_rows, 'valid_rows', NEW.valid_rows, 'error_rows', NEW.error_rows);
-        WHEN 'rejected', 'failed' THEN
-            detail := jsonb_build_object('total_rows', NEW.total_rows, 'error_rows', NEW.error_rows, 'error', NEW.error);
-        WHEN 'queued' THEN
-            kind := CASE OLD.status WHEN 'paused' THEN 'resumed' WHEN 'validated' THEN 'started' ELSE 'queued' END;
-            detail := jsonb_build_object('run_at', NEW.run_at, 'parallelism', NEW.parallelism);
-        WHEN 'completed', 'completed_with_errors', 'cancelled', 'paused' THEN
-            detail := jsonb_build_object('processed_rows', NEW.processed_rows, 'deleted_rows', NEW.deleted_rows,
-                'skipped_rows', NEW.skipped_rows, 'error_rows', NEW.error_rows, 'valid_rows', NEW.valid_rows);
-        ELSE
-            NULL;
-        END CASE;
-        INSERT INTO import_events (tenant_id, import_id, kind, actor, detail)
-        VALUES (NEW.tenant_id, NEW.id, kind, sweep_actor(), detail);
-    ELSIF NEW.cancel_requested AND NOT OLD.cancel_requested THEN
-        INSERT INTO import_events (tenant_id, import_id, kind, actor, detail)
-        VALUES (NEW.tenant_id, NEW.id, 'cancel_requested', sweep_actor(),
-            jsonb_build_object('processed_rows', NEW.processed_rows, 'valid_rows', NEW.valid_rows));
-    END IF;
-    IF NEW.run_window IS DISTINCT FROM OLD.run_window OR NEW.max_rows_per_second IS DISTINCT FROM OLD.max_rows_per_second THEN
-        INSERT INTO import_events (tenant_id, import_id, kind, actor, detail)
-        VALUES (NEW.tenant_id, NEW.id, 'run_changed', sweep_actor(),
-            jsonb_build_object('run_window', NEW.run_window, 'max_rows_per_second', NEW.max_rows_per_second));
-    END IF;
-    RETURN NEW;
-END
-$$;
+LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
 -- +goose StatementEnd
 
 -- Only statements that set these columns fire it: a chunk's counters do not.
