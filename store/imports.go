@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -20,13 +22,21 @@ import (
 // FileChunkSize is the size of the pieces an uploaded file is stored in.
 const FileChunkSize = 1 << 20
 
-const importColumns = `id, tenant_id, source, status, policy, file_name, file_size, file_sha256,
-	auto_start, run_at, parallelism, total_rows, valid_rows, error_rows, processed_rows,
-	deleted_rows, skipped_rows, rows_per_second, validations, cancel_requested, error,
-	created_by, cleanup_policy_id, created_at, updated_at, validated_at, started_at, finished_at,
-	run_window, max_rows_per_second, held_reason, held_message, held_since, held_until,
-	created_by_token, approval_requested_by, approval_requested_token, approval_requested_at, approval_expires_at,
-	approved_by, approved_at, approved_token, approval_reason, erased_rows`
+// importColumns are the columns of imports every read of an import
+// selects: importRow's, in its order.
+var importColumns = columnsOf(importRow{})
+
+// columnsOf lists the db tags of a struct's fields, for its SELECT.
+func columnsOf(v any) string {
+	t := reflect.TypeOf(v)
+	cols := make([]string, 0, t.NumField())
+	for i := 0; i < t.NumField(); i++ {
+		if c := t.Field(i).Tag.Get("db"); c != "" && c != "-" {
+			cols = append(cols, c)
+		}
+	}
+	return strings.Join(cols, ", ")
+}
 
 type importRow struct {
 	ID              int64          `db:"id"`

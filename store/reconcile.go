@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/sweephq/sweep"
 )
 
 // SetTaskID records the newest task that carries an import's work, which the
@@ -14,25 +16,25 @@ func (db *DB) SetTaskID(ctx context.Context, tenant, id int64, taskID string) er
 
 // StaleImport is an import a worker should be holding but may have lost.
 type StaleImport struct {
-	TenantID    int64      `db:"tenant_id"`
-	ID          int64      `db:"id"`
-	Source      string     `db:"source"`
-	Status      string     `db:"status"`
-	TaskID      string     `db:"task_id"`
-	RunAt       *time.Time `db:"run_at"`
-	Round       int        `db:"validations"`
-	Parallelism int        `db:"parallelism"`
-	CreatedAt   time.Time  `db:"created_at"`
+	sweep.Import
+	TaskID string // the id of the task it was last queued with
 }
 
 // StaleImports lists imports in a working state that have not changed for
 // olderThan: the reconciler's candidates.
 func (db *DB) StaleImports(ctx context.Context, olderThan time.Duration) ([]StaleImport, error) {
-	var out []StaleImport
-	err := db.db.SelectContext(ctx, &out, `
-		SELECT tenant_id, id, source, status, task_id, run_at, validations, parallelism, created_at FROM imports
+	var rows []struct {
+		importRow
+		TaskID string `db:"task_id"`
+	}
+	err := db.db.SelectContext(ctx, &rows, `
+		SELECT `+importColumns+`, task_id FROM imports
 		WHERE status IN ('uploaded', 'validating', 'queued', 'running') AND updated_at < now() - $1 * interval '1 second'
 		ORDER BY id LIMIT 1000`, olderThan.Seconds())
+	out := make([]StaleImport, len(rows))
+	for i, r := range rows {
+		out[i] = StaleImport{Import: r.toImport(), TaskID: r.TaskID}
+	}
 	return out, err
 }
 

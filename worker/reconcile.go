@@ -93,8 +93,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 }
 
 func (r *Reconciler) reconcile(ctx context.Context, st store.StaleImport) error {
-	imp := sweep.Import{ID: st.ID, TenantID: st.TenantID, CreatedAt: st.CreatedAt, Validations: st.Round,
-		Source: sweep.Source(st.Source), Status: sweep.Status(st.Status), RunAt: st.RunAt, Parallelism: st.Parallelism}
+	imp := st.Import
 	queue := jobs.ImportQueue(imp)
 	alive := false
 	switch imp.Status {
