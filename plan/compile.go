@@ -107,7 +107,7 @@ func (c *checker) compile() (*Compiled, error) {
 		cp.tenant = q(s.Tenant)
 	}
 	if len(c.opts.HashKey) > 0 {
-		cp.inner, cp.outer = hmacPads(c.opts.HashKey)
+		cp.inner, cp.outer = HMACPads(c.opts.HashKey)
 	}
 	subjectCond := func(alias string) []string {
 		conds := []string{alias + "." + cp.key + " = ANY(" + tokIDs + ")"}
@@ -489,9 +489,9 @@ func (c *checker) collect(cp *Compiled, o Owned, i int, subjectCond func(string)
 	return col, nil
 }
 
-// hmacPads are HMAC-SHA-256's inner and outer keys for key, so the
+// HMACPads are HMAC-SHA-256's inner and outer keys for key, so the
 // database computes sha256(outer || sha256(inner || value)).
-func hmacPads(key []byte) (inner, outer []byte) {
+func HMACPads(key []byte) (inner, outer []byte) {
 	if len(key) > 64 {
 		sum := sha256.Sum256(key)
 		key = sum[:]

@@ -165,7 +165,7 @@ func (cp *Compiled) erase(ctx context.Context, r Runner, tenant int64, ids []int
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", b.table, err)
 		}
-		names, err := cp.keyNames(ctx, r, tenant, blocked)
+		names, err := cp.KeyNames(ctx, r, tenant, blocked)
 		if err != nil {
 			return nil, err
 		}
@@ -329,8 +329,9 @@ func (cp *Compiled) OfTenant(alias, tenantParam string) string {
 	return tenantParam + "::bigint = " + strconv.FormatInt(cp.Plan.Subject.DatabaseTenant, 10)
 }
 
-// keyNames is how each customer numbered in ids is written: its key.
-func (cp *Compiled) keyNames(ctx context.Context, r Runner, tenant int64, ids []int64) (map[int64]string, error) {
+// KeyNames is how each customer numbered in ids is written: its key (a
+// whole number's decimal, or the uuid or text its number stands for).
+func (cp *Compiled) KeyNames(ctx context.Context, r Runner, tenant int64, ids []int64) (map[int64]string, error) {
 	out := make(map[int64]string, len(ids))
 	if cp.keys.whole() {
 		for _, id := range ids {

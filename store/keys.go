@@ -69,32 +69,7 @@ func (db *DB) KeyNames(ctx context.Context, tenant int64, ids []int64) (map[int6
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int64]string, len(ids))
-	if cp.KeyTable() == "" {
-		for _, id := range ids {
-			out[id] = strconv.FormatInt(id, 10)
-		}
-		return out, nil
-	}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	rows, err := db.db.QueryContext(ctx, `SELECT n, key FROM subject_keys WHERE tenant_id = $1 AND n = ANY($2)`, tenant, pq.Array(ids))
-	if err != nil {
-		return nil, fmt.Errorf("read the customers' keys: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			n int64
-			k string
-		)
-		if err := rows.Scan(&n, &k); err != nil {
-			return nil, err
-		}
-		out[n] = k
-	}
-	return out, rows.Err()
+	return cp.KeyNames(ctx, db.db, tenant, ids)
 }
 
 // CustomerNumber finds the customer of tenant whose key a path spells raw:

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+	"github.com/sweephq/sweep/plan"
 )
 
 // SeedRestrict fills examples/restrict (whose tables must exist) with n
@@ -47,7 +48,7 @@ func SeedRestrict(ctx context.Context, db *sql.DB, tenant, n int) error {
 // hashKey), the owned addresses. It is the reference the plan's run is held
 // to, in the same transaction shape (one per chunk).
 func RestrictByHand(ctx context.Context, tx *sql.Tx, tenant int, ids []int64, hashKey []byte) error {
-	inner, outer := hmacPads(hashKey)
+	inner, outer := plan.HMACPads(hashKey)
 	exec := func(q string, args ...any) error {
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return fmt.Errorf("%s: %w", q, err)
@@ -83,19 +84,6 @@ func RestrictByHand(ctx context.Context, tx *sql.Tx, tenant int, ids []int64, ha
 		return err
 	}
 	return exec(`DELETE FROM public.addresses a WHERE a.id = ANY($1::bigint[]) AND NOT EXISTS (SELECT 1 FROM public.clients c WHERE c.address_id = a.id)`, owned)
-}
-
-// hmacPads are HMAC-SHA-256's inner and outer keys (for keys of at most 64
-// bytes).
-func hmacPads(key []byte) (inner, outer []byte) {
-	inner, outer = make([]byte, 64), make([]byte, 64)
-	copy(inner, key)
-	copy(outer, key)
-	for i := range inner {
-		inner[i] ^= 0x36
-		outer[i] ^= 0x5c
-	}
-	return inner, outer
 }
 
 // EraseInChunks erases clients 1 to n of tenant in chunks of size, each
