@@ -108,5 +108,5 @@ func EraseInChunks(ctx context.Context, db *sql.DB, tenant, n, size int, chunk f
 			return 0, err
 		}
 	}
-	return float64(n) / time.Now().Sub(start).Seconds(), nil
+	return float64(n) / time.Since(start).Seconds(), nil
 }
