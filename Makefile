@@ -18,7 +18,7 @@ DEMO_CUSTOMERS ?= 20000
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 .DEFAULT_GOAL := help
-.PHONY: help services browser build demo test lint fuzz chart bench mutate clean
+.PHONY: help services browser build demo test lint fuzz chart alerts bench mutate clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -52,10 +52,13 @@ test: services browser ## run the whole test suite against real PostgreSQL and R
 fuzz: ## fuzz the CSV reader for FUZZTIME (30s), seeded with the hostile corpus; a failing input stays in testdata/fuzz/ (commit it as a seed)
 	$(GO) test -run '^$$' -fuzz '^FuzzParseRow$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) .
 
-lint: chart ## go vet, gofmt and staticcheck (and the Helm chart, as make chart)
+lint: chart alerts ## go vet, gofmt and staticcheck (and the Helm chart, as make chart; the alert rules, as make alerts)
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+alerts: ## promtool check and unit tests of deploy/prometheus/alerts.yml (installs Debian's prometheus package for promtool as root)
+	bash deploy/promtool.sh
 
 chart: ## helm lint and helm template the chart with each values file in its ci/, then check the rendered objects
 	@set -e; for f in $(CHART)/ci/*-values.yaml; do \

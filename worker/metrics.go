@@ -84,6 +84,12 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			m.validateRate, m.tasksProcessed, m.taskFailures, m.taskRetries, m.tasksForeign, m.lockWaits,
 			m.heldSeconds, m.pacedSeconds, m.cleanupDropped)
 	}
+	// Every outcome from the start, at 0: a worker that has deleted nothing
+	// yet exports the series, so an alert on its rate sees it (and a fleet
+	// that exports none at all is down).
+	for _, o := range []string{store.OutcomeDeleted, store.OutcomeLinked, store.OutcomeAlreadyDeleted} {
+		m.rowsProcessed.WithLabelValues(o)
+	}
 	return m
 }
 
