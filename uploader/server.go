@@ -98,6 +98,7 @@ func NewServer(opt Options) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
+	log = slog.New(requestIDHandler{log.Handler()}) // every line of a request names it
 	reg := opt.Registry
 	if reg == nil {
 		reg = prometheus.NewRegistry()
@@ -206,6 +207,7 @@ func (s *Server) routes() {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	w.Header().Set("X-Content-Type-Options", "nosniff") // browsers take every answer as the type it says
+	r = withRequestID(w, r)
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	s.mux.ServeHTTP(rec, r)
 	route := r.Pattern

@@ -225,4 +225,8 @@ type ErrorBody struct {
 type ErrorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// RequestID is the request's id (its X-Request-Id answer header): the
+	// caller's, or one of sweep's; the server's log lines of the request
+	// carry it too.
+	RequestID string `json:"request_id,omitempty"`
 }
