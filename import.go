@@ -17,6 +17,9 @@ const (
 	SourceSchedule Source = "schedule" // a cleanup policy's batch
 )
 
+// Sources lists the sources of an import.
+var Sources = []Source{SourceUpload, SourceAPI, SourceUpstream, SourceSchedule}
+
 // Policy says what a row error does to the rest of the file.
 type Policy string
 

@@ -174,6 +174,13 @@ type ListOptions struct {
 	Limit           int   // imports on the page (the API's default when 0)
 	Before          int64 // only imports with a smaller id (the next page)
 	CleanupPolicyID int64 // only the batches of this cleanup policy
+	// Statuses, Source and CreatedBy keep only the imports in one of these
+	// states, of this source, made by this creator; CreatedAfter (inclusive)
+	// and CreatedBefore bound their creation time. Zero values keep all.
+	Statuses                    []sweep.Status
+	Source                      sweep.Source
+	CreatedBy                   string
+	CreatedAfter, CreatedBefore time.Time
 }
 
 // Imports returns a page of the import history, newest first.
@@ -187,6 +194,25 @@ func (c *Client) Imports(ctx context.Context, opts ListOptions) (wire.ImportList
 	}
 	if opts.CleanupPolicyID > 0 {
 		q.Set("cleanup_policy_id", strconv.FormatInt(opts.CleanupPolicyID, 10))
+	}
+	if len(opts.Statuses) > 0 {
+		names := make([]string, len(opts.Statuses))
+		for i, st := range opts.Statuses {
+			names[i] = string(st)
+		}
+		q.Set("status", strings.Join(names, ","))
+	}
+	if opts.Source != "" {
+		q.Set("source", string(opts.Source))
+	}
+	if opts.CreatedBy != "" {
+		q.Set("created_by", opts.CreatedBy)
+	}
+	if !opts.CreatedAfter.IsZero() {
+		q.Set("created_after", opts.CreatedAfter.UTC().Format(time.RFC3339Nano))
+	}
+	if !opts.CreatedBefore.IsZero() {
+		q.Set("created_before", opts.CreatedBefore.UTC().Format(time.RFC3339Nano))
 	}
 	var list wire.ImportList
 	err := c.do(ctx, http.MethodGet, withQuery("/v1/imports", q), nil, "", &list)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 	"github.com/sweephq/sweep"
 )
 
@@ -349,24 +350,58 @@ func (db *DB) GetImport(ctx context.Context, tenant, id int64) (sweep.Import, er
 	return r.toImport(), nil
 }
 
-// ListImports returns up to limit imports of tenant, newest first, with ids
-// below before (0 for the newest); with policy > 0 only that cleanup policy's
-// batches.
-func (db *DB) ListImports(ctx context.Context, tenant, before int64, limit int, policy int64) ([]sweep.Import, error) {
+// ImportFilter picks a page of the import history, newest first.
+type ImportFilter struct {
+	Before   int64 // only imports with a smaller id (0: from the newest)
+	Limit    int
+	PolicyID int64          // only the batches of this cleanup policy (0: any)
+	Statuses []sweep.Status // only imports in one of these states (none: any)
+	Source   sweep.Source   // only imports of this source ("": any)
+	// CreatedBy: only imports whose creator (a token's name, a cleanup
+	// policy's or an upstream source) is this ("": any).
+	CreatedBy string
+	// CreatedFrom and CreatedTo bound the creation time: from inclusive,
+	// to exclusive (zero: open).
+	CreatedFrom, CreatedTo time.Time
+}
+
+// ListImports returns a page of tenant's imports, newest first, and whether
+// more follow it.
+func (db *DB) ListImports(ctx context.Context, tenant int64, f ImportFilter) ([]sweep.Import, bool, error) {
+	before := f.Before
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
+	states := make([]string, len(f.Statuses))
+	for i, s := range f.Statuses {
+		states[i] = string(s)
+	}
+	var from, to any
+	if !f.CreatedFrom.IsZero() {
+		from = f.CreatedFrom
+	}
+	if !f.CreatedTo.IsZero() {
+		to = f.CreatedTo
+	}
 	var rows []importRow
+	// One more than the page: whether another page follows.
 	err := db.db.SelectContext(ctx, &rows, `SELECT `+importColumns+` FROM imports
-		WHERE tenant_id = $1 AND id < $2 AND ($4 = 0 OR cleanup_policy_id = $4) ORDER BY id DESC LIMIT $3`, tenant, before, limit, policy)
+		WHERE tenant_id = $1 AND id < $2 AND ($4 = 0 OR cleanup_policy_id = $4)
+		  AND (cardinality($5::text[]) = 0 OR status = ANY($5)) AND ($6 = '' OR source = $6) AND ($7 = '' OR created_by = $7)
+		  AND ($8::timestamptz IS NULL OR created_at >= $8) AND ($9::timestamptz IS NULL OR created_at < $9)
+		ORDER BY id DESC LIMIT $3`, tenant, before, f.Limit+1, f.PolicyID, pq.Array(states), string(f.Source), f.CreatedBy, from, to)
 	if err != nil {
-		return nil, fmt.Errorf("list imports: %w", err)
+		return nil, false, fmt.Errorf("list imports: %w", err)
+	}
+	more := len(rows) > f.Limit
+	if more {
+		rows = rows[:f.Limit]
 	}
 	out := make([]sweep.Import, len(rows))
 	for i, r := range rows {
 		out[i] = r.toImport()
 	}
-	return out, nil
+	return out, more, nil
 }
 
 // FileReader returns a reader over the stored file of an import. A goroutine

@@ -540,38 +540,87 @@ func queryInt(r *http.Request, name string, def, lo, hi int64) (int64, error) {
 	return n, nil
 }
 
+// handleListImports serves a page of the import history, newest first,
+// filtered by the query: status (a comma-separated list), source,
+// created_by, created_after and created_before (RFC 3339), cleanup_policy_id;
+// has_more says whether another page follows, and next is its link.
 func (s *Server) handleListImports(w http.ResponseWriter, r *http.Request) {
-	limit, err := queryInt(r, "limit", 50, 1, 500)
+	f, limit, err := importFilter(r)
+	var imps []sweep.Import
+	var more bool
 	if err == nil {
-		var before int64
-		before, err = queryInt(r, "before", 0, 0, 1<<62)
-		var policy int64
-		if err == nil {
-			policy, err = queryInt(r, "cleanup_policy_id", 0, 0, 1<<62)
-		}
-		if err == nil {
-			var imps []sweep.Import
-			imps, err = s.db.ListImports(r.Context(), principal(r).TenantID, before, int(limit), policy)
-			if err == nil {
-				out := struct {
-					Imports []wire.Import `json:"imports"`
-					Next    string        `json:"next,omitempty"`
-				}{Imports: make([]wire.Import, len(imps))}
-				for i, imp := range imps {
-					out.Imports[i] = toJSON(r, imp)
-				}
-				if len(imps) == int(limit) {
-					out.Next = fmt.Sprintf("/v1/imports?limit=%d&before=%d", limit, imps[len(imps)-1].ID)
-					if policy > 0 {
-						out.Next += fmt.Sprintf("&cleanup_policy_id=%d", policy)
-					}
-				}
-				writeJSON(w, http.StatusOK, out)
-				return
+		imps, more, err = s.db.ListImports(r.Context(), principal(r).TenantID, f)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := wire.ImportList{Imports: make([]wire.Import, len(imps)), HasMore: more}
+	for i, imp := range imps {
+		out.Imports[i] = toJSON(r, imp)
+	}
+	if more {
+		q := r.URL.Query()
+		q.Set("limit", strconv.FormatInt(limit, 10))
+		q.Set("before", strconv.FormatInt(imps[len(imps)-1].ID, 10))
+		out.Next = "/v1/imports?" + q.Encode()
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// importFilter reads the import list's query, refusing a value it cannot
+// read with what to send.
+func importFilter(r *http.Request) (store.ImportFilter, int64, error) {
+	var f store.ImportFilter
+	limit, err := queryInt(r, "limit", 50, 1, 500)
+	if err != nil {
+		return f, 0, err
+	}
+	f.Limit = int(limit)
+	if f.Before, err = queryInt(r, "before", 0, 0, 1<<62); err != nil {
+		return f, 0, err
+	}
+	if f.PolicyID, err = queryInt(r, "cleanup_policy_id", 0, 0, 1<<62); err != nil {
+		return f, 0, err
+	}
+	q := r.URL.Query()
+	if v := q.Get("status"); v != "" {
+		for _, name := range strings.Split(v, ",") {
+			st := sweep.Status(strings.TrimSpace(name))
+			if !slices.Contains(sweep.Statuses, st) {
+				return f, 0, sweep.Errorf(sweep.EINVALID, "status %q is not a state of an import; send one or more of %s, separated by commas.", sweep.SafeValue(name), joinStates(sweep.Statuses))
 			}
+			f.Statuses = append(f.Statuses, st)
 		}
 	}
-	s.writeError(w, r, err)
+	if v := q.Get("source"); v != "" {
+		if !slices.Contains(sweep.Sources, sweep.Source(v)) {
+			return f, 0, sweep.Errorf(sweep.EINVALID, "source %q is not a source of an import; send one of upload, api, upstream, schedule.", sweep.SafeValue(v))
+		}
+		f.Source = sweep.Source(v)
+	}
+	f.CreatedBy = q.Get("created_by")
+	for _, b := range []struct {
+		name string
+		dst  *time.Time
+	}{{"created_after", &f.CreatedFrom}, {"created_before", &f.CreatedTo}} {
+		if v := q.Get(b.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return f, 0, sweep.Errorf(sweep.EINVALID, "%s must be a time such as 2026-12-01T00:00:00Z; found %q.", b.name, sweep.SafeValue(v))
+			}
+			*b.dst = t
+		}
+	}
+	return f, limit, nil
+}
+
+func joinStates(ss []sweep.Status) string {
+	names := make([]string, len(ss))
+	for i, s := range ss {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
 }
 
 func (s *Server) handleDeleteImport(w http.ResponseWriter, r *http.Request) {

@@ -145,7 +145,7 @@ func (s *Server) routes() {
 	}
 	read, write, admin := sweep.ScopeImportsRead, sweep.ScopeImportsWrite, sweep.ScopeAdmin
 	s.queryParams = map[string][]string{
-		"GET /v1/imports":                        {"limit", "before", "cleanup_policy_id"},
+		"GET /v1/imports":                        {"limit", "before", "cleanup_policy_id", "status", "source", "created_by", "created_after", "created_before"},
 		"GET /v1/imports/{id}/errors":            {"format", "limit", "after_line"},
 		"POST /v1/cleanup-policies/{id}/preview": {"limit"},
 		"GET /v1/webhooks/{id}/deliveries":       {"status", "limit", "before"},

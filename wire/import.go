@@ -183,7 +183,10 @@ func FromImportFor(imp sweep.Import, v sweep.Viewer) Import {
 // Next is the path of the following page, empty on the last.
 type ImportList struct {
 	Imports []Import `json:"imports"`
-	Next    string   `json:"next,omitempty"`
+	// HasMore says another page follows; Next is its link (with the same
+	// filters), set only then.
+	HasMore bool   `json:"has_more"`
+	Next    string `json:"next,omitempty"`
 }
 
 // RowError is one row error of an import as the API shows it.
