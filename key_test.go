@@ -25,6 +25,7 @@ func TestUUIDKeysAreReadAsPostgreSQLReadsThem(t *testing.T) {
 		"", "12345", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a111", "g0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
 		"a0eebc99--9c0b-4ef8-bb6d-6bb9bd380a11", "-a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11-",
 		"a0eeb-c99-9c0b-4ef8-bb6d-6bb9bd380a11", "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "a0eebc99 9c0b 4ef8 bb6d 6bb9bd380a11",
+		"aa0eebc999c0b4ef8bb6d6bb9bd380a11}", "{a0eebc999c0b4ef8bb6d6bb9bd380a11a", // one brace only
 	} {
 		if got, msg := k.Parse(in); got != "" || !strings.Contains(msg, "customerId") {
 			t.Errorf("Parse(%q) = %q, %q; want refused with a sentence naming customerId", in, got, msg)
@@ -59,12 +60,37 @@ func TestTextKeysAreTakenAsWritten(t *testing.T) {
 	if _, msg := long.Parse(strings.Repeat("x", sweep.MaxKeyBytes+1)); !strings.Contains(msg, "at most 200") {
 		t.Errorf("a key over %d bytes: %q", sweep.MaxKeyBytes, msg)
 	}
+	// Exactly MaxKeyBytes, and any length with no column limit (text), pass.
+	for _, in := range []string{strings.Repeat("x", sweep.MaxKeyBytes), "x"} {
+		if got, msg := long.Parse(in); got != in || msg != "" {
+			t.Errorf("a text key of %d bytes: %q, %q", len(in), got, msg)
+		}
+	}
+	if _, msg := (sweep.Key{Kind: sweep.KeyText, MaxLen: 1}).Parse("ab"); !strings.Contains(msg, "at most 1") {
+		t.Errorf("a two-character key where the column holds one: %q", msg)
+	}
 	if got, ok := long.ParsePath(" a"); ok {
 		t.Errorf("ParsePath(%q) = %q: a path with surrounding spaces names a customer", " a", got)
 	}
-	// A whole number is read as ever.
+	if got, ok := long.ParsePath("CUST-1"); !ok || got != "CUST-1" {
+		t.Errorf("ParsePath(CUST-1) = %q, %v", got, ok)
+	}
+	if got, ok := long.ParsePath("CUST-1\x00"); ok {
+		t.Errorf("ParsePath of a NUL = %q: names a customer", got)
+	}
+	// A whole number is read as ever: a file forgives spaces and leading
+	// zeros, a path takes one spelling.
 	whole := sweep.Key{}
 	if got, msg := whole.Parse(" 0042 "); got != "42" || msg != "" {
 		t.Errorf("whole Parse = %q, %q", got, msg)
+	}
+	if _, msg := whole.Parse("4x2"); msg == "" {
+		t.Errorf("whole Parse(4x2) passed")
+	}
+	for in, want := range map[string]bool{"42": true, "042": false, " 42": false, "-42": false, "": false} {
+		got, ok := whole.ParsePath(in)
+		if ok != want || (ok && got != in) {
+			t.Errorf("whole ParsePath(%q) = %q, %v; want %v", in, got, ok, want)
+		}
 	}
 }

@@ -154,9 +154,23 @@ func TestUUIDCustomerDeletedOneAtATime(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := uuidFixture(t, 10)
+	// The same uuid in two tenants is two customers, numbered apart: the
+	// other tenant's goes first, and each delete takes its own tenant's.
+	if err := f.db.DeleteCustomerByKey(ctx, 2, person(3), 1); err != nil {
+		t.Fatal(err)
+	}
+	f.db.SQL().MustExec(`INSERT INTO public.people (tenant_id, id, full_name) VALUES (2, $1, 'back')`, person(3))
 	if err := f.db.DeleteCustomerByKey(ctx, tenant, strings.ToUpper(person(3)), 1); err != nil {
 		t.Fatal(err)
 	}
+	// And the other tenant's again, its number found among both.
+	if err := f.db.DeleteCustomerByKey(ctx, 2, person(3), 1); err != nil {
+		t.Fatalf("tenant 2's %s, again: %v", person(3), err)
+	}
+	if n := f.count(t, `SELECT count(*) FROM public.people WHERE tenant_id = 2 AND id = $1`, person(3)); n != 0 {
+		t.Errorf("tenant 2's %s is still there", person(3))
+	}
+	f.db.SQL().MustExec(`INSERT INTO public.people (tenant_id, id, full_name) VALUES (2, $1, 'back again')`, person(3))
 	if n := f.count(t, `SELECT count(*) FROM public.people WHERE id = $1`, person(3)); n != 1 {
 		t.Errorf("%d people %s left, want tenant 2's only", n, person(3))
 	}
@@ -173,7 +187,7 @@ func TestUUIDCustomerDeletedOneAtATime(t *testing.T) {
 	if err := f.db.SQL().Select(&keys, `SELECT key FROM subject_keys ORDER BY key`); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{person(3), person(7)}, keys); diff != "" {
+	if diff := cmp.Diff([]string{person(3), person(3), person(7)}, keys); diff != "" {
 		t.Errorf("numbered keys (-want +got):\n%s", diff)
 	}
 }
@@ -273,5 +287,28 @@ func TestApprovalThresholdOfTheProcessOwner(t *testing.T) {
 		if got := f.validate(t, imp); got.Status != tc.want {
 			t.Errorf("threshold %d, 10 customers: %s, want %s", tc.threshold, got.Status, tc.want)
 		}
+	}
+}
+
+// A database the plan does not fit answers every key question with the
+// plan's trouble, never with a key read as something it is not.
+func TestKeyOfADatabaseNoPlanFits(t *testing.T) {
+	t.Parallel()
+	url := testenv.DatabaseURL(t)
+	raw := testenv.OpenDB(t, url)
+	raw.SQL().MustExec(`ALTER TABLE public.customers RENAME TO clients_elsewhere`) // the demo plan no longer fits
+	db, err := store.Open(context.Background(), url) // as serve opens it, no plan loaded yet
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Key(context.Background()); sweep.ErrorCode(err) != sweep.EUNAVAILABLE {
+		t.Errorf("Key = %v, want unavailable, saying why", err)
+	}
+	if _, err := db.KeyNames(context.Background(), tenant, []int64{1}); sweep.ErrorCode(err) != sweep.EUNAVAILABLE {
+		t.Errorf("KeyNames = %v, want unavailable", err)
+	}
+	if _, _, err := db.CustomerNumber(context.Background(), tenant, "1"); sweep.ErrorCode(err) != sweep.EUNAVAILABLE {
+		t.Errorf("CustomerNumber = %v, want unavailable", err)
 	}
 }
