@@ -297,7 +297,7 @@ func TestKeyOfADatabaseNoPlanFits(t *testing.T) {
 	url := testenv.DatabaseURL(t)
 	raw := testenv.OpenDB(t, url)
 	raw.SQL().MustExec(`ALTER TABLE public.customers RENAME TO clients_elsewhere`) // the demo plan no longer fits
-	db, err := store.Open(context.Background(), url) // as serve opens it, no plan loaded yet
+	db, err := store.Open(context.Background(), url)                               // as serve opens it, no plan loaded yet
 	if err != nil {
 		t.Fatal(err)
 	}
