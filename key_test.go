@@ -72,6 +72,9 @@ func TestTextKeysAreTakenAsWritten(t *testing.T) {
 	if got, ok := long.ParsePath(" a"); ok {
 		t.Errorf("ParsePath(%q) = %q: a path with surrounding spaces names a customer", " a", got)
 	}
+	if got, ok := long.ParsePath(""); ok {
+		t.Errorf("ParsePath of nothing = %q: names a customer", got)
+	}
 	if got, ok := long.ParsePath("CUST-1"); !ok || got != "CUST-1" {
 		t.Errorf("ParsePath(CUST-1) = %q, %v", got, ok)
 	}
