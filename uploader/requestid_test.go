@@ -1,13 +1,11 @@
 package uploader_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,24 +17,6 @@ import (
 	"github.com/sweephq/sweep/wire"
 )
 
-// lockedBuffer is a log sink the server and the test share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // Every answer carries a request id: the caller's when usable, else one of
 // sweep's; an error body repeats it, and the server's log line of the
 // request carries it, so a caller's report meets the logs.
@@ -47,7 +27,7 @@ func TestEveryAnswerCarriesARequestID(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rdb.Close()
-	var logs lockedBuffer
+	var logs testenv.Logs
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
 	life := lifecycle.New(db, rdb, log)
 	srv := httptest.NewServer(uploader.NewServer(uploader.Options{DB: db, Redis: rdb, API: true, Lifecycle: life, Queues: life,

@@ -1,39 +1,20 @@
 package worker_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/sweephq/sweep"
+	"github.com/sweephq/sweep/internal/testenv"
 	"github.com/sweephq/sweep/jobs"
 	"github.com/sweephq/sweep/worker"
 )
-
-// lockedBuffer is a log destination the worker's goroutines may share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // An import whose validation or run fails on its last attempt is marked failed
 // with a sentence the tenant can act on (what happened, what to do, the import
@@ -51,7 +32,7 @@ func TestFailedImportShowsASentenceNotDriverText(t *testing.T) {
 		t.Run(c.phase, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t, 20, 0)
-			logs := &lockedBuffer{}
+			logs := &testenv.Logs{}
 			f.configure(worker.Config{Concurrency: 1, TimeSlice: time.Hour, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 			imp := f.upload(t, csvOf("remove,1", "remove,2"), sweep.PolicyLine)
 			task, err := jobs.NewImportValidateTask(imp)
@@ -113,7 +94,7 @@ func TestFailedImportShowsASentenceNotDriverText(t *testing.T) {
 func TestImportFailsOnlyAfterItsRetries(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 20, 0)
-	logs := &lockedBuffer{}
+	logs := &testenv.Logs{}
 	f.configure(worker.Config{Concurrency: 1, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 	imp := f.upload(t, csvOf("remove,1", "remove,2"), sweep.PolicyLine)
 	f.db.SQL().MustExec(`ALTER TABLE import_errors RENAME TO gone`)
