@@ -207,9 +207,13 @@ func (s *Server) routes() {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	w.Header().Set("X-Content-Type-Options", "nosniff") // browsers take every answer as the type it says
+	orig := r
 	r = withRequestID(w, r)
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	s.mux.ServeHTTP(rec, r)
+	// The route the mux matched, on the request the caller holds too (the
+	// one with the id is a copy), for whatever wraps this server.
+	orig.Pattern = r.Pattern
 	route := r.Pattern
 	if route == "" {
 		route = "unmatched"
