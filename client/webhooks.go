@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -97,4 +98,20 @@ func (c *Client) doJSON(ctx context.Context, method, path string, v, out any) er
 		return err
 	}
 	return c.do(ctx, method, path, bytes.NewReader(b), "application/json", out)
+}
+
+// ResendDelivery sends a delivery of endpoint id given up as failed again
+// (with the same webhook-id).
+func (c *Client) ResendDelivery(ctx context.Context, id, delivery int64) (wire.Delivery, error) {
+	var out wire.Delivery
+	err := c.doJSON(ctx, "POST", webhookPath(id, fmt.Sprintf("/deliveries/%d/resend", delivery)), struct{}{}, &out)
+	return out, err
+}
+
+// RecoverWebhook sends again every delivery of endpoint id given up as
+// failed that was made within r's times, and returns how many.
+func (c *Client) RecoverWebhook(ctx context.Context, id int64, r wire.Recover) (wire.Recovered, error) {
+	var out wire.Recovered
+	err := c.doJSON(ctx, "POST", webhookPath(id, "/recover"), r, &out)
+	return out, err
 }

@@ -172,17 +172,17 @@ func TestMigrateUpDownOnEmptyDatabase(t *testing.T) {
 		t.Errorf("second up = %v, %v; want nothing to do", again, err)
 	}
 
-	// Three steps down and up again: 00018 and 00017 drop what they added,
+	// Four steps down and up again: 00019 to 00017 drop what they added,
 	// 00016 has nothing to undo.
-	for _, want := range []int64{18, 17, 16} {
+	for _, want := range []int64{19, 18, 17, 16} {
 		if v, err := m.Down(ctx); err != nil || v != want {
 			t.Fatalf("down = %d, %v; want %d", v, err, want)
 		}
 	}
 	if got := tables(t, db, "sweep"); len(got) != len(ownTables) || slices.Contains(got, "subject_keys") {
-		t.Errorf("tables of schema sweep after rolling 00018 to 00016 back: %v", got)
+		t.Errorf("tables of schema sweep after rolling 00019 to 00016 back: %v", got)
 	}
-	if again, err := m.Up(ctx); err != nil || !cmp.Equal(again, []int64{16, 17, 18}) {
+	if again, err := m.Up(ctx); err != nil || !cmp.Equal(again, []int64{16, 17, 18, 19}) {
 		t.Errorf("up after two downs = %v, %v; want [16 17]", again, err)
 	}
 
@@ -322,8 +322,8 @@ func TestMigrateMovesAnInstallInPublic(t *testing.T) {
 	if err != nil {
 		t.Fatalf("up on the old install: %v", err)
 	}
-	if !cmp.Equal(applied, []int64{16, 17, 18}) {
-		t.Errorf("up on the old install applied %v, want [16 17 18]", applied)
+	if !cmp.Equal(applied, []int64{16, 17, 18, 19}) {
+		t.Errorf("up on the old install applied %v, want [16 17 18 19]", applied)
 	}
 
 	if diff := cmp.Diff(with(ownTables, "goose_db_version"), tables(t, db, "sweep")); diff != "" {
@@ -342,7 +342,7 @@ func TestMigrateMovesAnInstallInPublic(t *testing.T) {
 		t.Errorf("imports_id_seq is in %v, want [sweep]", got)
 	}
 	history := names(t, db, `SELECT version_id::text AS v FROM sweep.goose_db_version WHERE is_applied AND version_id > 0 ORDER BY version_id::bigint`)
-	if want := strings.Fields("1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18"); !cmp.Equal(history, want) {
+	if want := strings.Fields("1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19"); !cmp.Equal(history, want) {
 		t.Errorf("goose's history after the upgrade = %v, want %v", history, want)
 	}
 	if fks := names(t, db, `SELECT conrelid::regclass::text || ' ' || conname FROM pg_constraint

@@ -219,7 +219,7 @@ func (db *DB) RecordAttempt(ctx context.Context, o Outgoing, res AttemptResult) 
 		// disabled now or at a next attempt, and it waits with the rest.
 		_, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET lease_until = NULL, last_status_code = $4, last_error = $5,
 				next_attempt_at = now() + $6 * interval '1 microsecond',
-				status = CASE WHEN NOT $8 AND created_at < now() - $7 * interval '1 microsecond' AND $9::timestamptz > created_at
+				status = CASE WHEN NOT $8 AND coalesce(resent_at, created_at) < now() - $7 * interval '1 microsecond' AND $9::timestamptz > coalesce(resent_at, created_at)
 					THEN 'failed' ELSE 'pending' END
 			WHERE tenant_id = $1 AND id = $2 AND attempts = $3`,
 			o.TenantID, o.ID, o.Attempt, code, res.Error, res.Retry.Microseconds(), res.GiveUpAfter.Microseconds(), disabled, ep.LastSuccess)
@@ -241,7 +241,7 @@ const WebhookLogRetention = 30 * 24 * time.Hour
 func (db *DB) PruneWebhookLog(ctx context.Context, olderThan time.Duration) (int64, error) {
 	if _, err := db.db.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'failed',
 			last_error = left(last_error || ' Given up: it waited ' || $2 || ' for its endpoint.', 2000)
-		WHERE status = 'pending' AND created_at < now() - $1 * interval '1 microsecond'`, olderThan.Microseconds(), olderThan.String()); err != nil {
+		WHERE status = 'pending' AND coalesce(resent_at, created_at) < now() - $1 * interval '1 microsecond'`, olderThan.Microseconds(), olderThan.String()); err != nil {
 		return 0, fmt.Errorf("give up old webhook deliveries: %w", err)
 	}
 	res, err := db.db.ExecContext(ctx, `DELETE FROM webhook_messages m

@@ -218,6 +218,46 @@ func (db *DB) SendTestWebhook(ctx context.Context, tenant, id int64, data []byte
 	return d, nil
 }
 
+// ResendDeliveries sends again the deliveries of endpoint id given up as
+// failed: delivery alone (ENOTFOUND when the endpoint has no such delivery,
+// ECONFLICT when it has not failed), or, with delivery 0, every one made
+// since since (and before until, unless zero). Each goes back to pending,
+// due at once, its give-up time counted from now; an endpoint disabled
+// meanwhile sends them once enabled. It returns the deliveries resent.
+func (db *DB) ResendDeliveries(ctx context.Context, tenant, id, delivery int64, since, until time.Time) ([]sweep.Delivery, error) {
+	if _, err := db.GetWebhook(ctx, tenant, id); err != nil {
+		return nil, err
+	}
+	var ids []int64
+	var err error
+	if delivery > 0 {
+		var status string
+		if err := db.db.GetContext(ctx, &status, `SELECT status FROM webhook_deliveries WHERE tenant_id = $1 AND endpoint_id = $2 AND id = $3`, tenant, id, delivery); err != nil {
+			return nil, notFound(err, "Delivery %d of webhook endpoint %d was not found.", delivery, id)
+		}
+		err = db.db.SelectContext(ctx, &ids, `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now(), lease_until = NULL, resent_at = now()
+			WHERE tenant_id = $1 AND endpoint_id = $2 AND id = $3 AND status = 'failed' RETURNING id`, tenant, id, delivery)
+		if err == nil && len(ids) == 0 {
+			return nil, sweep.Errorf(sweep.ECONFLICT, "Delivery %d is %s, not failed; only a delivery given up as failed is sent again.", delivery, status)
+		}
+	} else {
+		var to any
+		if !until.IsZero() {
+			to = until
+		}
+		err = db.db.SelectContext(ctx, &ids, `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now(), lease_until = NULL, resent_at = now()
+			WHERE tenant_id = $1 AND endpoint_id = $2 AND status = 'failed' AND created_at >= $3 AND ($4::timestamptz IS NULL OR created_at < $4)
+			RETURNING id`, tenant, id, since, to)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("resend deliveries of webhook %d: %w", id, err)
+	}
+	if len(ids) == 0 {
+		return []sweep.Delivery{}, nil
+	}
+	return deliveries(ctx, db.db, `d.tenant_id = $1 AND d.id = ANY($2) ORDER BY d.id`, tenant, pq.Array(ids))
+}
+
 // DeliveryQuery selects a page of an endpoint's delivery log.
 type DeliveryQuery struct {
 	Status sweep.DeliveryStatus // empty: all

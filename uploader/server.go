@@ -195,6 +195,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /v1/webhooks/{id}/rotate-secret", s.requireScope(admin, s.handleRotateWebhookSecret))
 	s.mux.HandleFunc("POST /v1/webhooks/{id}/test", s.requireScope(admin, s.handleTestWebhook))
 	s.mux.HandleFunc("GET /v1/webhooks/{id}/deliveries", s.requireScope(admin, s.handleWebhookDeliveries))
+	s.mux.HandleFunc("POST /v1/webhooks/{id}/deliveries/{delivery}/resend", s.requireScope(admin, s.handleResendDelivery))
+	s.mux.HandleFunc("POST /v1/webhooks/{id}/recover", s.requireScope(admin, s.handleRecoverWebhook))
 	s.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		// The path as it came on the wire (percent-encoded, so no markup or
 		// control character), cut short.

@@ -261,3 +261,59 @@ func (s *Server) handleWebhookDeliveries(w http.ResponseWriter, r *http.Request)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
+
+// handleResendDelivery sends a delivery given up as failed again.
+func (s *Server) handleResendDelivery(w http.ResponseWriter, r *http.Request) {
+	id, err := webhookID(r)
+	var delivery int64
+	if err == nil {
+		var ok bool
+		if delivery, ok = sweep.ParsePathID(r.PathValue("delivery")); !ok {
+			err = sweep.Errorf(sweep.ENOTFOUND, "Delivery %q was not found; delivery ids are positive whole numbers.", sweep.SafeValue(r.PathValue("delivery")))
+		}
+	}
+	if err == nil {
+		_, err = s.readJSON(w, r, &struct{}{}, maxWebhookBody, `{}`)
+	}
+	var ds []sweep.Delivery
+	if err == nil {
+		ds, err = s.db.ResendDeliveries(r.Context(), principal(r).TenantID, id, delivery, time.Time{}, time.Time{})
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "webhook delivery resent", "tenant_id", principal(r).TenantID, "webhook_endpoint_id", id, "delivery_id", delivery)
+	writeJSON(w, http.StatusAccepted, wire.FromDelivery(ds[0]))
+}
+
+// handleRecoverWebhook sends again every delivery of an endpoint given up
+// as failed within a time range.
+func (s *Server) handleRecoverWebhook(w http.ResponseWriter, r *http.Request) {
+	const example = `{"since": "2026-12-01T00:00:00Z"}`
+	id, err := webhookID(r)
+	var body wire.Recover
+	if err == nil {
+		var sent bool
+		sent, err = s.readJSON(w, r, &body, maxWebhookBody, example)
+		if err == nil && (!sent || body.Since.IsZero()) {
+			err = sweep.Errorf(sweep.EINVALID, "Say since when failed deliveries are sent again: send %s.", example)
+		}
+	}
+	var until time.Time
+	if err == nil && body.Until != nil {
+		if until = *body.Until; !until.After(body.Since) {
+			err = sweep.Errorf(sweep.EINVALID, "until must come after since.")
+		}
+	}
+	var ds []sweep.Delivery
+	if err == nil {
+		ds, err = s.db.ResendDeliveries(r.Context(), principal(r).TenantID, id, 0, body.Since, until)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "webhook deliveries recovered", "tenant_id", principal(r).TenantID, "webhook_endpoint_id", id, "resent", len(ds))
+	writeJSON(w, http.StatusAccepted, wire.Recovered{Resent: len(ds)})
+}

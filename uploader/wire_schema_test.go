@@ -31,6 +31,7 @@ func TestOpenAPISchemasAreTheWireTypes(t *testing.T) {
 		"WebhookTest": wire.WebhookTest{}, "CleanupPolicy": wire.CleanupPolicy{}, "CleanupPolicyList": wire.CleanupPolicyList{},
 		"PolicyPreview": wire.PolicyPreview{}, "ApproveCleanupPolicy": wire.PolicyApproval{},
 		"QueueStat": wire.QueueStat{}, "Queues": wire.Queues{}, "Instructions": wire.Instructions{},
+		"Recover": wire.Recover{}, "Recovered": wire.Recovered{},
 	} {
 		ref := doc.Components.Schemas[name]
 		if ref == nil || ref.Value == nil {

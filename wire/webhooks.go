@@ -144,3 +144,16 @@ type WebhookTest struct {
 	WebhookID int64  `json:"webhook_endpoint_id"`
 	Message   string `json:"message"`
 }
+
+// Recover is the body of POST /v1/webhooks/{id}/recover: the failed
+// deliveries made at or after Since (and before Until, when set) are sent
+// again.
+type Recover struct {
+	Since time.Time  `json:"since"`
+	Until *time.Time `json:"until,omitempty"`
+}
+
+// Recovered is how many deliveries a recover sent again.
+type Recovered struct {
+	Resent int `json:"resent"`
+}
