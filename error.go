@@ -27,6 +27,25 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// Param names the request's parameter at fault (a query parameter, a
+	// form field or a path's id), when there is one.
+	Param string
+}
+
+// For names the request's parameter at fault; it returns e.
+func (e *Error) For(param string) *Error {
+	e.Param = param
+	return e
+}
+
+// ErrorParam returns the Param of the first *Error in err's chain ("" for
+// none).
+func ErrorParam(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Param
+	}
+	return ""
 }
 
 // Error implements the error interface.

@@ -27,7 +27,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Connection", "close")
 		defer http.NewResponseController(w).SetReadDeadline(time.Now()) // and stop reading it once answered
 	}
-	body := wire.ErrorBody{Error: wire.ErrorDetail{Code: code, Message: sweep.ErrorMessage(err), RequestID: requestID(r.Context())}}
+	body := wire.ErrorBody{Error: wire.ErrorDetail{Code: code, Message: sweep.ErrorMessage(err), Param: sweep.ErrorParam(err), RequestID: requestID(r.Context())}}
 	// A message may quote what the client sent; with <, > and & escaped it is
 	// never markup, whatever reads the answer.
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")

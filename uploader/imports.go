@@ -40,14 +40,25 @@ var importOptionNames = []string{"policy", "auto_start", "run_at", "run_window",
 // A value is read as sent, one spelling in a form field as in JSON: policy
 // and auto_start in lower case, and no option with spaces around it.
 func (o *importOptions) set(name, value string) error {
+	err := o.setOption(name, value)
+	var e *sweep.Error
+	if errors.As(err, &e) && e.Param == "" {
+		named := *e // a copy: some of these errors are shared values
+		named.Param = name
+		return &named
+	}
+	return err
+}
+
+func (o *importOptions) setOption(name, value string) error {
 	if !slices.Contains(importOptionNames, name) {
-		return sweep.Errorf(sweep.EINVALID, "%q is not an option of an upload; send only file (or customer_ids), %s.", sweep.SafeValue(name), strings.Join(importOptionNames, ", "))
+		return sweep.Errorf(sweep.EINVALID, "%q is not an option of an upload; send only file (or customer_ids), %s.", sweep.SafeValue(name), strings.Join(importOptionNames, ", ")).For(name)
 	}
 	if o.seen == nil {
 		o.seen = map[string]bool{}
 	}
 	if o.seen[name] {
-		return sweep.Errorf(sweep.EINVALID, "%s is given twice; send it once.", name)
+		return sweep.Errorf(sweep.EINVALID, "%s is given twice; send it once.", name).For(name)
 	}
 	o.seen[name] = true
 	switch name {
@@ -492,7 +503,7 @@ func (s *Server) idsToCSV(dec *json.Decoder, w io.Writer) error {
 func pathID(r *http.Request) (int64, error) {
 	id, ok := sweep.ParsePathID(r.PathValue("id"))
 	if !ok {
-		return 0, sweep.Errorf(sweep.ENOTFOUND, "Import %q was not found; import ids are written as digits without a sign or leading zeros, such as 42.", sweep.SafeValue(r.PathValue("id")))
+		return 0, sweep.Errorf(sweep.ENOTFOUND, "Import %q was not found; import ids are written as digits without a sign or leading zeros, such as 42.", sweep.SafeValue(r.PathValue("id"))).For("id")
 	}
 	return id, nil
 }
@@ -535,7 +546,7 @@ func queryInt(r *http.Request, name string, def, lo, hi int64) (int64, error) {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n < lo || n > hi {
-		return 0, sweep.Errorf(sweep.EINVALID, "%s must be a whole number from %d to %d; found %q.", name, lo, hi, s)
+		return 0, sweep.Errorf(sweep.EINVALID, "%s must be a whole number from %d to %d; found %q.", name, lo, hi, s).For(name)
 	}
 	return n, nil
 }
@@ -588,14 +599,14 @@ func importFilter(r *http.Request) (store.ImportFilter, int64, error) {
 		for _, name := range strings.Split(v, ",") {
 			st := sweep.Status(strings.TrimSpace(name))
 			if !slices.Contains(sweep.Statuses, st) {
-				return f, 0, sweep.Errorf(sweep.EINVALID, "status %q is not a state of an import; send one or more of %s, separated by commas.", sweep.SafeValue(name), joinStates(sweep.Statuses))
+				return f, 0, sweep.Errorf(sweep.EINVALID, "status %q is not a state of an import; send one or more of %s, separated by commas.", sweep.SafeValue(name), joinStates(sweep.Statuses)).For("status")
 			}
 			f.Statuses = append(f.Statuses, st)
 		}
 	}
 	if v := q.Get("source"); v != "" {
 		if !slices.Contains(sweep.Sources, sweep.Source(v)) {
-			return f, 0, sweep.Errorf(sweep.EINVALID, "source %q is not a source of an import; send one of upload, api, upstream, schedule.", sweep.SafeValue(v))
+			return f, 0, sweep.Errorf(sweep.EINVALID, "source %q is not a source of an import; send one of upload, api, upstream, schedule.", sweep.SafeValue(v)).For("source")
 		}
 		f.Source = sweep.Source(v)
 	}
@@ -607,7 +618,7 @@ func importFilter(r *http.Request) (store.ImportFilter, int64, error) {
 		if v := q.Get(b.name); v != "" {
 			t, err := time.Parse(time.RFC3339, v)
 			if err != nil {
-				return f, 0, sweep.Errorf(sweep.EINVALID, "%s must be a time such as 2026-12-01T00:00:00Z; found %q.", b.name, sweep.SafeValue(v))
+				return f, 0, sweep.Errorf(sweep.EINVALID, "%s must be a time such as 2026-12-01T00:00:00Z; found %q.", b.name, sweep.SafeValue(v)).For(b.name)
 			}
 			*b.dst = t
 		}

@@ -59,13 +59,13 @@ func checkQuery(r *http.Request, takes []string) error {
 	for _, name := range slices.Sorted(maps.Keys(q)) {
 		switch {
 		case !slices.Contains(takes, name) && len(takes) == 0:
-			return sweep.Errorf(sweep.EINVALID, "This route takes no query parameter; found %q. Leave the query string out.", sweep.SafeValue(name))
+			return sweep.Errorf(sweep.EINVALID, "This route takes no query parameter; found %q. Leave the query string out.", sweep.SafeValue(name)).For(name)
 		case !slices.Contains(takes, name):
-			return sweep.Errorf(sweep.EINVALID, "%q is not a query parameter of this route; it takes %s.", sweep.SafeValue(name), strings.Join(takes, ", "))
+			return sweep.Errorf(sweep.EINVALID, "%q is not a query parameter of this route; it takes %s.", sweep.SafeValue(name), strings.Join(takes, ", ")).For(name)
 		case len(q[name]) > 1:
-			return sweep.Errorf(sweep.EINVALID, "The query parameter %s is given %d times; give it once.", name, len(q[name]))
+			return sweep.Errorf(sweep.EINVALID, "The query parameter %s is given %d times; give it once.", name, len(q[name])).For(name)
 		case q[name][0] == "":
-			return sweep.Errorf(sweep.EINVALID, "The query parameter %s is empty; give it a value or leave it out.", name)
+			return sweep.Errorf(sweep.EINVALID, "The query parameter %s is empty; give it a value or leave it out.", name).For(name)
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package uploader_test
 
 import (
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -82,5 +83,35 @@ func TestEveryAnswerCarriesARequestID(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"request_id":"incident-42"`) {
 		t.Errorf("the server's log does not name the request:\n%s", logs.String())
+	}
+}
+
+// An error names the parameter at fault, where there is one: a query
+// parameter, an upload's form field, a path's id.
+func TestErrorsNameTheParameterAtFault(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, uploader.Limits{})
+	for _, tc := range []struct {
+		method, path, body, contentType, param string
+	}{
+		{"GET", "/v1/imports?limit=0", "", "", "limit"},
+		{"GET", "/v1/imports?limt=5", "", "", "limt"},
+		{"GET", "/v1/imports?status=done", "", "", "status"},
+		{"GET", "/v1/imports?created_after=yesterday", "", "", "created_after"},
+		{"GET", "/v1/imports/abc", "", "", "id"},
+		{"POST", "/v1/imports", "--b\r\nContent-Disposition: form-data; name=\"policy\"\r\n\r\nrow\r\n--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\naction,customerId\nremove,1\n\r\n--b--\r\n", "multipart/form-data; boundary=b", "policy"},
+		{"POST", "/v1/imports", "--b\r\nContent-Disposition: form-data; name=\"run_at\"\r\n\r\n\r\n--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\naction,customerId\nremove,1\n\r\n--b--\r\n", "multipart/form-data; boundary=b", "run_at"},
+	} {
+		var body io.Reader
+		var header []string
+		if tc.body != "" {
+			body = strings.NewReader(tc.body)
+			header = []string{"Content-Type", tc.contentType}
+		}
+		code, _, b := a.request(tc.method, tc.path, body, header...)
+		var e wire.ErrorBody
+		if err := json.Unmarshal(b, &e); err != nil || code < 400 || e.Error.Param != tc.param {
+			t.Errorf("%s %s: %d %s; want an error naming param %q", tc.method, tc.path, code, b, tc.param)
+		}
 	}
 }

@@ -228,6 +228,9 @@ type ErrorBody struct {
 type ErrorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Param names the request's parameter at fault (a query parameter, a
+	// form field, "id" for a path's id), when there is one.
+	Param string `json:"param,omitempty"`
 	// RequestID is the request's id (its X-Request-Id answer header): the
 	// caller's, or one of sweep's; the server's log lines of the request
 	// carry it too.
