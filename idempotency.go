@@ -109,16 +109,11 @@ func KeysFileSHA256(keys []string) string {
 }
 
 // IDsFileSHA256 returns the hex SHA-256 of the import file WriteIDsFile
-// makes of ids.
+// makes of ids: the file of their keys in decimal.
 func IDsFileSHA256(ids []int64) string {
-	h := sha256.New()
-	WriteIDsFile(h, func(add func(int64) error) error {
-		for _, id := range ids {
-			if err := add(id); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	return hex.EncodeToString(h.Sum(nil))
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = strconv.FormatInt(id, 10)
+	}
+	return KeysFileSHA256(keys)
 }

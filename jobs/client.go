@@ -105,9 +105,8 @@ func (c *Client) DeleteCustomers(ctx context.Context, tenant int64, ids []int64,
 	// same ids meets the first task (or, once Redis has let it go, the import
 	// in PostgreSQL); with other ids it makes a new task, which the worker
 	// refuses with ErrKeyReused.
-	fingerprint := p.Request(sweep.IDsFileSHA256(ids)).Fingerprint()
-	taskID := DeleteTaskID(tenant, p.IdempotencyKey, fingerprint)
-	if _, err := c.inspector.GetTaskInfo(QueueCritical, taskID); err == nil {
+	fingerprint, taskID, sent := c.taskOf(p, sweep.IDsFileSHA256(ids))
+	if sent {
 		return c.waitResult(ctx, taskID) // sent before and still in Redis: nothing to stage or enqueue
 	}
 	if limit := min(c.InlineLimit, MaxInlineIDs); len(ids) > limit {
@@ -133,12 +132,21 @@ func (c *Client) DeleteCustomers(ctx context.Context, tenant int64, ids []int64,
 func (c *Client) DeleteCustomerKeys(ctx context.Context, tenant int64, keys []string, opts ...DeleteOption) (int64, error) {
 	p := newDeletePayload(tenant, opts)
 	p.CustomerKeys = keys
-	fingerprint := p.Request(sweep.KeysFileSHA256(keys)).Fingerprint()
-	taskID := DeleteTaskID(tenant, p.IdempotencyKey, fingerprint)
-	if _, err := c.inspector.GetTaskInfo(QueueCritical, taskID); err == nil {
+	fingerprint, taskID, sent := c.taskOf(p, sweep.KeysFileSHA256(keys))
+	if sent {
 		return c.waitResult(ctx, taskID)
 	}
 	return c.enqueueDelete(ctx, p, fingerprint, taskID)
+}
+
+// taskOf is the fingerprint of request p, whose ids or keys make an import
+// file of SHA-256 fileSHA, and the id of its task, which sent says Redis
+// still holds.
+func (c *Client) taskOf(p DeletePayload, fileSHA string) (fingerprint, taskID string, sent bool) {
+	fingerprint = p.Request(fileSHA).Fingerprint()
+	taskID = DeleteTaskID(p.TenantID, p.IdempotencyKey, fingerprint)
+	_, err := c.inspector.GetTaskInfo(QueueCritical, taskID)
+	return fingerprint, taskID, err == nil
 }
 
 func newDeletePayload(tenant int64, opts []DeleteOption) DeletePayload {

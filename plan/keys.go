@@ -17,7 +17,7 @@ type keyMap struct {
 	table string // the key table, quoted with its schema
 }
 
-// Key is how the subject's key is read.
+// whole says the key is a whole number: its own number, no lookup.
 func (m keyMap) whole() bool { return m.key.Kind == sweep.KeyWhole }
 
 // fromN is the platform's key of the customer numbered x (an expression)

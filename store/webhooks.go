@@ -231,13 +231,14 @@ func (db *DB) ResendDeliveries(ctx context.Context, tenant, id, delivery int64, 
 	var ids []int64
 	var err error
 	if delivery > 0 {
-		var status string
-		if err := db.db.GetContext(ctx, &status, `SELECT status FROM webhook_deliveries WHERE tenant_id = $1 AND endpoint_id = $2 AND id = $3`, tenant, id, delivery); err != nil {
-			return nil, notFound(err, "Delivery %d of webhook endpoint %d was not found.", delivery, id)
-		}
 		err = db.db.SelectContext(ctx, &ids, `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now(), lease_until = NULL, resent_at = now()
 			WHERE tenant_id = $1 AND endpoint_id = $2 AND id = $3 AND status = 'failed' RETURNING id`, tenant, id, delivery)
 		if err == nil && len(ids) == 0 {
+			// Not sent again: say why.
+			var status string
+			if err := db.db.GetContext(ctx, &status, `SELECT status FROM webhook_deliveries WHERE tenant_id = $1 AND endpoint_id = $2 AND id = $3`, tenant, id, delivery); err != nil {
+				return nil, notFound(err, "Delivery %d of webhook endpoint %d was not found.", delivery, id)
+			}
 			return nil, sweep.Errorf(sweep.ECONFLICT, "Delivery %d is %s, not failed; only a delivery given up as failed is sent again.", delivery, status)
 		}
 	} else {

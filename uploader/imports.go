@@ -598,7 +598,7 @@ func importFilter(r *http.Request) (store.ImportFilter, int64, error) {
 	if v := q.Get("status"); v != "" {
 		for _, name := range strings.Split(v, ",") {
 			st := sweep.Status(strings.TrimSpace(name))
-			if !slices.Contains(sweep.Statuses, st) {
+			if !st.Valid() {
 				return f, 0, sweep.Errorf(sweep.EINVALID, "status %q is not a state of an import; send one or more of %s, separated by commas.", sweep.SafeValue(name), joinStates(sweep.Statuses)).For("status")
 			}
 			f.Statuses = append(f.Statuses, st)

@@ -1,6 +1,7 @@
 package uploader_test
 
 import (
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -53,6 +54,10 @@ func wireMembers(rt reflect.Type) map[string]wireMember {
 	for i := 0; i < rt.NumField(); i++ {
 		f := rt.Field(i)
 		tag := f.Tag.Get("json")
+		if f.Anonymous && tag == "" && f.Type.Kind() == reflect.Struct {
+			maps.Copy(out, wireMembers(f.Type)) // encoding/json lifts an embedded struct's members
+			continue
+		}
 		if !f.IsExported() || tag == "-" {
 			continue
 		}

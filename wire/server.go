@@ -6,21 +6,10 @@ import (
 	"github.com/sweephq/sweep"
 )
 
-// QueueStat is one task queue as GET /v1/queues shows it.
+// QueueStat is one task queue as GET /v1/queues shows it: the domain's
+// figures, and the age of its oldest pending task in seconds.
 type QueueStat struct {
-	Queue     string `json:"queue"`
-	Size      int    `json:"size"` // pending + active + scheduled + retry + archived
-	Pending   int    `json:"pending"`
-	Active    int    `json:"active"`
-	Scheduled int    `json:"scheduled"`
-	Retry     int    `json:"retry"`
-	Archived  int    `json:"archived"`
-	Completed int    `json:"completed"` // retained after success
-	Paused    bool   `json:"paused"`
-	// ProcessedToday and FailedToday count tasks since midnight UTC.
-	ProcessedToday int `json:"processed_today"`
-	FailedToday    int `json:"failed_today"`
-	// LatencySeconds is the age of the oldest pending task.
+	sweep.QueueStat
 	LatencySeconds float64 `json:"latency_seconds"`
 }
 
@@ -31,9 +20,7 @@ type Queues struct {
 
 // FromQueueStat returns the wire format of q.
 func FromQueueStat(q sweep.QueueStat) QueueStat {
-	return QueueStat{Queue: q.Queue, Size: q.Size, Pending: q.Pending, Active: q.Active, Scheduled: q.Scheduled, Retry: q.Retry,
-		Archived: q.Archived, Completed: q.Completed, Paused: q.Paused, ProcessedToday: q.ProcessedToday, FailedToday: q.FailedToday,
-		LatencySeconds: math.Round(q.Latency.Seconds()*1000) / 1000}
+	return QueueStat{QueueStat: q, LatencySeconds: math.Round(q.Latency.Seconds()*1000) / 1000}
 }
 
 // Instructions are the file format's rules in plain words, for the API
